@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/support/api-process.js';
+import { waitFor } from '../test/support/env.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+// Each process's log (warnings and up) goes to bench/results/logs/<name>.log.
+function logFile(name: string): number {
+  const dir = fileURLToPath(new URL('results/logs/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  return openSync(`${dir}${name}.log`, 'w');
+}
+
+export type Child = { name: string; port: number; child: ChildProcess; stop: () => Promise<void> };
+
+export type SpawnOptions = {
+  env: Record<string, string>;
+  // PORT for the api, *_PORT for the others; /healthz answers there once ready.
+  portVariable?: string;
+  // Writes a V8 CPU profile of the process into this directory when it exits.
+  cpuProfileDir?: string | undefined;
+  args?: string[];
+};
+
+// One process of the system, as the Procfile runs it (node --import tsx <entry>).
+export async function spawnProcess(name: string, entry: string, options: SpawnOptions) {
+  const port = await freePort();
+  // One directory per process: tsx's loader thread writes a profile of its own there too.
+  const profile = options.cpuProfileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}/${name}`]
+    : [];
+  const env = { ...process.env, ...options.env };
+  if (options.portVariable) env[options.portVariable] = String(port);
+  const child = spawn(
+    process.execPath,
+    [
+      ...profile,
+      ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      'tsx',
+      entry,
+      ...(options.args ?? [String(port)]),
+    ],
+    { cwd: repoRoot, env, stdio: ['ignore', logFile(name), 'inherit'] },
+  );
+  const exited = once(child, 'exit');
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+      return fetch(`http://127.0.0.1:${port}/healthz`, { method: 'GET' }).then(
+        (r) => r.status < 500,
+        () => false,
+      );
+    },
+    { timeoutMs: 60_000, intervalMs: 100, what: `${name} to start` },
+  );
+  return {
+    name,
+    port,
+    child,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  } satisfies Child;
+}

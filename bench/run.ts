@@ -1,0 +1,324 @@
+// npm run bench [-- --quick] [-- --profile]
+// Starts the system on the local services in a database, vhost and Redis prefix of its own,
+// measures the ceilings and the system in one run, prints a table of ratios and writes
+// bench/results/latest.json (quick runs: bench/results/quick.json). See bench/README.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { createTestEnv, type TestEnv } from '../test/support/env.js';
+import { signBuyerToken } from '../src/auth/jwt.js';
+import { spawnProcess, type Child } from './processes.js';
+import { load, type LoadResult } from './load.js';
+import { rawConfirmedPublishes, rawSingleRowInserts } from './ceilings.js';
+import { printReport, type Report } from './report.js';
+import { quantilesBetween, scrapeBuckets } from './prom-histogram.js';
+import { coresBetween, sampleCpu } from './cpu.js';
+
+const quick = process.argv.includes('--quick');
+const profile = process.argv.includes('--profile');
+const plan = quick
+  ? { seconds: 2, rawSeconds: 2, selloutStock: 1_000, selloutBuyers: 10_000 }
+  : { seconds: 10, rawSeconds: 5, selloutStock: 10_000, selloutBuyers: 100_000 };
+const connections = 200;
+// BENCH_API_PROCESSES=2 runs that many API processes (and as many bare servers for (a)),
+// the load spread over them: one Node process uses one core at most.
+const apiProcesses = Math.max(1, Number(process.env.BENCH_API_PROCESSES ?? 1));
+const resultsDir = fileURLToPath(new URL('results/', import.meta.url));
+
+const log = (message: string) => process.stdout.write(`[bench] ${message}\n`);
+
+async function createSale(apiUrl: string, env: TestEnv, sku: string, stock: number, limit = 1) {
+  const response = await fetch(`${apiUrl}/admin/sales`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${env.config.adminToken}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ sku, name: sku, stock, perUserLimit: limit }),
+  });
+  if (response.status !== 201) throw new Error(`create sale ${sku}: ${response.status}`);
+  return ((await response.json()) as { id: number }).id;
+}
+
+async function soldOf(db: pg.Pool, saleId: number): Promise<number> {
+  const result = await db.query<{ sold: number }>('SELECT sold FROM sales WHERE id = $1', [saleId]);
+  return result.rows[0]?.sold ?? 0;
+}
+
+// Polls sales.sold until it reaches `target` (null while still unknown); returns when the
+// count first reached its final value, and the rate from the first confirmed order to it.
+async function watchConfirmed(db: pg.Pool, saleId: number, target: () => number | null) {
+  let firstAt: number | null = null;
+  let firstSold = 0;
+  let lastSold = -1;
+  let reachedAt = 0;
+  for (;;) {
+    const sold = await soldOf(db, saleId);
+    const now = performance.now();
+    if (sold > 0 && firstAt === null) {
+      firstAt = now;
+      firstSold = sold;
+    }
+    if (sold > lastSold) {
+      lastSold = sold;
+      reachedAt = now;
+    }
+    const wanted = target();
+    if (wanted !== null && sold >= wanted) {
+      const seconds = firstAt === null ? 0 : (reachedAt - firstAt) / 1000;
+      return { at: reachedAt, sold, perSecond: seconds > 0 ? (sold - firstSold) / seconds : 0 };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function main() {
+  const startedAt = new Date();
+  const loadBefore = os.loadavg();
+  log(`${quick ? 'quick' : 'full'} run on ${os.cpus().length} cpus; preparing an isolated env`);
+  // BENCH_ENV='{"WORKER_CONCURRENCY":"256"}' tries other settings; the report records them.
+  const overrides = JSON.parse(process.env.BENCH_ENV ?? '{}') as Record<string, string>;
+  const env = await createTestEnv('bench', {
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    ...overrides,
+  });
+  const cpuProfileDir = profile ? `${resultsDir}profiles` : undefined;
+  const children: Child[] = [];
+  const db = new pg.Pool({ connectionString: env.config.databaseUrl, max: 2 });
+  try {
+    const bareUrls: string[] = [];
+    const apiUrls: string[] = [];
+    for (let i = 0; i < apiProcesses; i++) {
+      const suffix = i === 0 ? '' : `-${i + 1}`;
+      const bare = await spawnProcess(`bare${suffix}`, 'bench/bare-server.ts', { env: env.env });
+      children.push(bare);
+      bareUrls.push(`http://127.0.0.1:${bare.port}`);
+      const api = await spawnProcess(`api${suffix}`, 'src/cmd/api.ts', {
+        env: env.env,
+        portVariable: 'PORT',
+        args: [],
+        cpuProfileDir,
+      });
+      children.push(api);
+      apiUrls.push(`http://127.0.0.1:${api.port}`);
+    }
+    const apiUrl = apiUrls[0]!;
+    const bareUrl = bareUrls.length === 1 ? bareUrls[0]! : bareUrls;
+    const apiTarget = apiUrls.length === 1 ? apiUrl : apiUrls;
+    // Cores each process used during a measure: where the machine's two cores went.
+    const cpu: Record<string, Record<string, number>> = {};
+    const measured = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+      const pids = () => Object.fromEntries(children.map((c) => [c.name, c.child.pid]));
+      const before = sampleCpu(pids());
+      const result = await run();
+      cpu[name] = coresBetween(before, sampleCpu(pids()));
+      return result;
+    };
+    const tokens = Array.from({ length: plan.selloutBuyers }, (_, i) =>
+      signBuyerToken(`buyer-${i}`, env.config.jwtSecret),
+    );
+    const flatOut = { connections, seconds: plan.seconds };
+
+    log('(a) bare Hono route, flat out');
+    const bareFlat = await measured('(a)', () =>
+      load({
+        ...flatOut,
+        baseUrl: bareUrl,
+        path: '/sales/1/purchase',
+        tokens,
+        rotate: false,
+      }),
+    );
+    log("(a') raw confirmed publishes through amqplib");
+    const rawPublishes = await measured("(a')", () =>
+      rawConfirmedPublishes(env.config.amqpUrl, connections, plan.seconds),
+    );
+
+    log('(b) purchase accepted path, flat out (bridge and worker not started yet)');
+    const bigSale = await createSale(apiUrl, env, 'bench-accepted', 10_000_000, 1_000);
+    const accepted = await measured('(b)', () =>
+      load({
+        ...flatOut,
+        baseUrl: apiTarget,
+        path: `/sales/${bigSale}/purchase`,
+        tokens,
+        rotate: true,
+      }),
+    );
+    const backlog = accepted.byStatus['202'] ?? 0;
+
+    log(`(e) drain of the ${backlog} orders queued by (b), bridge and worker started now`);
+    const worker = await spawnProcess('worker', 'src/cmd/worker.ts', {
+      env: env.env,
+      portVariable: 'WORKER_PORT',
+      args: [],
+      cpuProfileDir,
+    });
+    children.push(worker);
+    const bridge = await spawnProcess('bridge', 'src/cmd/bridge.ts', {
+      env: env.env,
+      portVariable: 'BRIDGE_PORT',
+      args: [],
+    });
+    children.push(bridge);
+    const drain = await measured('(e)', () => watchConfirmed(db, bigSale, () => backlog));
+    log('(e) raw single-row INSERTs through pg');
+    const rawInserts = await rawSingleRowInserts(
+      env.config.databaseUrl,
+      env.config.pgPoolMax,
+      plan.rawSeconds,
+    );
+
+    log('(c) purchase sold-out path, flat out');
+    const soldOutSale = await createSale(apiUrl, env, 'bench-sold-out', 1);
+    const first = await load({
+      baseUrl: apiTarget,
+      path: `/sales/${soldOutSale}/purchase`,
+      tokens,
+      rotate: false,
+      connections: 1,
+      amount: 1,
+    });
+    if (first.byStatus['202'] !== 1) throw new Error('could not buy the only unit');
+    const soldOut = await measured('(c)', () =>
+      load({
+        ...flatOut,
+        baseUrl: apiTarget,
+        path: `/sales/${soldOutSale}/purchase`,
+        tokens,
+        rotate: false,
+      }),
+    );
+
+    log('(d) fixed offered rates');
+    const fixed = async (url: string | string[], path: string, rate: number, rotate: boolean) =>
+      load({
+        baseUrl: url,
+        path,
+        tokens,
+        rotate,
+        connections: Math.min(connections, rate / 10),
+        seconds: plan.seconds,
+        overallRate: rate,
+      });
+    const bareAt10k = await fixed(bareUrl, '/sales/1/purchase', 10_000, false);
+    const soldOutAt10k = await measured('(d) sold out @10k', () =>
+      fixed(apiTarget, `/sales/${soldOutSale}/purchase`, 10_000, false),
+    );
+    const bareAt2k = await fixed(bareUrl, '/sales/1/purchase', 2_000, false);
+    const confirmMetric = 'flashline_publish_confirm_duration_seconds';
+    const confirmsBefore = await scrapeBuckets(`${apiUrl}/metrics`, confirmMetric);
+    const acceptedAt2k = await measured('(d) accepted @2k', () =>
+      fixed(apiTarget, `/sales/${bigSale}/purchase`, 2_000, true),
+    );
+    const [confirmP50, confirmP99] = quantilesBetween(
+      confirmsBefore,
+      await scrapeBuckets(`${apiUrl}/metrics`, confirmMetric),
+      [0.5, 0.99],
+    ).map((seconds) => (seconds === null ? null : seconds * 1000));
+    // (f) starts on a quiet system: every order accepted so far confirmed first.
+    const acceptedSoFar = backlog + (acceptedAt2k.byStatus['202'] ?? 0);
+    await watchConfirmed(db, bigSale, () => acceptedSoFar);
+
+    log(`(f) sell-out of ${plan.selloutStock} units to ${plan.selloutBuyers} distinct buyers`);
+    const selloutSale = await createSale(apiUrl, env, 'bench-sellout', plan.selloutStock);
+    let acceptedCount = 0;
+    let lastAcceptedAt = 0;
+    let loadDone = false;
+    const selloutStart = performance.now();
+    const confirmed = watchConfirmed(db, selloutSale, () => (loadDone ? acceptedCount : null));
+    const sellout = await measured('(f)', () =>
+      load({
+        baseUrl: apiTarget,
+        path: `/sales/${selloutSale}/purchase`,
+        tokens,
+        rotate: true,
+        connections,
+        amount: plan.selloutBuyers,
+        onResponse: (status) => {
+          if (status !== 202) return;
+          acceptedCount += 1;
+          lastAcceptedAt = performance.now();
+        },
+      }),
+    );
+    loadDone = true;
+    const allConfirmed = await confirmed;
+
+    const report: Report = {
+      date: startedAt.toISOString(),
+      cpuCores: cpu,
+      quick,
+      settings: {
+        ...overrides,
+        ...(apiProcesses > 1 ? { apiProcesses: String(apiProcesses) } : {}),
+      },
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+        os: `${os.type()} ${os.release()}`,
+        node: process.version,
+        loadAverageBefore: loadBefore.map((x) => Math.round(x * 100) / 100),
+        loadAverageAfter: os.loadavg().map((x) => Math.round(x * 100) / 100),
+      },
+      measures: {
+        bareFlat: summary(bareFlat, 409),
+        rawPublishesPerSecond: Math.round(rawPublishes),
+        acceptedFlat: summary(accepted, 202),
+        soldOutFlat: summary(soldOut, 409),
+        drain: { orders: backlog, confirmedPerSecond: Math.round(drain.perSecond) },
+        rawInsertsPerSecond: Math.round(rawInserts),
+        bareAt2k: summary(bareAt2k, 409),
+        acceptedAt2k: {
+          ...summary(acceptedAt2k, 202),
+          // The API's own histogram: time from publish to RabbitMQ's confirm, bucket bounds.
+          publishConfirmMs: { p50AtMost: confirmP50 ?? null, p99AtMost: confirmP99 ?? null },
+        },
+        bareAt10k: summary(bareAt10k, 409),
+        soldOutAt10k: summary(soldOutAt10k, 409),
+        sellout: {
+          stock: plan.selloutStock,
+          buyers: plan.selloutBuyers,
+          accepted: acceptedCount,
+          byStatus: sellout.byStatus,
+          lastAcceptedMs: Math.round(lastAcceptedAt - selloutStart),
+          allConfirmedMs: Math.round(allConfirmed.at - selloutStart),
+          confirmedAfterLastAcceptedMs: Math.round(allConfirmed.at - lastAcceptedAt),
+        },
+      },
+    };
+    printReport(report, log);
+    mkdirSync(resultsDir, { recursive: true });
+    const file = `${resultsDir}${quick ? 'quick' : 'latest'}.json`;
+    writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    log(`wrote ${file}`);
+  } finally {
+    for (const child of children.reverse()) await child.stop();
+    await db.end();
+    await env.cleanup();
+  }
+}
+
+function summary(result: LoadResult, status: number) {
+  return {
+    perSecond: Math.round(result.rate(status)),
+    answeredPerSecond: Math.round(result.rate()),
+    byStatus: result.byStatus,
+    errors: result.errors,
+    latencyMs: result.latency,
+  };
+}
+
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+}
+// autocannon leaves timers behind that would keep a finished run alive.
+process.exit();

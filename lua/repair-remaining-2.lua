@@ -1,0 +1,23 @@
+--[[
+  Sets a sale's remaining units to the value the reconciler computed from PostgreSQL, only if
+  the sale is still exactly as the reconciler read it, so a repair computed from a reading
+  that has since moved is refused instead of applied.
+
+  Input:
+    KEYS[1] sale hash
+    KEYS[2] in-flight zset
+
+    ARGV[1] remaining as read
+    ARGV[2] in-flight reservations as read (count)
+    ARGV[3] corrected remaining
+
+  Output:
+    1 REPAIRED
+    0 MOVED     remaining or the in-flight set changed since the reading: nothing written
+]]
+local remaining = redis.call('HGET', KEYS[1], 'remaining')
+if remaining ~= ARGV[1] or redis.call('ZCARD', KEYS[2]) ~= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'remaining', ARGV[3])
+return 1

@@ -1,0 +1,106 @@
+--[[
+  Reserve units of a sale for one buyer, atomically: every check happens before any write,
+  so a refused request changes nothing.
+
+  Input:
+    KEYS[1] sale hash         remaining, stock, limit, starts (ms), ends (ms, 0 = open)
+    KEYS[2] held hash         buyer -> units held (pending, committing or confirmed)
+    KEYS[3] reservation hash  s (state P|C|F|R), u (buyer), q (units), t (reserved at, ms)
+    KEYS[4] in-flight zset    order id -> reserved at (ms); read by the reconciler
+    KEYS[5] idempotency key   -> order id of the first accepted request
+    KEYS[6] rate bucket hash  k (tokens), t (refilled at, ms)
+
+    ARGV[1] order id
+    ARGV[2] buyer id
+    ARGV[3] quantity
+    ARGV[4] idempotency ttl, seconds (0 = the request has no Idempotency-Key)
+    ARGV[5] bucket capacity (0 = no rate limit)
+    ARGV[6] bucket refill, tokens per second
+    ARGV[7] sale events channel: PUBLISH '<sale id> <version> 0' when remaining reaches 0
+    ARGV[8] sale id, as it appears in that message
+
+  The sale hash's field v counts sold-out / reopened transitions (see release-4.lua), so a
+  listener can order events against a state it read with HMGET.
+
+  Output: { code, detail, extra }
+    0 RESERVED             detail = remaining after, extra = reserved at (ms, Redis TIME)
+    1 SOLD_OUT
+    2 LIMIT_REACHED
+    3 NOT_FOUND
+    4 NOT_STARTED
+    5 ENDED
+    6 RATE_LIMITED         detail = ms until a token is back
+    7 REPLAYED             detail = order id of the first answer, extra = its state
+    8 QUANTITY_OVER_LIMIT  the request alone asks for more than the per-user limit
+]]
+local saleKey, heldKey, resKey, inflightKey, idemKey, bucketKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local orderId, buyer = ARGV[1], ARGV[2]
+local qty = tonumber(ARGV[3])
+local idemTtl = tonumber(ARGV[4])
+local capacity = tonumber(ARGV[5])
+local refill = tonumber(ARGV[6])
+
+local sale = redis.call('HMGET', saleKey, 'remaining', 'limit', 'starts', 'ends')
+if not sale[1] then
+  return { 3, '' }
+end
+local remaining, limit = tonumber(sale[1]), tonumber(sale[2])
+local starts, ends = tonumber(sale[3]), tonumber(sale[4])
+
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+
+-- A repeat of an accepted request gets its order even after the window closed or the
+-- buyer's bucket ran dry: the contract promises the first answer's order.
+if idemTtl > 0 then
+  local first = redis.call('GET', idemKey)
+  if first then
+    local state = redis.call('HGET', string.gsub(resKey, '[^:]+$', first), 's')
+    return { 7, first, state or 'R' }
+  end
+end
+
+if now < starts then
+  return { 4, '' }
+end
+if ends > 0 and now >= ends then
+  return { 5, '' }
+end
+
+if capacity > 0 then
+  local bucket = redis.call('HMGET', bucketKey, 'k', 't')
+  local tokens = tonumber(bucket[1]) or capacity
+  local at = tonumber(bucket[2]) or now
+  tokens = math.min(capacity, tokens + (now - at) * refill / 1000)
+  if tokens < 1 then
+    return { 6, math.ceil((1 - tokens) * 1000 / refill) }
+  end
+  redis.call('HSET', bucketKey, 'k', tokens - 1, 't', now)
+  redis.call('PEXPIRE', bucketKey, math.ceil(capacity * 1000 / refill) + 1000)
+end
+
+if qty > limit then
+  return { 8, '' }
+end
+-- Sold out is checked before the buyer's limit so a sold-out sale answers the same to everyone.
+if remaining < qty then
+  return { 1, '' }
+end
+local held = tonumber(redis.call('HGET', heldKey, buyer) or '0')
+if held + qty > limit then
+  return { 2, '' }
+end
+
+redis.call('HINCRBY', saleKey, 'remaining', -qty)
+redis.call('HINCRBY', heldKey, buyer, qty)
+redis.call('HSET', resKey, 's', 'P', 'u', buyer, 'q', qty, 't', now)
+redis.call('ZADD', inflightKey, now, orderId)
+if idemTtl > 0 then
+  redis.call('SET', idemKey, orderId, 'EX', idemTtl)
+end
+if remaining == qty then
+  local version = redis.call('HINCRBY', saleKey, 'v', 1)
+  redis.call('PUBLISH', ARGV[7], ARGV[8] .. ' ' .. version .. ' 0')
+end
+return { 0, remaining - qty, now }

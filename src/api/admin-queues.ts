@@ -1,0 +1,83 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { HonoAdapter } from '@bull-board/hono';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Queue } from 'bullmq';
+import { Hono } from 'hono';
+import type { Redis } from 'ioredis';
+import type { ApiDeps } from './deps.js';
+import { requireAdmin } from './middleware/auth.js';
+import { bullPrefix, orderQueueName } from '../orders/queue.js';
+
+export const adminQueuesPath = '/admin/queues';
+
+// Resolved from the installed package, never from the working directory.
+const uiRoot = path.dirname(createRequire(import.meta.url).resolve('@bull-board/ui/package.json'));
+const uiStaticRoot = path.join(uiRoot, 'dist', 'static');
+
+// HonoAdapter hands serveStatic a root relative to process.cwd() at start; an absolute root
+// keeps the assets loading when the process was started, or later runs, elsewhere.
+const serveUiAssets: typeof serveStatic = (options) =>
+  serveStatic({ ...options, root: uiStaticRoot });
+
+// A queue exists in Redis as `<prefix>:<name>:meta` once BullMQ has used it.
+export async function discoverQueueNames(redis: Redis, prefix: string): Promise<string[]> {
+  const names = new Set<string>();
+  const pattern = `${prefix}:*:meta`;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const name = key.slice(prefix.length + 1, -':meta'.length);
+      // BullMQ queue names never contain ':'; such keys are jobs' or other data.
+      if (name && !name.includes(':')) names.add(name);
+    }
+  } while (cursor !== '0');
+  return [...names].sort();
+}
+
+// Other queues appear on the board at most this long after their first job.
+const rediscoverEveryMs = 30_000;
+
+// bull-board behind admin auth (bearer token, or basic `admin:<ADMIN_TOKEN>` so a browser
+// prompts), showing the order queue and every other BullMQ queue under the same prefix.
+// The queues share the API's Redis connection, so there is nothing extra to close.
+export function adminQueuesRoutes(deps: ApiDeps) {
+  const prefix = bullPrefix(deps.config);
+  const adapter = new HonoAdapter(serveUiAssets).setBasePath(adminQueuesPath);
+  const shown = new Set<string>();
+  const adapterFor = (name: string) => {
+    shown.add(name);
+    return new BullMQAdapter(new Queue(name, { connection: deps.redis, prefix }));
+  };
+  const board = createBullBoard({
+    queues: [adapterFor(orderQueueName)],
+    serverAdapter: adapter,
+    options: { uiBasePath: uiRoot, uiConfig: { boardTitle: 'Flashline queues' } },
+  });
+
+  let discoveredAt = 0;
+  const discover = async () => {
+    if (Date.now() - discoveredAt < rediscoverEveryMs) return;
+    discoveredAt = Date.now();
+    try {
+      for (const name of await discoverQueueNames(deps.redis, prefix)) {
+        if (!shown.has(name)) board.addQueue(adapterFor(name));
+      }
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'bull-board queue discovery failed');
+    }
+  };
+
+  return new Hono()
+    .use('*', requireAdmin(deps.config.adminToken))
+    .use('/api/queues', async (_c, next) => {
+      // In the background: the page polls this route, and a scan must not slow it down.
+      void discover();
+      await next();
+    })
+    .route('/', adapter.registerPlugin());
+}

@@ -1,0 +1,38 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'SALE_NOT_FOUND'
+  | 'ORDER_NOT_FOUND'
+  | 'NOT_FOUND'
+  | 'SOLD_OUT'
+  | 'LIMIT_REACHED'
+  | 'RATE_LIMITED'
+  | 'SALE_NOT_STARTED'
+  | 'SALE_ENDED'
+  | 'SALE_EXISTS'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNAVAILABLE'
+  | 'INTERNAL';
+
+// Thrown anywhere in a request; app.onError turns it into the contract's error body.
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string) => new ApiError(400, 'BAD_REQUEST', message);
+export const unavailable = (message = 'a dependency is unavailable; nothing was reserved') =>
+  new ApiError(503, 'UNAVAILABLE', message);
+
+export function errorBody(code: ErrorCode, message: string) {
+  return { error: { code, message } };
+}

@@ -1,0 +1,77 @@
+import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
+import { createRedis } from '../redis/connection.js';
+import { createDatabase } from '../db/client.js';
+import { Gate, gateOptions } from '../gate/gate.js';
+import { BrokerConnection } from '../broker/connection.js';
+import { ConfirmedPublisher } from '../broker/publisher.js';
+import { createRegistry } from '../observability/metrics.js';
+import { createApp } from './app.js';
+import type { ApiDeps } from './deps.js';
+import { SaleCache } from './sale-cache.js';
+import { EventLoopAdmission } from './load-shedding.js';
+
+export type RunningApi = { port: number; deps: ApiDeps; stop: () => Promise<void> };
+
+export async function startApi(config: Config, logger: Logger): Promise<RunningApi> {
+  // Reserve calls of all requests in flight leave in one write per event-loop turn instead
+  // of one write (one syscall) each.
+  const redis = createRedis(config.redisUrl, { enableAutoPipelining: true });
+  const db = createDatabase(config.databaseUrl, config.pgPoolMax);
+  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-api');
+  await broker.start();
+  const gate = new Gate(redis, gateOptions(config));
+  // A connection in subscriber mode can run nothing else, hence its own.
+  const subscriber = createRedis(config.redisUrl, {
+    autoResubscribe: false,
+    connectionName: `${config.redisPrefix}-sale-events`,
+  });
+  const saleCache = new SaleCache(gate, subscriber, logger, {
+    refreshMs: config.saleCacheRefreshMs,
+  });
+  // Not awaited: until subscribed, every purchase simply asks the gate.
+  void saleCache.start();
+  const admission = new EventLoopAdmission({
+    lagThresholdMs: config.eventLoopLagShedMs,
+    sampleMs: config.eventLoopLagSampleMs,
+  });
+  admission.start();
+  const deps: ApiDeps = {
+    config,
+    logger,
+    db,
+    redis,
+    gate,
+    broker,
+    publisher: new ConfirmedPublisher(broker, config.publishTimeoutMs),
+    saleCache,
+    admission,
+  };
+  const app = createApp(deps, createRegistry('api'));
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+      resolve(s as Server),
+    );
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port }, 'api listening');
+
+  return {
+    port,
+    deps,
+    stop: async () => {
+      // Stop accepting; requests in flight finish (their publishes are confirmed) first.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+      admission.stop();
+      await saleCache.stop();
+      await broker.close();
+      await redis.quit().catch(() => undefined);
+      await db.$client.end();
+    },
+  };
+}

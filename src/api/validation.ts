@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { badRequest } from './api-error.js';
+import { saleIdOfOrder } from '../orders/order-id.js';
+
+const saleIdPattern = /^[1-9][0-9]{0,14}$/;
+
+export function parseSaleId(raw: string): number {
+  if (!saleIdPattern.test(raw)) throw badRequest('saleId must be a positive integer');
+  return Number(raw);
+}
+
+export function parseOrderId(raw: string): { orderId: string; saleId: number } {
+  const saleId = saleIdOfOrder(raw);
+  if (saleId === null) throw badRequest('orderId is malformed');
+  return { orderId: raw, saleId };
+}
+
+// No endpoint reads the query string: a parameter there is a client mistake (a quantity
+// sent as `?quantity=2` would otherwise be silently ignored), so it is refused.
+export function rejectQuery(query: Record<string, string>): void {
+  const names = Object.keys(query);
+  if (names.length > 0) throw badRequest('this endpoint takes no query parameters');
+}
+
+// Parses a JSON body with a zod schema; an empty body is parsed as `emptyAs`.
+export async function readJson<T>(
+  request: { text(): Promise<string> },
+  schema: z.ZodType<T>,
+  emptyAs?: unknown,
+): Promise<T> {
+  let text: string;
+  try {
+    text = await request.text();
+  } catch {
+    // The client went away mid-body, or sent a body its framing did not match.
+    throw badRequest('body could not be read');
+  }
+  let value: unknown;
+  if (text.trim() === '' && emptyAs !== undefined) {
+    value = emptyAs;
+  } else {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw badRequest('body is not valid JSON');
+    }
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const where = first?.path.length ? `${first.path.join('.')}: ` : '';
+    throw badRequest(`${where}${first?.message ?? 'invalid body'}`);
+  }
+  return parsed.data;
+}
+
+export const purchaseBodySchema = z
+  .object({ quantity: z.number().int().min(1).max(10_000).default(1) })
+  .strict();
+
+export const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key must be printable ASCII without spaces');
+
+// PostgreSQL's timestamptz has no year 0, and a sale centuries away is a typo.
+const earliest = Date.parse('2000-01-01T00:00:00Z');
+const latest = Date.parse('9999-12-31T23:59:59Z');
+const isoDate = z.iso
+  .datetime({ offset: true })
+  .transform((value) => new Date(value))
+  .refine((date) => date.getTime() >= earliest && date.getTime() <= latest, {
+    message: 'date must be between the years 2000 and 9999',
+  });
+
+// Control characters and lone surrogates cannot be stored as PostgreSQL text.
+const printable = /^[^\p{Cc}\p{Cs}]+$/u;
+
+export const createSaleSchema = z
+  .object({
+    sku: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9._-]+$/, 'sku: letters, digits, . _ -'),
+    name: z.string().min(1).max(200).regex(printable, 'name: no control characters'),
+    stock: z.number().int().min(1).max(10_000_000),
+    perUserLimit: z.number().int().min(1).max(10_000).default(1),
+    startsAt: isoDate.optional(),
+    endsAt: isoDate.optional(),
+  })
+  .strict()
+  .refine((sale) => !sale.endsAt || sale.endsAt > (sale.startsAt ?? new Date()), {
+    message: 'endsAt must be after startsAt',
+    path: ['endsAt'],
+  });
+
+export function badRequestFrom<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw badRequest(parsed.error.issues[0]?.message ?? 'invalid value');
+  return parsed.data;
+}

@@ -1,0 +1,52 @@
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { signBuyerToken, verifyBuyerToken } from './jwt.js';
+
+const secret = 'cache-test-secret';
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const signed = (payload: object, key = secret) => {
+  const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(payload)}`;
+  return `${head}.${createHmac('sha256', key).update(head).digest('base64url')}`;
+};
+
+// The verified-token cache must never change an answer: each case asks twice.
+describe('verifyBuyerToken with its cache of verified tokens', () => {
+  it('still expires a token it has verified before', () => {
+    const token = signBuyerToken('alice', secret, 100, 1_000);
+    expect(verifyBuyerToken(token, secret, 1_050)).toBe('alice');
+    expect(verifyBuyerToken(token, secret, 1_050)).toBe('alice');
+    expect(verifyBuyerToken(token, secret, 1_100)).toBeNull();
+    expect(verifyBuyerToken(token, secret, 1_099.5)).toBe('alice');
+  });
+
+  it('still refuses a token before its nbf, then accepts it', () => {
+    const token = signed({ sub: 'bob', nbf: 2_000 });
+    expect(verifyBuyerToken(token, secret, 1_999)).toBeNull();
+    expect(verifyBuyerToken(token, secret, 2_000)).toBe('bob');
+    expect(verifyBuyerToken(token, secret, 1_999)).toBeNull();
+  });
+
+  it('does not accept a token verified under one secret under another', () => {
+    const token = signBuyerToken('carol', secret);
+    expect(verifyBuyerToken(token, secret)).toBe('carol');
+    expect(verifyBuyerToken(token, 'another-secret')).toBeNull();
+    expect(verifyBuyerToken(token, 'another-secret')).toBeNull();
+  });
+
+  it('keeps refusing a token with a bad signature or malformed claims', () => {
+    const forged = signed({ sub: 'dave' }, 'not-the-secret');
+    const badExp = signed({ sub: 'erin', exp: 'tomorrow' });
+    for (let i = 0; i < 2; i++) {
+      expect(verifyBuyerToken(forged, secret)).toBeNull();
+      expect(verifyBuyerToken(badExp, secret)).toBeNull();
+    }
+  });
+
+  it('answers the same once the cache has been emptied for being full', () => {
+    const token = signBuyerToken('frank', secret);
+    expect(verifyBuyerToken(token, secret)).toBe('frank');
+    for (let i = 0; i < 10_001; i++)
+      verifyBuyerToken(signBuyerToken(`filler-${i}`, secret), secret);
+    expect(verifyBuyerToken(token, secret)).toBe('frank');
+  });
+});

@@ -1,0 +1,44 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
+import { BrokerConnection } from '../broker/connection.js';
+import { topology } from '../broker/topology.js';
+import { createBullRedis } from '../redis/connection.js';
+import { createOrderQueue } from '../orders/queue.js';
+import { createRegistry } from '../observability/metrics.js';
+import { metricsPortChoice, serveMetrics } from '../observability/metrics-server.js';
+import { bridgeMetrics } from '../observability/bridge-metrics.js';
+import { Bridge } from './bridge.js';
+
+export async function startBridge(config: Config, logger: Logger) {
+  const registry = createRegistry('bridge');
+  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-bridge');
+  const counters = bridgeMetrics(registry, async () => {
+    const depths = new Map<string, number>();
+    const channel = broker.channel;
+    if (!channel) return depths;
+    for (const queue of [topology.ordersQueue, topology.deadLetterQueue]) {
+      const info = await channel.checkQueue(queue).catch(() => null);
+      if (info) depths.set(queue, info.messageCount);
+    }
+    return depths;
+  });
+
+  const redis = createBullRedis(config.redisUrl);
+  const queue = createOrderQueue(config, redis);
+  const bridge = new Bridge(broker, queue, logger, config.bridgePrefetch, counters);
+  bridge.start();
+  await broker.start();
+  const metrics = await serveMetrics(registry, config.host, metricsPortChoice(config, 'bridge'));
+  logger.info({ metricsPort: metrics.port }, 'bridge metrics listening');
+
+  return {
+    metricsPort: metrics.port,
+    stop: async () => {
+      await bridge.stop();
+      metrics.server.close();
+      await broker.close();
+      await queue.close();
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}

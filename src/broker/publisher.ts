@@ -1,0 +1,73 @@
+import type { Options } from 'amqplib';
+import { BrokerConnection, BrokerUnavailableError } from './connection.js';
+import { encode } from './messages.js';
+import { withPublishSpan } from '../observability/trace-context.js';
+
+export class PublishTimeoutError extends Error {
+  override readonly name = 'PublishTimeoutError';
+}
+
+export class PublishNackedError extends Error {
+  override readonly name = 'PublishNackedError';
+}
+
+// Publishes persistent messages on the shared confirm channel and resolves when the broker
+// confirms that message. Every request in flight has its own publish outstanding at once:
+// amqplib matches confirms to callbacks, so no publish waits for the one before it.
+export class ConfirmedPublisher {
+  constructor(
+    private readonly broker: BrokerConnection,
+    private readonly timeoutMs: number,
+  ) {}
+
+  publish(
+    exchange: string,
+    routingKey: string,
+    message: object,
+    options: Options.Publish = {},
+  ): Promise<void> {
+    // The W3C trace context travels in the headers, so the consumer continues this trace.
+    const traced = { system: 'rabbitmq', destination: exchange, messageId: options.messageId };
+    return withPublishSpan(traced, (headers) =>
+      this.send(exchange, routingKey, message, {
+        ...options,
+        headers: { ...options.headers, ...headers },
+      }),
+    );
+  }
+
+  private send(
+    exchange: string,
+    routingKey: string,
+    message: object,
+    options: Options.Publish,
+  ): Promise<void> {
+    const channel = this.broker.channel;
+    if (!channel) return Promise.reject(new BrokerUnavailableError('RabbitMQ is not connected'));
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new PublishTimeoutError(`no confirm within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      try {
+        channel.publish(
+          exchange,
+          routingKey,
+          // A Buffer is sent as it is: the compensator parks messages it cannot parse.
+          Buffer.isBuffer(message) ? message : encode(message),
+          { persistent: true, contentType: 'application/json', ...options },
+          (error: unknown) => {
+            clearTimeout(timer);
+            if (error)
+              reject(new PublishNackedError('broker did not accept the message', { cause: error }));
+            else resolve();
+          },
+        );
+      } catch (error) {
+        // amqplib throws synchronously when the channel closed under us.
+        clearTimeout(timer);
+        reject(new BrokerUnavailableError('RabbitMQ channel closed', { cause: error }));
+      }
+    });
+  }
+}

@@ -1,0 +1,6 @@
+import { runProcess, startFrom } from './run-process.js';
+
+runProcess(
+  'api',
+  startFrom(async () => (await import('../api/server.js')).startApi),
+);

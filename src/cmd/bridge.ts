@@ -1,0 +1,6 @@
+import { runProcess, startFrom } from './run-process.js';
+
+runProcess(
+  'bridge',
+  startFrom(async () => (await import('../bridge/start.js')).startBridge),
+);

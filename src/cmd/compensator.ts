@@ -1,0 +1,6 @@
+import { runProcess, startFrom } from './run-process.js';
+
+runProcess(
+  'compensator',
+  startFrom(async () => (await import('../compensator/start.js')).startCompensator),
+);

@@ -1,0 +1,6 @@
+import { runProcess, startFrom } from './run-process.js';
+
+runProcess(
+  'worker',
+  startFrom(async () => (await import('../orders/start-worker.js')).startWorker),
+);

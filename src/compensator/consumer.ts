@@ -1,0 +1,118 @@
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Logger } from '../observability/logger.js';
+import type { BrokerConnection } from '../broker/connection.js';
+import type { ConfirmedPublisher } from '../broker/publisher.js';
+import { topology } from '../broker/topology.js';
+import { classifyError, errorReason } from '../errors/classify.js';
+import { compensateOrder, type CompensationDeps, type CompensationOutcome } from './compensate.js';
+import { readDeadLetter } from './dead-letter.js';
+
+export type DeadLetterResult = CompensationOutcome['kind'] | 'parked' | 'retried';
+
+export type DeadLetterConsumerDeps = {
+  broker: BrokerConnection;
+  publisher: ConfirmedPublisher;
+  compensation: CompensationDeps;
+  logger: Logger;
+  prefetch: number;
+  retryDelayMs: number;
+  onResult: (result: DeadLetterResult, unitsReturned: number) => void;
+};
+
+// Drains the dead-letter queue. A message is acked only after its order row says failed and
+// the reservation is released (or after it is parked), so a crash at any point redelivers
+// it, and compensation is idempotent.
+export class DeadLetterConsumer {
+  private consumerTag: string | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
+
+  constructor(private readonly deps: DeadLetterConsumerDeps) {}
+
+  start(): void {
+    const { broker } = this.deps;
+    broker.onChannel(async (channel) => {
+      if (this.stopping) return;
+      await channel.prefetch(this.deps.prefetch);
+      const { consumerTag } = await channel.consume(
+        topology.deadLetterQueue,
+        (message) => {
+          if (message) this.track(this.handle(channel, message));
+          // The broker cancelled this consumer (its queue was deleted): reconnect to resubscribe.
+          else if (!this.stopping) broker.reset('dead-letter consumer cancelled by the broker');
+        },
+        { noAck: false },
+      );
+      this.consumerTag = consumerTag;
+    });
+  }
+
+  // Stops consuming, then waits for the dead letters already taken to be settled.
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const channel = this.deps.broker.channel;
+    if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
+    const failed = readDeadLetter(message);
+    if (!failed) return this.park(channel, message, 'unparseable');
+    try {
+      const outcome = await compensateOrder(this.deps.compensation, failed.order, failed.reason);
+      this.settle(channel, () => channel.ack(message));
+      this.deps.onResult(outcome.kind, outcome.kind === 'returned' ? outcome.units : 0);
+    } catch (error) {
+      const log = { err: error, orderId: failed.order.id, reason: errorReason(error) };
+      if (classifyError(error) === 'permanent') {
+        this.deps.logger.error(log, 'dead letter cannot be compensated; parking it');
+        return this.park(channel, message, errorReason(error));
+      }
+      this.deps.logger.warn(log, 'compensation failed; retrying the dead letter later');
+      await this.requeueLater(channel, message);
+    }
+  }
+
+  // Keeps the message, with the reason, where a human can read it; never retried.
+  private async park(channel: Channel, message: ConsumeMessage, reason: string): Promise<void> {
+    const { properties } = message;
+    try {
+      await this.deps.publisher.publish('', topology.parkedQueue, message.content, {
+        headers: { ...properties.headers, 'x-parked-reason': reason },
+        messageId: properties.messageId as string | undefined,
+        contentType: properties.contentType as string | undefined,
+      });
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'parking failed; retrying the dead letter later');
+      return this.requeueLater(channel, message);
+    }
+    this.deps.logger.warn(
+      { messageId: properties.messageId, reason, bytes: message.content.length },
+      'dead letter parked',
+    );
+    this.settle(channel, () => channel.ack(message));
+    this.deps.onResult('parked', 0);
+  }
+
+  // Waits before handing it back, or an outage of PostgreSQL becomes a hot redelivery loop.
+  private async requeueLater(channel: Channel, message: ConsumeMessage): Promise<void> {
+    this.deps.onResult('retried', 0);
+    await new Promise((resolve) => setTimeout(resolve, this.deps.retryDelayMs));
+    this.settle(channel, () => channel.nack(message, false, true));
+  }
+
+  // An ack on a channel that has since closed would throw; the broker redelivers those.
+  private settle(channel: Channel, action: () => void): void {
+    if (this.deps.broker.channel !== channel) return;
+    try {
+      action();
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'ack failed; the broker will redeliver');
+    }
+  }
+}

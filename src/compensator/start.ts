@@ -1,0 +1,78 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
+import { createBullRedis, createRedis } from '../redis/connection.js';
+import { createDatabase } from '../db/client.js';
+import { Gate, gateOptions } from '../gate/gate.js';
+import { BrokerConnection } from '../broker/connection.js';
+import { ConfirmedPublisher } from '../broker/publisher.js';
+import { createOrderQueue } from '../orders/queue.js';
+import { createRegistry } from '../observability/metrics.js';
+import { metricsPortChoice, serveMetrics } from '../observability/metrics-server.js';
+import { compensatorMetrics } from './metrics.js';
+import { DeadLetterConsumer } from './consumer.js';
+import { Reconciler } from './reconciler.js';
+
+export async function startCompensator(config: Config, logger: Logger) {
+  const registry = createRegistry('compensator');
+  const metrics = compensatorMetrics(registry);
+
+  const gateRedis = createRedis(config.redisUrl);
+  const bullRedis = createBullRedis(config.redisUrl);
+  const db = createDatabase(config.databaseUrl, config.pgPoolMax);
+  const gate = new Gate(gateRedis, gateOptions(config));
+  const queue = createOrderQueue(config, bullRedis);
+  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-compensator');
+  const publisher = new ConfirmedPublisher(broker, config.publishTimeoutMs);
+
+  const consumer = new DeadLetterConsumer({
+    broker,
+    publisher,
+    compensation: { db, gate, logger },
+    logger,
+    prefetch: config.compensatorPrefetch,
+    retryDelayMs: config.compensatorRetryDelayMs,
+    onResult: (result, units) => {
+      metrics.deadLetters.inc({ result });
+      if (units > 0) metrics.stockReturned.inc(units);
+    },
+  });
+  const reconciler = new Reconciler({
+    db,
+    gate,
+    queue,
+    logger,
+    intervalMs: config.reconcileIntervalMs,
+    staleAfterMs: config.reconcileStaleAfterMs,
+    onOrder: (outcome) => {
+      metrics.reconciledOrders.inc({ result: outcome.kind });
+      if (outcome.kind === 'returned') metrics.stockReturned.inc(outcome.units);
+    },
+    onDrift: (saleId, units) => metrics.drift.set({ sale: String(saleId) }, units),
+    onRepair: () => metrics.repairs.inc(),
+  });
+
+  consumer.start();
+  await broker.start();
+  // The first pass runs at once: open sales missing from Redis are loaded, drift is checked.
+  reconciler.start();
+  const server = await serveMetrics(
+    registry,
+    config.host,
+    metricsPortChoice(config, 'compensator'),
+  );
+
+  return {
+    metricsPort: server.port,
+    reconciler,
+    stop: async () => {
+      await consumer.stop();
+      await reconciler.stop();
+      server.server.close();
+      await broker.close();
+      await queue.close();
+      await gateRedis.quit().catch(() => undefined);
+      await bullRedis.quit().catch(() => undefined);
+      await db.$client.end();
+    },
+  };
+}

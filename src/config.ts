@@ -1,0 +1,129 @@
+import { z } from 'zod';
+
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
+// Left unset, a metrics port is a default that may move up to the next free port; set, it is
+// the operator's choice and must be free.
+const metricsPort = z.coerce.number().int().min(0).max(65_535).optional();
+// OpenTelemetry treats an empty variable as unset; so does this schema.
+const unsetWhenEmpty = <T extends z.ZodType>(inner: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), inner.optional());
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: int(3000),
+  BRIDGE_PORT: metricsPort,
+  WORKER_PORT: metricsPort,
+  COMPENSATOR_PORT: metricsPort,
+  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/flashline'),
+  PG_POOL_MAX: int(10, 1),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379/0'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,32}$/)
+    .default('fl'),
+  AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672/'),
+  JWT_SECRET: z.string().min(8).default('flashline-dev-secret'),
+  ADMIN_TOKEN: z.string().min(8).default('flashline-dev-admin'),
+  PUBLISH_TIMEOUT_MS: int(3000, 1),
+  BRIDGE_PREFETCH: int(256, 1),
+  WORKER_CONCURRENCY: int(64, 1),
+  JOB_ATTEMPTS: int(8, 1),
+  JOB_BACKOFF_MS: int(250, 1),
+  // BullMQ's own defaults: a worker that dies holds its jobs until the lock expires and a
+  // stalled check of another worker hands them back.
+  WORKER_LOCK_DURATION_MS: int(30_000, 100),
+  WORKER_STALLED_INTERVAL_MS: int(30_000, 100),
+  WORKER_MAX_STALLED_COUNT: int(1, 0),
+  COMPENSATOR_PREFETCH: int(32, 1),
+  COMPENSATOR_RETRY_DELAY_MS: int(1_000, 1),
+  RECONCILE_INTERVAL_MS: int(30_000, 50),
+  // Well above the publish timeout and a bridge backlog: an order still queued when this
+  // passes is failed and its stock returned (its job then finds the reservation released).
+  RECONCILE_STALE_AFTER_MS: int(300_000, 100),
+  TOMBSTONE_TTL_SECONDS: int(7 * 24 * 3600, 60),
+  IDEMPOTENCY_TTL_SECONDS: int(24 * 3600, 1),
+  // Token bucket per buyer and sale at the gate; capacity 0 turns it off.
+  RATE_LIMIT_CAPACITY: int(20),
+  RATE_LIMIT_REFILL_PER_SECOND: z.coerce.number().positive().default(10),
+  SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
+  FAULT_FAIL_RATE: ratio(0),
+  // The standard OpenTelemetry variables: tracing is off unless an OTLP endpoint is given.
+  OTEL_EXPORTER_OTLP_ENDPOINT: unsetWhenEmpty(z.string().url()),
+  OTEL_SERVICE_NAME: unsetWhenEmpty(z.string()),
+  // Purchases are shed with 503 while the event loop's mean delay over a sample window
+  // exceeds this; 0 turns shedding off.
+  EVENT_LOOP_LAG_SHED_MS: int(200),
+  EVENT_LOOP_LAG_SAMPLE_MS: int(250, 20),
+  // Sold-out flags are re-read from Redis this often even without an event, bounding how long
+  // a change made outside the scripts could go unseen.
+  SALE_CACHE_REFRESH_MS: int(1000, 10),
+  // Group commit in the worker: orders meeting within this many ms commit in one statement.
+  ORDER_BATCH_MAX: int(128, 1),
+  ORDER_BATCH_LINGER_MS: int(2),
+});
+
+export const defaultMetricsPorts = { bridge: 9101, worker: 9102, compensator: 9103 } as const;
+
+export class ConfigError extends Error {}
+
+// The only place that reads process.env: every other module receives a Config.
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  return {
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    host: e.HOST,
+    port: e.PORT,
+    bridgePort: e.BRIDGE_PORT ?? defaultMetricsPorts.bridge,
+    workerPort: e.WORKER_PORT ?? defaultMetricsPorts.worker,
+    compensatorPort: e.COMPENSATOR_PORT ?? defaultMetricsPorts.compensator,
+    // Which metrics ports were given explicitly (those never move to another port).
+    metricsPortsFixed: {
+      bridge: e.BRIDGE_PORT !== undefined,
+      worker: e.WORKER_PORT !== undefined,
+      compensator: e.COMPENSATOR_PORT !== undefined,
+    },
+    databaseUrl: e.DATABASE_URL,
+    pgPoolMax: e.PG_POOL_MAX,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
+    amqpUrl: e.AMQP_URL,
+    jwtSecret: e.JWT_SECRET,
+    adminToken: e.ADMIN_TOKEN,
+    publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
+    bridgePrefetch: e.BRIDGE_PREFETCH,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    jobAttempts: e.JOB_ATTEMPTS,
+    jobBackoffMs: e.JOB_BACKOFF_MS,
+    workerLockDurationMs: e.WORKER_LOCK_DURATION_MS,
+    workerStalledIntervalMs: e.WORKER_STALLED_INTERVAL_MS,
+    workerMaxStalledCount: e.WORKER_MAX_STALLED_COUNT,
+    compensatorPrefetch: e.COMPENSATOR_PREFETCH,
+    compensatorRetryDelayMs: e.COMPENSATOR_RETRY_DELAY_MS,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+    reconcileStaleAfterMs: e.RECONCILE_STALE_AFTER_MS,
+    tombstoneTtlSeconds: e.TOMBSTONE_TTL_SECONDS,
+    idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    rateLimitCapacity: e.RATE_LIMIT_CAPACITY,
+    rateLimitRefillPerSecond: e.RATE_LIMIT_REFILL_PER_SECOND,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    faultFailRate: e.FAULT_FAIL_RATE,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    otelServiceName: e.OTEL_SERVICE_NAME,
+    eventLoopLagShedMs: e.EVENT_LOOP_LAG_SHED_MS,
+    eventLoopLagSampleMs: e.EVENT_LOOP_LAG_SAMPLE_MS,
+    saleCacheRefreshMs: e.SALE_CACHE_REFRESH_MS,
+    orderBatchMax: e.ORDER_BATCH_MAX,
+    orderBatchLingerMs: e.ORDER_BATCH_LINGER_MS,
+  };
+}
+
+export type Config = ReturnType<typeof loadConfig>;

@@ -1,0 +1,71 @@
+import { eq, sql } from 'drizzle-orm';
+import type { Database } from './client.js';
+import { orders, sales, saleBuyers, type Order } from './schema.js';
+
+export type OrderToWrite = {
+  id: string;
+  saleId: number;
+  userId: string;
+  quantity: number;
+  reservedAt: Date;
+};
+
+export class SaleMissingError extends Error {
+  override readonly name = 'SaleMissingError';
+}
+
+// Writes the order as confirmed and counts its units against the sale and the buyer, in one
+// transaction. First write wins: returns false when a row for this id already existed (a
+// job run twice, or the compensator got there first), in which case nothing was changed.
+// The CHECK constraints on sales.sold and sale_buyers.units refuse oversell and over-limit
+// with SQLSTATE 23514, which callers treat as permanent.
+export async function insertConfirmedOrder(db: Database, order: OrderToWrite): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const inserted = await tx
+      .insert(orders)
+      .values({ ...order, status: 'confirmed' })
+      .onConflictDoNothing({ target: orders.id })
+      .returning({ id: orders.id });
+    if (inserted.length === 0) return false;
+    const counted = await tx
+      .update(sales)
+      .set({ sold: sql`${sales.sold} + ${order.quantity}`, updatedAt: sql`now()` })
+      .where(eq(sales.id, order.saleId))
+      .returning({ perUserLimit: sales.perUserLimit });
+    const sale = counted[0];
+    if (!sale) throw new SaleMissingError(`sale ${order.saleId} does not exist`);
+    await tx
+      .insert(saleBuyers)
+      .values({
+        saleId: order.saleId,
+        userId: order.userId,
+        units: order.quantity,
+        unitLimit: sale.perUserLimit,
+      })
+      .onConflictDoUpdate({
+        target: [saleBuyers.saleId, saleBuyers.userId],
+        set: { units: sql`${saleBuyers.units} + excluded.units` },
+      });
+    return true;
+  });
+}
+
+// First write wins here too: returns false when the order already has a row (confirmed by a
+// worker, or failed by an earlier delivery), and then the caller must not return stock.
+export async function insertFailedOrder(
+  db: Database,
+  order: OrderToWrite,
+  reason: string,
+): Promise<boolean> {
+  const inserted = await db
+    .insert(orders)
+    .values({ ...order, status: 'failed', reason })
+    .onConflictDoNothing({ target: orders.id })
+    .returning({ id: orders.id });
+  return inserted.length > 0;
+}
+
+export async function findOrder(db: Database, id: string): Promise<Order | null> {
+  const [row] = await db.select().from(orders).where(eq(orders.id, id));
+  return row ?? null;
+}

@@ -1,0 +1,87 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
+
+const timestamps = {
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+};
+
+export const sales = pgTable(
+  'sales',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    sku: text('sku').notNull().unique(),
+    name: text('name').notNull(),
+    stock: integer('stock').notNull(),
+    perUserLimit: integer('per_user_limit').notNull().default(1),
+    sold: integer('sold').notNull().default(0),
+    startsAt: timestamp('starts_at', { withTimezone: true }).notNull().defaultNow(),
+    endsAt: timestamp('ends_at', { withTimezone: true }),
+    ...timestamps,
+  },
+  (t) => [
+    check('sales_stock_positive', sql`${t.stock} >= 1`),
+    check('sales_limit_positive', sql`${t.perUserLimit} >= 1`),
+    // The database's own oversell guard: no code path can sell more than the stock.
+    check('sales_sold_within_stock', sql`${t.sold} >= 0 AND ${t.sold} <= ${t.stock}`),
+    check('sales_window_ordered', sql`${t.endsAt} IS NULL OR ${t.endsAt} > ${t.startsAt}`),
+  ],
+);
+
+export const orderStatuses = ['pending', 'confirmed', 'failed'] as const;
+export type OrderStatus = (typeof orderStatuses)[number];
+
+export const orders = pgTable(
+  'orders',
+  {
+    // The order id minted at the gate: a redelivered job conflicts here and inserts nothing.
+    id: text('id').primaryKey(),
+    saleId: bigint('sale_id', { mode: 'number' })
+      .notNull()
+      .references(() => sales.id),
+    userId: text('user_id').notNull(),
+    quantity: integer('quantity').notNull(),
+    status: text('status', { enum: orderStatuses }).notNull(),
+    reason: text('reason'),
+    // When the gate reserved the units: the sale window is judged at this instant, not at
+    // commit time, so an order reserved a moment before the end still confirms.
+    reservedAt: timestamp('reserved_at', { withTimezone: true }).notNull(),
+    ...timestamps,
+  },
+  (t) => [
+    check('orders_quantity_positive', sql`${t.quantity} >= 1`),
+    check('orders_status_known', sql`${t.status} IN ('pending', 'confirmed', 'failed')`),
+    index('orders_sale_status_idx').on(t.saleId, t.status),
+    index('orders_sale_user_idx').on(t.saleId, t.userId),
+  ],
+);
+
+// Units each buyer was sold per sale, with the sale's limit copied in, so the database
+// refuses a buyer above perUserLimit even if the gate were wrong.
+export const saleBuyers = pgTable(
+  'sale_buyers',
+  {
+    saleId: bigint('sale_id', { mode: 'number' })
+      .notNull()
+      .references(() => sales.id),
+    userId: text('user_id').notNull(),
+    units: integer('units').notNull(),
+    unitLimit: integer('unit_limit').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.saleId, t.userId] }),
+    check('sale_buyers_within_limit', sql`${t.units} >= 0 AND ${t.units} <= ${t.unitLimit}`),
+  ],
+);
+
+export type Sale = typeof sales.$inferSelect;
+export type Order = typeof orders.$inferSelect;

@@ -1,0 +1,276 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { saleEventsChannel, saleKeys, salesIndexKey } from './keys.js';
+import { withScripts, type ScriptedRedis } from './scripts.js';
+import {
+  claimOutcomes,
+  confirmOutcomes,
+  reservationState,
+  toReleaseOutcome,
+  toReserveOutcome,
+  type ClaimOutcome,
+  type ConfirmOutcome,
+  type ReleaseOutcome,
+  type ReservationState,
+  type ReserveOutcome,
+} from './outcomes.js';
+
+export type GateOptions = {
+  prefix: string;
+  tombstoneTtlSeconds: number;
+  idempotencyTtlSeconds: number;
+  // Token bucket per buyer and sale; capacity 0 turns it off.
+  rateCapacity?: number;
+  rateRefillPerSecond?: number;
+};
+
+export function gateOptions(config: Config): GateOptions {
+  return {
+    prefix: config.redisPrefix,
+    tombstoneTtlSeconds: config.tombstoneTtlSeconds,
+    idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+    rateCapacity: config.rateLimitCapacity,
+    rateRefillPerSecond: config.rateLimitRefillPerSecond,
+  };
+}
+
+export type SaleForGate = {
+  id: number;
+  stock: number;
+  perUserLimit: number;
+  startsAt: Date;
+  endsAt: Date | null;
+};
+
+export type ReserveRequest = {
+  saleId: number;
+  orderId: string;
+  buyer: string;
+  quantity: number;
+  idempotencyKey?: string | undefined;
+};
+
+// What the gate knows of a sale, read in one HMGET: `version` orders this reading against
+// the sold-out / reopened events the scripts publish (see lua/reserve-6.lua).
+export type SaleState = {
+  version: number;
+  remaining: number;
+  perUserLimit: number;
+  startsAtMs: number;
+  endsAtMs: number | null;
+};
+
+export type Reservation = {
+  state: ReservationState;
+  buyer: string;
+  quantity: number;
+  reservedAt: Date;
+  reason: string | null;
+};
+
+export type SaleSnapshot = {
+  remaining: number;
+  inflight: { orderId: string; quantity: number }[];
+};
+
+// The only door to the gate's Redis state: every transition goes through one Lua script.
+export class Gate {
+  readonly redis: ScriptedRedis;
+  readonly eventsChannel: string;
+
+  constructor(
+    redis: Redis,
+    private readonly options: GateOptions,
+  ) {
+    this.redis = withScripts(redis);
+    this.eventsChannel = saleEventsChannel(options.prefix);
+  }
+
+  keys(saleId: number) {
+    return saleKeys(this.options.prefix, saleId);
+  }
+
+  async loadSale(sale: SaleForGate): Promise<boolean> {
+    const loaded = await this.redis.flLoadSale(
+      this.keys(sale.id).sale,
+      sale.stock,
+      sale.perUserLimit,
+      sale.startsAt.getTime(),
+      sale.endsAt?.getTime() ?? 0,
+    );
+    await this.redis.sadd(salesIndexKey(this.options.prefix), String(sale.id));
+    return loaded === 1;
+  }
+
+  async reserve(request: ReserveRequest): Promise<ReserveOutcome> {
+    const k = this.keys(request.saleId);
+    const key = request.idempotencyKey;
+    const reply = await this.redis.flReserve(
+      k.sale,
+      k.held,
+      k.reservation(request.orderId),
+      k.inflight,
+      key ? k.idempotency(request.buyer, key) : k.idempotency(request.buyer, ''),
+      k.rateBucket(request.buyer),
+      request.orderId,
+      request.buyer,
+      request.quantity,
+      key ? this.options.idempotencyTtlSeconds : 0,
+      this.options.rateCapacity ?? 0,
+      this.options.rateRefillPerSecond ?? 0,
+      this.eventsChannel,
+      request.saleId,
+    );
+    return toReserveOutcome(reply);
+  }
+
+  async claim(saleId: number, orderId: string): Promise<ClaimOutcome> {
+    const code = await this.redis.flClaim(this.keys(saleId).reservation(orderId));
+    return claimOutcomes[Number(code)] ?? 'unknown';
+  }
+
+  async confirm(saleId: number, orderId: string): Promise<ConfirmOutcome> {
+    const k = this.keys(saleId);
+    const code = await this.redis.flConfirm(
+      k.reservation(orderId),
+      k.inflight,
+      orderId,
+      this.options.tombstoneTtlSeconds,
+    );
+    return confirmOutcomes[Number(code)] ?? 'unknown';
+  }
+
+  async release(
+    saleId: number,
+    orderId: string,
+    reason: string,
+    { force = false } = {},
+  ): Promise<ReleaseOutcome> {
+    const k = this.keys(saleId);
+    const reply = await this.redis.flRelease(
+      k.sale,
+      k.held,
+      k.reservation(orderId),
+      k.inflight,
+      orderId,
+      force ? '1' : '0',
+      this.options.tombstoneTtlSeconds,
+      reason,
+      this.eventsChannel,
+      saleId,
+    );
+    return toReleaseOutcome(reply);
+  }
+
+  // A 503 answer means the request had no order: its Idempotency-Key must not replay one.
+  async forgetIdempotencyKey(saleId: number, buyer: string, key: string): Promise<void> {
+    await this.redis.del(this.keys(saleId).idempotency(buyer, key));
+  }
+
+  async remaining(saleId: number): Promise<number | null> {
+    const value = await this.redis.hget(this.keys(saleId).sale, 'remaining');
+    return value === null ? null : Number(value);
+  }
+
+  async saleState(saleId: number): Promise<SaleState | null> {
+    const [remaining, version, limit, starts, ends] = await this.redis.hmget(
+      this.keys(saleId).sale,
+      'remaining',
+      'v',
+      'limit',
+      'starts',
+      'ends',
+    );
+    if (remaining === null || limit === null || starts === null) return null;
+    const endsAtMs = Number(ends ?? 0);
+    return {
+      version: Number(version ?? 0),
+      remaining: Number(remaining),
+      perUserLimit: Number(limit),
+      startsAtMs: Number(starts),
+      endsAtMs: endsAtMs > 0 ? endsAtMs : null,
+    };
+  }
+
+  async reservation(saleId: number, orderId: string): Promise<Reservation | null> {
+    const [s, u, q, t, r] = await this.redis.hmget(
+      this.keys(saleId).reservation(orderId),
+      's',
+      'u',
+      'q',
+      't',
+      'r',
+    );
+    const state = reservationState(s);
+    if (!state || !u) return null;
+    return {
+      state,
+      buyer: u,
+      quantity: Number(q),
+      reservedAt: new Date(Number(t)),
+      reason: r ?? null,
+    };
+  }
+
+  async heldBy(saleId: number, buyer: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys(saleId).held, buyer)) ?? 0);
+  }
+
+  // Orders reserved before `olderThan` that are neither confirmed nor released yet.
+  async inflightBefore(saleId: number, olderThan: Date, limit = 500): Promise<string[]> {
+    return this.redis.zrangebyscore(
+      this.keys(saleId).inflight,
+      '-inf',
+      olderThan.getTime(),
+      'LIMIT',
+      0,
+      limit,
+    );
+  }
+
+  async inflightCount(saleId: number): Promise<number> {
+    return this.redis.zcard(this.keys(saleId).inflight);
+  }
+
+  // Remaining units and the reservations in flight, read in one MULTI so both describe the
+  // same instant. A reservation's quantity never changes, so it is read afterwards.
+  async saleSnapshot(saleId: number): Promise<SaleSnapshot | null> {
+    const k = this.keys(saleId);
+    const replies = await this.redis
+      .multi()
+      .hget(k.sale, 'remaining')
+      .zrange(k.inflight, 0, -1)
+      .exec();
+    const [remaining, orderIds] = (replies ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value;
+    }) as [string | null, string[]];
+    if (remaining === null) return null;
+    const quantities = orderIds.length
+      ? await this.redis.pipeline(orderIds.map((id) => ['hget', k.reservation(id), 'q'])).exec()
+      : [];
+    const inflight = orderIds.map((orderId, i) => ({
+      orderId,
+      quantity: Number(quantities?.[i]?.[1] ?? 0),
+    }));
+    return { remaining: Number(remaining), inflight };
+  }
+
+  // Compare-and-set of remaining: applied only if neither remaining nor the in-flight count
+  // moved since `seen` was read.
+  async repairRemaining(saleId: number, seen: SaleSnapshot, corrected: number): Promise<boolean> {
+    const k = this.keys(saleId);
+    const code = await this.redis.flRepairRemaining(
+      k.sale,
+      k.inflight,
+      seen.remaining,
+      seen.inflight.length,
+      corrected,
+    );
+    return Number(code) === 1;
+  }
+
+  async saleIds(): Promise<number[]> {
+    return (await this.redis.smembers(salesIndexKey(this.options.prefix))).map(Number);
+  }
+}

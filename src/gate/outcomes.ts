@@ -1,0 +1,95 @@
+// Return codes of lua/*.lua, mapped to typed outcomes in one place.
+export type ReservationState = 'pending' | 'committing' | 'confirmed' | 'released';
+
+const stateByLetter: Record<string, ReservationState> = {
+  P: 'pending',
+  C: 'committing',
+  F: 'confirmed',
+  R: 'released',
+};
+
+export function reservationState(letter: string | null | undefined): ReservationState | null {
+  return letter ? (stateByLetter[letter] ?? null) : null;
+}
+
+export type ReserveOutcome =
+  | { kind: 'reserved'; remaining: number; reservedAtMs: number }
+  | { kind: 'sold_out' }
+  | { kind: 'limit_reached' }
+  | { kind: 'not_found' }
+  | { kind: 'not_started' }
+  | { kind: 'ended' }
+  | { kind: 'rate_limited'; retryAfterMs: number }
+  | { kind: 'replayed'; orderId: string; state: ReservationState }
+  | { kind: 'quantity_over_limit' };
+
+export function toReserveOutcome(reply: unknown): ReserveOutcome {
+  const [code, detail, extra] = reply as [number, string | number, string | undefined];
+  switch (code) {
+    case 0:
+      return { kind: 'reserved', remaining: Number(detail), reservedAtMs: Number(extra) };
+    case 1:
+      return { kind: 'sold_out' };
+    case 2:
+      return { kind: 'limit_reached' };
+    case 3:
+      return { kind: 'not_found' };
+    case 4:
+      return { kind: 'not_started' };
+    case 5:
+      return { kind: 'ended' };
+    case 6:
+      return { kind: 'rate_limited', retryAfterMs: Number(detail) };
+    case 7:
+      return {
+        kind: 'replayed',
+        orderId: String(detail),
+        state: reservationState(extra) ?? 'released',
+      };
+    case 8:
+      return { kind: 'quantity_over_limit' };
+    default:
+      throw new Error(`reserve script answered unknown code ${String(code)}`);
+  }
+}
+
+export type ClaimOutcome = 'go' | 'gone' | 'confirmed' | 'unknown';
+export const claimOutcomes: Record<number, ClaimOutcome> = {
+  1: 'go',
+  0: 'gone',
+  2: 'confirmed',
+  [-1]: 'unknown',
+};
+
+export type ConfirmOutcome = 'confirmed' | 'already_confirmed' | 'released' | 'unknown';
+export const confirmOutcomes: Record<number, ConfirmOutcome> = {
+  1: 'confirmed',
+  0: 'already_confirmed',
+  [-2]: 'released',
+  [-1]: 'unknown',
+};
+
+export type ReleaseOutcome =
+  | { kind: 'released'; remaining: number }
+  | { kind: 'already_released' }
+  | { kind: 'in_progress' }
+  | { kind: 'confirmed' }
+  | { kind: 'unknown' };
+
+export function toReleaseOutcome(reply: unknown): ReleaseOutcome {
+  const [code, remaining] = reply as [number, number];
+  switch (code) {
+    case 1:
+      return { kind: 'released', remaining };
+    case 0:
+      return { kind: 'already_released' };
+    case 2:
+      return { kind: 'in_progress' };
+    case 3:
+      return { kind: 'confirmed' };
+    case -1:
+      return { kind: 'unknown' };
+    default:
+      throw new Error(`release script answered unknown code ${String(code)}`);
+  }
+}

@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+type Reply = string | number | null | Reply[];
+
+// Names and key counts of the scripts in lua/; the file name carries the key count.
+const scripts = {
+  flReserve: 'reserve-6',
+  flClaim: 'claim-1',
+  flConfirm: 'confirm-2',
+  flRelease: 'release-4',
+  flLoadSale: 'load-sale-1',
+  flRepairRemaining: 'repair-remaining-2',
+} as const;
+
+export type ScriptName = keyof typeof scripts;
+export type ScriptedRedis = Redis & {
+  [K in ScriptName]: (...keysThenArgs: (string | number)[]) => Promise<Reply>;
+};
+
+const luaDir = new URL('../../lua/', import.meta.url);
+const sources = new Map<ScriptName, { lua: string; numberOfKeys: number }>();
+for (const [name, file] of Object.entries(scripts) as [ScriptName, string][]) {
+  const numberOfKeys = Number(file.slice(file.lastIndexOf('-') + 1));
+  sources.set(name, { lua: readFileSync(new URL(`${file}.lua`, luaDir), 'utf8'), numberOfKeys });
+}
+
+// defineCommand sends EVALSHA and falls back to EVAL with the script itself on NOSCRIPT,
+// which is the fallback the original system got wrong.
+export function withScripts(redis: Redis): ScriptedRedis {
+  for (const [name, { lua, numberOfKeys }] of sources) {
+    if (!(name in redis)) redis.defineCommand(name, { lua, numberOfKeys });
+  }
+  return redis as ScriptedRedis;
+}

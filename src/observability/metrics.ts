@@ -1,0 +1,91 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+// One registry per process (and per in-process test instance), with Node's default metrics.
+export function createRegistry(processName: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ process: processName });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+// Fine enough below 10 ms, where a healthy gate answers.
+const latencyBuckets = [
+  0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+
+export type GateOutcomeLabel =
+  | 'reserved'
+  | 'sold_out'
+  | 'limit_reached'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'replayed'
+  | 'not_found'
+  | 'not_started'
+  | 'ended'
+  | 'shed';
+
+export function apiMetrics(registry: Registry) {
+  return {
+    httpRequests: new Counter({
+      name: 'flashline_http_requests_total',
+      help: 'HTTP requests answered, by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'flashline_http_request_duration_seconds',
+      help: 'HTTP request duration, by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    httpServerErrors: new Counter({
+      name: 'flashline_http_server_errors_total',
+      help: 'Requests answered 5xx because of an unexpected error, by route',
+      labelNames: ['route'],
+      registers: [registry],
+    }),
+    gateOutcomes: new Counter({
+      name: 'flashline_gate_outcomes_total',
+      help: 'Purchase decisions at the gate, by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    saleCacheAnswers: new Counter({
+      name: 'flashline_sale_cache_answers_total',
+      help: 'Purchases refused from the local sold-out cache without Redis, by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    publishConfirm: new Histogram({
+      name: 'flashline_publish_confirm_duration_seconds',
+      help: 'Time from publishing an order to the broker confirming it',
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+  };
+}
+export type ApiMetrics = ReturnType<typeof apiMetrics>;
+
+// Scrapes of a thousand sales stay cheap and the series count bounded; the newest sales win.
+export const maxSalesSampled = 1000;
+
+// Remaining stock of each sale the gate knows, read from Redis when Prometheus scrapes.
+// A failed read leaves the gauge empty for that scrape instead of failing /metrics.
+export function saleRemainingGauge(
+  registry: Registry,
+  sample: () => Promise<ReadonlyMap<number, number>>,
+): Gauge<'sale'> {
+  return new Gauge({
+    name: 'flashline_sale_remaining_units',
+    help: 'Units the gate can still reserve, per sale, sampled at scrape',
+    labelNames: ['sale'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const remaining = await sample().catch(() => new Map<number, number>());
+      for (const [sale, units] of remaining) this.set({ sale: String(sale) }, units);
+    },
+  });
+}

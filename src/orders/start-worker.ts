@@ -1,0 +1,125 @@
+import { Worker } from 'bullmq';
+import type { Config } from '../config.js';
+import type { Logger } from '../observability/logger.js';
+import { createBullRedis, createRedis } from '../redis/connection.js';
+import { createDatabase } from '../db/client.js';
+import { Gate, gateOptions } from '../gate/gate.js';
+import { BrokerConnection } from '../broker/connection.js';
+import { ConfirmedPublisher } from '../broker/publisher.js';
+import { topology } from '../broker/topology.js';
+import { orderMessageSchema, type DeadLetter, type OrderMessage } from '../broker/messages.js';
+import { createRegistry } from '../observability/metrics.js';
+import { metricsPortChoice, serveMetrics } from '../observability/metrics-server.js';
+import { bullmqJobStates, workerMetrics } from '../observability/worker-metrics.js';
+import { withProcessSpan } from '../observability/trace-context.js';
+import { bullPrefix, createOrderQueue, orderQueueName, type OrderJobData } from './queue.js';
+import { createOrderProcessor, type JobOutcome } from './processor.js';
+import { OrderBatcher } from './order-batcher.js';
+
+export async function startWorker(config: Config, logger: Logger) {
+  const registry = createRegistry('worker');
+  const bullRedis = createBullRedis(config.redisUrl);
+  // The worker needs no Queue of its own: this one only samples job counts for the gauge.
+  const queue = createOrderQueue(config, bullRedis);
+  const metrics = workerMetrics(registry, () => queue.getJobCounts(...bullmqJobStates));
+
+  // Claims and confirms of the jobs running at once share one write per event-loop turn.
+  const gateRedis = createRedis(config.redisUrl, { enableAutoPipelining: true });
+  const db = createDatabase(config.databaseUrl, config.pgPoolMax);
+  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-worker');
+  await broker.start();
+  const publisher = new ConfirmedPublisher(broker, config.publishTimeoutMs);
+  const gate = new Gate(gateRedis, gateOptions(config));
+  const batcher = new OrderBatcher(db, {
+    maxBatch: config.orderBatchMax,
+    lingerMs: config.orderBatchLingerMs,
+  });
+
+  const deadLetter = (order: OrderMessage, reason: string, attempts: number) => {
+    const letter: DeadLetter = { ...order, reason, attempts, failedAt: new Date().toISOString() };
+    return publisher.publish(topology.deadLetterExchange, topology.deadLetterRoutingKey, letter, {
+      messageId: order.orderId,
+    });
+  };
+  const processor = createOrderProcessor({
+    gate,
+    db,
+    logger,
+    faultFailRate: config.faultFailRate,
+    writeConfirmed: (order) => batcher.commit(order),
+    deadLetter,
+    onFailure: metrics.failed,
+  });
+
+  const worker = new Worker(
+    orderQueueName,
+    // Each attempt is a span in the purchase's trace, continued from the job's `traceparent`.
+    async (job) =>
+      withProcessSpan(
+        { system: 'bullmq', destination: orderQueueName, messageId: job.id, orderId: job.id },
+        { traceparent: (job.data as Partial<OrderJobData> | null)?.traceparent },
+        async () => {
+          const stopTimer = metrics.startJob();
+          try {
+            const outcome: JobOutcome = await processor(job);
+            stopTimer({ outcome });
+            metrics.completed();
+            return outcome;
+          } catch (error) {
+            stopTimer({ outcome: 'error' });
+            throw error;
+          }
+        },
+      ),
+    {
+      connection: bullRedis,
+      prefix: bullPrefix(config),
+      concurrency: config.workerConcurrency,
+      lockDuration: config.workerLockDurationMs,
+      stalledInterval: config.workerStalledIntervalMs,
+      maxStalledCount: config.workerMaxStalledCount,
+    },
+  );
+  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  const unrunDeadLetters = new Set<Promise<void>>();
+  // A job that stalled too often is failed by BullMQ without running the processor: hand its
+  // order on as the processor would have. If this publish fails the reconciler finds it.
+  worker.on('failed', (job) => {
+    if (!job?.deferredFailure) return;
+    const order = orderMessageSchema.safeParse(job.data);
+    if (!order.success) return;
+    metrics.failed('permanent', true);
+    logger.error(
+      { orderId: job.id, reason: job.deferredFailure },
+      'job failed unrun; dead-lettering',
+    );
+    const publishing = deadLetter(order.data, 'stalled', job.attemptsMade).catch((error: unknown) =>
+      logger.error({ err: error, orderId: job.id }, 'dead-letter publish failed'),
+    );
+    unrunDeadLetters.add(publishing);
+    void publishing.finally(() => unrunDeadLetters.delete(publishing));
+  });
+  const metricsServer = await serveMetrics(
+    registry,
+    config.host,
+    metricsPortChoice(config, 'worker'),
+  );
+  logger.info({ metricsPort: metricsServer.port }, 'worker metrics listening');
+
+  return {
+    worker,
+    batcher,
+    metricsPort: metricsServer.port,
+    stop: async () => {
+      // close() waits for the jobs in progress to finish before it resolves.
+      await worker.close();
+      await Promise.allSettled([...unrunDeadLetters]);
+      metricsServer.server.close();
+      await queue.close();
+      await broker.close();
+      await gateRedis.quit().catch(() => undefined);
+      await bullRedis.quit().catch(() => undefined);
+      await db.$client.end();
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../src/config.js';
+import { migrateDatabase } from '../../src/db/migrate.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
+
+const run = promisify(execFile);
+
+export const services = {
+  postgres: process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432',
+  redis: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+  amqpHost: process.env.TEST_AMQP_HOST ?? 'guest:guest@127.0.0.1:5672',
+};
+
+export type TestEnv = {
+  id: string;
+  config: Config;
+  env: Record<string, string>;
+  logger: Logger;
+  cleanup: () => Promise<void>;
+};
+
+export async function rabbitmqctl(...args: string[]): Promise<string> {
+  const { stdout } = await run('rabbitmqctl', ['-q', ...args], { timeout: 30_000 });
+  return stdout;
+}
+
+// One run of one test file: its own database, Redis key prefix and RabbitMQ vhost, so runs
+// can overlap on one machine. `cleanup` removes all three.
+export async function createTestEnv(
+  name: string,
+  overrides: Record<string, string> = {},
+): Promise<TestEnv> {
+  const id =
+    `${name.replace(/[^a-z0-9]/gi, '').slice(0, 20)}_${randomBytes(4).toString('hex')}`.toLowerCase();
+  const database = `fl_t_${id}`;
+  const vhost = `fl_t_${id}`;
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    BRIDGE_PORT: '0',
+    WORKER_PORT: '0',
+    COMPENSATOR_PORT: '0',
+    DATABASE_URL: `${services.postgres}/${database}`,
+    REDIS_URL: services.redis,
+    REDIS_PREFIX: `t_${id}`,
+    AMQP_URL: `amqp://${services.amqpHost}/${vhost}`,
+    JWT_SECRET: 'test-secret-0123456789',
+    ADMIN_TOKEN: 'test-admin-token',
+    JOB_BACKOFF_MS: '50',
+    // Shedding on event-loop lag would answer 503 whenever this busy, shared test machine
+    // stalls; the shedding tests turn it on themselves.
+    EVENT_LOOP_LAG_SHED_MS: '0',
+    ...overrides,
+  };
+  await rabbitmqctl('add_vhost', vhost);
+  await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+  await migrateDatabase(env.DATABASE_URL!);
+  const config = loadConfig(env);
+  const logger = createLogger(config.logLevel, `test-${name}`);
+
+  return {
+    id,
+    config,
+    env,
+    logger,
+    cleanup: async () => {
+      await rabbitmqctl('delete_vhost', vhost).catch(() => undefined);
+      const admin = new pg.Client({ connectionString: `${services.postgres}/postgres` });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await admin.end();
+      await deleteKeys(services.redis, `${config.redisPrefix}:*`);
+    },
+  };
+}
+
+export async function deleteKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  { timeoutMs = 30_000, intervalMs = 50, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+// Makes the broker refuse (basic.nack) every publish to the order queue of this environment,
+// the real way a publish fails while the connection stays up. Returns the undo.
+export async function rejectOrderPublishes(env: TestEnv): Promise<() => Promise<void>> {
+  const vhost = decodeURIComponent(new URL(env.config.amqpUrl).pathname.slice(1));
+  const policy = JSON.stringify({ 'max-length': 0, overflow: 'reject-publish' });
+  await rabbitmqctl(
+    'set_policy',
+    '-p',
+    vhost,
+    '--apply-to',
+    'queues',
+    'reject-orders',
+    '^flashline\\.orders$',
+    policy,
+  );
+  return async () => {
+    await rabbitmqctl('clear_policy', '-p', vhost, 'reject-orders');
+  };
+}

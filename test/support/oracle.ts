@@ -1,0 +1,114 @@
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { expect } from 'vitest';
+import type { TestEnv } from './env.js';
+import { waitFor } from './env.js';
+import { saleKeys } from '../../src/gate/keys.js';
+
+export type Answer = { status: number; orderId?: string; buyer: string; quantity: number };
+
+async function snapshot(env: TestEnv, saleId: number) {
+  const db = new pg.Client({ connectionString: env.config.databaseUrl });
+  const redis = new Redis(env.config.redisUrl);
+  await db.connect();
+  try {
+    const keys = saleKeys(env.config.redisPrefix, saleId);
+    const sale = (
+      await db.query('SELECT stock, sold, per_user_limit FROM sales WHERE id = $1', [saleId])
+    ).rows[0];
+    const orders = (
+      await db.query('SELECT id, user_id, quantity, status FROM orders WHERE sale_id = $1', [
+        saleId,
+      ])
+    ).rows as {
+      id: string;
+      user_id: string;
+      quantity: number;
+      status: string;
+    }[];
+    const remaining = Number(await redis.hget(keys.sale, 'remaining'));
+    const inflight = await redis.zcard(keys.inflight);
+    const held = await redis.hgetall(keys.held);
+    return { sale, orders, remaining, inflight, held, keys, redis };
+  } finally {
+    await db.end();
+    // The redis handle is closed by the caller after reading reservations.
+  }
+}
+
+// Waits until nothing is in flight, then asserts the core oracle of the brief:
+// confirmed units <= stock; no buyer above perUserLimit; every 202 ends confirmed, or failed
+// with its stock returned; at rest Redis remaining == PostgreSQL remaining, nothing pending.
+export async function assertOracle(
+  env: TestEnv,
+  saleId: number,
+  answers: Answer[],
+  { timeoutMs = 60_000 } = {},
+) {
+  const accepted = answers.filter((a) => a.status === 202);
+  await waitFor(
+    async () => {
+      const s = await snapshot(env, saleId);
+      s.redis.disconnect();
+      const finished = new Set(s.orders.filter((o) => o.status !== 'pending').map((o) => o.id));
+      const settled = accepted.every((a) => finished.has(a.orderId!));
+      return s.inflight === 0 && settled;
+    },
+    { timeoutMs, intervalMs: 200, what: 'every accepted order to settle' },
+  ).catch(async (error: Error) => {
+    const s = await snapshot(env, saleId);
+    s.redis.disconnect();
+    throw new Error(
+      `${error.message}: inflight=${s.inflight} rows=${s.orders.length} accepted=${accepted.length}`,
+    );
+  });
+
+  const s = await snapshot(env, saleId);
+  try {
+    const stock = Number(s.sale.stock);
+    const limit = Number(s.sale.per_user_limit);
+    const confirmed = s.orders.filter((o) => o.status === 'confirmed');
+    const confirmedUnits = confirmed.reduce((sum, o) => sum + o.quantity, 0);
+
+    expect(
+      answers.filter((a) => a.status >= 500 && a.status !== 503),
+      'no 5xx but 503',
+    ).toEqual([]);
+    expect(confirmedUnits, 'confirmed units <= stock').toBeLessThanOrEqual(stock);
+    expect(Number(s.sale.sold), 'sales.sold matches confirmed rows').toBe(confirmedUnits);
+
+    const perBuyer = new Map<string, number>();
+    for (const o of confirmed) perBuyer.set(o.user_id, (perBuyer.get(o.user_id) ?? 0) + o.quantity);
+    const overLimit = [...perBuyer].filter(([, units]) => units > limit);
+    expect(overLimit, 'no buyer above perUserLimit').toEqual([]);
+
+    const byId = new Map(s.orders.map((o) => [o.id, o]));
+    for (const answer of accepted) {
+      const row = byId.get(answer.orderId!);
+      expect(row, `202 order ${answer.orderId} has a row`).toBeDefined();
+      expect(['confirmed', 'failed']).toContain(row!.status);
+      expect(row!.user_id).toBe(answer.buyer);
+      if (row!.status === 'failed') {
+        const state = await s.redis.hget(s.keys.reservation(row!.id), 's');
+        expect(state, `failed order ${row!.id} had its stock returned`).toBe('R');
+      }
+    }
+
+    expect(s.inflight, 'no reservation left pending').toBe(0);
+    expect(s.remaining, 'Redis remaining == PostgreSQL remaining').toBe(
+      stock - Number(s.sale.sold),
+    );
+    const heldInRedis = Object.entries(s.held).filter(([, units]) => Number(units) > 0);
+    expect(
+      new Map(heldInRedis.map(([buyer, units]) => [buyer, Number(units)])),
+      'Redis held units == confirmed units per buyer',
+    ).toEqual(perBuyer);
+    return {
+      confirmedUnits,
+      confirmed: confirmed.length,
+      failed: s.orders.length - confirmed.length,
+    };
+  } finally {
+    s.redis.disconnect();
+  }
+}

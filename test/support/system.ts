@@ -1,0 +1,107 @@
+import type { TestEnv } from './env.js';
+import { startApi, type RunningApi } from '../../src/api/server.js';
+import { startBridge } from '../../src/bridge/start.js';
+import { startWorker } from '../../src/orders/start-worker.js';
+import { signBuyerToken } from '../../src/auth/jwt.js';
+
+export type System = {
+  api: RunningApi;
+  baseUrl: string;
+  bridge: Awaited<ReturnType<typeof startBridge>>;
+  worker: Awaited<ReturnType<typeof startWorker>>;
+  stop: () => Promise<void>;
+};
+
+// The whole pipeline in this process, on the real services of one test environment.
+export async function startSystem(env: TestEnv): Promise<System> {
+  const api = await startApi(env.config, env.logger.child({ proc: 'api' }));
+  const bridge = await startBridge(env.config, env.logger.child({ proc: 'bridge' }));
+  const worker = await startWorker(env.config, env.logger.child({ proc: 'worker' }));
+  return {
+    api,
+    baseUrl: `http://127.0.0.1:${api.port}`,
+    bridge,
+    worker,
+    stop: async () => {
+      await api.stop();
+      await bridge.stop();
+      await worker.stop();
+    },
+  };
+}
+
+export type Client = ReturnType<typeof client>;
+
+export function client(baseUrl: string, env: TestEnv) {
+  const buyerHeaders = (buyer: string) => ({
+    authorization: `Bearer ${signBuyerToken(buyer, env.config.jwtSecret)}`,
+    'content-type': 'application/json',
+  });
+  const call = async (
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: unknown,
+  ) => {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = text;
+    }
+    return {
+      status: response.status,
+      headers: response.headers, // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read loosely shaped JSON bodies
+      body: json as Record<string, any>,
+    };
+  };
+  return {
+    buyerHeaders,
+    createSale: (sale: Record<string, unknown>) =>
+      call(
+        'POST',
+        '/admin/sales',
+        {
+          authorization: `Bearer ${env.config.adminToken}`,
+          'content-type': 'application/json',
+        },
+        sale,
+      ),
+    purchase: (
+      saleId: number,
+      buyer: string,
+      body: unknown = { quantity: 1 },
+      extra: Record<string, string> = {},
+    ) => call('POST', `/sales/${saleId}/purchase`, { ...buyerHeaders(buyer), ...extra }, body),
+    order: (orderId: string, buyer: string) =>
+      call('GET', `/orders/${orderId}`, buyerHeaders(buyer)),
+    sale: (saleId: number) => call('GET', `/sales/${saleId}`, {}),
+    raw: call,
+  };
+}
+
+// Runs `tasks` with at most `concurrency` in flight.
+export async function pool<T>(tasks: (() => Promise<T>)[], concurrency: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(concurrency, tasks.length) }, async () => {
+    while (next < tasks.length) {
+      const index = next++;
+      results[index] = await tasks[index]!();
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+export function groupByStatus<T extends { status: number }>(answers: T[]): Record<string, T[]> {
+  const groups: Record<string, T[]> = {};
+  for (const answer of answers) (groups[String(answer.status)] ??= []).push(answer);
+  return groups;
+}
