@@ -1,4 +1,4 @@
-// npx tsx bench/layers.ts [seconds]
+// npx tsx bench/layers.ts [seconds] [api]   (`api`: only the whole API, for an A/B of two trees)
 // Where the CPU of a sold-out answer goes: bench/layers-server.ts adds the API's layers one
 // at a time, and each level is loaded flat out (100 connections) while its server's own CPU
 // time is measured. Prints microseconds of CPU per answer, which the shared machine's noise
@@ -19,15 +19,15 @@ type Cpu = { user: number; system: number };
 // The levels of bench/layers-server.ts, in order.
 const layers = [
   'bare route',
-  '+ request id',
-  '+ secure headers',
+  '+ edge headers (request id, secure)',
   '+ metrics',
   '+ body limit',
   '+ JWT (one token per connection)',
-  '+ body parse, refusal thrown to onError',
+  '+ path, query, header, body checks',
 ];
 
-for (const [level, name] of layers.entries()) {
+const apiOnly = process.argv[3] === 'api';
+for (const [level, name] of apiOnly ? [] : layers.entries()) {
   const port = await freePort();
   const child = spawn(
     process.execPath,

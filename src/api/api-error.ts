@@ -1,3 +1,4 @@
+import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 export type ErrorCode =
@@ -27,6 +28,21 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+
+  private json: string | undefined;
+
+  // The contract's error body, serialized once: a refusal built once is answered many times.
+  get body(): string {
+    return (this.json ??= JSON.stringify(errorBody(this.code, this.message)));
+  }
+}
+
+// The answer for an ApiError, thrown or returned.
+export function errorResponse(c: Context, error: ApiError): Response {
+  return c.body(error.body, error.status, {
+    ...error.headers,
+    'content-type': 'application/json',
+  });
 }
 
 export const badRequest = (message: string) => new ApiError(400, 'BAD_REQUEST', message);

@@ -1,7 +1,4 @@
 import { Hono } from 'hono';
-import { requestId } from 'hono/request-id';
-import { secureHeaders } from 'hono/secure-headers';
-import { routePath } from 'hono/route';
 import type { Registry } from 'prom-client';
 import type { ApiDeps } from './deps.js';
 import { errorBody } from './api-error.js';
@@ -12,8 +9,9 @@ import { ordersRoutes } from './routes/orders.js';
 import { healthRoutes } from './routes/health.js';
 import { adminQueuesPath, adminQueuesRoutes } from './admin-queues.js';
 import { httpTracing } from '../observability/http-tracing.js';
+import { tracingEnabled } from '../observability/tracing.js';
 import { remainingBySale } from './sale-remaining.js';
-import { requestLogger } from './middleware/request-logger.js';
+import { httpMetrics } from './middleware/http-metrics.js';
 import { onError } from './middleware/on-error.js';
 import { declaredBodyLimit } from './middleware/body-limit.js';
 
@@ -24,19 +22,14 @@ export function createApp(deps: ApiDeps, registry: Registry) {
   saleRemainingGauge(registry, () => remainingBySale(deps.gate));
   const app = new Hono();
 
-  // Scrapes, probes and bull-board's polling would drown the purchases in span noise.
-  app.use('*', httpTracing(['/metrics', '/healthz', '/readyz', adminQueuesPath]));
-  app.use('*', requestId());
-  app.use('*', requestLogger(deps.logger));
-  app.use('*', secureHeaders());
-  app.use('*', async (c, next) => {
-    const started = performance.now();
-    await next();
-    // The route template, never the raw path, keeps label cardinality bounded.
-    const labels = { route: routePath(c, -1), method: c.req.method, status: String(c.res.status) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
-  });
+  // Every layer here runs for every answer of a sold-out storm: a layer that has nothing to
+  // do is not added. The secure headers and X-Request-Id are set on the Node response
+  // (./edge-headers.ts), and tracing is decided once, at startup.
+  if (tracingEnabled()) {
+    // Scrapes, probes and bull-board's polling would drown the purchases in span noise.
+    app.use('*', httpTracing(['/metrics', '/healthz', '/readyz', adminQueuesPath]));
+  }
+  app.use('*', httpMetrics(metrics));
   app.use(
     '*',
     declaredBodyLimit({

@@ -1,6 +1,5 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { createMiddleware } from 'hono/factory';
-import { errorBody } from './api-error.js';
+import { ApiError } from './api-error.js';
 import type { ApiMetrics } from '../observability/metrics.js';
 
 export type AdmissionOptions = {
@@ -64,17 +63,20 @@ export class EventLoopAdmission {
   }
 }
 
-// Sheds a request with 503 while the loop is overloaded; nothing was reserved for it.
-export function shedWhenOverloaded(admission: EventLoopAdmission | undefined, metrics: ApiMetrics) {
-  return createMiddleware(async (c, next) => {
-    if (admission?.overloaded) {
-      metrics.gateOutcomes.inc({ outcome: 'shed' });
-      return c.json(
-        errorBody('UNAVAILABLE', 'the server is overloaded; nothing was reserved; retry shortly'),
-        503,
-        { 'retry-after': '1' },
-      );
-    }
-    await next();
-  });
+const overloaded = new ApiError(
+  503,
+  'UNAVAILABLE',
+  'the server is overloaded; nothing was reserved; retry shortly',
+  { 'retry-after': '1' },
+);
+
+// The answer for a request shed while the loop is overloaded (nothing was reserved for it),
+// or undefined to let it in.
+export function shedAnswer(
+  admission: EventLoopAdmission | undefined,
+  metrics: ApiMetrics,
+): ApiError | undefined {
+  if (!admission?.overloaded) return undefined;
+  metrics.gateOutcomes.inc({ outcome: 'shed' });
+  return overloaded;
 }

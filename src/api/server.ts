@@ -1,5 +1,5 @@
-import { serve } from '@hono/node-server';
-import type { Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
@@ -10,6 +10,7 @@ import { BrokerConnection } from '../broker/connection.js';
 import { ConfirmedPublisher } from '../broker/publisher.js';
 import { createRegistry } from '../observability/metrics.js';
 import { createApp } from './app.js';
+import { withEdgeHeaders } from './edge-headers.js';
 import type { ApiDeps } from './deps.js';
 import { SaleCache } from './sale-cache.js';
 import { EventLoopAdmission } from './load-shedding.js';
@@ -52,9 +53,9 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   };
   const app = createApp(deps, createRegistry('api'));
   const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
-      resolve(s as Server),
-    );
+    const listener = getRequestListener(app.fetch, { hostname: config.host });
+    const s = createServer(withEdgeHeaders(listener));
+    s.listen(config.port, config.host, () => resolve(s));
   });
   const port = (server.address() as AddressInfo).port;
   logger.info({ port }, 'api listening');

@@ -8,13 +8,18 @@ export type BuyerEnv = { Variables: { buyer: string } };
 
 const unauthorized = () => new ApiError(401, 'UNAUTHORIZED', 'missing or invalid credentials');
 
+// The buyer a request's bearer token names; 401 without a valid one.
+export function authenticateBuyer(authorization: string | undefined, jwtSecret: string): string {
+  const credentials = parseAuthorization(authorization);
+  const buyer =
+    credentials?.scheme === 'bearer' ? verifyBuyerToken(credentials.value, jwtSecret) : null;
+  if (!buyer) throw unauthorized();
+  return buyer;
+}
+
 export function requireBuyer(jwtSecret: string) {
   return createMiddleware<BuyerEnv>(async (c, next) => {
-    const credentials = parseAuthorization(c.req.header('authorization'));
-    const buyer =
-      credentials?.scheme === 'bearer' ? verifyBuyerToken(credentials.value, jwtSecret) : null;
-    if (!buyer) throw unauthorized();
-    c.set('buyer', buyer);
+    c.set('buyer', authenticateBuyer(c.req.header('authorization'), jwtSecret));
     await next();
   });
 }

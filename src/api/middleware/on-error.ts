@@ -4,7 +4,7 @@ import { routePath } from 'hono/route';
 import type { Logger } from '../../observability/logger.js';
 import type { ApiMetrics } from '../../observability/metrics.js';
 import { isTransientFailure } from '../../errors/classify.js';
-import { ApiError, errorBody, type ErrorCode } from '../api-error.js';
+import { ApiError, errorBody, errorResponse, type ErrorCode } from '../api-error.js';
 import { logOf } from './request-logger.js';
 
 // Hono's own middleware signal with HTTPException; only its status is kept, never its text.
@@ -19,9 +19,7 @@ const codeOfStatus: Record<number, ErrorCode> = {
 // anything else is answered without its cause, which may name internals, and logged with it.
 export function onError(logger: Logger, metrics: ApiMetrics): ErrorHandler {
   return (error, c) => {
-    if (error instanceof ApiError) {
-      return c.json(errorBody(error.code, error.message), error.status, error.headers);
-    }
+    if (error instanceof ApiError) return errorResponse(c, error);
     const log = logOf(c, logger);
     if (error instanceof HTTPException && error.status < 500) {
       const code = codeOfStatus[error.status] ?? 'BAD_REQUEST';

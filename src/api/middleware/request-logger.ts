@@ -1,25 +1,22 @@
 import type { Context } from 'hono';
-import { createMiddleware } from 'hono/factory';
 import type { Logger } from '../../observability/logger.js';
+import { requestIdOf } from '../edge-headers.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
-    // A child of the process logger carrying this request's id: every line a request writes
-    // goes through it, so one grep for the X-Request-Id finds them all.
+    // A child of the process logger carrying this request's id, made on first use: most
+    // answers (a sold-out storm) log nothing, and a pino child per request is not free.
     logger: Logger;
   }
 }
 
-// Runs after hono's requestId middleware, whose id (the client's X-Request-Id when it is a
-// short word, else a fresh UUID) is echoed in the response header.
-export function requestLogger(logger: Logger) {
-  return createMiddleware(async (c, next) => {
-    c.set('logger', logger.child({ requestId: c.get('requestId') }));
-    await next();
-  });
-}
-
-// The request's logger, or the process logger if the request failed before it was set.
-export function logOf(c: Context, fallback: Logger): Logger {
-  return c.get('logger') ?? fallback;
+// Every line a request writes goes through logOf(c), so one grep for its X-Request-Id finds
+// them all. The id is the one the edge headers answer with (src/api/edge-headers.ts).
+export function logOf(c: Context, processLogger: Logger): Logger {
+  let logger = c.get('logger');
+  if (!logger) {
+    logger = processLogger.child({ requestId: requestIdOf(c) });
+    c.set('logger', logger);
+  }
+  return logger;
 }

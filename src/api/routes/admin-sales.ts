@@ -5,6 +5,7 @@ import { requireAdmin } from '../middleware/auth.js';
 import { createSaleSchema, readJson, rejectQuery } from '../validation.js';
 import { insertSale, SkuTakenError } from '../../db/sales-repository.js';
 import { saleView } from '../sale-view.js';
+import { logOf } from '../middleware/request-logger.js';
 
 export function adminSalesRoutes(deps: ApiDeps) {
   return new Hono().use('*', requireAdmin(deps.config.adminToken)).post('/', async (c) => {
@@ -28,7 +29,10 @@ export function adminSalesRoutes(deps: ApiDeps) {
       // The contract: the stock is buyable the moment the 201 is sent.
       await deps.gate.loadSale(sale);
     } catch (error) {
-      c.var.logger.error({ err: error, saleId: sale.id }, 'sale saved but not loaded into redis');
+      logOf(c, deps.logger).error(
+        { err: error, saleId: sale.id },
+        'sale saved but not loaded into redis',
+      );
       throw unavailable('the sale was saved but the gate could not load it; the reconciler will');
     }
     return c.json(saleView(sale, sale.stock), 201);
