@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
@@ -14,6 +15,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('0.0.0.0'),
   PORT: int(3000),
+  // API processes sharing PORT (node:cluster); 0 = one per core. A Node process answers on one
+  // core, so a host with more cores needs more processes to use them.
+  API_PROCESSES: int(1),
   BRIDGE_PORT: metricsPort,
   WORKER_PORT: metricsPort,
   COMPENSATOR_PORT: metricsPort,
@@ -82,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: e.LOG_LEVEL,
     host: e.HOST,
     port: e.PORT,
+    apiProcesses: e.API_PROCESSES === 0 ? availableParallelism() : e.API_PROCESSES,
     bridgePort: e.BRIDGE_PORT ?? defaultMetricsPorts.bridge,
     workerPort: e.WORKER_PORT ?? defaultMetricsPorts.worker,
     compensatorPort: e.COMPENSATOR_PORT ?? defaultMetricsPorts.compensator,

@@ -14,6 +14,7 @@ import { remainingBySale } from './sale-remaining.js';
 import { httpMetrics } from './middleware/http-metrics.js';
 import { onError } from './middleware/on-error.js';
 import { declaredBodyLimit } from './middleware/body-limit.js';
+import { metricsText } from './cluster.js';
 
 export const maxBodyBytes = 16 * 1024;
 
@@ -40,8 +41,9 @@ export function createApp(deps: ApiDeps, registry: Registry) {
   );
 
   app.route('/', healthRoutes(deps));
+  const scrape = metricsText(registry);
   app.get('/metrics', async (c) =>
-    c.text(await registry.metrics(), 200, { 'content-type': registry.contentType }),
+    c.text(await scrape(), 200, { 'content-type': registry.contentType }),
   );
   app.route('/admin/sales', adminSalesRoutes(deps));
   app.route(adminQueuesPath, adminQueuesRoutes(deps));

@@ -82,6 +82,8 @@ export function saleRemainingGauge(
     help: 'Units the gate can still reserve, per sale, sampled at scrape',
     labelNames: ['sale'],
     registers: [registry],
+    // Every API process reads the same Redis: summed over a cluster it would count N times.
+    aggregator: 'max',
     async collect() {
       this.reset();
       const remaining = await sample().catch(() => new Map<number, number>());
