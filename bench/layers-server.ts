@@ -5,10 +5,9 @@ import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
-import { withEdgeHeaders } from '../src/api/edge-headers.js';
+import { withEdge } from '../src/api/edge.js';
 import { httpMetrics } from '../src/api/middleware/http-metrics.js';
 import { createRegistry, apiMetrics } from '../src/observability/metrics.js';
-import { declaredBodyLimit } from '../src/api/middleware/body-limit.js';
 import { authenticateBuyer } from '../src/api/middleware/auth.js';
 import { ApiError, errorBody, errorResponse } from '../src/api/api-error.js';
 import { parseSaleId, purchaseBodySchema, readJson, rejectQuery } from '../src/api/validation.js';
@@ -17,14 +16,12 @@ const level = Number(process.argv[2]);
 const port = Number(process.argv[3]);
 const metrics = apiMetrics(createRegistry('layers'));
 const app = new Hono();
-// Level 1 is the edge headers, set on the Node response below.
+// Level 1 is the edge (headers, body limit), in plain Node below.
 if (level >= 2) app.use('*', httpMetrics(metrics));
-if (level >= 3)
-  app.use('*', declaredBodyLimit({ maxSize: 16 * 1024, onError: (c) => c.json({}, 413) }));
 const soldOut = new ApiError(409, 'SOLD_OUT', 'not enough stock left');
 const refuse = async (c: Context) => {
-  if (level >= 4) authenticateBuyer(c.req.header('authorization'), 'flashline-dev-secret');
-  if (level >= 5) {
+  if (level >= 3) authenticateBuyer(c.req.header('authorization'), 'flashline-dev-secret');
+  if (level >= 4) {
     parseSaleId(c.req.param('saleId') ?? '');
     rejectQuery(c.req.query());
     c.req.header('idempotency-key');
@@ -37,8 +34,9 @@ app.post('/sales/:saleId/purchase', refuse);
 app.onError((error, c) => errorResponse(c, error as ApiError));
 app.get('/__cpu', (c) => c.json(process.cpuUsage()));
 const listener = getRequestListener(app.fetch);
-createServer(level >= 1 ? withEdgeHeaders(listener) : (req, res) => void listener(req, res)).listen(
-  port,
-  '127.0.0.1',
-);
+createServer(
+  level >= 1
+    ? withEdge(listener, { maxBodyBytes: 16 * 1024 })
+    : (req, res) => void listener(req, res),
+).listen(port, '127.0.0.1');
 process.on('SIGTERM', () => process.exit(0));

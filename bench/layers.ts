@@ -19,9 +19,8 @@ type Cpu = { user: number; system: number };
 // The levels of bench/layers-server.ts, in order.
 const layers = [
   'bare route',
-  '+ edge headers (request id, secure)',
+  '+ edge (request id, secure headers, body limit)',
   '+ metrics',
-  '+ body limit',
   '+ JWT (one token per connection)',
   '+ path, query, header, body checks',
 ];

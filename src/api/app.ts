@@ -13,32 +13,23 @@ import { tracingEnabled } from '../observability/tracing.js';
 import { remainingBySale } from './sale-remaining.js';
 import { httpMetrics } from './middleware/http-metrics.js';
 import { onError } from './middleware/on-error.js';
-import { declaredBodyLimit } from './middleware/body-limit.js';
 import { metricsText } from './cluster.js';
 
 export const maxBodyBytes = 16 * 1024;
 
-export function createApp(deps: ApiDeps, registry: Registry) {
-  const metrics = apiMetrics(registry);
+// The body limit (maxBodyBytes) is enforced before the app, by the edge (./edge.ts).
+export function createApp(deps: ApiDeps, registry: Registry, metrics = apiMetrics(registry)) {
   saleRemainingGauge(registry, () => remainingBySale(deps.gate));
   const app = new Hono();
 
   // Every layer here runs for every answer of a sold-out storm: a layer that has nothing to
-  // do is not added. The secure headers and X-Request-Id are set on the Node response
-  // (./edge-headers.ts), and tracing is decided once, at startup.
+  // do is not added. The secure headers, X-Request-Id and the body limit are the edge's
+  // (./edge.ts), and tracing is decided once, at startup.
   if (tracingEnabled()) {
     // Scrapes, probes and bull-board's polling would drown the purchases in span noise.
     app.use('*', httpTracing(['/metrics', '/healthz', '/readyz', adminQueuesPath]));
   }
   app.use('*', httpMetrics(metrics));
-  app.use(
-    '*',
-    declaredBodyLimit({
-      maxSize: maxBodyBytes,
-      onError: (c) =>
-        c.json(errorBody('PAYLOAD_TOO_LARGE', `body exceeds ${maxBodyBytes} bytes`), 413),
-    }),
-  );
 
   app.route('/', healthRoutes(deps));
   const scrape = metricsText(registry);

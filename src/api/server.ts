@@ -8,9 +8,9 @@ import { createDatabase } from '../db/client.js';
 import { Gate, gateOptions } from '../gate/gate.js';
 import { BrokerConnection } from '../broker/connection.js';
 import { ConfirmedPublisher } from '../broker/publisher.js';
-import { createRegistry } from '../observability/metrics.js';
-import { createApp } from './app.js';
-import { withEdgeHeaders } from './edge-headers.js';
+import { apiMetrics, createRegistry } from '../observability/metrics.js';
+import { createApp, maxBodyBytes } from './app.js';
+import { withEdge } from './edge.js';
 import type { ApiDeps } from './deps.js';
 import { SaleCache } from './sale-cache.js';
 import { EventLoopAdmission } from './load-shedding.js';
@@ -51,10 +51,16 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     saleCache,
     admission,
   };
-  const app = createApp(deps, createRegistry('api'));
+  const registry = createRegistry('api');
+  const metrics = apiMetrics(registry);
+  const app = createApp(deps, registry, metrics);
+  const edge = {
+    maxBodyBytes,
+    onTooLarge: (method: string) => metrics.httpRequests.inc({ route: '*', method, status: '413' }),
+  };
   const server = await new Promise<Server>((resolve) => {
     const listener = getRequestListener(app.fetch, { hostname: config.host });
-    const s = createServer(withEdgeHeaders(listener));
+    const s = createServer(withEdge(listener, edge));
     s.listen(config.port, config.host, () => resolve(s));
   });
   const port = (server.address() as AddressInfo).port;

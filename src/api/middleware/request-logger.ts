@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { Logger } from '../../observability/logger.js';
-import { requestIdOf } from '../edge-headers.js';
+import { requestIdOf } from '../edge.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -11,7 +11,7 @@ declare module 'hono' {
 }
 
 // Every line a request writes goes through logOf(c), so one grep for its X-Request-Id finds
-// them all. The id is the one the edge headers answer with (src/api/edge-headers.ts).
+// them all. The id is the one the edge headers answer with (src/api/edge.ts).
 export function logOf(c: Context, processLogger: Logger): Logger {
   let logger = c.get('logger');
   if (!logger) {
