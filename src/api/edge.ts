@@ -43,14 +43,16 @@ const tooLargeBody = (maxBodyBytes: number) =>
 // - the secure headers and the request's X-Request-Id on every answer, whatever produced it
 //   (headers the app sets itself win: Node merges writeHead's headers over these);
 // - the body limit: a declared Content-Length over it is answered 413 without reading a byte;
-//   a chunked body is read here up to the limit (413 and the connection closed past it) and
-//   handed to the app whole, as `rawBody`, which @hono/node-server reads instead of the socket.
+//   a chunked body is read here up to the limit (413 past it) and handed to the app whole, as
+//   `rawBody`, which @hono/node-server reads instead of the socket.
 // (@hono/node-server's listener answers its own errors; its promise needs no handling.)
 export function withEdge(listener: Listener, options: EdgeOptions): RequestListener {
   const refusal = tooLargeBody(options.maxBodyBytes);
-  const refuse = (incoming: IncomingMessage, outgoing: ServerResponse, close: boolean) => {
+  // The connection is closed after a 413: the rest of an oversized body is never read, not
+  // even to be thrown away (Node would otherwise drain it to keep the connection alive).
+  const refuse = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     options.onTooLarge?.(incoming.method ?? 'UNKNOWN');
-    if (close) outgoing.setHeader('connection', 'close');
+    outgoing.setHeader('connection', 'close');
     outgoing.writeHead(413, { 'content-type': 'application/json' }).end(refusal);
   };
   return (incoming: IncomingMessage, outgoing: ServerResponse) => {
@@ -64,14 +66,14 @@ export function withEdge(listener: Listener, options: EdgeOptions): RequestListe
     if (incoming.headers['transfer-encoding'] === undefined) {
       const declared = incoming.headers['content-length'];
       if (declared !== undefined && Number(declared) > options.maxBodyBytes) {
-        return refuse(incoming, outgoing, false);
+        return refuse(incoming, outgoing);
       }
       void listener(incoming, outgoing);
       return;
     }
     readLimited(incoming, options.maxBodyBytes).then(
       (body) => {
-        if (body === null) return refuse(incoming, outgoing, true);
+        if (body === null) return refuse(incoming, outgoing);
         (incoming as Tagged).rawBody = body;
         void listener(incoming, outgoing);
       },
