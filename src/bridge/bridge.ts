@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Logger } from '../observability/logger.js';
 import type { BrokerConnection } from '../broker/connection.js';
 import { topology } from '../broker/topology.js';
-import { decode, orderMessageSchema, type OrderMessage } from '../broker/messages.js';
+import { decode, orderMessageSchema } from '../broker/messages.js';
 import { activeTraceparent, withProcessSpan } from '../observability/trace-context.js';
 import type { OrderJobData } from '../orders/queue.js';
 
@@ -12,13 +12,27 @@ export type BridgeCounters = {
   failed: (reason: 'unparseable' | 'enqueue_failed') => void;
 };
 
+type Pending = {
+  channel: Channel;
+  message: ConsumeMessage;
+  data: OrderJobData;
+  // Settles once the message is acked or handed back.
+  done: () => void;
+};
+
 // Moves orders from RabbitMQ into BullMQ. A message is acked only after its job is stored
 // in Redis; if the bridge dies before that, RabbitMQ redelivers it and `jobId = orderId`
-// makes the second add a no-op.
+// makes the second add a no-op. The messages that arrive while a bulk is being stored are
+// added together in the next one (one Redis round trip, one ack for all). Bulks are stored
+// one after the other, so when one is stored every message delivered before its last one
+// is settled already: acking that last one with `multiple` acks exactly this bulk.
 export class Bridge {
   private consumerTag: string | null = null;
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
+  private pending: Pending[] = [];
+  private storing = false;
+  private scheduled = false;
 
   constructor(
     private readonly broker: BrokerConnection,
@@ -76,25 +90,62 @@ export class Bridge {
       destination: topology.ordersQueue,
       orderId: order.orderId,
     };
-    await withProcessSpan(traced, message.properties.headers, () =>
-      this.enqueue(channel, message, order),
-    );
-  }
-
-  private async enqueue(channel: Channel, message: ConsumeMessage, order: OrderMessage) {
-    try {
+    // The span lasts until the bulk holding this order is stored and acked.
+    await withProcessSpan(traced, message.properties.headers, () => {
       // The job carries this span's context on to the worker (jobs have no headers).
       const traceparent = activeTraceparent() ?? order.traceparent;
-      await this.queue.add('order', { ...order, traceparent }, { jobId: order.orderId });
-      this.counters.forwarded();
-      this.settle(channel, () => channel.ack(message));
-    } catch (error) {
-      this.counters.failed('enqueue_failed');
-      this.logger.warn({ err: error, orderId: order.orderId }, 'enqueue failed; requeueing');
-      // Wait before handing it back, or a Redis outage becomes a hot redelivery loop.
-      await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
-      this.settle(channel, () => channel.nack(message, false, true));
+      return new Promise<void>((done) => {
+        this.pending.push({ channel, message, data: { ...order, traceparent }, done });
+        this.storeSoon();
+      });
+    });
+  }
+
+  private storeSoon(): void {
+    if (this.storing || this.scheduled) return;
+    this.scheduled = true;
+    // After this turn's deliveries: the messages that arrived together go in one bulk.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.storeAll();
+    });
+  }
+
+  private async storeAll(): Promise<void> {
+    if (this.storing) return;
+    this.storing = true;
+    try {
+      while (this.pending.length > 0) {
+        // A bulk acks on one channel: messages of a channel since closed go on their own.
+        const channel = this.pending[0]!.channel;
+        const end = this.pending.findIndex((p) => p.channel !== channel);
+        const bulk = this.pending.splice(0, end === -1 ? this.pending.length : end);
+        await this.store(channel, bulk);
+      }
+    } finally {
+      this.storing = false;
     }
+  }
+
+  private async store(channel: Channel, bulk: Pending[]): Promise<void> {
+    const last = bulk[bulk.length - 1]!.message;
+    try {
+      await this.queue.addBulk(
+        bulk.map(({ data }) => ({ name: 'order', data, opts: { jobId: data.orderId } })),
+      );
+      for (let i = 0; i < bulk.length; i++) this.counters.forwarded();
+      this.settle(channel, () => channel.ack(last, true));
+    } catch (error) {
+      for (let i = 0; i < bulk.length; i++) this.counters.failed('enqueue_failed');
+      this.logger.warn(
+        { err: error, orders: bulk.length, orderId: bulk[0]!.data.orderId },
+        'enqueue failed; requeueing',
+      );
+      // Wait before handing them back, or a Redis outage becomes a hot redelivery loop.
+      await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
+      this.settle(channel, () => channel.nack(last, true, true));
+    }
+    for (const { done } of bulk) done();
   }
 
   // An ack on a channel that has since closed would throw; the broker redelivers those.

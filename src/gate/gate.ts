@@ -125,19 +125,36 @@ export class Gate {
   }
 
   async claim(saleId: number, orderId: string): Promise<ClaimOutcome> {
-    const code = await this.redis.flClaim(this.keys(saleId).reservation(orderId));
-    return claimOutcomes[Number(code)] ?? 'unknown';
+    return (await this.claimMany(saleId, [orderId]))[0]!;
+  }
+
+  // Claims several reservations of one sale in one script call (a worker's batch of jobs).
+  async claimMany(saleId: number, orderIds: readonly string[]): Promise<ClaimOutcome[]> {
+    if (orderIds.length === 0) return [];
+    const k = this.keys(saleId);
+    const codes = (await this.redis.flClaim(
+      orderIds.length,
+      ...orderIds.map((orderId) => k.reservation(orderId)),
+    )) as number[];
+    return orderIds.map((_, i) => claimOutcomes[Number(codes[i])] ?? 'unknown');
   }
 
   async confirm(saleId: number, orderId: string): Promise<ConfirmOutcome> {
+    return (await this.confirmMany(saleId, [orderId]))[0]!;
+  }
+
+  // Confirms several reservations of one sale in one script call (a group commit's orders).
+  async confirmMany(saleId: number, orderIds: readonly string[]): Promise<ConfirmOutcome[]> {
+    if (orderIds.length === 0) return [];
     const k = this.keys(saleId);
-    const code = await this.redis.flConfirm(
-      k.reservation(orderId),
+    const codes = (await this.redis.flConfirm(
+      orderIds.length + 1,
       k.inflight,
-      orderId,
+      ...orderIds.map((orderId) => k.reservation(orderId)),
       this.options.tombstoneTtlSeconds,
-    );
-    return confirmOutcomes[Number(code)] ?? 'unknown';
+      ...orderIds,
+    )) as number[];
+    return orderIds.map((_, i) => confirmOutcomes[Number(codes[i])] ?? 'unknown');
   }
 
   async release(

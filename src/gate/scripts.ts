@@ -3,11 +3,12 @@ import type { Redis } from 'ioredis';
 
 type Reply = string | number | null | Reply[];
 
-// Names and key counts of the scripts in lua/; the file name carries the key count.
+// Names and key counts of the scripts in lua/; the file name carries the key count, or `n`
+// when each call says how many keys it passes (its first argument).
 const scripts = {
   flReserve: 'reserve-6',
-  flClaim: 'claim-1',
-  flConfirm: 'confirm-2',
+  flClaim: 'claim-n',
+  flConfirm: 'confirm-n',
   flRelease: 'release-4',
   flLoadSale: 'load-sale-1',
   flRepairRemaining: 'repair-remaining-2',
@@ -19,9 +20,10 @@ export type ScriptedRedis = Redis & {
 };
 
 const luaDir = new URL('../../lua/', import.meta.url);
-const sources = new Map<ScriptName, { lua: string; numberOfKeys: number }>();
+const sources = new Map<ScriptName, { lua: string; numberOfKeys: number | undefined }>();
 for (const [name, file] of Object.entries(scripts) as [ScriptName, string][]) {
-  const numberOfKeys = Number(file.slice(file.lastIndexOf('-') + 1));
+  const count = file.slice(file.lastIndexOf('-') + 1);
+  const numberOfKeys = count === 'n' ? undefined : Number(count);
   sources.set(name, { lua: readFileSync(new URL(`${file}.lua`, luaDir), 'utf8'), numberOfKeys });
 }
 

@@ -11,7 +11,8 @@ import { classifyError, errorReason, type ErrorClass } from '../errors/classify.
 export type JobOutcome = 'confirmed' | 'already_confirmed' | 'gone' | 'failed_elsewhere';
 
 export type ProcessorDeps = {
-  gate: Gate;
+  // The gate itself, or the worker's ReservationBatcher that batches these two calls.
+  gate: Pick<Gate, 'claim' | 'confirm'>;
   db: Database;
   logger: Logger;
   // Hands an order that failed for good to the compensator; must be durable when it resolves.

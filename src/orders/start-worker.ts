@@ -15,6 +15,7 @@ import { withProcessSpan } from '../observability/trace-context.js';
 import { bullPrefix, createOrderQueue, orderQueueName, type OrderJobData } from './queue.js';
 import { createOrderProcessor, type JobOutcome } from './processor.js';
 import { OrderBatcher } from './order-batcher.js';
+import { ReservationBatcher } from './reservation-batcher.js';
 
 export async function startWorker(config: Config, logger: Logger) {
   const registry = createRegistry('worker');
@@ -23,7 +24,7 @@ export async function startWorker(config: Config, logger: Logger) {
   const queue = createOrderQueue(config, bullRedis);
   const metrics = workerMetrics(registry, () => queue.getJobCounts(...bullmqJobStates));
 
-  // Claims and confirms of the jobs running at once share one write per event-loop turn.
+  // The claim and confirm batches of different sales share one write per event-loop turn.
   const gateRedis = createRedis(config.redisUrl, { enableAutoPipelining: true });
   const db = createDatabase(config.databaseUrl, config.pgPoolMax);
   const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-worker');
@@ -42,7 +43,8 @@ export async function startWorker(config: Config, logger: Logger) {
     });
   };
   const processor = createOrderProcessor({
-    gate,
+    // A script call per sale and batch, at most as many orders as one group commit.
+    gate: new ReservationBatcher(gate, config.orderBatchMax),
     db,
     logger,
     faultFailRate: config.faultFailRate,

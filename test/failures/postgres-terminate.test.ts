@@ -20,7 +20,9 @@ describe('PostgreSQL backends terminated mid-sale', () => {
   let lockerPid: number;
 
   beforeAll(async () => {
-    env = await createTestEnv('pg-terminate');
+    // Few jobs in flight, so group commits stay small and the 300 units take many
+    // transactions: both terminations must land while the sale is still being written.
+    env = await createTestEnv('pg-terminate', { WORKER_CONCURRENCY: '32' });
     system = await startSystem(env);
     compensator = await startTestCompensator(env);
     admin = new pg.Client({ connectionString: env.config.databaseUrl });

@@ -164,6 +164,50 @@ describe('the Lua gatekeeper', () => {
     expect(await sut.remaining(saleId)).toBe(5);
   });
 
+  it('claims and confirms many reservations of one sale in one call, each as alone', async () => {
+    const saleId = await newSale(10, 5);
+    const orders = await Promise.all(['a', 'b', 'c', 'd'].map((buyer) => reserve(saleId, buyer)));
+    const [pending, committing, released, confirmed] = orders.map((o) => o.orderId) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    const unknown = mintOrderId(saleId);
+    expect(await sut.claim(saleId, committing)).toBe('go');
+    expect((await sut.release(saleId, released, 'publish_failed')).kind).toBe('released');
+    expect(await sut.claim(saleId, confirmed)).toBe('go');
+    expect(await sut.confirm(saleId, confirmed)).toBe('confirmed');
+    const all = [pending, committing, released, confirmed, unknown];
+
+    expect(await sut.claimMany(saleId, all)).toEqual(['go', 'go', 'gone', 'confirmed', 'unknown']);
+    expect((await sut.reservation(saleId, pending))?.state).toBe('committing');
+    expect(await sut.release(saleId, pending, 'late')).toEqual({ kind: 'in_progress' });
+    expect(await sut.confirmMany(saleId, all)).toEqual([
+      'confirmed',
+      'confirmed',
+      'released',
+      'already_confirmed',
+      'unknown',
+    ]);
+    // Repeatable, as after a crash between the call and its answer.
+    expect(await sut.confirmMany(saleId, all)).toEqual([
+      'already_confirmed',
+      'already_confirmed',
+      'released',
+      'already_confirmed',
+      'unknown',
+    ]);
+    expect(await sut.claimMany(saleId, [])).toEqual([]);
+    expect(await sut.confirmMany(saleId, [])).toEqual([]);
+    expect(await sut.remaining(saleId)).toBe(7);
+    expect(await sut.inflightCount(saleId)).toBe(0);
+    for (const orderId of [pending, committing]) {
+      expect((await sut.reservation(saleId, orderId))?.state).toBe('confirmed');
+      expect(await redis.ttl(sut.keys(saleId).reservation(orderId))).toBeGreaterThan(0);
+    }
+  });
+
   it('answers gone to a claim after the publisher released the reservation', async () => {
     const saleId = await newSale(5);
     const { orderId } = await reserve(saleId, 'a');

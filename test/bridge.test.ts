@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createTestEnv, waitFor, type TestEnv } from './support/env.js';
+import { brokerClient } from './support/failures.js';
+import { Bridge } from '../src/bridge/bridge.js';
+import { BrokerConnection } from '../src/broker/connection.js';
+import { topology } from '../src/broker/topology.js';
+import type { OrderMessage } from '../src/broker/messages.js';
+import { createOrderQueue, type OrderJobData } from '../src/orders/queue.js';
+import { createBullRedis, createRedis } from '../src/redis/connection.js';
+
+const order = (): OrderMessage => ({
+  orderId: `7-${randomUUID()}`,
+  saleId: 7,
+  userId: 'buyer',
+  quantity: 1,
+  reservedAt: new Date().toISOString(),
+});
+
+// The bridge on the real RabbitMQ and Redis: messages that arrive together are stored with
+// one bulk add, and a message is acked only once its job is in Redis.
+describe('the bridge from RabbitMQ to BullMQ', () => {
+  let env: TestEnv;
+  let broker: BrokerConnection;
+  let publisher: Awaited<ReturnType<typeof brokerClient>>;
+  // The bridge's own Redis connection, which a test takes away.
+  let redis: Redis;
+  let queue: Queue<OrderJobData>;
+  // A second look at the same queue, over a connection that stays up.
+  let inspectRedis: Redis;
+  let inspect: Queue<OrderJobData>;
+  let sut: Bridge;
+  const counts = { forwarded: 0, unparseable: 0, enqueue_failed: 0 };
+
+  beforeEach(async () => {
+    env = await createTestEnv('bridge');
+    Object.assign(counts, { forwarded: 0, unparseable: 0, enqueue_failed: 0 });
+    broker = new BrokerConnection(env.config.amqpUrl, env.logger, 'test-bridge');
+    redis = createRedis(env.config.redisUrl, { enableOfflineQueue: false });
+    queue = createOrderQueue(env.config, redis);
+    // A connection taken away makes the queue report errors; the bridge's failures are counted.
+    queue.on('error', () => undefined);
+    inspectRedis = createBullRedis(env.config.redisUrl);
+    inspect = createOrderQueue(env.config, inspectRedis);
+    sut = new Bridge(
+      broker,
+      queue,
+      env.logger,
+      64,
+      {
+        forwarded: () => (counts.forwarded += 1),
+        failed: (reason) => (counts[reason] += 1),
+      },
+      100,
+    );
+    sut.start();
+    await broker.start();
+    publisher = await brokerClient(env);
+  });
+  afterEach(async () => {
+    await sut?.stop();
+    await broker?.close();
+    await publisher?.close();
+    await queue?.close();
+    await inspect?.close();
+    redis?.disconnect();
+    inspectRedis?.disconnect();
+    await env?.cleanup();
+  });
+
+  // Publishes all at once, so that they reach the bridge together.
+  const publishAll = async (bodies: (OrderMessage | Buffer)[]) => {
+    for (const body of bodies) {
+      const content = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+      publisher.channel.publish(topology.ordersExchange, topology.ordersRoutingKey, content, {
+        persistent: true,
+      });
+    }
+    await publisher.channel.waitForConfirms();
+  };
+  // Stops the bridge: whatever it had not acked goes back to the queue.
+  const stopBridge = async () => {
+    await sut.stop();
+    await broker.close();
+  };
+
+  it('stores the orders that arrive together and acks each once its job is stored', async () => {
+    const orders = Array.from({ length: 40 }, order);
+    const twice = orders[3]!;
+    await publishAll([
+      ...orders.slice(0, 20),
+      Buffer.from('{"not":"an order"'),
+      twice,
+      ...orders.slice(20),
+    ]);
+
+    await waitFor(async () => counts.forwarded === 41 && counts.unparseable === 1, {
+      what: 'every message forwarded or refused',
+    });
+    for (const o of orders) {
+      const job = await inspect.getJob(o.orderId);
+      expect(job?.data).toMatchObject(o);
+    }
+    // The order delivered twice is one job: `jobId = orderId` within a bulk too.
+    expect(await inspect.getJobCountByTypes('waiting')).toBe(40);
+
+    await stopBridge();
+    // Nothing was left unacked to come back; the unparseable one was dead-lettered.
+    expect(await publisher.messageCount(topology.ordersQueue)).toBe(0);
+    expect(await publisher.messageCount(topology.deadLetterQueue)).toBe(1);
+  });
+
+  it('acks nothing while Redis is away, and stores every order once it is back', async () => {
+    const gone = once(redis, 'end');
+    redis.disconnect();
+    await gone;
+    const orders = Array.from({ length: 20 }, order);
+    await publishAll(orders);
+
+    await waitFor(async () => counts.enqueue_failed >= 40, {
+      what: 'the adds failing, twice each',
+    });
+    expect(counts.forwarded).toBe(0);
+    expect(await inspect.getJobCountByTypes('waiting')).toBe(0);
+
+    redis.connect().catch(() => undefined);
+    await waitFor(async () => counts.forwarded === 20, {
+      what: 'every order stored once Redis is back',
+    });
+    for (const o of orders) expect((await inspect.getJob(o.orderId))?.data).toMatchObject(o);
+
+    await stopBridge();
+    expect(await publisher.messageCount(topology.ordersQueue)).toBe(0);
+    expect(await publisher.messageCount(topology.deadLetterQueue)).toBe(0);
+  });
+
+  it('hands back, on stop, the orders it could not store', async () => {
+    const gone = once(redis, 'end');
+    redis.disconnect();
+    await gone;
+    await publishAll(Array.from({ length: 10 }, order));
+    await waitFor(async () => counts.enqueue_failed >= 10, { what: 'the adds failing' });
+
+    await stopBridge();
+    expect(counts.forwarded).toBe(0);
+    expect(await publisher.messageCount(topology.ordersQueue)).toBe(10);
+  });
+});
