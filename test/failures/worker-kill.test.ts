@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { QueueEvents } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
@@ -22,6 +22,12 @@ async function killWorkerMidSale(name: string, overrides: Record<string, string>
     WORKER_LOCK_DURATION_MS: '2000',
     WORKER_STALLED_INTERVAL_MS: '1000',
     WORKER_CONCURRENCY: '16',
+    // A batch blocked on the lock still commits after the kill (PostgreSQL finishes a
+    // statement whose client died; the order is then confirmed, correctly). Small batches
+    // leave most of the 16 jobs in hand queued behind it, unwritten, so the kill certainly
+    // leaves orders only a stalled-job path can settle. With one batch for all 16 (claims
+    // are batched too, so they reach the batcher in the same turn), nothing would be left.
+    ORDER_BATCH_MAX: '4',
     ...overrides,
   });
   cleanups.push(() => env.cleanup());
@@ -35,6 +41,11 @@ async function killWorkerMidSale(name: string, overrides: Record<string, string>
   });
   cleanups.push(() => events.close());
   await events.waitUntilReady();
+  const queue = new Queue(orderQueueName, {
+    connection: { url: env.config.redisUrl },
+    prefix: bullPrefix(env.config),
+  });
+  cleanups.push(() => queue.close());
   let stalled = 0;
   events.on('stalled', () => (stalled += 1));
   const admin = new pg.Client({ connectionString: env.config.databaseUrl });
@@ -62,13 +73,14 @@ async function killWorkerMidSale(name: string, overrides: Record<string, string>
   await locker.query('BEGIN');
   await locker.query('LOCK TABLE sales IN SHARE ROW EXCLUSIVE MODE');
   try {
+    // Blocked mid-commit, with more jobs in hand than one batch holds.
     await waitFor(
       async () =>
         (await count(
           `SELECT count(*) FROM pg_stat_activity
             WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-        )) > 0,
-      { what: 'jobs blocked mid-commit' },
+        )) > 0 && (await queue.getActiveCount()) >= 8,
+      { what: 'jobs blocked mid-commit, and more queued behind them' },
     );
     first.kill('SIGKILL');
     expect(await first.exited).toMatchObject({ signal: 'SIGKILL' });
