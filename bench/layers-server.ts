@@ -6,7 +6,7 @@ import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { withEdge } from '../src/api/edge.js';
-import { httpMetrics } from '../src/api/middleware/http-metrics.js';
+import { answerRecorder, httpMetrics } from '../src/api/middleware/http-metrics.js';
 import { createRegistry, apiMetrics } from '../src/observability/metrics.js';
 import { authenticateBuyer } from '../src/api/middleware/auth.js';
 import { ApiError, errorBody, errorResponse } from '../src/api/api-error.js';
@@ -17,7 +17,7 @@ const port = Number(process.argv[3]);
 const metrics = apiMetrics(createRegistry('layers'));
 const app = new Hono();
 // Level 1 is the edge (headers, body limit), in plain Node below.
-if (level >= 2) app.use('*', httpMetrics(metrics));
+if (level >= 2) app.use('*', httpMetrics(answerRecorder(metrics)));
 const soldOut = new ApiError(409, 'SOLD_OUT', 'not enough stock left');
 const refuse = async (c: Context) => {
   if (level >= 3) authenticateBuyer(c.req.header('authorization'), 'flashline-dev-secret');

@@ -81,6 +81,12 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     }
     await publisher.channel.waitForConfirms();
   };
+  // Closes the bridge's Redis connection; the queue keeps it closed until told otherwise.
+  const takeRedisAway = async () => {
+    const gone = once(redis, 'end');
+    redis.disconnect();
+    await gone;
+  };
   // Stops the bridge: whatever it had not acked goes back to the queue.
   const stopBridge = async () => {
     await sut.stop();
@@ -114,9 +120,7 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
   });
 
   it('acks nothing while Redis is away, and stores every order once it is back', async () => {
-    const gone = once(redis, 'end');
-    redis.disconnect();
-    await gone;
+    await takeRedisAway();
     const orders = Array.from({ length: 20 }, order);
     await publishAll(orders);
 
@@ -138,9 +142,7 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
   });
 
   it('hands back, on stop, the orders it could not store', async () => {
-    const gone = once(redis, 'end');
-    redis.disconnect();
-    await gone;
+    await takeRedisAway();
     await publishAll(Array.from({ length: 10 }, order));
     await waitFor(async () => counts.enqueue_failed >= 10, { what: 'the adds failing' });
 

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import type { ApiDeps } from './deps.js';
 import { errorBody } from './api-error.js';
-import { apiMetrics, saleRemainingGauge } from '../observability/metrics.js';
+import { saleRemainingGauge, type ApiMetrics } from '../observability/metrics.js';
 import { adminSalesRoutes } from './routes/admin-sales.js';
 import { salesRoutes } from './routes/sales.js';
 import { ordersRoutes } from './routes/orders.js';
@@ -11,14 +11,19 @@ import { adminQueuesPath, adminQueuesRoutes } from './admin-queues.js';
 import { httpTracing } from '../observability/http-tracing.js';
 import { tracingEnabled } from '../observability/tracing.js';
 import { remainingBySale } from './sale-remaining.js';
-import { httpMetrics } from './middleware/http-metrics.js';
+import { httpMetrics, type RecordAnswer } from './middleware/http-metrics.js';
 import { onError } from './middleware/on-error.js';
 import { metricsText } from './cluster.js';
 
 export const maxBodyBytes = 16 * 1024;
 
 // The body limit (maxBodyBytes) is enforced before the app, by the edge (./edge.ts).
-export function createApp(deps: ApiDeps, registry: Registry, metrics = apiMetrics(registry)) {
+export function createApp(
+  deps: ApiDeps,
+  registry: Registry,
+  metrics: ApiMetrics,
+  recordAnswer: RecordAnswer,
+) {
   saleRemainingGauge(registry, () => remainingBySale(deps.gate));
   const app = new Hono();
 
@@ -29,7 +34,7 @@ export function createApp(deps: ApiDeps, registry: Registry, metrics = apiMetric
     // Scrapes, probes and bull-board's polling would drown the purchases in span noise.
     app.use('*', httpTracing(['/metrics', '/healthz', '/readyz', adminQueuesPath]));
   }
-  app.use('*', httpMetrics(metrics));
+  app.use('*', httpMetrics(recordAnswer));
 
   app.route('/', healthRoutes(deps));
   const scrape = metricsText(registry);

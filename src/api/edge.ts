@@ -31,8 +31,9 @@ type Listener = (incoming: IncomingMessage, outgoing: ServerResponse) => Promise
 
 export type EdgeOptions = {
   maxBodyBytes: number;
-  // Called for each request refused here for its size, to count it: it never reaches the app.
-  onTooLarge?: (method: string) => void;
+  // Called for each request refused here for its size, to count and time it like any other
+  // answer: it never reaches the app.
+  onTooLarge?: (method: string, seconds: number) => void;
 };
 
 const tooLargeBody = (maxBodyBytes: number) =>
@@ -50,12 +51,13 @@ export function withEdge(listener: Listener, options: EdgeOptions): RequestListe
   const refusal = tooLargeBody(options.maxBodyBytes);
   // The connection is closed after a 413: the rest of an oversized body is never read, not
   // even to be thrown away (Node would otherwise drain it to keep the connection alive).
-  const refuse = (incoming: IncomingMessage, outgoing: ServerResponse) => {
-    options.onTooLarge?.(incoming.method ?? 'UNKNOWN');
+  const refuse = (incoming: IncomingMessage, outgoing: ServerResponse, started: number) => {
+    options.onTooLarge?.(incoming.method ?? 'UNKNOWN', (performance.now() - started) / 1000);
     outgoing.setHeader('connection', 'close');
     outgoing.writeHead(413, { 'content-type': 'application/json' }).end(refusal);
   };
   return (incoming: IncomingMessage, outgoing: ServerResponse) => {
+    const started = performance.now();
     const given = incoming.headers['x-request-id'];
     const requestId =
       typeof given === 'string' && wellFormedRequestId.test(given) ? given : randomUUID();
@@ -66,14 +68,14 @@ export function withEdge(listener: Listener, options: EdgeOptions): RequestListe
     if (incoming.headers['transfer-encoding'] === undefined) {
       const declared = incoming.headers['content-length'];
       if (declared !== undefined && Number(declared) > options.maxBodyBytes) {
-        return refuse(incoming, outgoing);
+        return refuse(incoming, outgoing, started);
       }
       void listener(incoming, outgoing);
       return;
     }
     readLimited(incoming, options.maxBodyBytes).then(
       (body) => {
-        if (body === null) return refuse(incoming, outgoing);
+        if (body === null) return refuse(incoming, outgoing, started);
         (incoming as Tagged).rawBody = body;
         void listener(incoming, outgoing);
       },

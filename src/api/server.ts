@@ -11,6 +11,7 @@ import { ConfirmedPublisher } from '../broker/publisher.js';
 import { apiMetrics, createRegistry } from '../observability/metrics.js';
 import { createApp, maxBodyBytes } from './app.js';
 import { withEdge } from './edge.js';
+import { answerRecorder } from './middleware/http-metrics.js';
 import type { ApiDeps } from './deps.js';
 import { SaleCache } from './sale-cache.js';
 import { EventLoopAdmission } from './load-shedding.js';
@@ -53,10 +54,11 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   };
   const registry = createRegistry('api');
   const metrics = apiMetrics(registry);
-  const app = createApp(deps, registry, metrics);
+  const recordAnswer = answerRecorder(metrics);
+  const app = createApp(deps, registry, metrics, recordAnswer);
   const edge = {
     maxBodyBytes,
-    onTooLarge: (method: string) => metrics.httpRequests.inc({ route: '*', method, status: '413' }),
+    onTooLarge: (method: string, seconds: number) => recordAnswer('*', method, 413, seconds),
   };
   const server = await new Promise<Server>((resolve) => {
     const listener = getRequestListener(app.fetch, { hostname: config.host });

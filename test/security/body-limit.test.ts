@@ -126,14 +126,16 @@ describe(`the ${maxBodyBytes}-byte body limit`, () => {
     expectError(answer, 413, 'PAYLOAD_TOO_LARGE');
   });
 
-  it('counts every 413 in the request metrics, though the app never saw them', async () => {
+  it('counts and times every 413 in the request metrics, though the app never saw them', async () => {
     const text = await (await fetch(`${sut.baseUrl}/metrics`)).text();
-    const tooLarge = text
-      .split('\n')
-      .filter((l) => l.startsWith('flashline_http_requests_total{') && l.includes('status="413"'))
-      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const tooLarge = (metric: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(`${metric}{`) && l.includes('status="413"'))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
     // The three chunked, the declared one and the admin one above.
-    expect(tooLarge).toBe(5);
+    expect(tooLarge('flashline_http_requests_total')).toBe(5);
+    expect(tooLarge('flashline_http_request_duration_seconds_count')).toBe(5);
   });
 
   it('accepts a body of exactly the limit, chunked or not, and reads it whole', async () => {

@@ -7,22 +7,20 @@ type Children = {
   duration: ReturnType<ApiMetrics['httpDuration']['labels']>;
 };
 
-// Counts and times every answer by route template (never the raw path, which would make label
+export type RecordAnswer = (route: string, method: string, status: number, seconds: number) => void;
+
+// Counts and times an answer by route template (never the raw path, which would make label
 // cardinality unbounded), method and status. The label children are looked up once per
 // combination: prom-client hashes a label object on every call otherwise, a visible cost at
-// tens of thousands of sold-out answers a second.
-export function httpMetrics(metrics: ApiMetrics) {
+// tens of thousands of sold-out answers a second. Shared by the Hono middleware below and by
+// the edge, which answers some requests (413) before they reach the app.
+export function answerRecorder(metrics: ApiMetrics): RecordAnswer {
   const children = new Map<string, Children>();
-  return createMiddleware(async (c, next) => {
-    const started = performance.now();
-    await next();
-    const route = routePath(c, -1);
-    const method = c.req.method;
-    const status = String(c.res.status);
+  return (route, method, status, seconds) => {
     const key = `${method} ${status} ${route}`;
     let child = children.get(key);
     if (!child) {
-      const labels = { route, method, status };
+      const labels = { route, method, status: String(status) };
       child = {
         requests: metrics.httpRequests.labels(labels),
         duration: metrics.httpDuration.labels(labels),
@@ -30,6 +28,14 @@ export function httpMetrics(metrics: ApiMetrics) {
       children.set(key, child);
     }
     child.requests.inc();
-    child.duration.observe((performance.now() - started) / 1000);
+    child.duration.observe(seconds);
+  };
+}
+
+export function httpMetrics(record: RecordAnswer) {
+  return createMiddleware(async (c, next) => {
+    const started = performance.now();
+    await next();
+    record(routePath(c, -1), c.req.method, c.res.status, (performance.now() - started) / 1000);
   });
 }
