@@ -1,0 +1,127 @@
+// npx tsx bench/steady.ts [rate=2000] [seconds=10] [--no-drain]
+// The accepted path at a fixed offered rate with the pipeline draining behind it (the measure
+// (d) of `npm run bench`, alone), against the bare route at the same rate: latency, the API's
+// publish-confirm time, the cores each process used and Redis's command time per order.
+// --no-drain leaves the orders in RabbitMQ: the API's own latency without the drain beside it.
+// BENCH_ENV passes settings as in run.ts; DRAIN_NICE=10 runs the bridge and the worker at a
+// lower CPU priority than the API.
+import os from 'node:os';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { createTestEnv } from '../test/support/env.js';
+import { signBuyerToken } from '../src/auth/jwt.js';
+import { spawnProcess, type Child } from './processes.js';
+import { load, type Latency } from './load.js';
+import { coresBetween, sampleCpu } from './cpu.js';
+import { quantilesBetween, scrapeBuckets } from './prom-histogram.js';
+
+const [rate = 2_000, seconds = 10] = process.argv
+  .slice(2)
+  .filter((arg) => !arg.startsWith('--'))
+  .map(Number);
+const drain = !process.argv.includes('--no-drain');
+const drainNice = Number(process.env.DRAIN_NICE ?? 0);
+const log = (message: string) => process.stdout.write(`[steady] ${message}\n`);
+
+// Microseconds the Redis server has spent in Lua scripts (ours and BullMQ's, the bulk of
+// its work here; a script's time includes the commands it runs).
+async function redisScriptUs(url: string): Promise<number> {
+  const redis = new Redis(url);
+  const info = await redis.info('commandstats');
+  redis.disconnect();
+  let total = 0;
+  for (const match of info.matchAll(/cmdstat_(?:evalsha|eval):calls=\d+,usec=(\d+)/g))
+    total += Number(match[1]);
+  return total;
+}
+
+const fmt = (l: Latency) => `${l.p50} / ${l.p90} / ${l.p99} ms`;
+
+async function main() {
+  const overrides = JSON.parse(process.env.BENCH_ENV ?? '{}') as Record<string, string>;
+  const env = await createTestEnv('steady', {
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    ...overrides,
+  });
+  const children: Child[] = [];
+  const db = new pg.Pool({ connectionString: env.config.databaseUrl, max: 2 });
+  try {
+    const spawn = async (name: string, entry: string, portVariable?: string) => {
+      const child = await spawnProcess(name, entry, {
+        env: env.env,
+        ...(portVariable ? { portVariable, args: [] } : {}),
+      });
+      children.push(child);
+      return child;
+    };
+    const bareUrl = `http://127.0.0.1:${(await spawn('bare', 'bench/bare-server.ts')).port}`;
+    const apiUrl = `http://127.0.0.1:${(await spawn('api', 'src/cmd/api.ts', 'PORT')).port}`;
+    if (drain) {
+      for (const child of [
+        await spawn('worker', 'src/cmd/worker.ts', 'WORKER_PORT'),
+        await spawn('bridge', 'src/cmd/bridge.ts', 'BRIDGE_PORT'),
+      ]) {
+        if (drainNice) os.setPriority(child.child.pid!, drainNice);
+      }
+    }
+    const created = await fetch(`${apiUrl}/admin/sales`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${env.config.adminToken}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ sku: 'steady', name: 'steady', stock: 10_000_000, perUserLimit: 1 }),
+    });
+    const sale = ((await created.json()) as { id: number }).id;
+    const tokens = Array.from({ length: rate * seconds * 2 }, (_, i) =>
+      signBuyerToken(`buyer-${i}`, env.config.jwtSecret),
+    );
+    const fixed = (baseUrl: string, path: string, rotate: boolean) =>
+      load({
+        baseUrl,
+        path,
+        tokens,
+        rotate,
+        connections: Math.min(200, rate / 10),
+        seconds,
+        overallRate: rate,
+      });
+
+    log(`bare route @ ${rate}/s for ${seconds} s`);
+    const bare = await fixed(bareUrl, '/sales/1/purchase', false);
+    log(`accepted path @ ${rate}/s for ${seconds} s${drain ? ', bridge and worker draining' : ''}`);
+    const metric = 'flashline_publish_confirm_duration_seconds';
+    const bucketsBefore = await scrapeBuckets(`${apiUrl}/metrics`, metric);
+    const redisBefore = await redisScriptUs(env.config.redisUrl);
+    const pids = Object.fromEntries(children.map((c) => [c.name, c.child.pid]));
+    const cpuBefore = sampleCpu(pids);
+    const accepted = await fixed(apiUrl, `/sales/${sale}/purchase`, true);
+    const cores = coresBetween(cpuBefore, sampleCpu(pids));
+    const redisUs = (await redisScriptUs(env.config.redisUrl)) - redisBefore;
+    const [confirmP50, confirmP99] = quantilesBetween(
+      bucketsBefore,
+      await scrapeBuckets(`${apiUrl}/metrics`, metric),
+      [0.5, 0.99],
+    ).map((s) => (s === null ? '?' : String(s * 1000)));
+    const orders = accepted.byStatus['202'] ?? 0;
+
+    log(`bare      ${Math.round(bare.rate())}/s, p50 / p90 / p99 ${fmt(bare.latency)}`);
+    log(
+      `accepted  ${Math.round(accepted.rate(202))} 202/s, p50 / p90 / p99 ${fmt(accepted.latency)}, ` +
+        `statuses ${JSON.stringify(accepted.byStatus)}`,
+    );
+    log(
+      `p99 accepted / bare ${(accepted.latency.p99 / Math.max(1, bare.latency.p99)).toFixed(1)}x; ` +
+        `publish confirm p50 <= ${confirmP50} ms, p99 <= ${confirmP99} ms`,
+    );
+    log(`redis scripts ${(redisUs / Math.max(1, orders)).toFixed(0)} us per order (whole server)`);
+    log(`cores ${JSON.stringify(cores)}`);
+  } finally {
+    await Promise.allSettled(children.map((c) => c.stop()));
+    await db.end();
+    await env.cleanup();
+  }
+}
+
+await main();
