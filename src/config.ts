@@ -32,7 +32,13 @@ const schema = z.object({
   JWT_SECRET: z.string().min(8).default('flashline-dev-secret'),
   ADMIN_TOKEN: z.string().min(8).default('flashline-dev-admin'),
   PUBLISH_TIMEOUT_MS: int(3000, 1),
+  // Orders an API process accepts in one event-loop turn go to RabbitMQ as one message, up to
+  // this many (1 = a message per order). See src/broker/order-publisher.ts.
+  PUBLISH_BATCH_MAX: int(128, 1),
   BRIDGE_PREFETCH: int(256, 1),
+  // Orders the bridge stores in one BullMQ addBulk: one MULTI, during which the shared Redis
+  // answers no reserve, so not too many.
+  BRIDGE_BULK_MAX: int(256, 1),
   // Jobs in flight per worker: more of them make larger group commits and claim/confirm
   // batches, so less CPU per order (bench/README.md, the drain (e): 64 -> 512 drained ~1.4x).
   WORKER_CONCURRENCY: int(512, 1),
@@ -106,7 +112,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     jwtSecret: e.JWT_SECRET,
     adminToken: e.ADMIN_TOKEN,
     publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
+    publishBatchMax: e.PUBLISH_BATCH_MAX,
     bridgePrefetch: e.BRIDGE_PREFETCH,
+    bridgeBulkMax: e.BRIDGE_BULK_MAX,
     workerConcurrency: e.WORKER_CONCURRENCY,
     jobAttempts: e.JOB_ATTEMPTS,
     jobBackoffMs: e.JOB_BACKOFF_MS,

@@ -8,7 +8,7 @@ import { brokerClient } from './support/failures.js';
 import { Bridge } from '../src/bridge/bridge.js';
 import { BrokerConnection } from '../src/broker/connection.js';
 import { topology } from '../src/broker/topology.js';
-import type { OrderMessage } from '../src/broker/messages.js';
+import type { OrderBatchMessage, OrderMessage } from '../src/broker/messages.js';
 import { createOrderQueue, type OrderJobData } from '../src/orders/queue.js';
 import { createBullRedis, createRedis } from '../src/redis/connection.js';
 
@@ -49,12 +49,11 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
       broker,
       queue,
       env.logger,
-      64,
       {
         forwarded: () => (counts.forwarded += 1),
         failed: (reason) => (counts[reason] += 1),
       },
-      100,
+      { prefetch: 64, maxBulk: 100, retryDelayMs: 100 },
     );
     sut.start();
     await broker.start();
@@ -72,7 +71,7 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
   });
 
   // Publishes all at once, so that they reach the bridge together.
-  const publishAll = async (bodies: (OrderMessage | Buffer)[]) => {
+  const publishAll = async (bodies: (OrderMessage | OrderBatchMessage | Buffer)[]) => {
     for (const body of bodies) {
       const content = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
       publisher.channel.publish(topology.ordersExchange, topology.ordersRoutingKey, content, {
@@ -115,6 +114,43 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
 
     await stopBridge();
     // Nothing was left unacked to come back; the unparseable one was dead-lettered.
+    expect(await publisher.messageCount(topology.ordersQueue)).toBe(0);
+    expect(await publisher.messageCount(topology.deadLetterQueue)).toBe(1);
+  });
+
+  it('stores every order of a message holding several, and never splits a message', async () => {
+    const bulkSizes: number[] = [];
+    const addBulk = queue.addBulk.bind(queue);
+    queue.addBulk = (jobs) => {
+      bulkSizes.push(jobs.length);
+      return addBulk(jobs);
+    };
+    const batches = Array.from({ length: 4 }, () => ({
+      orders: Array.from({ length: 60 }, order),
+    }));
+    const oversized = { orders: Array.from({ length: 150 }, order) };
+    const lone = order();
+    const withABadOrder = { orders: [order(), { ...order(), quantity: 0 }] };
+    // batches[1] again, as after a redelivery: its orders are already jobs.
+    await publishAll([...batches, oversized, lone, withABadOrder, batches[1]!]);
+
+    const expected = [...batches.flatMap((b) => b.orders), ...oversized.orders, lone];
+    await waitFor(
+      async () => counts.forwarded === expected.length + 60 && counts.unparseable === 1,
+      { what: () => `every message forwarded or refused (${JSON.stringify(counts)})` },
+    );
+    expect(await inspect.getJobCountByTypes('waiting')).toBe(expected.length);
+    for (const o of expected) expect((await inspect.getJob(o.orderId))?.data).toMatchObject(o);
+    // A message is refused whole: no order of the one with a bad order became a job.
+    expect(await inspect.getJob(withABadOrder.orders[0]!.orderId)).toBeUndefined();
+    // Bulks stay within maxBulk (100) unless one message alone holds more; and since messages
+    // are never split, every bulk is a sum of whole messages (60s, the 150 and the lone 1).
+    for (const size of bulkSizes) {
+      expect(size <= 100 || size === 150, `bulk of ${size}`).toBe(true);
+      expect([0, 1].includes(size % 60) || size === 150, `bulk of ${size}`).toBe(true);
+    }
+
+    await stopBridge();
     expect(await publisher.messageCount(topology.ordersQueue)).toBe(0);
     expect(await publisher.messageCount(topology.deadLetterQueue)).toBe(1);
   });

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { Gate } from '../gate/gate.js';
 import type { BrokerConnection } from '../broker/connection.js';
-import type { ConfirmedPublisher } from '../broker/publisher.js';
+import type { OrderPublisher } from '../broker/order-publisher.js';
 import type { Logger } from '../observability/logger.js';
 import type { SaleCache } from './sale-cache.js';
 import type { EventLoopAdmission } from './load-shedding.js';
@@ -15,7 +15,7 @@ export type ApiDeps = {
   redis: Redis;
   gate: Gate;
   broker: BrokerConnection;
-  publisher: ConfirmedPublisher;
+  orders: OrderPublisher;
   // Optional so a test can drive the app without them: purchases then always ask the gate.
   saleCache?: SaleCache;
   admission?: EventLoopAdmission;

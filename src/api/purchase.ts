@@ -3,7 +3,6 @@ import type { Logger } from '../observability/logger.js';
 import type { ApiMetrics } from '../observability/metrics.js';
 import { ApiError, unavailable } from './api-error.js';
 import { mintOrderId } from '../orders/order-id.js';
-import { topology } from '../broker/topology.js';
 import { insertFailedOrder } from '../db/orders-repository.js';
 import type { OrderMessage } from '../broker/messages.js';
 import type { ReservationState, ReserveOutcome } from '../gate/outcomes.js';
@@ -109,9 +108,7 @@ export async function purchase(
   };
   const started = performance.now();
   try {
-    await deps.publisher.publish(topology.ordersExchange, topology.ordersRoutingKey, message, {
-      messageId: orderId,
-    });
+    await deps.orders.publish(message);
     metrics.publishConfirm.observe((performance.now() - started) / 1000);
     metrics.gateOutcomes.inc({ outcome: 'reserved' });
     return { orderId, status: 'pending' };

@@ -8,6 +8,7 @@ import { createDatabase } from '../db/client.js';
 import { Gate, gateOptions } from '../gate/gate.js';
 import { BrokerConnection } from '../broker/connection.js';
 import { ConfirmedPublisher } from '../broker/publisher.js';
+import { OrderPublisher } from '../broker/order-publisher.js';
 import { apiMetrics, createRegistry } from '../observability/metrics.js';
 import { createApp, maxBodyBytes } from './app.js';
 import { withEdge } from './edge.js';
@@ -48,7 +49,10 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     redis,
     gate,
     broker,
-    publisher: new ConfirmedPublisher(broker, config.publishTimeoutMs),
+    orders: new OrderPublisher(
+      new ConfirmedPublisher(broker, config.publishTimeoutMs),
+      config.publishBatchMax,
+    ),
     saleCache,
     admission,
   };

@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Logger } from '../observability/logger.js';
 import type { BrokerConnection } from '../broker/connection.js';
 import { topology } from '../broker/topology.js';
-import { decode, orderMessageSchema } from '../broker/messages.js';
+import { decodeOrders } from '../broker/messages.js';
 import { activeTraceparent, withProcessSpan } from '../observability/trace-context.js';
 import type { OrderJobData } from '../orders/queue.js';
 
@@ -12,10 +12,20 @@ export type BridgeCounters = {
   failed: (reason: 'unparseable' | 'enqueue_failed') => void;
 };
 
+export type BridgeOptions = {
+  // Messages taken from RabbitMQ and not yet acked.
+  prefetch: number;
+  // Orders stored in one addBulk (a message is never split, so one may hold more).
+  maxBulk: number;
+  // Wait before handing back a bulk that could not be stored.
+  retryDelayMs: number;
+};
+
 type Pending = {
   channel: Channel;
   message: ConsumeMessage;
-  data: OrderJobData;
+  // A message holds one order or the several an API process accepted in one turn.
+  orders: OrderJobData[];
   // Settles once the message is acked or handed back.
   done: () => void;
 };
@@ -23,9 +33,10 @@ type Pending = {
 // Moves orders from RabbitMQ into BullMQ. A message is acked only after its job is stored
 // in Redis; if the bridge dies before that, RabbitMQ redelivers it and `jobId = orderId`
 // makes the second add a no-op. The messages that arrive while a bulk is being stored are
-// added together in the next one (one Redis round trip, one ack for all). Bulks are stored
-// one after the other, so when one is stored every message delivered before its last one
-// is settled already: acking that last one with `multiple` acks exactly this bulk.
+// added together in the next one (one Redis round trip, one ack for all), up to `maxBulk`
+// orders, never splitting a message. Bulks are stored one after the other, so when one is
+// stored every message delivered before its last one is settled already: acking that last
+// one with `multiple` acks exactly this bulk.
 export class Bridge {
   private consumerTag: string | null = null;
   private readonly inFlight = new Set<Promise<void>>();
@@ -38,15 +49,14 @@ export class Bridge {
     private readonly broker: BrokerConnection,
     private readonly queue: Queue<OrderJobData>,
     private readonly logger: Logger,
-    private readonly prefetch: number,
     private readonly counters: BridgeCounters,
-    private readonly retryDelayMs = 1_000,
+    private readonly options: BridgeOptions,
   ) {}
 
   start(): void {
     this.broker.onChannel(async (channel) => {
       if (this.stopping) return;
-      await channel.prefetch(this.prefetch);
+      await channel.prefetch(this.options.prefetch);
       const { consumerTag } = await channel.consume(
         topology.ordersQueue,
         (message) => {
@@ -75,30 +85,36 @@ export class Bridge {
   }
 
   private async forward(channel: Channel, message: ConsumeMessage): Promise<void> {
-    const order = decode(orderMessageSchema, message.content);
-    if (!order) {
+    const orders = decodeOrders(message.content);
+    if (!orders) {
       this.counters.failed('unparseable');
       this.logger.warn(
         { orderId: message.properties.messageId },
-        'unparseable order dead-lettered',
+        'unparseable order message dead-lettered',
       );
       this.settle(channel, () => channel.nack(message, false, false));
       return;
     }
-    const traced = {
-      system: 'rabbitmq',
-      destination: topology.ordersQueue,
-      orderId: order.orderId,
-    };
-    // The span lasts until the bulk holding this order is stored and acked.
-    await withProcessSpan(traced, message.properties.headers, () => {
-      // The job carries this span's context on to the worker (jobs have no headers).
-      const traceparent = activeTraceparent() ?? order.traceparent;
-      return new Promise<void>((done) => {
-        this.pending.push({ channel, message, data: { ...order, traceparent }, done });
-        this.storeSoon();
-      });
-    });
+    let settled!: () => void;
+    const stored = new Promise<void>((resolve) => (settled = resolve));
+    // One span per order, lasting until the bulk holding it is stored and acked, continuing
+    // the purchase's trace from the order (or, for a lone order, the message headers). The
+    // job carries its span's context on to the worker (jobs have no headers); a span's work
+    // starts synchronously, so `data` is complete before the push below.
+    const data: OrderJobData[] = [];
+    const spans = orders.map((order) =>
+      withProcessSpan(
+        { system: 'rabbitmq', destination: topology.ordersQueue, orderId: order.orderId },
+        order.traceparent ? { traceparent: order.traceparent } : message.properties.headers,
+        () => {
+          data.push({ ...order, traceparent: activeTraceparent() ?? order.traceparent });
+          return stored;
+        },
+      ),
+    );
+    this.pending.push({ channel, message, orders: data, done: settled });
+    this.storeSoon();
+    await Promise.all(spans);
   }
 
   private storeSoon(): void {
@@ -118,31 +134,38 @@ export class Bridge {
       while (this.pending.length > 0) {
         // A bulk acks on one channel: messages of a channel since closed go on their own.
         const channel = this.pending[0]!.channel;
-        const end = this.pending.findIndex((p) => p.channel !== channel);
-        const bulk = this.pending.splice(0, end === -1 ? this.pending.length : end);
-        await this.store(channel, bulk);
+        let end = 0;
+        let orders = 0;
+        while (end < this.pending.length && this.pending[end]!.channel === channel) {
+          if (end > 0 && orders + this.pending[end]!.orders.length > this.options.maxBulk) break;
+          orders += this.pending[end]!.orders.length;
+          end += 1;
+        }
+        await this.store(channel, this.pending.splice(0, end), orders);
       }
     } finally {
       this.storing = false;
     }
   }
 
-  private async store(channel: Channel, bulk: Pending[]): Promise<void> {
+  private async store(channel: Channel, bulk: Pending[], orders: number): Promise<void> {
     const last = bulk[bulk.length - 1]!.message;
     try {
       await this.queue.addBulk(
-        bulk.map(({ data }) => ({ name: 'order', data, opts: { jobId: data.orderId } })),
+        bulk.flatMap((p) =>
+          p.orders.map((data) => ({ name: 'order', data, opts: { jobId: data.orderId } })),
+        ),
       );
-      for (let i = 0; i < bulk.length; i++) this.counters.forwarded();
+      for (let i = 0; i < orders; i++) this.counters.forwarded();
       this.settle(channel, () => channel.ack(last, true));
     } catch (error) {
-      for (let i = 0; i < bulk.length; i++) this.counters.failed('enqueue_failed');
+      for (let i = 0; i < orders; i++) this.counters.failed('enqueue_failed');
       this.logger.warn(
-        { err: error, orders: bulk.length, orderId: bulk[0]!.data.orderId },
+        { err: error, orders, orderId: bulk[0]!.orders[0]!.orderId },
         'enqueue failed; requeueing',
       );
       // Wait before handing them back, or a Redis outage becomes a hot redelivery loop.
-      await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
+      await new Promise((resolve) => setTimeout(resolve, this.options.retryDelayMs));
       this.settle(channel, () => channel.nack(last, true, true));
     }
     for (const { done } of bulk) done();

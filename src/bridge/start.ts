@@ -25,7 +25,11 @@ export async function startBridge(config: Config, logger: Logger) {
 
   const redis = createBullRedis(config.redisUrl);
   const queue = createOrderQueue(config, redis);
-  const bridge = new Bridge(broker, queue, logger, config.bridgePrefetch, counters);
+  const bridge = new Bridge(broker, queue, logger, counters, {
+    prefetch: config.bridgePrefetch,
+    maxBulk: config.bridgeBulkMax,
+    retryDelayMs: 1_000,
+  });
   bridge.start();
   await broker.start();
   const metrics = await serveMetrics(registry, config.host, metricsPortChoice(config, 'bridge'));

@@ -11,6 +11,28 @@ export const orderMessageSchema = z.object({
 });
 export type OrderMessage = z.infer<typeof orderMessageSchema>;
 
+// The orders one API process accepted in one event-loop turn (OrderPublisher), in one message.
+export const orderBatchSchema = z.object({
+  orders: z.array(orderMessageSchema).min(1).max(10_000),
+});
+export type OrderBatchMessage = z.infer<typeof orderBatchSchema>;
+
+// The orders of a message in either format, or null when it is not one.
+export function decodeOrders(body: Buffer): OrderMessage[] | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof parsed === 'object' && parsed !== null && 'orders' in parsed) {
+    const batch = orderBatchSchema.safeParse(parsed);
+    return batch.success ? batch.data.orders : null;
+  }
+  const single = orderMessageSchema.safeParse(parsed);
+  return single.success ? [single.data] : null;
+}
+
 export const deadLetterSchema = orderMessageSchema.extend({
   reason: z.string(),
   attempts: z.number().int().nonnegative(),

@@ -61,21 +61,25 @@ export class DeadLetterConsumer {
   }
 
   private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
-    const failed = readDeadLetter(message);
-    if (!failed) return this.park(channel, message, 'unparseable');
-    try {
-      const outcome = await compensateOrder(this.deps.compensation, failed.order, failed.reason);
-      this.settle(channel, () => channel.ack(message));
-      this.deps.onResult(outcome.kind, outcome.kind === 'returned' ? outcome.units : 0);
-    } catch (error) {
-      const log = { err: error, orderId: failed.order.id, reason: errorReason(error) };
-      if (classifyError(error) === 'permanent') {
-        this.deps.logger.error(log, 'dead letter cannot be compensated; parking it');
-        return this.park(channel, message, errorReason(error));
+    const failedOrders = readDeadLetter(message);
+    if (!failedOrders) return this.park(channel, message, 'unparseable');
+    // One after the other, the message acked after the last: compensation is idempotent, so
+    // a retry of the whole message redoes nothing that was done.
+    for (const failed of failedOrders) {
+      try {
+        const outcome = await compensateOrder(this.deps.compensation, failed.order, failed.reason);
+        this.deps.onResult(outcome.kind, outcome.kind === 'returned' ? outcome.units : 0);
+      } catch (error) {
+        const log = { err: error, orderId: failed.order.id, reason: errorReason(error) };
+        if (classifyError(error) === 'permanent') {
+          this.deps.logger.error(log, 'dead letter cannot be compensated; parking it');
+          return this.park(channel, message, errorReason(error));
+        }
+        this.deps.logger.warn(log, 'compensation failed; retrying the dead letter later');
+        return this.requeueLater(channel, message);
       }
-      this.deps.logger.warn(log, 'compensation failed; retrying the dead letter later');
-      await this.requeueLater(channel, message);
     }
+    this.settle(channel, () => channel.ack(message));
   }
 
   // Keeps the message, with the reason, where a human can read it; never retried.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
+import { createTestEnv, rabbitmqctl, waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import {
@@ -13,13 +13,14 @@ import { startApi, type RunningApi } from '../../src/api/server.js';
 import { startBridge } from '../../src/bridge/start.js';
 import { startWorker } from '../../src/orders/start-worker.js';
 import { insertConfirmedOrder } from '../../src/db/orders-repository.js';
-import type { DeadLetter } from '../../src/broker/messages.js';
+import type { DeadLetter, OrderBatchMessage } from '../../src/broker/messages.js';
+import { topology } from '../../src/broker/topology.js';
 import { mintOrderId } from '../../src/orders/order-id.js';
 
 describe('the same dead letter delivered twice', () => {
   let env: TestEnv;
   let api: RunningApi;
-  let bridge: Awaited<ReturnType<typeof startBridge>>;
+  let bridge: Awaited<ReturnType<typeof startBridge>> | undefined;
   let sut: RunningCompensator;
   let broker: Awaited<ReturnType<typeof brokerClient>>;
   let db: pg.Client;
@@ -164,5 +165,62 @@ describe('the same dead letter delivered twice', () => {
     const row = await db.query('SELECT status, reason FROM orders WHERE id = $1', [orderId]);
     expect(row.rows[0]).toEqual({ status: 'confirmed', reason: null });
     await assertOracle(env, saleId, [{ status: 202, orderId, buyer: 'frank', quantity: 1 }]);
+  });
+
+  // Runs last: it stops the bridge, so that order messages wait in RabbitMQ until they expire.
+  it('compensates every order of a message of several that the broker dead-lettered', async () => {
+    const buyers = client(`http://127.0.0.1:${api.port}`, env);
+    const sale = await buyers.createSale({ sku: 'dlq-batch', name: 'Batch', stock: 5 });
+    const saleId = sale.body.id as number;
+    await bridge?.stop();
+    bridge = undefined;
+    const vhost = decodeURIComponent(new URL(env.config.amqpUrl).pathname.slice(1));
+    await rabbitmqctl(
+      'set_policy',
+      '-p',
+      vhost,
+      '--apply-to',
+      'queues',
+      'expire-orders',
+      '^flashline\\.orders$',
+      JSON.stringify({ 'message-ttl': 200 }),
+    );
+    const before = await results();
+    const gate = api.deps.gate;
+    const message: OrderBatchMessage = { orders: [] };
+    for (const buyer of ['gina', 'hal', 'ivy']) {
+      const orderId = mintOrderId(saleId);
+      expect((await gate.reserve({ saleId, orderId, buyer, quantity: 1 })).kind).toBe('reserved');
+      message.orders.push({
+        orderId,
+        saleId,
+        userId: buyer,
+        quantity: 1,
+        reservedAt: new Date().toISOString(),
+      });
+    }
+    expect((await buyers.sale(saleId)).body.remaining).toBe(2);
+    await broker.publish(topology.ordersExchange, topology.ordersRoutingKey, message);
+
+    await waitFor(async () => (await results()).returned === before.returned + 3, {
+      what: 'the three orders of the expired message compensated',
+    });
+    expect((await results()).units).toBe(before.units + 3);
+    expect((await buyers.sale(saleId)).body.remaining).toBe(5);
+    for (const { orderId, userId } of message.orders) {
+      const order = await buyers.order(orderId, userId);
+      expect(order.body).toMatchObject({ status: 'failed', reason: 'broker_expired' });
+    }
+    expect(await broker.messageCount(topology.parkedQueue)).toBe(0);
+    await assertOracle(
+      env,
+      saleId,
+      message.orders.map((o) => ({
+        status: 202,
+        orderId: o.orderId,
+        buyer: o.userId,
+        quantity: 1,
+      })),
+    );
   });
 });

@@ -1,5 +1,8 @@
 import { insertConfirmedOrdersStatement } from '../../src/db/orders-batch-repository.js';
 import { Writable } from 'node:stream';
+import amqp from 'amqplib';
+import { topology } from '../../src/broker/topology.js';
+import { decodeOrders, type OrderMessage } from '../../src/broker/messages.js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +59,58 @@ function descendsFrom(spans: ReadableSpan[], span: ReadableSpan, ancestor: Reada
   return false;
 }
 
+// Waits for every stage of one purchase's trace and checks how they hang together; returns
+// the trace id and the statements run under its job.
+async function expectWholeTrace(orderId: string) {
+  const { waitFor } = await support();
+  // Spans end in no fixed order across the stages (the job may finish before the HTTP
+  // answer is written): wait for one of each.
+  const stages = ['POST /sales/:saleId/purchase', 'process flashline.orders', 'process orders'];
+  const spans = await waitFor(
+    async () => {
+      const found = purchaseTrace(orderId);
+      return stages.every((name) => found?.some((s) => s.name === name)) && found;
+    },
+    { what: `every stage's span of ${orderId}` },
+  );
+  const http = oneSpan(
+    spans,
+    (s) => s.kind === SpanKind.SERVER && s.name === 'POST /sales/:saleId/purchase',
+    'api request span',
+  );
+  expect(parentOf(http), 'the request starts the trace').toBeUndefined();
+  expect(http.attributes['http.response.status_code']).toBe(202);
+  const publish = oneSpan(spans, (s) => s.kind === SpanKind.PRODUCER, 'api publish span');
+  expect(publish.name).toBe('publish flashline.orders');
+  expect(parentOf(publish)).toBe(idOf(http));
+  const bridge = oneSpan(
+    spans,
+    (s) => s.kind === SpanKind.CONSUMER && s.attributes['messaging.system'] === 'rabbitmq',
+    'bridge span',
+  );
+  expect(bridge.attributes['flashline.order.id']).toBe(orderId);
+  expect(parentOf(bridge), 'the bridge continues from the message').toBe(idOf(publish));
+  const job = oneSpan(
+    spans,
+    (s) => s.kind === SpanKind.CONSUMER && s.attributes['messaging.system'] === 'bullmq',
+    'worker job span',
+  );
+  expect(job.attributes['flashline.order.id']).toBe(orderId);
+  expect(parentOf(job), 'the job continues from its data').toBe(idOf(bridge));
+
+  const queries = spans.filter((s) => s.name.startsWith('pg.query:'));
+  // Group commit may write this order in a statement of another purchase's trace: this
+  // trace has its own `commit order` span under the job, linked to that batch.
+  const commit = oneSpan(spans, (s) => s.name === 'commit order', 'commit span');
+  expect(commit.attributes['flashline.order.id']).toBe(orderId);
+  expect(descendsFrom(spans, commit, job), 'the commit under the job').toBe(true);
+  expect(commit.links).toHaveLength(1);
+  for (const query of queries) {
+    expect(descendsFrom(spans, query, job), `${query.name} under the job`).toBe(true);
+  }
+  return { traceId: traceOf(spans[0]!), statements: queries.map((s) => s.name.split(' ')[0]!) };
+}
+
 describe('one trace per purchase, across the api, the bridge and the worker', () => {
   let env: TestEnv;
   let sut: System;
@@ -85,54 +140,9 @@ describe('one trace per purchase, across the api, the bridge and the worker', ()
     const traces = [];
     const statements: string[] = [];
     for (const orderId of orders) {
-      // Spans end in no fixed order across the stages (the job may finish before the HTTP
-      // answer is written): wait for one of each.
-      const stages = ['POST /sales/:saleId/purchase', 'process flashline.orders', 'process orders'];
-      const spans = await waitFor(
-        async () => {
-          const found = purchaseTrace(orderId);
-          return stages.every((name) => found?.some((s) => s.name === name)) && found;
-        },
-        { what: `every stage's span of ${orderId}` },
-      );
-      traces.push(traceOf(spans[0]!));
-
-      const http = oneSpan(
-        spans,
-        (s) => s.kind === SpanKind.SERVER && s.name === 'POST /sales/:saleId/purchase',
-        'api request span',
-      );
-      expect(parentOf(http), 'the request starts the trace').toBeUndefined();
-      expect(http.attributes['http.response.status_code']).toBe(202);
-      const publish = oneSpan(spans, (s) => s.kind === SpanKind.PRODUCER, 'api publish span');
-      expect(publish.name).toBe('publish flashline.orders');
-      expect(parentOf(publish)).toBe(idOf(http));
-      const bridge = oneSpan(
-        spans,
-        (s) => s.kind === SpanKind.CONSUMER && s.attributes['messaging.system'] === 'rabbitmq',
-        'bridge span',
-      );
-      expect(bridge.attributes['flashline.order.id']).toBe(orderId);
-      expect(parentOf(bridge), 'the bridge continues from the message headers').toBe(idOf(publish));
-      const job = oneSpan(
-        spans,
-        (s) => s.kind === SpanKind.CONSUMER && s.attributes['messaging.system'] === 'bullmq',
-        'worker job span',
-      );
-      expect(job.attributes['flashline.order.id']).toBe(orderId);
-      expect(parentOf(job), 'the job continues from its data').toBe(idOf(bridge));
-
-      const queries = spans.filter((s) => s.name.startsWith('pg.query:'));
-      // Group commit may write this order in a statement of another purchase's trace: this
-      // trace has its own `commit order` span under the job, linked to that batch.
-      const commit = oneSpan(spans, (s) => s.name === 'commit order', 'commit span');
-      expect(commit.attributes['flashline.order.id']).toBe(orderId);
-      expect(descendsFrom(spans, commit, job), 'the commit under the job').toBe(true);
-      expect(commit.links).toHaveLength(1);
-      for (const query of queries) {
-        expect(descendsFrom(spans, query, job), `${query.name} under the job`).toBe(true);
-      }
-      statements.push(...queries.map((s) => s.name.split(' ')[0]!));
+      const trace = await expectWholeTrace(orderId);
+      traces.push(trace.traceId);
+      statements.push(...trace.statements);
     }
     expect(new Set(traces).size, 'each purchase has its own trace').toBe(2);
     // One statement wrote the orders, atomic on its own: no BEGIN/COMMIT around it.
@@ -150,6 +160,49 @@ describe('one trace per purchase, across the api, the bridge and the worker', ()
     );
     expect(refused.status.code).toBe(SpanStatusCode.UNSET);
     expect(refused.events.filter((e) => e.name === 'exception')).toEqual([]);
+  });
+
+  it('keeps a trace per purchase when several orders travel in one message', async () => {
+    const { client, waitFor } = await support();
+    const api = client(sut.baseUrl, env);
+    const created = await api.createSale({ sku: 'trace-batch', name: 'Batch', stock: 200 });
+    const saleId = created.body.id as number;
+    // A copy of every order message, from a queue of the test's own on the same exchange.
+    const connection = await amqp.connect(env.config.amqpUrl);
+    const channel = await connection.createChannel();
+    try {
+      const { queue } = await channel.assertQueue('', { exclusive: true });
+      await channel.bindQueue(queue, topology.ordersExchange, topology.ordersRoutingKey);
+      // Purchases made at once share a message when their reservations come back in one
+      // event-loop turn; a few rounds make sure at least one message held several.
+      let batch: OrderMessage[] | undefined;
+      for (let round = 0; round < 10 && !batch; round++) {
+        const answers = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => api.purchase(saleId, `buyer-${round}-${i}`)),
+        );
+        expect(answers.map((a) => a.status)).toEqual(Array(8).fill(202));
+        for (;;) {
+          const message = await channel.get(queue, { noAck: true });
+          if (!message) break;
+          const orders = decodeOrders(message.content);
+          if (orders && orders.length > 1) batch = orders;
+        }
+      }
+      expect(batch, 'a message holding several orders').toBeDefined();
+
+      const traces = new Set<string>();
+      for (const order of batch!) traces.add((await expectWholeTrace(order.orderId)).traceId);
+      expect(traces.size, 'each purchase of the message has its own trace').toBe(batch!.length);
+      await waitFor(
+        async () =>
+          (await api.order(batch![0]!.orderId, batch![0]!.userId)).body.status === 'confirmed',
+        {
+          what: 'the batched order to be confirmed',
+        },
+      );
+    } finally {
+      await connection.close();
+    }
   });
 });
 

@@ -216,12 +216,7 @@ describe('sale windows and per-user limits, at the gate and in the database', ()
           quantity: 1,
           reservedAt: new Date(reservedAt).toISOString(),
         };
-        await sut.api.deps.publisher.publish(
-          topology.ordersExchange,
-          topology.ordersRoutingKey,
-          message,
-          { messageId: orderId },
-        );
+        await sut.api.deps.orders.publish(message);
         return orderId;
       };
       const honest = await publishOrder('honest', Date.now());
