@@ -27,7 +27,8 @@ const sampleOrder = () => ({
 // (a') Persistent messages to a durable queue through amqplib's confirm channel, `inFlight`
 // publishes outstanding at once, each lane publishing again when its confirm arrives.
 export async function rawConfirmedPublishes(amqpUrl: string, inFlight: number, seconds: number) {
-  const connection = await amqp.connect(amqpUrl);
+  // Nagle off, as Flashline's own connections (src/broker/connection.ts).
+  const connection = await amqp.connect(amqpUrl, { noDelay: true });
   const channel = await connection.createConfirmChannel();
   const queue = 'bench.raw-publishes';
   await channel.assertQueue(queue, { durable: true });

@@ -91,6 +91,9 @@ export class BrokerConnection extends EventEmitter {
         clientProperties: { connection_name: this.name },
         // A broker that accepts TCP but never answers must not stall reconnecting forever.
         timeout: 10_000,
+        // amqplib leaves Nagle on: the tail of a publish then waits for the broker's delayed
+        // ACK (40 ms on Linux) whenever no confirm is flowing back to carry one.
+        noDelay: true,
       });
       if (this.closing) {
         await model.close().catch(() => undefined);
