@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
+import { maxOrdersPerMessage } from './broker/messages.js';
 
 describe('loadConfig', () => {
   it('works with no environment at all, against the local services', () => {
@@ -23,5 +24,16 @@ describe('loadConfig', () => {
     })();
     expect(error?.message).toMatch(/PORT/);
     expect(error?.message).toMatch(/REDIS_URL/);
+  });
+
+  it('keeps a message of orders within what the bridge accepts', () => {
+    expect(loadConfig({}).publishBatchMax).toBe(128);
+    expect(loadConfig({ PUBLISH_BATCH_MAX: String(maxOrdersPerMessage) }).publishBatchMax).toBe(
+      maxOrdersPerMessage,
+    );
+    expect(() => loadConfig({ PUBLISH_BATCH_MAX: String(maxOrdersPerMessage + 1) })).toThrow(
+      /PUBLISH_BATCH_MAX/,
+    );
+    expect(() => loadConfig({ PUBLISH_BATCH_MAX: '0' })).toThrow(/PUBLISH_BATCH_MAX/);
   });
 });

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { maxOrdersPerMessage } from './broker/messages.js';
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
@@ -34,7 +35,7 @@ const schema = z.object({
   PUBLISH_TIMEOUT_MS: int(3000, 1),
   // Orders an API process accepts in one event-loop turn go to RabbitMQ as one message, up to
   // this many (1 = a message per order). See src/broker/order-publisher.ts.
-  PUBLISH_BATCH_MAX: int(128, 1),
+  PUBLISH_BATCH_MAX: int(128, 1).pipe(z.number().max(maxOrdersPerMessage)),
   BRIDGE_PREFETCH: int(256, 1),
   // Orders the bridge stores in one BullMQ addBulk: one MULTI, during which the shared Redis
   // answers no reserve, so not too many.

@@ -12,8 +12,10 @@ export const orderMessageSchema = z.object({
 export type OrderMessage = z.infer<typeof orderMessageSchema>;
 
 // The orders one API process accepted in one event-loop turn (OrderPublisher), in one message.
+// PUBLISH_BATCH_MAX cannot exceed the bound: a longer message would be refused as unparseable.
+export const maxOrdersPerMessage = 10_000;
 export const orderBatchSchema = z.object({
-  orders: z.array(orderMessageSchema).min(1).max(10_000),
+  orders: z.array(orderMessageSchema).min(1).max(maxOrdersPerMessage),
 });
 export type OrderBatchMessage = z.infer<typeof orderBatchSchema>;
 
