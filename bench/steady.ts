@@ -1,8 +1,9 @@
-// npx tsx bench/steady.ts [rate=2000] [seconds=10] [--no-drain]
+// npx tsx bench/steady.ts [rate=2000] [seconds=10] [--no-drain] [--sold-out]
 // The accepted path at a fixed offered rate with the pipeline draining behind it (the measure
 // (d) of `npm run bench`, alone), against the bare route at the same rate: latency, the API's
 // publish-confirm time, the cores each process used and Redis's command time per order.
 // --no-drain leaves the orders in RabbitMQ: the API's own latency without the drain beside it.
+// --sold-out measures the sold-out path instead (the (d) measure at 10,000/s: give the rate).
 // BENCH_ENV passes settings as in run.ts; DRAIN_NICE=10 runs the bridge and the worker at a
 // lower CPU priority than the API.
 import os from 'node:os';
@@ -19,7 +20,9 @@ const [rate = 2_000, seconds = 10] = process.argv
   .slice(2)
   .filter((arg) => !arg.startsWith('--'))
   .map(Number);
-const drain = !process.argv.includes('--no-drain');
+const soldOut = process.argv.includes('--sold-out');
+const drain = !process.argv.includes('--no-drain') && !soldOut;
+const path = soldOut ? 'sold out' : 'accepted';
 const drainNice = Number(process.env.DRAIN_NICE ?? 0);
 const log = (message: string) => process.stdout.write(`[steady] ${message}\n`);
 
@@ -71,7 +74,12 @@ async function main() {
         authorization: `Bearer ${env.config.adminToken}`,
         'content-type': 'application/json',
       },
-      body: JSON.stringify({ sku: 'steady', name: 'steady', stock: 10_000_000, perUserLimit: 1 }),
+      body: JSON.stringify({
+        sku: 'steady',
+        name: 'steady',
+        stock: soldOut ? 1 : 10_000_000,
+        perUserLimit: 1,
+      }),
     });
     const sale = ((await created.json()) as { id: number }).id;
     const tokens = Array.from({ length: rate * seconds * 2 }, (_, i) =>
@@ -99,13 +107,14 @@ async function main() {
     await load({ ...warmup, baseUrl: bareUrl, path: '/sales/1/purchase', rotate: false });
     log(`bare route @ ${rate}/s for ${seconds} s`);
     const bare = await fixed(bareUrl, '/sales/1/purchase', false);
-    log(`accepted path @ ${rate}/s for ${seconds} s${drain ? ', bridge and worker draining' : ''}`);
+    log(`${path} path @ ${rate}/s for ${seconds} s${drain ? ', bridge and worker draining' : ''}`);
     const metric = 'flashline_publish_confirm_duration_seconds';
     const bucketsBefore = await scrapeBuckets(`${apiUrl}/metrics`, metric);
     const redisBefore = await redisScriptUs(env.config.redisUrl);
     const pids = Object.fromEntries(children.map((c) => [c.name, c.child.pid]));
     const cpuBefore = sampleCpu(pids);
-    const accepted = await fixed(apiUrl, `/sales/${sale}/purchase`, true);
+    // As in run.ts: sold out with one token per connection, accepted with a new buyer each time.
+    const measured = await fixed(apiUrl, `/sales/${sale}/purchase`, !soldOut);
     const cores = coresBetween(cpuBefore, sampleCpu(pids));
     const redisUs = (await redisScriptUs(env.config.redisUrl)) - redisBefore;
     const [confirmP50, confirmP99] = quantilesBetween(
@@ -113,15 +122,15 @@ async function main() {
       await scrapeBuckets(`${apiUrl}/metrics`, metric),
       [0.5, 0.99],
     ).map((s) => (s === null ? '?' : String(s * 1000)));
-    const orders = accepted.byStatus['202'] ?? 0;
+    const orders = measured.byStatus['202'] ?? 0;
 
     log(`bare      ${Math.round(bare.rate())}/s, p50 / p90 / p99 ${fmt(bare.latency)}`);
     log(
-      `accepted  ${Math.round(accepted.rate(202))} 202/s, p50 / p90 / p99 ${fmt(accepted.latency)}, ` +
-        `statuses ${JSON.stringify(accepted.byStatus)}`,
+      `${path.padEnd(9)} ${Math.round(measured.rate())}/s, p50 / p90 / p99 ${fmt(measured.latency)}, ` +
+        `statuses ${JSON.stringify(measured.byStatus)}`,
     );
     log(
-      `p99 accepted / bare ${(accepted.latency.p99 / Math.max(1, bare.latency.p99)).toFixed(1)}x; ` +
+      `p99 ${path} / bare ${(measured.latency.p99 / Math.max(1, bare.latency.p99)).toFixed(1)}x; ` +
         `publish confirm p50 <= ${confirmP50} ms, p99 <= ${confirmP99} ms`,
     );
     log(`redis scripts ${(redisUs / Math.max(1, orders)).toFixed(0)} us per order (whole server)`);
