@@ -30,7 +30,7 @@ type Pending = {
   done: () => void;
 };
 
-// Moves orders from RabbitMQ into BullMQ. A message is acked only after its job is stored
+// Moves orders from RabbitMQ into BullMQ. A message is acked only after its jobs are stored
 // in Redis; if the bridge dies before that, RabbitMQ redelivers it and `jobId = orderId`
 // makes the second add a no-op. The messages that arrive while a bulk is being stored are
 // added together in the next one (one Redis round trip, one ack for all), up to `maxBulk`
