@@ -185,6 +185,14 @@ describe('the same dead letter delivered twice', () => {
       '^flashline\\.orders$',
       JSON.stringify({ 'message-ttl': 200 }),
     );
+    // A policy reaches its queues a moment after rabbitmqctl returns.
+    await waitFor(
+      async () =>
+        (await rabbitmqctl('list_queues', '-p', vhost, 'name', 'policy'))
+          .split('\n')
+          .some((line) => /^flashline\.orders\s+expire-orders/.test(line)),
+      { what: 'the TTL policy on the order queue' },
+    );
     const before = await results();
     const gate = api.deps.gate;
     const message: OrderBatchMessage = { orders: [] };
