@@ -15,6 +15,7 @@ import { signBuyerToken } from '../src/auth/jwt.js';
 import { spawnProcess, type Child } from './processes.js';
 import { load } from './load.js';
 import { coresBetween, sampleCpu, type CpuSample } from './cpu.js';
+import { createSale } from './sale.js';
 
 const orders = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 20_000);
 const split = process.argv.includes('--split');
@@ -81,15 +82,7 @@ try {
     args: [],
   });
   const baseUrl = `http://127.0.0.1:${api.port}`;
-  const response = await fetch(`${baseUrl}/admin/sales`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${env.config.adminToken}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({ sku: 'd', name: 'd', stock: 10_000_000, perUserLimit: 1_000 }),
-  });
-  const saleId = ((await response.json()) as { id: number }).id;
+  const saleId = await createSale(baseUrl, env.config.adminToken, 'd', 10_000_000, 1_000);
   const tokens = Array.from({ length: 10_000 }, (_, i) =>
     signBuyerToken(`b-${i}`, env.config.jwtSecret),
   );

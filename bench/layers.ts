@@ -10,6 +10,7 @@ import { createTestEnv, waitFor } from '../test/support/env.js';
 import { spawnProcess } from './processes.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { load } from './load.js';
+import { createSale } from './sale.js';
 
 const seconds = Number(process.argv[2] ?? 4);
 const tokens = Array.from({ length: 100 }, (_, i) =>
@@ -65,15 +66,7 @@ const api = await spawnProcess('api', 'src/cmd/api.ts', {
 });
 try {
   const baseUrl = `http://127.0.0.1:${api.port}`;
-  const created = await fetch(`${baseUrl}/admin/sales`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${env.config.adminToken}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({ sku: 'layers', name: 'layers', stock: 1 }),
-  });
-  const saleId = ((await created.json()) as { id: number }).id;
+  const saleId = await createSale(baseUrl, env.config.adminToken, 'layers', 1);
   const apiTokens = tokens.map((_, i) => signBuyerToken(`b${i}`, env.config.jwtSecret));
   const spec = { baseUrl, path: `/sales/${saleId}/purchase`, tokens: apiTokens, rotate: false };
   await load({ ...spec, connections: 1, amount: 1 });

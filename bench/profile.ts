@@ -12,6 +12,7 @@ import { waitFor } from '../test/support/env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { spawnProcess, type Child } from './processes.js';
 import { load } from './load.js';
+import { createSale } from './sale.js';
 
 const scenario = process.argv[2] ?? 'sold-out';
 const seconds = Number(process.argv[3] ?? 10);
@@ -46,23 +47,8 @@ try {
   const tokens = Array.from({ length: 50_000 }, (_, i) =>
     signBuyerToken(`b-${i}`, env.config.jwtSecret),
   );
-  let saleId = 1;
-  if (!bare) {
-    const response = await fetch(`${baseUrl}/admin/sales`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${env.config.adminToken}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({
-        sku: 'p',
-        name: 'p',
-        stock: scenario === 'sold-out' ? 1 : 10_000_000,
-        perUserLimit: 1_000,
-      }),
-    });
-    saleId = ((await response.json()) as { id: number }).id;
-  }
+  const stock = scenario === 'sold-out' ? 1 : 10_000_000;
+  const saleId = bare ? 1 : await createSale(baseUrl, env.config.adminToken, 'p', stock, 1_000);
   const path = `/sales/${saleId}/purchase`;
   if (scenario === 'sold-out')
     await load({ baseUrl, path, tokens, rotate: false, connections: 1, amount: 1 });

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createTestEnv, type TestEnv } from '../test/support/env.js';
+import { createTestEnv } from '../test/support/env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { spawnProcess, type Child } from './processes.js';
 import { load, type LoadResult } from './load.js';
@@ -14,6 +14,7 @@ import { rawConfirmedPublishes, rawSingleRowInserts } from './ceilings.js';
 import { printReport, type Report } from './report.js';
 import { quantilesBetween, scrapeBuckets } from './prom-histogram.js';
 import { coresBetween, sampleCpu } from './cpu.js';
+import { createSale } from './sale.js';
 
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
@@ -27,19 +28,6 @@ const apiProcesses = Math.max(1, Number(process.env.BENCH_API_PROCESSES ?? 1));
 const resultsDir = fileURLToPath(new URL('results/', import.meta.url));
 
 const log = (message: string) => process.stdout.write(`[bench] ${message}\n`);
-
-async function createSale(apiUrl: string, env: TestEnv, sku: string, stock: number, limit = 1) {
-  const response = await fetch(`${apiUrl}/admin/sales`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${env.config.adminToken}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({ sku, name: sku, stock, perUserLimit: limit }),
-  });
-  if (response.status !== 201) throw new Error(`create sale ${sku}: ${response.status}`);
-  return ((await response.json()) as { id: number }).id;
-}
 
 async function soldOf(db: pg.Pool, saleId: number): Promise<number> {
   const result = await db.query<{ sold: number }>('SELECT sold FROM sales WHERE id = $1', [saleId]);
@@ -137,7 +125,13 @@ async function main() {
     );
 
     log('(b) purchase accepted path, flat out (bridge and worker not started yet)');
-    const bigSale = await createSale(apiUrl, env, 'bench-accepted', 10_000_000, 1_000);
+    const bigSale = await createSale(
+      apiUrl,
+      env.config.adminToken,
+      'bench-accepted',
+      10_000_000,
+      1_000,
+    );
     const accepted = await measured('(b)', () =>
       load({
         ...flatOut,
@@ -172,7 +166,7 @@ async function main() {
     );
 
     log('(c) purchase sold-out path, flat out');
-    const soldOutSale = await createSale(apiUrl, env, 'bench-sold-out', 1);
+    const soldOutSale = await createSale(apiUrl, env.config.adminToken, 'bench-sold-out', 1);
     const first = await load({
       baseUrl: apiTarget,
       path: `/sales/${soldOutSale}/purchase`,
@@ -223,7 +217,12 @@ async function main() {
     await watchConfirmed(db, bigSale, () => acceptedSoFar);
 
     log(`(f) sell-out of ${plan.selloutStock} units to ${plan.selloutBuyers} distinct buyers`);
-    const selloutSale = await createSale(apiUrl, env, 'bench-sellout', plan.selloutStock);
+    const selloutSale = await createSale(
+      apiUrl,
+      env.config.adminToken,
+      'bench-sellout',
+      plan.selloutStock,
+    );
     let acceptedCount = 0;
     let lastAcceptedAt = 0;
     let loadDone = false;

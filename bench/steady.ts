@@ -15,6 +15,7 @@ import { spawnProcess, type Child } from './processes.js';
 import { load, type Latency } from './load.js';
 import { coresBetween, sampleCpu } from './cpu.js';
 import { quantilesBetween, scrapeBuckets } from './prom-histogram.js';
+import { createSale } from './sale.js';
 
 const [rate = 2_000, seconds = 10] = process.argv
   .slice(2)
@@ -68,20 +69,12 @@ async function main() {
         if (drainNice) os.setPriority(child.child.pid!, drainNice);
       }
     }
-    const created = await fetch(`${apiUrl}/admin/sales`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${env.config.adminToken}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({
-        sku: 'steady',
-        name: 'steady',
-        stock: soldOut ? 1 : 10_000_000,
-        perUserLimit: 1,
-      }),
-    });
-    const sale = ((await created.json()) as { id: number }).id;
+    const sale = await createSale(
+      apiUrl,
+      env.config.adminToken,
+      'steady',
+      soldOut ? 1 : 10_000_000,
+    );
     const tokens = Array.from({ length: rate * seconds * 2 }, (_, i) =>
       signBuyerToken(`buyer-${i}`, env.config.jwtSecret),
     );
