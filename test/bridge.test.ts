@@ -1,24 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createTestEnv, waitFor, type TestEnv } from './support/env.js';
 import { brokerClient } from './support/failures.js';
+import { orderMessage } from './support/messages.js';
 import { Bridge } from '../src/bridge/bridge.js';
 import { BrokerConnection } from '../src/broker/connection.js';
 import { topology } from '../src/broker/topology.js';
 import type { OrderBatchMessage, OrderMessage } from '../src/broker/messages.js';
 import { createOrderQueue, type OrderJobData } from '../src/orders/queue.js';
 import { createBullRedis, createRedis } from '../src/redis/connection.js';
-
-const order = (): OrderMessage => ({
-  orderId: `7-${randomUUID()}`,
-  saleId: 7,
-  userId: 'buyer',
-  quantity: 1,
-  reservedAt: new Date().toISOString(),
-});
 
 // The bridge on the real RabbitMQ and Redis: messages that arrive together are stored with
 // one bulk add, and a message is acked only once its job is in Redis.
@@ -93,7 +85,7 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
   };
 
   it('stores the orders that arrive together and acks each once its job is stored', async () => {
-    const orders = Array.from({ length: 40 }, order);
+    const orders = Array.from({ length: 40 }, orderMessage);
     const twice = orders[3]!;
     await publishAll([
       ...orders.slice(0, 20),
@@ -126,11 +118,11 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
       return addBulk(jobs);
     };
     const batches = Array.from({ length: 4 }, () => ({
-      orders: Array.from({ length: 60 }, order),
+      orders: Array.from({ length: 60 }, orderMessage),
     }));
-    const oversized = { orders: Array.from({ length: 150 }, order) };
-    const lone = order();
-    const withABadOrder = { orders: [order(), { ...order(), quantity: 0 }] };
+    const oversized = { orders: Array.from({ length: 150 }, orderMessage) };
+    const lone = orderMessage();
+    const withABadOrder = { orders: [orderMessage(), { ...orderMessage(), quantity: 0 }] };
     // batches[1] again, as after a redelivery: its orders are already jobs.
     await publishAll([...batches, oversized, lone, withABadOrder, batches[1]!]);
 
@@ -157,7 +149,7 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
 
   it('acks nothing while Redis is away, and stores every order once it is back', async () => {
     await takeRedisAway();
-    const orders = Array.from({ length: 20 }, order);
+    const orders = Array.from({ length: 20 }, orderMessage);
     await publishAll(orders);
 
     await waitFor(async () => counts.enqueue_failed >= 40, {
@@ -179,7 +171,7 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
 
   it('hands back, on stop, the orders it could not store', async () => {
     await takeRedisAway();
-    await publishAll(Array.from({ length: 10 }, order));
+    await publishAll(Array.from({ length: 10 }, orderMessage));
     await waitFor(async () => counts.enqueue_failed >= 10, { what: 'the adds failing' });
 
     await stopBridge();

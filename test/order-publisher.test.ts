@@ -1,20 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, rejectOrderPublishes, type TestEnv } from './support/env.js';
 import { brokerClient } from './support/failures.js';
+import { orderMessage } from './support/messages.js';
 import { BrokerConnection } from '../src/broker/connection.js';
 import { ConfirmedPublisher, PublishNackedError } from '../src/broker/publisher.js';
 import { OrderPublisher } from '../src/broker/order-publisher.js';
 import { topology } from '../src/broker/topology.js';
-import { orderBatchSchema, orderMessageSchema, type OrderMessage } from '../src/broker/messages.js';
-
-const order = (): OrderMessage => ({
-  orderId: `7-${randomUUID()}`,
-  saleId: 7,
-  userId: 'buyer',
-  quantity: 1,
-  reservedAt: new Date().toISOString(),
-});
+import { orderBatchSchema, orderMessageSchema } from '../src/broker/messages.js';
 
 // The API's publisher on the real RabbitMQ (no bridge: the messages stay in the order queue).
 describe('orders accepted in one event-loop turn travel as one message', () => {
@@ -48,7 +40,7 @@ describe('orders accepted in one event-loop turn travel as one message', () => {
 
   it('sends one turn as one message, each publish settled by its confirm', async () => {
     const publisher = new OrderPublisher(confirmed, 128);
-    const orders = Array.from({ length: 20 }, order);
+    const orders = Array.from({ length: 20 }, orderMessage);
     await Promise.all(orders.map((o) => publisher.publish(o)));
 
     const [body, ...rest] = await takeMessages();
@@ -58,10 +50,10 @@ describe('orders accepted in one event-loop turn travel as one message', () => {
 
   it('starts a new message at the batch limit, and after the turn ends', async () => {
     const publisher = new OrderPublisher(confirmed, 8);
-    const firstTurn = Array.from({ length: 20 }, order);
+    const firstTurn = Array.from({ length: 20 }, orderMessage);
     const published = firstTurn.map((o) => publisher.publish(o));
     await new Promise((resolve) => setImmediate(resolve));
-    const nextTurn = Array.from({ length: 3 }, order);
+    const nextTurn = Array.from({ length: 3 }, orderMessage);
     published.push(...nextTurn.map((o) => publisher.publish(o)));
     await Promise.all(published);
 
@@ -71,7 +63,7 @@ describe('orders accepted in one event-loop turn travel as one message', () => {
 
   it('sends a lone order in the one-order format', async () => {
     const publisher = new OrderPublisher(confirmed, 128);
-    const lone = order();
+    const lone = orderMessage();
     await publisher.publish(lone);
     const bodies = await takeMessages();
     expect(bodies.map((body) => orderMessageSchema.parse(body))).toEqual([lone]);
@@ -82,7 +74,7 @@ describe('orders accepted in one event-loop turn travel as one message', () => {
     const acceptPublishes = await rejectOrderPublishes(env);
     try {
       const results = await Promise.allSettled(
-        Array.from({ length: 5 }, () => publisher.publish(order())),
+        Array.from({ length: 5 }, () => publisher.publish(orderMessage())),
       );
       for (const result of results) {
         expect(result.status).toBe('rejected');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestEnv, rabbitmqctl, waitFor, type TestEnv } from '../support/env.js';
+import { createTestEnv, orderQueuePolicy, waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import {
@@ -174,25 +174,7 @@ describe('the same dead letter delivered twice', () => {
     const saleId = sale.body.id as number;
     await bridge?.stop();
     bridge = undefined;
-    const vhost = decodeURIComponent(new URL(env.config.amqpUrl).pathname.slice(1));
-    await rabbitmqctl(
-      'set_policy',
-      '-p',
-      vhost,
-      '--apply-to',
-      'queues',
-      'expire-orders',
-      '^flashline\\.orders$',
-      JSON.stringify({ 'message-ttl': 200 }),
-    );
-    // A policy reaches its queues a moment after rabbitmqctl returns.
-    await waitFor(
-      async () =>
-        (await rabbitmqctl('list_queues', '-p', vhost, 'name', 'policy'))
-          .split('\n')
-          .some((line) => /^flashline\.orders\s+expire-orders/.test(line)),
-      { what: 'the TTL policy on the order queue' },
-    );
+    await orderQueuePolicy(env, 'expire-orders', { 'message-ttl': 200 });
     const before = await results();
     const gate = api.deps.gate;
     const message: OrderBatchMessage = { orders: [] };

@@ -114,22 +114,39 @@ export async function waitFor<T>(
   }
 }
 
-// Makes the broker refuse (basic.nack) every publish to the order queue of this environment,
-// the real way a publish fails while the connection stays up. Returns the undo.
-export async function rejectOrderPublishes(env: TestEnv): Promise<() => Promise<void>> {
+// Applies a RabbitMQ policy to this environment's order queue, and waits until the queue
+// carries it (a policy reaches its queues a moment after rabbitmqctl returns). Returns the undo.
+export async function orderQueuePolicy(
+  env: TestEnv,
+  name: string,
+  definition: object,
+): Promise<() => Promise<void>> {
   const vhost = decodeURIComponent(new URL(env.config.amqpUrl).pathname.slice(1));
-  const policy = JSON.stringify({ 'max-length': 0, overflow: 'reject-publish' });
+  const queue = '^flashline\\.orders$';
   await rabbitmqctl(
     'set_policy',
     '-p',
     vhost,
     '--apply-to',
     'queues',
-    'reject-orders',
-    '^flashline\\.orders$',
-    policy,
+    name,
+    queue,
+    JSON.stringify(definition),
+  );
+  await waitFor(
+    async () =>
+      (await rabbitmqctl('list_queues', '-p', vhost, 'name', 'policy'))
+        .split('\n')
+        .some((line) => line.split(/\s+/)[0] === 'flashline.orders' && line.includes(name)),
+    { what: `the ${name} policy on the order queue` },
   );
   return async () => {
-    await rabbitmqctl('clear_policy', '-p', vhost, 'reject-orders');
+    await rabbitmqctl('clear_policy', '-p', vhost, name);
   };
+}
+
+// Makes the broker refuse (basic.nack) every publish to the order queue of this environment,
+// the real way a publish fails while the connection stays up. Returns the undo.
+export function rejectOrderPublishes(env: TestEnv): Promise<() => Promise<void>> {
+  return orderQueuePolicy(env, 'reject-orders', { 'max-length': 0, overflow: 'reject-publish' });
 }
