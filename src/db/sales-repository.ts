@@ -30,11 +30,6 @@ export async function findSale(db: Database, id: number): Promise<Sale | null> {
   return row ?? null;
 }
 
-export async function findSaleBySku(db: Database, sku: string): Promise<Sale | null> {
-  const [row] = await db.select().from(sales).where(eq(sales.sku, sku));
-  return row ?? null;
-}
-
 // Sales the gate must hold: not ended, or ended so recently that orders may still settle.
 export async function listOpenSales(db: Database, endedWithin = '1 day'): Promise<Sale[]> {
   return db
