@@ -10,7 +10,8 @@
 // figures include whatever else runs there.
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { createTestEnv, waitFor } from '../test/support/env.js';
+import { waitFor } from '../test/support/env.js';
+import { createBenchEnv } from './env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { spawnProcess, type Child } from './processes.js';
 import { load } from './load.js';
@@ -67,11 +68,7 @@ function report(phase: string, before: Sample, after: Sample, count: number) {
   );
 }
 
-const env = await createTestEnv('drain', {
-  LOG_LEVEL: 'warn',
-  NODE_ENV: 'production',
-  ...(JSON.parse(process.env.BENCH_ENV ?? '{}') as Record<string, string>),
-});
+const env = await createBenchEnv('drain');
 const children: Child[] = [];
 const db = new pg.Pool({ connectionString: env.config.databaseUrl, max: 1 });
 const redis = new Redis(env.config.redisUrl);

@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { freePort } from '../test/support/api-process.js';
-import { createTestEnv, waitFor } from '../test/support/env.js';
+import { waitFor } from '../test/support/env.js';
+import { createBenchEnv } from './env.js';
 import { spawnProcess } from './processes.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { load } from './load.js';
@@ -58,7 +59,7 @@ for (const [level, name] of apiOnly ? [] : layers.entries()) {
 }
 
 // The whole API (src/cmd/api.ts) on a sold-out sale, its CPU read from its own /metrics.
-const env = await createTestEnv('layers', { LOG_LEVEL: 'warn', NODE_ENV: 'production' });
+const env = await createBenchEnv('layers');
 const api = await spawnProcess('api', 'src/cmd/api.ts', {
   env: env.env,
   portVariable: 'PORT',

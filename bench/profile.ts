@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createTestEnv } from '../test/support/env.js';
 import { waitFor } from '../test/support/env.js';
+import { createBenchEnv } from './env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { spawnProcess, type Child } from './processes.js';
 import { load } from './load.js';
@@ -22,11 +22,7 @@ const summarize = (name: string) =>
     stdio: 'inherit',
   });
 
-const env = await createTestEnv('profile', {
-  LOG_LEVEL: 'warn',
-  NODE_ENV: 'production',
-  ...JSON.parse(process.env.BENCH_ENV ?? '{}'),
-});
+const env = await createBenchEnv('profile');
 const children: Child[] = [];
 try {
   const bare = scenario === 'bare';

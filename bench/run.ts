@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createTestEnv } from '../test/support/env.js';
+import { benchOverrides, createBenchEnv } from './env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { spawnProcess, type Child } from './processes.js';
 import { load, type LoadResult } from './load.js';
@@ -65,13 +65,7 @@ async function main() {
   const startedAt = new Date();
   const loadBefore = os.loadavg();
   log(`${quick ? 'quick' : 'full'} run on ${os.cpus().length} cpus; preparing an isolated env`);
-  // BENCH_ENV='{"WORKER_CONCURRENCY":"256"}' tries other settings; the report records them.
-  const overrides = JSON.parse(process.env.BENCH_ENV ?? '{}') as Record<string, string>;
-  const env = await createTestEnv('bench', {
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-    ...overrides,
-  });
+  const env = await createBenchEnv('bench');
   const cpuProfileDir = profile ? `${resultsDir}profiles` : undefined;
   const children: Child[] = [];
   const db = new pg.Pool({ connectionString: env.config.databaseUrl, max: 2 });
@@ -251,7 +245,7 @@ async function main() {
       cpuCores: cpu,
       quick,
       settings: {
-        ...overrides,
+        ...benchOverrides,
         ...(apiProcesses > 1 ? { apiProcesses: String(apiProcesses) } : {}),
       },
       machine: {

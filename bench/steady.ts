@@ -4,12 +4,11 @@
 // publish-confirm time, the cores each process used and Redis's command time per order.
 // --no-drain leaves the orders in RabbitMQ: the API's own latency without the drain beside it.
 // --sold-out measures the sold-out path instead (the (d) measure at 10,000/s: give the rate).
-// BENCH_ENV passes settings as in run.ts; DRAIN_NICE=10 runs the bridge and the worker at a
-// lower CPU priority than the API.
-import os from 'node:os';
+// BENCH_ENV passes settings as in run.ts: '{"DRAIN_NICE":"0"}' runs the bridge and the worker
+// at the API's CPU priority instead of the default lower one.
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { createTestEnv } from '../test/support/env.js';
+import { createBenchEnv } from './env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { spawnProcess, type Child } from './processes.js';
 import { load, type Latency } from './load.js';
@@ -24,7 +23,6 @@ const [rate = 2_000, seconds = 10] = process.argv
 const soldOut = process.argv.includes('--sold-out');
 const drain = !process.argv.includes('--no-drain') && !soldOut;
 const path = soldOut ? 'sold out' : 'accepted';
-const drainNice = Number(process.env.DRAIN_NICE ?? 0);
 const log = (message: string) => process.stdout.write(`[steady] ${message}\n`);
 
 // Microseconds the Redis server has spent in Lua scripts (ours and BullMQ's, the bulk of
@@ -42,12 +40,7 @@ async function redisScriptUs(url: string): Promise<number> {
 const fmt = (l: Latency) => `${l.p50} / ${l.p90} / ${l.p99} ms`;
 
 async function main() {
-  const overrides = JSON.parse(process.env.BENCH_ENV ?? '{}') as Record<string, string>;
-  const env = await createTestEnv('steady', {
-    LOG_LEVEL: 'warn',
-    NODE_ENV: 'production',
-    ...overrides,
-  });
+  const env = await createBenchEnv('steady');
   const children: Child[] = [];
   const db = new pg.Pool({ connectionString: env.config.databaseUrl, max: 2 });
   try {
@@ -62,12 +55,8 @@ async function main() {
     const bareUrl = `http://127.0.0.1:${(await spawn('bare', 'bench/bare-server.ts')).port}`;
     const apiUrl = `http://127.0.0.1:${(await spawn('api', 'src/cmd/api.ts', 'PORT')).port}`;
     if (drain) {
-      for (const child of [
-        await spawn('worker', 'src/cmd/worker.ts', 'WORKER_PORT'),
-        await spawn('bridge', 'src/cmd/bridge.ts', 'BRIDGE_PORT'),
-      ]) {
-        if (drainNice) os.setPriority(child.child.pid!, drainNice);
-      }
+      await spawn('worker', 'src/cmd/worker.ts', 'WORKER_PORT');
+      await spawn('bridge', 'src/cmd/bridge.ts', 'BRIDGE_PORT');
     }
     const sale = await createSale(
       apiUrl,

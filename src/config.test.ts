@@ -36,4 +36,12 @@ describe('loadConfig', () => {
     );
     expect(() => loadConfig({ PUBLISH_BATCH_MAX: '0' })).toThrow(/PUBLISH_BATCH_MAX/);
   });
+
+  it('runs the drain processes at a lower CPU priority unless told otherwise', () => {
+    expect(loadConfig({}).drainNice).toBe(10);
+    expect(loadConfig({ DRAIN_NICE: '0' }).drainNice).toBe(0);
+    expect(loadConfig({ DRAIN_NICE: '19' }).drainNice).toBe(19);
+    expect(() => loadConfig({ DRAIN_NICE: '20' })).toThrow(/DRAIN_NICE/);
+    expect(() => loadConfig({ DRAIN_NICE: '-5' })).toThrow(/DRAIN_NICE/);
+  });
 });

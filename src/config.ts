@@ -43,6 +43,10 @@ const schema = z.object({
   // Jobs in flight per worker: more of them make larger group commits and claim/confirm
   // batches, so less CPU per order (bench/README.md, the drain (e): 64 -> 512 drained ~1.4x).
   WORKER_CONCURRENCY: int(512, 1),
+  // CPU niceness of the bridge, the worker and the compensator (0 = the API's). At 2,000
+  // orders/s with the drain beside the API on two cores, 10 took the accepted path's p99 from
+  // a median of 63 ms to 36 ms (bench/README.md, (d)); on hosts of their own it changes nothing.
+  DRAIN_NICE: int(10).pipe(z.number().max(19)),
   JOB_ATTEMPTS: int(8, 1),
   JOB_BACKOFF_MS: int(250, 1),
   // BullMQ's own defaults: a worker that dies holds its jobs until the lock expires and a
@@ -117,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     bridgePrefetch: e.BRIDGE_PREFETCH,
     bridgeBulkMax: e.BRIDGE_BULK_MAX,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    drainNice: e.DRAIN_NICE,
     jobAttempts: e.JOB_ATTEMPTS,
     jobBackoffMs: e.JOB_BACKOFF_MS,
     workerLockDurationMs: e.WORKER_LOCK_DURATION_MS,

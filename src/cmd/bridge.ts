@@ -3,4 +3,5 @@ import { runProcess, startFrom } from './run-process.js';
 runProcess(
   'bridge',
   startFrom(async () => (await import('../bridge/start.js')).startBridge),
+  { drain: true },
 );

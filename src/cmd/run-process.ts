@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../config.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { startTracing, tracingOptions, type Tracing } from '../observability/tracing.js';
+import { lowerPriority } from './process-priority.js';
 
 export type Running = { stop: () => Promise<void> };
 export type Start = (config: Config, logger: Logger) => Promise<Running>;
@@ -15,9 +16,12 @@ export function startFrom(load: () => Promise<Start>): Start {
 // The frame every process entry shares: read config, start tracing when configured, start,
 // log ready, and on SIGTERM or SIGINT stop taking work and drain within SHUTDOWN_TIMEOUT_MS
 // (flushing the last spans) before exiting.
-export function runProcess(name: string, start: Start): void {
+// A drain process (the bridge, the worker, the compensator) runs at DRAIN_NICE: on a host it
+// shares with the API, buyers' answers get the CPU first and the queue absorbs the difference.
+export function runProcess(name: string, start: Start, options: { drain?: boolean } = {}): void {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, name);
+  const nice = lowerPriority(options.drain ? config.drainNice : 0);
   let tracing: Tracing | null = null;
   try {
     tracing = startTracing(tracingOptions(config, name));
@@ -52,7 +56,7 @@ export function runProcess(name: string, start: Start): void {
 
   const running = start(config, logger);
   running.then(
-    () => logger.info({ tracing: tracing !== null }, 'ready'),
+    () => logger.info({ tracing: tracing !== null, nice }, 'ready'),
     (error: unknown) => {
       logger.fatal({ err: error }, 'failed to start');
       process.exit(1);

@@ -3,4 +3,5 @@ import { runProcess, startFrom } from './run-process.js';
 runProcess(
   'worker',
   startFrom(async () => (await import('../orders/start-worker.js')).startWorker),
+  { drain: true },
 );

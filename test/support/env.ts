@@ -56,6 +56,9 @@ export async function createTestEnv(
     // Shedding on event-loop lag would answer 503 whenever this busy, shared test machine
     // stalls; the shedding tests turn it on themselves.
     EVENT_LOOP_LAG_SHED_MS: '0',
+    // A niced worker on a shared machine waits behind every other tenant's CPU: the tests'
+    // timeouts would measure the neighbours. test/process-priority.test.ts covers the niceness.
+    DRAIN_NICE: '0',
     ...overrides,
   };
   await rabbitmqctl('add_vhost', vhost);
