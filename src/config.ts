@@ -45,7 +45,7 @@ const schema = z.object({
   WORKER_CONCURRENCY: int(512, 1),
   // CPU niceness of the bridge, the worker and the compensator (0 = the API's). At 2,000
   // orders/s with the drain beside the API on two cores, 10 took the accepted path's p99 from
-  // a median of 63 ms to 36 ms (bench/README.md, (d)); on hosts of their own it changes nothing.
+  // a median of 55 ms to 36 ms (bench/README.md, (d)); on hosts of their own it changes nothing.
   DRAIN_NICE: int(10).pipe(z.number().max(19)),
   JOB_ATTEMPTS: int(8, 1),
   JOB_BACKOFF_MS: int(250, 1),
