@@ -9,6 +9,7 @@ import { Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import type { ApiDeps } from './deps.js';
 import { requireAdmin } from './middleware/auth.js';
+import { routeNotFound } from './api-error.js';
 import { bullPrefix, orderQueueName } from '../orders/queue.js';
 
 export const adminQueuesPath = '/admin/queues';
@@ -45,7 +46,10 @@ const rediscoverEveryMs = 30_000;
 // bull-board behind admin auth (bearer token, or basic `admin:<ADMIN_TOKEN>` so a browser
 // prompts), showing the order queue and every other BullMQ queue under the same prefix.
 // The queues share the API's Redis connection, so there is nothing extra to close.
-export function adminQueuesRoutes(deps: ApiDeps) {
+// It is an app of its own, which the API hands every request under adminQueuesPath (see
+// app.ts): bull-board's routes are of a kind hono's RegExpRouter cannot compile, and merged
+// into the API's app they put every route, the purchase first, on the slower TrieRouter.
+export function adminQueuesApp(deps: ApiDeps) {
   const prefix = bullPrefix(deps.config);
   const adapter = new HonoAdapter(serveUiAssets).setBasePath(adminQueuesPath);
   const shown = new Set<string>();
@@ -72,7 +76,8 @@ export function adminQueuesRoutes(deps: ApiDeps) {
     }
   };
 
-  return new Hono()
+  const app = new Hono()
+    .basePath(adminQueuesPath)
     .use('*', requireAdmin(deps.config.adminToken))
     .use('/api/queues', async (_c, next) => {
       // In the background: the page polls this route, and a scan must not slow it down.
@@ -80,4 +85,11 @@ export function adminQueuesRoutes(deps: ApiDeps) {
       await next();
     })
     .route('/', adapter.registerPlugin());
+  // Answered as the API's other routes are: an error is thrown on to the API's app, whose
+  // onError answers it (401 with its challenge, 500 logged).
+  app.notFound(routeNotFound);
+  app.onError((error) => {
+    throw error;
+  });
+  return app;
 }

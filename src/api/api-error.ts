@@ -52,3 +52,6 @@ export const unavailable = (message = 'a dependency is unavailable; nothing was 
 export function errorBody(code: ErrorCode, message: string) {
   return { error: { code, message } };
 }
+
+// The answer to a path no route takes, for the API's app and bull-board's alike.
+export const routeNotFound = (c: Context) => c.json(errorBody('NOT_FOUND', 'no such route'), 404);

@@ -1,13 +1,13 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { Registry } from 'prom-client';
 import type { ApiDeps } from './deps.js';
-import { errorBody } from './api-error.js';
+import { routeNotFound } from './api-error.js';
 import { saleRemainingGauge, type ApiMetrics } from '../observability/metrics.js';
 import { adminSalesRoutes } from './routes/admin-sales.js';
 import { salesRoutes } from './routes/sales.js';
 import { ordersRoutes } from './routes/orders.js';
 import { healthRoutes } from './routes/health.js';
-import { adminQueuesPath, adminQueuesRoutes } from './admin-queues.js';
+import { adminQueuesApp, adminQueuesPath } from './admin-queues.js';
 import { httpTracing } from '../observability/http-tracing.js';
 import { tracingEnabled } from '../observability/tracing.js';
 import { remainingBySale } from './sale-remaining.js';
@@ -42,11 +42,15 @@ export function createApp(
     c.text(await scrape(), 200, { 'content-type': registry.contentType }),
   );
   app.route('/admin/sales', adminSalesRoutes(deps));
-  app.route(adminQueuesPath, adminQueuesRoutes(deps));
+  // Its own app with its own router, handed the requests under its path (./admin-queues.ts).
+  const board = adminQueuesApp(deps);
+  const toBoard = (c: Context) => board.fetch(c.req.raw, c.env);
+  app.all(adminQueuesPath, toBoard);
+  app.all(`${adminQueuesPath}/*`, toBoard);
   app.route('/sales', salesRoutes(deps, metrics));
   app.route('/orders', ordersRoutes(deps));
 
-  app.notFound((c) => c.json(errorBody('NOT_FOUND', 'no such route'), 404));
+  app.notFound(routeNotFound);
   app.onError(onError(deps.logger, metrics));
   return app;
 }
