@@ -35,9 +35,11 @@ describe('CPU priority of the drain processes', () => {
       expect(new Set(threads), `${child.name} thread niceness`).toEqual(new Set([expected]));
       expect(child.logged('ready'), child.name).toMatchObject({ nice: expected });
     }
-    // Stopped here so that this runner does not wait on niced processes in afterAll.
+    // Each must still stop cleanly at its lower priority; afterAll's killAll is the safety net.
     for (const child of processes) child.kill('SIGTERM');
-    await Promise.all(processes.map((child) => child.exited));
+    for (const child of processes) {
+      expect(await child.exited, child.name).toEqual({ code: 0, signal: null });
+    }
   });
 
   it('never raises the priority of a process started nicer than DRAIN_NICE', () => {

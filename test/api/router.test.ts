@@ -10,7 +10,7 @@ import { Queue } from 'bullmq';
 
 // hono compiles an app's routes into one RegExpRouter when it can and falls back to a
 // TrieRouter for the whole app when one route is beyond it; bull-board's are. The fallback
-// cost about a tenth of a sold-out answer's CPU (bench/README.md), so bull-board runs as an
+// cost up to a tenth of a sold-out answer's CPU (bench/README.md), so bull-board runs as an
 // app of its own and this keeps any route from pulling the API back.
 describe('routing', () => {
   let env: TestEnv;
