@@ -16,6 +16,24 @@ function logFile(name: string): number {
 
 export type Child = { name: string; port: number; child: ChildProcess; stop: () => Promise<void> };
 
+const running = new Set<ChildProcess>();
+let interrupted = false;
+
+// Every process a bench started and that still runs, stopped (for an interrupted run). The
+// script goes on until the process exits, so from here on it may start no other.
+export async function stopEveryProcess(): Promise<void> {
+  interrupted = true;
+  await Promise.all(
+    [...running]
+      .filter((child) => child.exitCode === null && child.signalCode === null)
+      .map((child) => {
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        return exited;
+      }),
+  );
+}
+
 export type SpawnOptions = {
   env: Record<string, string>;
   // PORT for the api, *_PORT for the others; /healthz answers there once ready.
@@ -27,6 +45,7 @@ export type SpawnOptions = {
 
 // One process of the system, as the Procfile runs it (node --import tsx <entry>).
 export async function spawnProcess(name: string, entry: string, options: SpawnOptions) {
+  if (interrupted) throw new Error(`the run was interrupted: ${name} not started`);
   const port = await freePort();
   // One directory per process: tsx's loader thread writes a profile of its own there too.
   const profile = options.cpuProfileDir
@@ -46,7 +65,8 @@ export async function spawnProcess(name: string, entry: string, options: SpawnOp
     ],
     { cwd: repoRoot, env, stdio: ['ignore', logFile(name), 'inherit'] },
   );
-  const exited = once(child, 'exit');
+  running.add(child);
+  const exited = once(child, 'exit').finally(() => running.delete(child));
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
