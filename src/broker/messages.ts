@@ -19,20 +19,14 @@ export const orderBatchSchema = z.object({
 });
 export type OrderBatchMessage = z.infer<typeof orderBatchSchema>;
 
+// A message holds one order, or the orders one API process accepted in one turn.
+const orderMessagesSchema = z.union([orderBatchSchema, orderMessageSchema]);
+
 // The orders of a message in either format, or null when it is not one.
 export function decodeOrders(body: Buffer): OrderMessage[] | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (typeof parsed === 'object' && parsed !== null && 'orders' in parsed) {
-    const batch = orderBatchSchema.safeParse(parsed);
-    return batch.success ? batch.data.orders : null;
-  }
-  const single = orderMessageSchema.safeParse(parsed);
-  return single.success ? [single.data] : null;
+  const message = decode(orderMessagesSchema, body);
+  if (!message) return null;
+  return 'orders' in message ? message.orders : [message];
 }
 
 export const deadLetterSchema = orderMessageSchema.extend({
