@@ -53,5 +53,7 @@ export function errorBody(code: ErrorCode, message: string) {
   return { error: { code, message } };
 }
 
+const noSuchRoute = new ApiError(404, 'NOT_FOUND', 'no such route');
+
 // The answer to a path no route takes, for the API's app and bull-board's alike.
-export const routeNotFound = (c: Context) => c.json(errorBody('NOT_FOUND', 'no such route'), 404);
+export const routeNotFound = (c: Context) => errorResponse(c, noSuchRoute);
