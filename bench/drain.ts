@@ -17,21 +17,11 @@ import { spawnProcess, type Child } from './processes.js';
 import { load } from './load.js';
 import { coresBetween, sampleCpu, type CpuSample } from './cpu.js';
 import { createSale } from './sale.js';
+import { commandStats, isScript, type CommandStats } from './redis-stats.js';
 
 const orders = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 20_000);
 const split = process.argv.includes('--split');
 const log = (message: string) => process.stdout.write(`[drain] ${message}\n`);
-
-type CommandStats = Map<string, { calls: number; usec: number }>;
-
-async function commandStats(redis: Redis): Promise<CommandStats> {
-  const stats: CommandStats = new Map();
-  for (const line of (await redis.info('commandstats')).split('\n')) {
-    const match = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
-    if (match) stats.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
-  }
-  return stats;
-}
 
 type Sample = { cpu: CpuSample; commands: CommandStats };
 
@@ -50,9 +40,9 @@ function report(phase: string, before: Sample, after: Sample, count: number) {
     if (calls > was.calls) rows.push([name, calls - was.calls, usec - was.usec]);
   }
   rows.sort((a, b) => b[2] - a[2]);
-  const scripts = rows.filter(([name]) => name === 'evalsha' || name === 'eval');
+  const scripts = rows.filter(([name]) => isScript(name));
   const scriptUsec = scripts.reduce((sum, [, , usec]) => sum + usec, 0);
-  const others = rows.filter(([name]) => name !== 'evalsha' && name !== 'eval');
+  const others = rows.filter(([name]) => !isScript(name));
   log(
     `  Redis µs per order: scripts ${(scriptUsec / count).toFixed(1)} ` +
       `(${(scripts.reduce((sum, [, calls]) => sum + calls, 0) / count).toFixed(2)} calls)`,

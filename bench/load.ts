@@ -36,6 +36,22 @@ const body = JSON.stringify({ quantity: 1 });
 // started 1/slots of a second apart, each with 1/slots of the rate and connections.
 const rateSlots = 10;
 
+// The measure (d): `rate` requests a second for `seconds`, on one connection per 10 requests a
+// second, at most `maxConnections` (run.ts and steady.ts measure it the same way).
+export function loadAtRate(
+  spec: Pick<LoadSpec, 'baseUrl' | 'path' | 'tokens' | 'rotate'>,
+  rate: number,
+  seconds: number,
+  maxConnections = 200,
+): Promise<LoadResult> {
+  return load({
+    ...spec,
+    connections: Math.min(maxConnections, rate / 10),
+    seconds,
+    overallRate: rate,
+  });
+}
+
 export async function load(spec: LoadSpec): Promise<LoadResult> {
   let next = 0;
   const authorization = () => `Bearer ${spec.tokens[next++ % spec.tokens.length]}`;

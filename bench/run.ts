@@ -9,7 +9,7 @@ import pg from 'pg';
 import { benchOverrides, createBenchEnv } from './env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { spawnProcess, type Child } from './processes.js';
-import { load, type LoadResult } from './load.js';
+import { load, loadAtRate, type LoadResult } from './load.js';
 import { rawConfirmedPublishes, rawSingleRowInserts } from './ceilings.js';
 import { printReport, type Report } from './report.js';
 import { quantilesBetween, scrapeBuckets } from './prom-histogram.js';
@@ -181,16 +181,8 @@ async function main() {
     );
 
     log('(d) fixed offered rates');
-    const fixed = async (url: string | string[], path: string, rate: number, rotate: boolean) =>
-      load({
-        baseUrl: url,
-        path,
-        tokens,
-        rotate,
-        connections: Math.min(connections, rate / 10),
-        seconds: plan.seconds,
-        overallRate: rate,
-      });
+    const fixed = (baseUrl: string | string[], path: string, rate: number, rotate: boolean) =>
+      loadAtRate({ baseUrl, path, tokens, rotate }, rate, plan.seconds, connections);
     const bareAt10k = await fixed(bareUrl, '/sales/1/purchase', 10_000, false);
     const soldOutAt10k = await measured('(d) sold out @10k', () =>
       fixed(apiTarget, `/sales/${soldOutSale}/purchase`, 10_000, false),

@@ -6,15 +6,15 @@
 // --sold-out measures the sold-out path instead (the (d) measure at 10,000/s: give the rate).
 // BENCH_ENV passes settings as in run.ts: '{"DRAIN_NICE":"0"}' runs the bridge and the worker
 // at the API's CPU priority instead of the default lower one.
-import pg from 'pg';
 import { Redis } from 'ioredis';
 import { createBenchEnv } from './env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { spawnProcess, type Child } from './processes.js';
-import { load, type Latency } from './load.js';
+import { load, loadAtRate, type Latency } from './load.js';
 import { coresBetween, sampleCpu } from './cpu.js';
 import { quantilesBetween, scrapeBuckets } from './prom-histogram.js';
 import { createSale } from './sale.js';
+import { commandStats, isScript } from './redis-stats.js';
 
 const [rate = 2_000, seconds = 10] = process.argv
   .slice(2)
@@ -29,11 +29,10 @@ const log = (message: string) => process.stdout.write(`[steady] ${message}\n`);
 // its work here; a script's time includes the commands it runs).
 async function redisScriptUs(url: string): Promise<number> {
   const redis = new Redis(url);
-  const info = await redis.info('commandstats');
+  const stats = await commandStats(redis);
   redis.disconnect();
   let total = 0;
-  for (const match of info.matchAll(/cmdstat_(?:evalsha|eval):calls=\d+,usec=(\d+)/g))
-    total += Number(match[1]);
+  for (const [command, { usec }] of stats) if (isScript(command)) total += usec;
   return total;
 }
 
@@ -42,7 +41,6 @@ const fmt = (l: Latency) => `${l.p50} / ${l.p90} / ${l.p99} ms`;
 async function main() {
   const env = await createBenchEnv('steady');
   const children: Child[] = [];
-  const db = new pg.Pool({ connectionString: env.config.databaseUrl, max: 2 });
   try {
     const spawn = async (name: string, entry: string, portVariable?: string) => {
       const child = await spawnProcess(name, entry, {
@@ -68,15 +66,7 @@ async function main() {
       signBuyerToken(`buyer-${i}`, env.config.jwtSecret),
     );
     const fixed = (baseUrl: string, path: string, rotate: boolean) =>
-      load({
-        baseUrl,
-        path,
-        tokens,
-        rotate,
-        connections: Math.min(200, rate / 10),
-        seconds,
-        overallRate: rate,
-      });
+      loadAtRate({ baseUrl, path, tokens, rotate }, rate, seconds);
 
     // Unmeasured: the processes' code gets compiled (JIT) before it is timed, as in run.ts,
     // where (d) comes after the flat-out measures.
@@ -119,7 +109,6 @@ async function main() {
     log(`cores ${JSON.stringify(cores)}`);
   } finally {
     await Promise.allSettled(children.map((c) => c.stop()));
-    await db.end();
     await env.cleanup();
   }
 }

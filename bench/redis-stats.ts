@@ -1,0 +1,16 @@
+import type { Redis } from 'ioredis';
+
+export type CommandStats = Map<string, { calls: number; usec: number }>;
+
+// Redis's own count and time per command since its start (INFO commandstats). A command run
+// inside a script counts both under its own name and under the script's EVALSHA.
+export async function commandStats(redis: Redis): Promise<CommandStats> {
+  const stats: CommandStats = new Map();
+  for (const line of (await redis.info('commandstats')).split('\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
+    if (match) stats.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
+  }
+  return stats;
+}
+
+export const isScript = (command: string) => command === 'evalsha' || command === 'eval';
