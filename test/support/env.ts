@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
+import { topology } from '../../src/broker/topology.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 
 const run = promisify(execFile);
@@ -125,7 +126,7 @@ export async function orderQueuePolicy(
   definition: object,
 ): Promise<() => Promise<void>> {
   const vhost = decodeURIComponent(new URL(env.config.amqpUrl).pathname.slice(1));
-  const queue = '^flashline\\.orders$';
+  const queue = `^${topology.ordersQueue.replaceAll('.', '\\.')}$`;
   await rabbitmqctl(
     'set_policy',
     '-p',
@@ -140,7 +141,7 @@ export async function orderQueuePolicy(
     async () =>
       (await rabbitmqctl('list_queues', '-p', vhost, 'name', 'policy'))
         .split('\n')
-        .some((line) => line.split(/\s+/)[0] === 'flashline.orders' && line.includes(name)),
+        .some((line) => line.split(/\s+/)[0] === topology.ordersQueue && line.includes(name)),
     { what: `the ${name} policy on the order queue` },
   );
   return async () => {
