@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,10 +13,56 @@ import { bullPrefix } from '../../src/orders/queue.js';
 
 const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
 
-// Debian's chromium (.ci/run installs it); playwright-core never downloads a browser here.
+// Any installed Chromium or Chrome: CHROME_PATH, else the usual names on PATH, else the usual
+// macOS apps. playwright-core never downloads a browser.
+const browserNames = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
+const macApps = [
+  '/Applications/Chromium.app/Contents/MacOS/Chromium',
+  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+];
+
+const isExecutable = (file: string): boolean => {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+};
+
+const findBrowser = (): { path: string } | { problem: string } => {
+  const install =
+    'install it with `sudo apt-get install -y chromium` (Debian; any Chrome or Chromium will do)';
+  const chosen = process.env.CHROME_PATH;
+  if (chosen) {
+    if (isExecutable(chosen)) return { path: chosen };
+    return { problem: `CHROME_PATH=${chosen} is not an executable file: ${install}` };
+  }
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  const candidates = [
+    ...browserNames.flatMap((name) => dirs.map((dir) => path.join(dir, name))),
+    ...macApps,
+  ];
+  const found = candidates.find(isExecutable);
+  if (found) return { path: found };
+  return {
+    problem: `bull-board's browser test needs Chromium, and none of ${browserNames.join(', ')} is on PATH: ${install}, or set CHROME_PATH`,
+  };
+};
+
+const browserFound = findBrowser();
+
+// The one line a user needs, without a stack trace pointing into this file.
+const requireBrowser = (): string => {
+  if ('path' in browserFound) return browserFound.path;
+  const missing = new Error(browserFound.problem);
+  missing.stack = missing.message;
+  throw missing;
+};
+
 const launchChromium = () =>
   chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: requireBrowser(),
     args: [
       '--headless',
       '--no-sandbox',
@@ -35,6 +82,8 @@ describe('bull-board in a real browser', () => {
   const startedIn = process.cwd();
 
   beforeAll(async () => {
+    // Without a browser each test fails with the one line; nothing else is worth starting.
+    if (!('path' in browserFound)) return;
     env = await createTestEnv('bullboard');
     sut = await startSystem(env);
     browser = await launchChromium();
@@ -68,6 +117,7 @@ describe('bull-board in a real browser', () => {
   });
 
   it('shows the order queue and its job counts to a logged-in admin', async () => {
+    requireBrowser();
     const accepted = saleAnswers.filter((a) => a.status === 202).map((a) => a.orderId!);
     expect(accepted).toHaveLength(3);
     const context = await browser.newContext({
@@ -119,6 +169,7 @@ describe('bull-board in a real browser', () => {
   });
 
   it('refuses the board without credentials or with a wrong token', async () => {
+    requireBrowser();
     for (const httpCredentials of [undefined, { username: 'admin', password: 'not-the-token' }]) {
       const context = await browser.newContext(httpCredentials ? { httpCredentials } : {});
       try {
