@@ -81,7 +81,7 @@ try {
     const { Queue } = await import('bullmq');
     const { createBullRedis } = await import('../src/redis/connection.js');
     const queue = new Queue('orders', {
-      connection: createBullRedis(env.config.redisUrl),
+      connection: createBullRedis(env.config),
       prefix: `${env.config.redisPrefix}:bull`,
     });
     const sampler = setInterval(() => {

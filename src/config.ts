@@ -11,76 +11,114 @@ const metricsPort = z.coerce.number().int().min(0).max(65_535).optional();
 const unsetWhenEmpty = <T extends z.ZodType>(inner: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), inner.optional());
 
-const schema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  HOST: z.string().default('0.0.0.0'),
-  PORT: int(3000),
-  // API processes sharing PORT (node:cluster); 0 = one per core. A Node process answers on one
-  // core, so a host with more cores needs more processes to use them.
-  API_PROCESSES: int(1),
-  BRIDGE_PORT: metricsPort,
-  WORKER_PORT: metricsPort,
-  COMPENSATOR_PORT: metricsPort,
-  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/flashline'),
-  PG_POOL_MAX: int(10, 1),
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379/0'),
-  REDIS_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,32}$/)
-    .default('fl'),
-  AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672/'),
-  JWT_SECRET: z.string().min(8).default('flashline-dev-secret'),
-  ADMIN_TOKEN: z.string().min(8).default('flashline-dev-admin'),
-  PUBLISH_TIMEOUT_MS: int(3000, 1),
-  // Orders an API process accepts in one event-loop turn go to RabbitMQ as one message, up to
-  // this many (1 = a message per order). See src/broker/order-publisher.ts.
-  PUBLISH_BATCH_MAX: int(128, 1).pipe(z.number().max(maxOrdersPerMessage)),
-  BRIDGE_PREFETCH: int(256, 1),
-  // Orders the bridge stores in one BullMQ addBulk: one MULTI, during which the shared Redis
-  // answers no reserve, so not too many.
-  BRIDGE_BULK_MAX: int(256, 1),
-  // Jobs in flight per worker: more of them make larger group commits and claim/confirm
-  // batches, so less CPU per order (bench/README.md, the drain (e): 64 -> 512 drained ~1.4x).
-  WORKER_CONCURRENCY: int(512, 1),
-  // CPU niceness of the bridge, the worker and the compensator (0 = the API's). At 2,000
-  // orders/s with the drain beside the API on two cores, 10 took the accepted path's p99 from
-  // a median of 55 ms to 36 ms (bench/README.md, (d)); on hosts of their own it changes nothing.
-  DRAIN_NICE: int(10).pipe(z.number().max(19)),
-  JOB_ATTEMPTS: int(8, 1),
-  JOB_BACKOFF_MS: int(250, 1),
-  // BullMQ's own defaults: a worker that dies holds its jobs until the lock expires and a
-  // stalled check of another worker hands them back.
-  WORKER_LOCK_DURATION_MS: int(30_000, 100),
-  WORKER_STALLED_INTERVAL_MS: int(30_000, 100),
-  WORKER_MAX_STALLED_COUNT: int(1, 0),
-  COMPENSATOR_PREFETCH: int(32, 1),
-  COMPENSATOR_RETRY_DELAY_MS: int(1_000, 1),
-  RECONCILE_INTERVAL_MS: int(30_000, 50),
-  // Well above the publish timeout and a bridge backlog: an order still queued when this
-  // passes is failed and its stock returned (its job then finds the reservation released).
-  RECONCILE_STALE_AFTER_MS: int(300_000, 100),
-  TOMBSTONE_TTL_SECONDS: int(7 * 24 * 3600, 60),
-  IDEMPOTENCY_TTL_SECONDS: int(24 * 3600, 1),
-  // Token bucket per buyer and sale at the gate; capacity 0 turns it off.
-  RATE_LIMIT_CAPACITY: int(20),
-  RATE_LIMIT_REFILL_PER_SECOND: z.coerce.number().positive().default(10),
-  SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
-  FAULT_FAIL_RATE: ratio(0),
-  // The standard OpenTelemetry variables: tracing is off unless an OTLP endpoint is given.
-  OTEL_EXPORTER_OTLP_ENDPOINT: unsetWhenEmpty(z.string().url()),
-  OTEL_SERVICE_NAME: unsetWhenEmpty(z.string()),
-  // Purchases are shed with 503 while the event loop's mean delay over a sample window
-  // exceeds this; 0 turns shedding off.
-  EVENT_LOOP_LAG_SHED_MS: int(200),
-  EVENT_LOOP_LAG_SAMPLE_MS: int(250, 20),
-  // Sold-out flags are re-read from Redis this often even without an event, bounding how long
-  // a change made outside the scripts could go unseen.
-  SALE_CACHE_REFRESH_MS: int(1000, 10),
-  // Group commit in the worker: orders meeting within this many ms commit in one statement.
-  ORDER_BATCH_MAX: int(128, 1),
-  ORDER_BATCH_LINGER_MS: int(2),
-});
+const hostPortList = z
+  .string()
+  .regex(/^[^,:\s]+:\d{1,5}(,[^,:\s]+:\d{1,5})*$/, 'a list host:port,host:port')
+  .transform((list) =>
+    list.split(',').map((entry) => {
+      const colon = entry.lastIndexOf(':');
+      return { host: entry.slice(0, colon), port: Number(entry.slice(colon + 1)) };
+    }),
+  );
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    HOST: z.string().default('0.0.0.0'),
+    PORT: int(3000),
+    // API processes sharing PORT (node:cluster); 0 = one per core. A Node process answers on one
+    // core, so a host with more cores needs more processes to use them.
+    API_PROCESSES: int(1),
+    BRIDGE_PORT: metricsPort,
+    WORKER_PORT: metricsPort,
+    COMPENSATOR_PORT: metricsPort,
+    DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/flashline'),
+    PG_POOL_MAX: int(10, 1),
+    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379/0'),
+    // A primary found through Sentinel and followed across failovers (API.md, topologies); the
+    // database index, user and password still come from REDIS_URL.
+    REDIS_SENTINELS: unsetWhenEmpty(hostPortList),
+    REDIS_SENTINEL_NAME: z.string().min(1).default('mymaster'),
+    REDIS_CLUSTER_NODES: unsetWhenEmpty(hostPortList),
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,32}$/)
+      .default('fl'),
+    AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672/'),
+    JWT_SECRET: z.string().min(8).default('flashline-dev-secret'),
+    ADMIN_TOKEN: z.string().min(8).default('flashline-dev-admin'),
+    PUBLISH_TIMEOUT_MS: int(3000, 1),
+    // Orders an API process accepts in one event-loop turn go to RabbitMQ as one message, up to
+    // this many (1 = a message per order). See src/broker/order-publisher.ts.
+    PUBLISH_BATCH_MAX: int(128, 1).pipe(z.number().max(maxOrdersPerMessage)),
+    // Messages the bridge holds unacked: each stays so until PostgreSQL has a row for every
+    // order in it (the durable record while its job lives in a Redis that may forget it), so
+    // this bounds the orders between RabbitMQ and the commit.
+    BRIDGE_PREFETCH: int(1000, 1),
+    // How often the bridge asks PostgreSQL which held orders have their rows.
+    BRIDGE_SETTLE_INTERVAL_MS: int(100, 5),
+    // A held order with no row after this long has its job added again (a no-op if the job
+    // still exists); a detected Redis loss re-adds at once.
+    BRIDGE_READD_AFTER_MS: int(30_000, 100),
+    // Orders the bridge stores in one BullMQ addBulk: one MULTI, during which the shared Redis
+    // answers no reserve, so not too many.
+    BRIDGE_BULK_MAX: int(256, 1),
+    // Jobs in flight per worker: more of them make larger group commits and claim/confirm
+    // batches, so less CPU per order (bench/README.md, the drain (e): 64 -> 512 drained ~1.4x).
+    WORKER_CONCURRENCY: int(512, 1),
+    // CPU niceness of the bridge, the worker and the compensator (0 = the API's). At 2,000
+    // orders/s with the drain beside the API on two cores, 10 took the accepted path's p99 from
+    // a median of 55 ms to 36 ms (bench/README.md, (d)); on hosts of their own it changes nothing.
+    DRAIN_NICE: int(10).pipe(z.number().max(19)),
+    JOB_ATTEMPTS: int(8, 1),
+    JOB_BACKOFF_MS: int(250, 1),
+    // BullMQ's own defaults: a worker that dies holds its jobs until the lock expires and a
+    // stalled check of another worker hands them back.
+    WORKER_LOCK_DURATION_MS: int(30_000, 100),
+    WORKER_STALLED_INTERVAL_MS: int(30_000, 100),
+    WORKER_MAX_STALLED_COUNT: int(1, 0),
+    COMPENSATOR_PREFETCH: int(32, 1),
+    COMPENSATOR_RETRY_DELAY_MS: int(1_000, 1),
+    RECONCILE_INTERVAL_MS: int(30_000, 50),
+    // A reconciler pass (or a repair after Redis lost state) that takes longer fails, is
+    // counted, and the next pass tries again; each Redis call of the recovery has its own bound.
+    RECONCILE_PASS_TIMEOUT_MS: int(20_000, 100),
+    RECOVERY_COMMAND_TIMEOUT_MS: int(5_000, 50),
+    // Well above the publish timeout and a bridge backlog: an order still queued when this
+    // passes is failed and its stock returned (its job then finds the reservation released).
+    RECONCILE_STALE_AFTER_MS: int(300_000, 100),
+    TOMBSTONE_TTL_SECONDS: int(7 * 24 * 3600, 60),
+    IDEMPOTENCY_TTL_SECONDS: int(24 * 3600, 1),
+    // Token bucket per buyer and sale at the gate; capacity 0 turns it off.
+    RATE_LIMIT_CAPACITY: int(20),
+    RATE_LIMIT_REFILL_PER_SECOND: z.coerce.number().positive().default(10),
+    SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
+    FAULT_FAIL_RATE: ratio(0),
+    // The standard OpenTelemetry variables: tracing is off unless an OTLP endpoint is given.
+    OTEL_EXPORTER_OTLP_ENDPOINT: unsetWhenEmpty(z.string().url()),
+    OTEL_SERVICE_NAME: unsetWhenEmpty(z.string()),
+    // Purchases are shed with 503 while the event loop's mean delay over a sample window
+    // exceeds this; 0 turns shedding off.
+    EVENT_LOOP_LAG_SHED_MS: int(200),
+    EVENT_LOOP_LAG_SAMPLE_MS: int(250, 20),
+    // Sold-out flags are re-read from Redis this often even without an event, bounding how long
+    // a change made outside the scripts could go unseen.
+    SALE_CACHE_REFRESH_MS: int(1000, 10),
+    // Group commit in the worker: orders meeting within this many ms commit in one statement.
+    ORDER_BATCH_MAX: int(128, 1),
+    ORDER_BATCH_LINGER_MS: int(2),
+  })
+  .refine((e) => !(e.REDIS_SENTINELS && e.REDIS_CLUSTER_NODES), {
+    message: 'set REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both',
+    path: ['REDIS_SENTINELS'],
+  })
+  .refine((e) => !e.REDIS_CLUSTER_NODES, {
+    message: 'Redis Cluster is not supported yet; use REDIS_URL or REDIS_SENTINELS',
+    path: ['REDIS_CLUSTER_NODES'],
+  });
 
 export const defaultMetricsPorts = { bridge: 9101, worker: 9102, compensator: 9103 } as const;
 
@@ -112,6 +150,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     databaseUrl: e.DATABASE_URL,
     pgPoolMax: e.PG_POOL_MAX,
     redisUrl: e.REDIS_URL,
+    redisSentinels: e.REDIS_SENTINELS ?? null,
+    redisSentinelName: e.REDIS_SENTINEL_NAME,
     redisPrefix: e.REDIS_PREFIX,
     amqpUrl: e.AMQP_URL,
     jwtSecret: e.JWT_SECRET,
@@ -119,6 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
     publishBatchMax: e.PUBLISH_BATCH_MAX,
     bridgePrefetch: e.BRIDGE_PREFETCH,
+    bridgeSettleIntervalMs: e.BRIDGE_SETTLE_INTERVAL_MS,
+    bridgeReaddAfterMs: e.BRIDGE_READD_AFTER_MS,
     bridgeBulkMax: e.BRIDGE_BULK_MAX,
     workerConcurrency: e.WORKER_CONCURRENCY,
     drainNice: e.DRAIN_NICE,
@@ -130,6 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     compensatorPrefetch: e.COMPENSATOR_PREFETCH,
     compensatorRetryDelayMs: e.COMPENSATOR_RETRY_DELAY_MS,
     reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+    reconcilePassTimeoutMs: e.RECONCILE_PASS_TIMEOUT_MS,
+    recoveryCommandTimeoutMs: e.RECOVERY_COMMAND_TIMEOUT_MS,
     reconcileStaleAfterMs: e.RECONCILE_STALE_AFTER_MS,
     tombstoneTtlSeconds: e.TOMBSTONE_TTL_SECONDS,
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,

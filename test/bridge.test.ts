@@ -31,11 +31,11 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     env = await createTestEnv('bridge');
     Object.assign(counts, { forwarded: 0, unparseable: 0, enqueue_failed: 0 });
     broker = new BrokerConnection(env.config.amqpUrl, env.logger, 'test-bridge');
-    redis = createRedis(env.config.redisUrl, { enableOfflineQueue: false });
+    redis = createRedis(env.config, { enableOfflineQueue: false });
     queue = createOrderQueue(env.config, redis);
     // A connection taken away makes the queue report errors; the bridge's failures are counted.
     queue.on('error', () => undefined);
-    inspectRedis = createBullRedis(env.config.redisUrl);
+    inspectRedis = createBullRedis(env.config);
     inspect = createOrderQueue(env.config, inspectRedis);
     sut = new Bridge(
       broker,

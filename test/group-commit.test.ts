@@ -36,7 +36,7 @@ describe('group commit in the worker, end to end', () => {
     expect(byStatus['202']).toHaveLength(300);
     expect(byStatus['409']).toHaveLength(60);
 
-    const redis = createBullRedis(env.config.redisUrl);
+    const redis = createBullRedis(env.config);
     const queue = new Queue(orderQueueName, { connection: redis, prefix: bullPrefix(env.config) });
     try {
       // The worker may have taken a job or two before the pause reached it.

@@ -67,7 +67,7 @@ describe('an order delivered or run more than once', () => {
     const jobsDone = () =>
       metric(sut.worker.metricsPort, 'flashline_jobs_total', { outcome: 'completed' });
     const broker = await brokerClient(env);
-    const connection = createBullRedis(env.config.redisUrl);
+    const connection = createBullRedis(env.config);
     const queue = createOrderQueue(env.config, connection);
     try {
       // Once while its finished job is still kept (the add is a no-op)...

@@ -31,7 +31,7 @@ describe('the local sold-out cache across API processes', () => {
     env = await createTestEnv('salecache', { SALE_CACHE_REFRESH_MS: '600000' });
     [a, b] = await Promise.all([spawnApi(env), spawnApi(env)]);
     db = createDatabase(env.config.databaseUrl, 2);
-    redis = createRedis(env.config.redisUrl);
+    redis = createRedis(env.config);
     gate = new Gate(redis, gateOptions(env.config));
   });
   afterAll(async () => {

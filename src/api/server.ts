@@ -22,13 +22,13 @@ export type RunningApi = { port: number; deps: ApiDeps; stop: () => Promise<void
 export async function startApi(config: Config, logger: Logger): Promise<RunningApi> {
   // Reserve calls of all requests in flight leave in one write per event-loop turn instead
   // of one write (one syscall) each.
-  const redis = createRedis(config.redisUrl, { enableAutoPipelining: true });
+  const redis = createRedis(config, { enableAutoPipelining: true });
   const db = createDatabase(config.databaseUrl, config.pgPoolMax);
   const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-api');
   await broker.start();
   const gate = new Gate(redis, gateOptions(config));
   // A connection in subscriber mode can run nothing else, hence its own.
-  const subscriber = createRedis(config.redisUrl, {
+  const subscriber = createRedis(config, {
     autoResubscribe: false,
     connectionName: `${config.redisPrefix}-sale-events`,
   });

@@ -23,7 +23,7 @@ export async function startBridge(config: Config, logger: Logger) {
     return depths;
   });
 
-  const redis = createBullRedis(config.redisUrl);
+  const redis = createBullRedis(config);
   const queue = createOrderQueue(config, redis);
   const bridge = new Bridge(broker, queue, logger, counters, {
     prefetch: config.bridgePrefetch,

@@ -19,7 +19,7 @@ const out = (text: string) => process.stdout.write(`${text}\n`);
 
 await migrateDatabase(config.databaseUrl);
 const db = createDatabase(config.databaseUrl, 1);
-const redis = createRedis(config.redisUrl);
+const redis = createRedis(config);
 const sale = await ensureDemoSale(db, new Gate(redis, gateOptions(config)));
 await db.$client.end();
 redis.disconnect();

@@ -16,8 +16,8 @@ export async function startCompensator(config: Config, logger: Logger) {
   const registry = createRegistry('compensator');
   const metrics = compensatorMetrics(registry);
 
-  const gateRedis = createRedis(config.redisUrl);
-  const bullRedis = createBullRedis(config.redisUrl);
+  const gateRedis = createRedis(config);
+  const bullRedis = createBullRedis(config);
   const db = createDatabase(config.databaseUrl, config.pgPoolMax);
   const gate = new Gate(gateRedis, gateOptions(config));
   const queue = createOrderQueue(config, bullRedis);

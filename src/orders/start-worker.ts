@@ -19,13 +19,13 @@ import { ReservationBatcher } from './reservation-batcher.js';
 
 export async function startWorker(config: Config, logger: Logger) {
   const registry = createRegistry('worker');
-  const bullRedis = createBullRedis(config.redisUrl);
+  const bullRedis = createBullRedis(config);
   // The worker needs no Queue of its own: this one only samples job counts for the gauge.
   const queue = createOrderQueue(config, bullRedis);
   const metrics = workerMetrics(registry, () => queue.getJobCounts(...bullmqJobStates));
 
   // The claim and confirm batches of different sales share one write per event-loop turn.
-  const gateRedis = createRedis(config.redisUrl, { enableAutoPipelining: true });
+  const gateRedis = createRedis(config, { enableAutoPipelining: true });
   const db = createDatabase(config.databaseUrl, config.pgPoolMax);
   const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-worker');
   await broker.start();
