@@ -1,6 +1,9 @@
 --[[
   Loads a sale into the gate. Idempotent: the remaining count is set only the first time,
   so loading again (a retry, the reconciler at start) never resets stock already sold.
+  A sale loaded back after Redis forgot it starts at its full stock with the field `loading`
+  set: its orders are then restored from PostgreSQL (restore-n.lua takes each one's units)
+  and `loading` is removed; until then the gate answers LOADING to buyers.
 
   Input:
     KEYS[1] sale hash
@@ -9,11 +12,15 @@
     ARGV[2] per-user limit
     ARGV[3] starts at, ms
     ARGV[4] ends at, ms (0 = open-ended)
+    ARGV[5] '1' when the sale has orders to restore: created with `loading` set
 
   Output:
     1 LOADED
     0 ALREADY_LOADED  metadata refreshed, remaining untouched
 ]]
 local created = redis.call('HSETNX', KEYS[1], 'remaining', ARGV[1])
+if created == 1 and ARGV[5] == '1' then
+  redis.call('HSET', KEYS[1], 'loading', '1')
+end
 redis.call('HSET', KEYS[1], 'stock', ARGV[1], 'limit', ARGV[2], 'starts', ARGV[3], 'ends', ARGV[4])
 return created

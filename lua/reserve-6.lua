@@ -32,6 +32,7 @@
     6 RATE_LIMITED         detail = ms until a token is back
     7 REPLAYED             detail = order id of the first answer, extra = its state
     8 QUANTITY_OVER_LIMIT  the request alone asks for more than the per-user limit
+    9 LOADING              the sale is being loaded back from PostgreSQL (see load-sale-1.lua)
 ]]
 local saleKey, heldKey, resKey, inflightKey, idemKey, bucketKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -41,9 +42,12 @@ local idemTtl = tonumber(ARGV[4])
 local capacity = tonumber(ARGV[5])
 local refill = tonumber(ARGV[6])
 
-local sale = redis.call('HMGET', saleKey, 'remaining', 'limit', 'starts', 'ends')
+local sale = redis.call('HMGET', saleKey, 'remaining', 'limit', 'starts', 'ends', 'loading')
 if not sale[1] then
   return { 3, '' }
+end
+if sale[5] then
+  return { 9, '' }
 end
 local remaining, limit = tonumber(sale[1]), tonumber(sale[2])
 local starts, ends = tonumber(sale[3]), tonumber(sale[4])

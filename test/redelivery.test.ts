@@ -30,6 +30,7 @@ describe('an order delivered or run more than once', () => {
     await db.connect();
     deps = {
       gate: sut.api.deps.gate,
+      restorer: sut.api.deps.gate,
       db: sut.api.deps.db,
       logger: env.logger,
       deadLetter: () => Promise.reject(new Error('no order here should fail')),

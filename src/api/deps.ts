@@ -7,6 +7,7 @@ import type { OrderPublisher } from '../broker/order-publisher.js';
 import type { Logger } from '../observability/logger.js';
 import type { SaleCache } from './sale-cache.js';
 import type { EventLoopAdmission } from './load-shedding.js';
+import type { SaleRecovery } from '../recovery/sale-recovery.js';
 
 export type ApiDeps = {
   config: Config;
@@ -19,4 +20,6 @@ export type ApiDeps = {
   // Optional so a test can drive the app without them: purchases then always ask the gate.
   saleCache?: SaleCache;
   admission?: EventLoopAdmission;
+  // Loads back a sale Redis forgot; without it a sale missing from Redis answers 404.
+  saleRecovery?: SaleRecovery;
 };

@@ -42,6 +42,10 @@ const fixedRefusals: Record<FixedRefusal, ApiError> = {
   not_found: new ApiError(404, 'SALE_NOT_FOUND', 'no such sale'),
   not_started: new ApiError(403, 'SALE_NOT_STARTED', 'the sale has not started'),
   ended: new ApiError(403, 'SALE_ENDED', 'the sale has ended'),
+  // The sale exists but Redis forgot it and it is being loaded back (src/recovery/).
+  loading: new ApiError(503, 'UNAVAILABLE', 'the sale is being reloaded; nothing was reserved', {
+    'retry-after': '1',
+  }),
 };
 
 function refusalAnswer(refusal: Refusal): ApiError {
@@ -93,6 +97,11 @@ export async function purchase(
     metrics.gateOutcomes.inc({ outcome: 'replayed' });
     return { orderId: outcome.orderId, status: orderStatusOf(outcome.state) };
   }
+  if (outcome.kind === 'not_found' && deps.saleRecovery) {
+    const missing = await missingSaleOutcome(deps, request.saleId, log);
+    metrics.gateOutcomes.inc({ outcome: outcomeLabel(missing.kind) });
+    return refusalAnswer(missing);
+  }
   if (outcome.kind !== 'reserved') {
     metrics.gateOutcomes.inc({ outcome: outcomeLabel(outcome.kind) });
     return refusalAnswer(outcome);
@@ -105,6 +114,7 @@ export async function purchase(
     quantity: request.quantity,
     // The gate's clock, the one it judged the sale window by: the database guard judges again.
     reservedAt: new Date(outcome.reservedAtMs).toISOString(),
+    ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}),
   };
   const started = performance.now();
   try {
@@ -114,6 +124,22 @@ export async function purchase(
     return { orderId, status: 'pending' };
   } catch (publishError) {
     return giveBack(deps, metrics, request, message, publishError, log);
+  }
+}
+
+// The gate does not know the sale: it does not exist (404), or Redis forgot it and it is
+// being loaded back (503, never 404 for a sale that exists).
+async function missingSaleOutcome(
+  deps: ApiDeps,
+  saleId: number,
+  log: () => Logger,
+): Promise<Refusal> {
+  try {
+    const answer = await deps.saleRecovery!.onSaleMissing(saleId);
+    return { kind: answer === 'absent' ? 'not_found' : 'loading' };
+  } catch (error) {
+    log().warn({ err: error, saleId }, 'sale missing from redis and postgresql unavailable');
+    throw unavailable();
   }
 }
 

@@ -16,6 +16,8 @@ import { answerRecorder } from './middleware/http-metrics.js';
 import type { ApiDeps } from './deps.js';
 import { SaleCache } from './sale-cache.js';
 import { EventLoopAdmission } from './load-shedding.js';
+import { SaleLoader } from '../recovery/sale-loader.js';
+import { SaleRecovery } from '../recovery/sale-recovery.js';
 
 export type RunningApi = { port: number; deps: ApiDeps; stop: () => Promise<void> };
 
@@ -55,6 +57,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     ),
     saleCache,
     admission,
+    saleRecovery: new SaleRecovery(db, new SaleLoader(db, gate, logger), logger),
   };
   const registry = createRegistry('api');
   const metrics = apiMetrics(registry);

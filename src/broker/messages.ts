@@ -6,6 +6,9 @@ export const orderMessageSchema = z.object({
   userId: z.string().min(1).max(64),
   quantity: z.number().int().positive(),
   reservedAt: z.iso.datetime(),
+  // The purchase's Idempotency-Key: PostgreSQL records it with the order and refuses a second
+  // confirmed order for it, even after Redis forgot the key.
+  idempotencyKey: z.string().min(1).max(128).optional(),
   // W3C trace context of the purchase, when tracing is on.
   traceparent: z.string().optional(),
 });

@@ -23,6 +23,7 @@ export async function insertConfirmedOrders(
       batch.map((o) => o.userId),
       batch.map((o) => o.quantity),
       batch.map((o) => o.reservedAt.toISOString()),
+      batch.map((o) => o.idempotencyKey ?? null),
     ],
   });
   return new Set(result.rows.map((row) => row.id));
@@ -31,11 +32,12 @@ export async function insertConfirmedOrders(
 // One array parameter per column, so the statement text is the same for every batch size.
 const insertConfirmedOrdersSql = `
 WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::int[], $5::timestamptz[])
-    AS t(id, sale_id, user_id, quantity, reserved_at)
+  SELECT * FROM unnest(
+    $1::text[], $2::bigint[], $3::text[], $4::int[], $5::timestamptz[], $6::text[]
+  ) AS t(id, sale_id, user_id, quantity, reserved_at, idempotency_key)
 ), inserted AS (
-  INSERT INTO orders (id, sale_id, user_id, quantity, status, reserved_at)
-  SELECT id, sale_id, user_id, quantity, 'confirmed', reserved_at FROM input
+  INSERT INTO orders (id, sale_id, user_id, quantity, status, reserved_at, idempotency_key)
+  SELECT id, sale_id, user_id, quantity, 'confirmed', reserved_at, idempotency_key FROM input
   ON CONFLICT (id) DO NOTHING
   RETURNING id, sale_id, user_id, quantity
 ), counted AS (

@@ -8,6 +8,7 @@ export type OrderToWrite = {
   userId: string;
   quantity: number;
   reservedAt: Date;
+  idempotencyKey?: string | undefined;
 };
 
 export class SaleMissingError extends Error {

@@ -3,6 +3,7 @@ import {
   bigint,
   check,
   index,
+  uniqueIndex,
   integer,
   pgTable,
   primaryKey,
@@ -55,6 +56,9 @@ export const orders = pgTable(
     // When the gate reserved the units: the sale window is judged at this instant, not at
     // commit time, so an order reserved a moment before the end still confirms.
     reservedAt: timestamp('reserved_at', { withTimezone: true }).notNull(),
+    // The purchase's Idempotency-Key, so that PostgreSQL refuses a second confirmed order for
+    // one key even after Redis forgot it (DESIGN.md, when Redis forgets).
+    idempotencyKey: text('idempotency_key'),
     ...timestamps,
   },
   (t) => [
@@ -62,6 +66,9 @@ export const orders = pgTable(
     check('orders_status_known', sql`${t.status} IN ('pending', 'confirmed', 'failed')`),
     index('orders_sale_status_idx').on(t.saleId, t.status),
     index('orders_sale_user_idx').on(t.saleId, t.userId),
+    uniqueIndex('orders_confirmed_idempotency_key_idx')
+      .on(t.saleId, t.userId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} IS NOT NULL AND ${t.status} = 'confirmed'`),
   ],
 );
 

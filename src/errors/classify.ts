@@ -55,10 +55,16 @@ const codeOf = (error: unknown): string | null => {
   return typeof code === 'string' ? code : null;
 };
 
+// A second confirmed order for one Idempotency-Key: the first one stands.
+const idempotencyKeyIndex = 'orders_confirmed_idempotency_key_idx';
+
 function knownOf(error: unknown): Known | null {
   if (error instanceof PermanentError) return { errorClass: 'permanent', reason: error.reason };
   if (error instanceof TransientError) return { errorClass: 'transient', reason: error.reason };
   const code = codeOf(error);
+  if (code === '23505' && (error as { constraint?: unknown }).constraint === idempotencyKeyIndex) {
+    return { errorClass: 'permanent', reason: 'idempotency_key_used' };
+  }
   if (code) {
     const sqlState = sqlStates[code];
     if (sqlState) return sqlState;

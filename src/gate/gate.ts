@@ -6,6 +6,7 @@ import {
   claimOutcomes,
   confirmOutcomes,
   reservationState,
+  restoreOutcomes,
   toReleaseOutcome,
   toReserveOutcome,
   type ClaimOutcome,
@@ -13,6 +14,8 @@ import {
   type ReleaseOutcome,
   type ReservationState,
   type ReserveOutcome,
+  type RestoreMode,
+  type RestoreOutcome,
 } from './outcomes.js';
 
 export type GateOptions = {
@@ -68,6 +71,15 @@ export type Reservation = {
   reason: string | null;
 };
 
+// An order whose reservation Redis may have forgotten, as PostgreSQL or its message tells it.
+export type OrderToRestore = {
+  orderId: string;
+  buyer: string;
+  quantity: number;
+  reservedAtMs: number;
+  mode: RestoreMode;
+};
+
 export type SaleSnapshot = {
   remaining: number;
   inflight: { orderId: string; quantity: number }[];
@@ -90,16 +102,61 @@ export class Gate {
     return saleKeys(this.options.prefix, saleId);
   }
 
-  async loadSale(sale: SaleForGate): Promise<boolean> {
+  // `restoring`: the sale may have orders already (Redis forgot it), so it is created at full
+  // stock and marked loading until SaleLoader has restored them (lua/load-sale-1.lua).
+  async loadSale(sale: SaleForGate, { restoring = false } = {}): Promise<boolean> {
     const loaded = await this.redis.flLoadSale(
       this.keys(sale.id).sale,
       sale.stock,
       sale.perUserLimit,
       sale.startsAt.getTime(),
       sale.endsAt?.getTime() ?? 0,
+      restoring ? '1' : '0',
     );
     await this.redis.sadd(salesIndexKey(this.options.prefix), String(sale.id));
     return loaded === 1;
+  }
+
+  async isLoading(saleId: number): Promise<boolean> {
+    return (await this.redis.hexists(this.keys(saleId).sale, 'loading')) === 1;
+  }
+
+  async finishLoading(saleId: number): Promise<void> {
+    await this.redis.hdel(this.keys(saleId).sale, 'loading');
+  }
+
+  // Re-creates reservations Redis lost, each taking its units again (lua/restore-n.lua).
+  async restore(saleId: number, orders: readonly OrderToRestore[]): Promise<RestoreOutcome[]> {
+    if (orders.length === 0) return [];
+    const k = this.keys(saleId);
+    const codes = (await this.redis.flRestore(
+      orders.length + 3,
+      k.sale,
+      k.held,
+      k.inflight,
+      ...orders.map((o) => k.reservation(o.orderId)),
+      this.options.tombstoneTtlSeconds,
+      this.eventsChannel,
+      saleId,
+      ...orders.flatMap((o) => [o.orderId, o.buyer, o.quantity, o.reservedAtMs, o.mode]),
+    )) as number[];
+    return orders.map((_, i) => restoreOutcomes[Number(codes[i])] ?? 'sale_missing');
+  }
+
+  // Puts back Idempotency-Keys Redis lost, never over one it still has.
+  async restoreIdempotencyKeys(
+    saleId: number,
+    entries: readonly { buyer: string; key: string; orderId: string }[],
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    const k = this.keys(saleId);
+    const ttl = this.options.idempotencyTtlSeconds;
+    const replies = await this.redis
+      .pipeline(
+        entries.map((e) => ['set', k.idempotency(e.buyer, e.key), e.orderId, 'EX', ttl, 'NX']),
+      )
+      .exec();
+    for (const [error] of replies ?? []) if (error) throw error;
   }
 
   async reserve(request: ReserveRequest): Promise<ReserveOutcome> {

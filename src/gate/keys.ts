@@ -8,6 +8,8 @@ export function saleKeys(prefix: string, saleId: number) {
     sale: `${tag}:sale`,
     held: `${tag}:held`,
     inflight: `${tag}:inflight`,
+    // Held by the process loading the sale back from PostgreSQL (src/recovery/sale-loader.ts).
+    loadLock: `${tag}:load-lock`,
     reservation: (orderId: string) => `${tag}:res:${orderId}`,
     // Length-prefixed so that buyer "a:b" with key "c" never meets buyer "a" with key "b:c".
     idempotency: (buyer: string, key: string) => `${tag}:idem:${buyer.length}:${buyer}:${key}`,

@@ -21,7 +21,8 @@ export type ReserveOutcome =
   | { kind: 'ended' }
   | { kind: 'rate_limited'; retryAfterMs: number }
   | { kind: 'replayed'; orderId: string; state: ReservationState }
-  | { kind: 'quantity_over_limit' };
+  | { kind: 'quantity_over_limit' }
+  | { kind: 'loading' };
 
 export function toReserveOutcome(reply: unknown): ReserveOutcome {
   const [code, detail, extra] = reply as [number, string | number, string | undefined];
@@ -48,6 +49,8 @@ export function toReserveOutcome(reply: unknown): ReserveOutcome {
       };
     case 8:
       return { kind: 'quantity_over_limit' };
+    case 9:
+      return { kind: 'loading' };
     default:
       throw new Error(`reserve script answered unknown code ${String(code)}`);
   }
@@ -67,6 +70,16 @@ export const confirmOutcomes: Record<number, ConfirmOutcome> = {
   0: 'already_confirmed',
   [-2]: 'released',
   [-1]: 'unknown',
+};
+
+export type RestoreMode = 'confirmed' | 'failed' | 'claim';
+export type RestoreOutcome = 'restored' | 'refused' | 'exists' | 'sale_missing' | 'loading';
+export const restoreOutcomes: Record<number, RestoreOutcome> = {
+  1: 'restored',
+  0: 'refused',
+  2: 'exists',
+  [-3]: 'sale_missing',
+  [-4]: 'loading',
 };
 
 export type ReleaseOutcome =

@@ -12,6 +12,7 @@ const scripts = {
   flRelease: 'release-4',
   flLoadSale: 'load-sale-1',
   flRepairRemaining: 'repair-remaining-2',
+  flRestore: 'restore-n',
 } as const;
 
 export type ScriptName = keyof typeof scripts;

@@ -3,16 +3,30 @@ import type { Logger } from '../observability/logger.js';
 import type { Database } from '../db/client.js';
 import type { Gate } from '../gate/gate.js';
 import { orderMessageSchema, type OrderMessage } from '../broker/messages.js';
-import { insertConfirmedOrder, findOrder, type OrderToWrite } from '../db/orders-repository.js';
+import {
+  insertConfirmedOrder,
+  insertFailedOrder,
+  findOrder,
+  type OrderToWrite,
+} from '../db/orders-repository.js';
+import type { RestoreMode } from '../gate/outcomes.js';
 import { PermanentError } from '../errors/permanent-error.js';
 import { TransientError } from '../errors/transient-error.js';
 import { classifyError, errorReason, type ErrorClass } from '../errors/classify.js';
 
-export type JobOutcome = 'confirmed' | 'already_confirmed' | 'gone' | 'failed_elsewhere';
+export type JobOutcome =
+  | 'confirmed'
+  | 'already_confirmed'
+  | 'gone'
+  | 'failed_elsewhere'
+  // Redis had forgotten the reservation and the sale could not take it again.
+  | 'refused_after_loss';
 
 export type ProcessorDeps = {
   // The gate itself, or the worker's ReservationBatcher that batches these two calls.
   gate: Pick<Gate, 'claim' | 'confirm'>;
+  // Re-establishes a reservation Redis forgot (rare: called without batching).
+  restorer: Pick<Gate, 'restore'>;
   db: Database;
   logger: Logger;
   // Hands an order that failed for good to the compensator; must be durable when it resolves.
@@ -31,15 +45,29 @@ export async function processOrder(deps: ProcessorDeps, data: unknown): Promise<
   const parsed = orderMessageSchema.safeParse(data);
   if (!parsed.success) throw new PermanentError('bad_payload', 'order job data fails its schema');
   const order = parsed.data;
+  const toWrite: OrderToWrite = {
+    id: order.orderId,
+    saleId: order.saleId,
+    userId: order.userId,
+    quantity: order.quantity,
+    reservedAt: new Date(order.reservedAt),
+    idempotencyKey: order.idempotencyKey,
+  };
 
-  const claim = await deps.gate.claim(order.saleId, order.orderId);
+  let claim = await deps.gate.claim(order.saleId, order.orderId);
+  if (claim === 'unknown') {
+    const reestablished = await reestablish(deps, toWrite);
+    if (reestablished !== 'go') return reestablished;
+    claim = 'go';
+  }
   switch (claim) {
     case 'gone':
+      // The units are back already; a row makes the order's end durable (the bridge holds
+      // its message until every order in it has one). First write wins.
+      await insertFailedOrder(deps.db, toWrite, 'released');
       return 'gone';
     case 'confirmed':
       return 'already_confirmed';
-    case 'unknown':
-      throw new PermanentError('reservation_unknown', 'no reservation for this order');
     case 'go':
       break;
   }
@@ -48,13 +76,6 @@ export async function processOrder(deps: ProcessorDeps, data: unknown): Promise<
     throw new PermanentError('fault_injected', 'FAULT_FAIL_RATE chose this order to fail');
   }
 
-  const toWrite: OrderToWrite = {
-    id: order.orderId,
-    saleId: order.saleId,
-    userId: order.userId,
-    quantity: order.quantity,
-    reservedAt: new Date(order.reservedAt),
-  };
   const inserted = deps.writeConfirmed
     ? await deps.writeConfirmed(toWrite)
     : await insertConfirmedOrder(deps.db, toWrite);
@@ -64,6 +85,7 @@ export async function processOrder(deps: ProcessorDeps, data: unknown): Promise<
     if (existing?.status === 'failed') return 'failed_elsewhere';
   }
   const confirmed = await deps.gate.confirm(order.saleId, order.orderId);
+  if (confirmed === 'unknown') await restoreOrThrow(deps, toWrite, 'confirmed');
   if (confirmed === 'released') {
     deps.logger.error(
       { orderId: order.orderId },
@@ -71,6 +93,58 @@ export async function processOrder(deps: ProcessorDeps, data: unknown): Promise<
     );
   }
   return inserted ? 'confirmed' : 'already_confirmed';
+}
+
+// DESIGN.md, when Redis forgets: a reservation Redis no longer knows is re-established from
+// its order, not failed. A row decides first (a confirmed order takes its units back in
+// Redis); with no row the job re-reserves from its message, or ends failed with nothing held.
+async function reestablish(deps: ProcessorDeps, order: OrderToWrite): Promise<JobOutcome | 'go'> {
+  const row = await findOrder(deps.db, order.id);
+  if (row?.status === 'confirmed') {
+    await restoreOrThrow(deps, order, 'confirmed');
+    return 'already_confirmed';
+  }
+  if (row?.status === 'failed') {
+    await restoreOrThrow(deps, order, 'failed');
+    return 'failed_elsewhere';
+  }
+  const outcome = await restoreOrThrow(deps, order, 'claim');
+  if (outcome === 'restored') {
+    deps.logger.warn({ orderId: order.id }, 'reservation lost by redis; re-reserved');
+    return 'go';
+  }
+  if (outcome === 'exists') {
+    // Restored meanwhile by another delivery or the sale's loader: claim it as usual.
+    const again = await deps.gate.claim(order.saleId, order.id);
+    if (again === 'go') return 'go';
+    if (again === 'confirmed') return 'already_confirmed';
+    throw new TransientError(
+      'reservation_unsettled',
+      `reservation answered ${again} after restore`,
+    );
+  }
+  deps.logger.warn({ orderId: order.id }, 'reservation lost by redis; no units left, order fails');
+  await insertFailedOrder(deps.db, order, 'refused_after_redis_loss');
+  return 'refused_after_loss';
+}
+
+async function restoreOrThrow(
+  deps: ProcessorDeps,
+  order: OrderToWrite,
+  mode: RestoreMode,
+): Promise<'restored' | 'refused' | 'exists'> {
+  const [outcome] = await deps.restorer.restore(order.saleId, [
+    {
+      orderId: order.id,
+      buyer: order.userId,
+      quantity: order.quantity,
+      reservedAtMs: order.reservedAt.getTime(),
+      mode,
+    },
+  ]);
+  if (outcome === 'restored' || outcome === 'refused' || outcome === 'exists') return outcome;
+  // The sale is not (yet) back in Redis: it is being loaded, so a retry finds it.
+  throw new TransientError('sale_not_loaded', `sale ${order.saleId} answered ${outcome}`);
 }
 
 // Wraps processOrder for BullMQ: permanent errors, and the last transient attempt, go to the

@@ -45,6 +45,7 @@ export async function startWorker(config: Config, logger: Logger) {
   const processor = createOrderProcessor({
     // A script call per sale and batch, at most as many orders as one group commit.
     gate: new ReservationBatcher(gate, config.orderBatchMax),
+    restorer: gate,
     db,
     logger,
     faultFailRate: config.faultFailRate,

@@ -1,0 +1,2 @@
+ALTER TABLE "orders" ADD COLUMN "idempotency_key" text;--> statement-breakpoint
+CREATE UNIQUE INDEX "orders_confirmed_idempotency_key_idx" ON "orders" USING btree ("sale_id","user_id","idempotency_key") WHERE "orders"."idempotency_key" IS NOT NULL AND "orders"."status" = 'confirmed';
