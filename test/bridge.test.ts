@@ -11,9 +11,12 @@ import { topology } from '../src/broker/topology.js';
 import type { OrderBatchMessage, OrderMessage } from '../src/broker/messages.js';
 import { createOrderQueue, type OrderJobData } from '../src/orders/queue.js';
 import { createBullRedis, createRedis } from '../src/redis/connection.js';
+import { createDatabase, type Database } from '../src/db/client.js';
+import { ordersWithRows } from '../src/db/orders-repository.js';
 
-// The bridge on the real RabbitMQ and Redis: messages that arrive together are stored with
-// one bulk add, and a message is acked only once its job is in Redis.
+// The bridge on the real RabbitMQ, Redis and PostgreSQL: messages that arrive together are
+// stored with one bulk add, and a message is acked only once every order in it has a row in
+// PostgreSQL (its job alone lives in a Redis that may forget it).
 describe('the bridge from RabbitMQ to BullMQ', () => {
   let env: TestEnv;
   let broker: BrokerConnection;
@@ -25,10 +28,16 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
   let inspectRedis: Redis;
   let inspect: Queue<OrderJobData>;
   let sut: Bridge;
+  let db: Database;
   const counts = { forwarded: 0, unparseable: 0, enqueue_failed: 0 };
 
   beforeEach(async () => {
     env = await createTestEnv('bridge');
+    db = createDatabase(env.config.databaseUrl, 2);
+    // The sale of test/support/messages.ts orderMessage(), so order rows can be written.
+    await db.$client.query(
+      `INSERT INTO sales (id, sku, name, stock) OVERRIDING SYSTEM VALUE VALUES (7, 'b', 'b', 1000)`,
+    );
     Object.assign(counts, { forwarded: 0, unparseable: 0, enqueue_failed: 0 });
     broker = new BrokerConnection(env.config.amqpUrl, env.logger, 'test-bridge');
     redis = createRedis(env.config, { enableOfflineQueue: false });
@@ -45,7 +54,8 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
         forwarded: () => (counts.forwarded += 1),
         failed: (reason) => (counts[reason] += 1),
       },
-      { prefetch: 64, maxBulk: 100, retryDelayMs: 100 },
+      { prefetch: 64, maxBulk: 100, retryDelayMs: 100, settleIntervalMs: 20, readdAfterMs: 60_000 },
+      (ids) => ordersWithRows(db, ids),
     );
     sut.start();
     await broker.start();
@@ -59,6 +69,7 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     await inspect?.close();
     redis?.disconnect();
     inspectRedis?.disconnect();
+    await db?.$client.end();
     await env?.cleanup();
   });
 
@@ -80,11 +91,20 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
   };
   // Stops the bridge: whatever it had not acked goes back to the queue.
   const stopBridge = async () => {
-    await sut.stop();
+    await sut.stop(200);
     await broker.close();
   };
+  // What a worker (or the compensator) does last for an order: its row.
+  const writeRows = async (orders: OrderMessage[]) => {
+    await db.$client.query(
+      `INSERT INTO orders (id, sale_id, user_id, quantity, status, reserved_at)
+       SELECT id, 7, 'buyer', 1, 'confirmed', now() FROM unnest($1::text[]) AS t(id)
+       ON CONFLICT (id) DO NOTHING`,
+      [orders.map((o) => o.orderId)],
+    );
+  };
 
-  it('stores the orders that arrive together and acks each once its job is stored', async () => {
+  it('stores the orders that arrive together and acks each once its orders have rows', async () => {
     const orders = Array.from({ length: 40 }, orderMessage);
     const twice = orders[3]!;
     await publishAll([
@@ -103,11 +123,45 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     }
     // The order delivered twice is one job: `jobId = orderId` within a bulk too.
     expect(await inspect.getJobCountByTypes('waiting')).toBe(40);
+    // Stored is not enough: no row, no ack.
+    expect(sut.heldOrders).toBe(41);
 
+    await writeRows(orders);
+    await waitFor(async () => sut.heldOrders === 0, { what: 'every held message acked' });
     await stopBridge();
     // Nothing was left unacked to come back; the unparseable one was dead-lettered.
     expect(await publisher.messageCount(topology.ordersQueue)).toBe(0);
     expect(await publisher.messageCount(topology.deadLetterQueue)).toBe(1);
+  });
+
+  it('keeps a message until every order in it has its row, and hands it back on stop', async () => {
+    const batch = { orders: Array.from({ length: 5 }, orderMessage) };
+    const lone = orderMessage();
+    await publishAll([batch, lone]);
+    await waitFor(async () => counts.forwarded === 6, { what: 'both messages stored' });
+
+    // Four of the five rows: the batch stays held; the lone order's row acks its message.
+    await writeRows([...batch.orders.slice(0, 4), lone]);
+    await waitFor(async () => sut.heldOrders === 1, { what: 'the lone message acked' });
+
+    await stopBridge();
+    expect(await publisher.messageCount(topology.ordersQueue)).toBe(1);
+  });
+
+  it('adds again the jobs of held orders that Redis lost', async () => {
+    const orders = Array.from({ length: 12 }, orderMessage);
+    await publishAll(orders);
+    await waitFor(async () => counts.forwarded === 12, { what: 'every order stored' });
+    // Redis forgets the queue, as a Redis restarted empty would.
+    await inspect.obliterate({ force: true });
+    expect(await inspect.getJob(orders[0]!.orderId)).toBeUndefined();
+
+    await writeRows(orders.slice(0, 2));
+    await waitFor(async () => sut.heldOrders === 10, { what: 'the two with rows acked' });
+    await sut.readdHeld('test: redis lost state');
+    expect(await inspect.getJobCountByTypes('waiting')).toBe(10);
+    for (const o of orders.slice(2))
+      expect((await inspect.getJob(o.orderId))?.data).toMatchObject(o);
   });
 
   it('stores every order of a message holding several, and never splits a message', async () => {
@@ -133,6 +187,8 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     );
     expect(await inspect.getJobCountByTypes('waiting')).toBe(expected.length);
     for (const o of expected) expect((await inspect.getJob(o.orderId))?.data).toMatchObject(o);
+    await writeRows(expected);
+    await waitFor(async () => sut.heldOrders === 0, { what: 'every held message acked' });
     // A message is refused whole: no order of the one with a bad order became a job.
     expect(await inspect.getJob(withABadOrder.orders[0]!.orderId)).toBeUndefined();
     // Bulks stay within maxBulk (100) unless one message alone holds more; and since messages
@@ -164,6 +220,8 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     });
     for (const o of orders) expect((await inspect.getJob(o.orderId))?.data).toMatchObject(o);
 
+    await writeRows(orders);
+    await waitFor(async () => sut.heldOrders === 0, { what: 'every held message acked' });
     await stopBridge();
     expect(await publisher.messageCount(topology.ordersQueue)).toBe(0);
     expect(await publisher.messageCount(topology.deadLetterQueue)).toBe(0);

@@ -19,24 +19,44 @@ export type BridgeOptions = {
   maxBulk: number;
   // Wait before handing back a bulk that could not be stored.
   retryDelayMs: number;
+  // How often PostgreSQL is asked which held orders have their rows.
+  settleIntervalMs: number;
+  // A held order still without a row this long after its job was added is added again.
+  readdAfterMs: number;
 };
+
+// Which of these orders PostgreSQL has a row for (confirmed or failed): their end is durable.
+export type SettledOrders = (orderIds: string[]) => Promise<Set<string>>;
+
+// Order ids asked about in one query.
+const maxSettleQuery = 20_000;
 
 type Pending = {
   channel: Channel;
   message: ConsumeMessage;
   // A message holds one order or the several an API process accepted in one turn.
   orders: OrderJobData[];
-  // Settles once the message is acked or handed back.
+  // Settles once the message's jobs are stored or it is handed back.
   done: () => void;
 };
 
-// Moves orders from RabbitMQ into BullMQ. A message is acked only after its jobs are stored
-// in Redis; if the bridge dies before that, RabbitMQ redelivers it and `jobId = orderId`
-// makes the second add a no-op. The messages that arrive while a bulk is being stored are
-// added together in the next one (one Redis round trip, one ack for all), up to `maxBulk`
-// orders, never splitting a message. Bulks are stored one after the other, so when one is
-// stored every message delivered before its last one is settled already: acking that last
-// one with `multiple` acks exactly this bulk.
+// A message whose jobs are stored, kept unacked until every order in it has its row.
+type Held = {
+  channel: Channel;
+  message: ConsumeMessage;
+  orders: OrderJobData[];
+  unsettled: Set<string>;
+  addedAt: number;
+};
+
+// Moves orders from RabbitMQ into BullMQ. A BullMQ job lives in a Redis that may forget it
+// (DESIGN.md, when Redis forgets), so the message stays the durable record of its orders
+// until PostgreSQL has a row for each: it is acked only then. Until then the bridge holds
+// it unacked; if the bridge dies, RabbitMQ redelivers it and `jobId = orderId` makes the
+// second add a no-op; if Redis loses the jobs, the bridge adds them again (readdHeld, at
+// once when a loss is detected, and for any order without a row after `readdAfterMs`).
+// The messages that arrive while a bulk is being stored are added together in the next one
+// (one Redis round trip), up to `maxBulk` orders, never splitting a message.
 export class Bridge {
   private consumerTag: string | null = null;
   private readonly inFlight = new Set<Promise<void>>();
@@ -44,6 +64,9 @@ export class Bridge {
   private pending: Pending[] = [];
   private storing = false;
   private scheduled = false;
+  private held: Held[] = [];
+  private settleTimer: NodeJS.Timeout | null = null;
+  private settling: Promise<void> | null = null;
 
   constructor(
     private readonly broker: BrokerConnection,
@@ -51,10 +74,18 @@ export class Bridge {
     private readonly logger: Logger,
     private readonly counters: BridgeCounters,
     private readonly options: BridgeOptions,
+    private readonly settledOrders: SettledOrders,
   ) {}
+
+  // Orders whose jobs are stored and whose rows PostgreSQL does not have yet.
+  get heldOrders(): number {
+    return this.held.reduce((sum, h) => sum + h.unsettled.size, 0);
+  }
 
   start(): void {
     this.broker.onChannel(async (channel) => {
+      // Messages held on a closed channel are redelivered on this one.
+      this.held = this.held.filter((h) => h.channel === channel);
       if (this.stopping) return;
       await channel.prefetch(this.options.prefetch);
       const { consumerTag } = await channel.consume(
@@ -71,12 +102,40 @@ export class Bridge {
     });
   }
 
-  // Stops consuming, then waits for the messages already taken to be stored and acked.
-  async stop(): Promise<void> {
+  // Stops consuming, waits for the messages already taken to be stored, and for up to
+  // `graceMs` for their orders' rows; what is still held then goes back to RabbitMQ when the
+  // channel closes, and `jobId = orderId` makes its redelivery a no-op.
+  async stop(graceMs = 2_000): Promise<void> {
     this.stopping = true;
     const channel = this.broker.channel;
     if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
+    const deadline = Date.now() + graceMs;
+    while (this.held.length > 0 && Date.now() < deadline) {
+      await this.settle();
+      if (this.held.length > 0) await sleep(this.options.settleIntervalMs);
+    }
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
+    await this.settling;
+  }
+
+  // Adds again the jobs of every held order without a row: after Redis lost state they may
+  // be gone. A job that still exists makes its add a no-op.
+  async readdHeld(reason: string): Promise<void> {
+    const held = this.held.filter((h) => h.unsettled.size > 0);
+    const jobs = held.flatMap((h) => h.orders.filter((o) => h.unsettled.has(o.orderId)));
+    if (jobs.length === 0) return;
+    this.logger.warn({ orders: jobs.length, reason }, 'adding the jobs of held orders again');
+    for (let i = 0; i < jobs.length; i += this.options.maxBulk) {
+      await this.queue.addBulk(
+        jobs
+          .slice(i, i + this.options.maxBulk)
+          .map((data) => ({ name: 'order', data, opts: { jobId: data.orderId } })),
+      );
+    }
+    const now = Date.now();
+    for (const h of held) h.addedAt = now;
   }
 
   private track(work: Promise<void>): void {
@@ -92,7 +151,7 @@ export class Bridge {
         { orderId: message.properties.messageId },
         'unparseable order message dead-lettered',
       );
-      this.settle(channel, () => channel.nack(message, false, false));
+      this.ackOrNack(channel, () => channel.nack(message, false, false));
       return;
     }
     let settled!: () => void;
@@ -149,7 +208,6 @@ export class Bridge {
   }
 
   private async store(channel: Channel, bulk: Pending[], orders: number): Promise<void> {
-    const last = bulk[bulk.length - 1]!.message;
     try {
       await this.queue.addBulk(
         bulk.flatMap((p) =>
@@ -157,7 +215,12 @@ export class Bridge {
         ),
       );
       for (let i = 0; i < orders; i++) this.counters.forwarded();
-      this.settle(channel, () => channel.ack(last, true));
+      const addedAt = Date.now();
+      for (const p of bulk) {
+        const unsettled = new Set(p.orders.map((o) => o.orderId));
+        this.held.push({ channel, message: p.message, orders: p.orders, unsettled, addedAt });
+      }
+      this.settleSoon();
     } catch (error) {
       for (let i = 0; i < orders; i++) this.counters.failed('enqueue_failed');
       this.logger.warn(
@@ -165,14 +228,49 @@ export class Bridge {
         'enqueue failed; requeueing',
       );
       // Wait before handing them back, or a Redis outage becomes a hot redelivery loop.
-      await new Promise((resolve) => setTimeout(resolve, this.options.retryDelayMs));
-      this.settle(channel, () => channel.nack(last, true, true));
+      await sleep(this.options.retryDelayMs);
+      // Held messages are acked one by one, so a bulk is handed back one by one too.
+      for (const p of bulk) this.ackOrNack(channel, () => channel.nack(p.message, false, true));
     }
     for (const { done } of bulk) done();
   }
 
+  private settleSoon(): void {
+    if (this.settleTimer || this.held.length === 0) return;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = null;
+      this.settling = this.settle()
+        .catch((error: unknown) =>
+          this.logger.warn({ err: error }, 'settling held orders failed; trying again'),
+        )
+        .finally(() => {
+          this.settling = null;
+          this.settleSoon();
+        });
+    }, this.options.settleIntervalMs);
+  }
+
+  // Acks every held message whose orders all have their rows, and adds again the jobs of
+  // orders that waited too long for theirs.
+  private async settle(): Promise<void> {
+    const ids: string[] = [];
+    for (const h of this.held) {
+      for (const id of h.unsettled) if (ids.length < maxSettleQuery) ids.push(id);
+    }
+    const settled = ids.length > 0 ? await this.settledOrders(ids) : new Set<string>();
+    const still: Held[] = [];
+    for (const h of this.held) {
+      for (const id of settled) h.unsettled.delete(id);
+      if (h.unsettled.size > 0) still.push(h);
+      else this.ackOrNack(h.channel, () => h.channel.ack(h.message));
+    }
+    this.held = still;
+    const overdue = Date.now() - this.options.readdAfterMs;
+    if (this.held.some((h) => h.addedAt <= overdue)) await this.readdHeld('rows overdue');
+  }
+
   // An ack on a channel that has since closed would throw; the broker redelivers those.
-  private settle(channel: Channel, action: () => void): void {
+  private ackOrNack(channel: Channel, action: () => void): void {
     if (this.broker.channel !== channel) return;
     try {
       action();
@@ -181,3 +279,5 @@ export class Bridge {
     }
   }
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

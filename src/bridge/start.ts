@@ -8,6 +8,9 @@ import { createRegistry } from '../observability/metrics.js';
 import { metricsPortChoice, serveMetrics } from '../observability/metrics-server.js';
 import { bridgeMetrics } from '../observability/bridge-metrics.js';
 import { Bridge } from './bridge.js';
+import { createDatabase } from '../db/client.js';
+import { ordersWithRows } from '../db/orders-repository.js';
+import { watchRedisIdentity } from '../recovery/redis-identity.js';
 
 export async function startBridge(config: Config, logger: Logger) {
   const registry = createRegistry('bridge');
@@ -25,12 +28,27 @@ export async function startBridge(config: Config, logger: Logger) {
 
   const redis = createBullRedis(config);
   const queue = createOrderQueue(config, redis);
-  const bridge = new Bridge(broker, queue, logger, counters, {
-    prefetch: config.bridgePrefetch,
-    maxBulk: config.bridgeBulkMax,
-    retryDelayMs: 1_000,
-  });
+  const db = createDatabase(config.databaseUrl, 2);
+  const bridge = new Bridge(
+    broker,
+    queue,
+    logger,
+    counters,
+    {
+      prefetch: config.bridgePrefetch,
+      maxBulk: config.bridgeBulkMax,
+      retryDelayMs: 1_000,
+      settleIntervalMs: config.bridgeSettleIntervalMs,
+      readdAfterMs: config.bridgeReaddAfterMs,
+    },
+    (ids) => ordersWithRows(db, ids),
+  );
   bridge.start();
+  watchRedisIdentity(redis, logger, () => {
+    bridge
+      .readdHeld('redis lost state')
+      .catch((error: unknown) => logger.warn({ err: error }, 'adding held jobs again failed'));
+  });
   await broker.start();
   const metrics = await serveMetrics(registry, config.host, metricsPortChoice(config, 'bridge'));
   logger.info({ metricsPort: metrics.port }, 'bridge metrics listening');
@@ -43,6 +61,7 @@ export async function startBridge(config: Config, logger: Logger) {
       await broker.close();
       await queue.close();
       await redis.quit().catch(() => undefined);
+      await db.$client.end();
     },
   };
 }

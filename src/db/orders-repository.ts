@@ -66,6 +66,16 @@ export async function insertFailedOrder(
   return inserted.length > 0;
 }
 
+// The ids, of those given, that have a row: their orders ended (confirmed or failed).
+export async function ordersWithRows(db: Database, ids: readonly string[]): Promise<Set<string>> {
+  const result = await db.$client.query<{ id: string }>({
+    name: 'flashline-orders-with-rows',
+    text: 'SELECT id FROM orders WHERE id = ANY($1::text[])',
+    values: [ids],
+  });
+  return new Set(result.rows.map((row) => row.id));
+}
+
 export async function findOrder(db: Database, id: string): Promise<Order | null> {
   const [row] = await db.select().from(orders).where(eq(orders.id, id));
   return row ?? null;
