@@ -14,14 +14,15 @@ describe('parseProcfile', () => {
     expect(() => parseProcfile('node a.js')).toThrow(/without a name/);
   });
 
-  it("names the repository's processes, each pointing at an entry that exists", async () => {
+  it("names the repository's processes, each running the build of a source that exists", async () => {
     const entries = readProcfile(fileURLToPath(new URL('../../Procfile', import.meta.url)));
     expect(entries.map((e) => e.name)).toEqual(expect.arrayContaining(['api', 'bridge', 'worker']));
     const { existsSync } = await import('node:fs');
     for (const entry of entries) {
-      const script = /src\/cmd\/[a-z-]+\.ts/.exec(entry.command)?.[0];
-      expect(script, entry.command).toBeDefined();
-      expect(existsSync(fileURLToPath(new URL(`../../${script}`, import.meta.url)))).toBe(true);
+      // The Procfile runs compiled JavaScript: dist/cmd/<name>.js is built from src/cmd/<name>.ts.
+      const built = /^node dist\/cmd\/([a-z-]+)\.js$/.exec(entry.command)?.[1];
+      expect(built, entry.command).toBeDefined();
+      expect(existsSync(fileURLToPath(new URL(`./${built}.ts`, import.meta.url)))).toBe(true);
     }
   });
 });
