@@ -13,10 +13,14 @@
 
   Output:
     1 REPAIRED
-    0 MOVED     remaining or the in-flight set changed since the reading: nothing written
+    0 MOVED     remaining or the in-flight set changed since the reading, or the sale is
+                being loaded back (load-sale-1.lua): nothing written
 ]]
 local remaining = redis.call('HGET', KEYS[1], 'remaining')
 if remaining ~= ARGV[1] or redis.call('ZCARD', KEYS[2]) ~= tonumber(ARGV[2]) then
+  return 0
+end
+if redis.call('HEXISTS', KEYS[1], 'loading') == 1 then
   return 0
 end
 redis.call('HSET', KEYS[1], 'remaining', ARGV[3])

@@ -25,6 +25,17 @@ export function compensatorMetrics(registry: Registry) {
       help: 'Times the reconciler set a sale remaining back to stock - sold - in flight',
       registers: [registry],
     }),
+    passes: new Counter({
+      name: 'flashline_reconciler_passes_total',
+      help: 'Reconciler passes by result (ok, failed: an error or its deadline) and kind (routine, repair after a Redis loss)',
+      labelNames: ['result', 'kind'],
+      registers: [registry],
+    }),
+    redisLosses: new Counter({
+      name: 'flashline_redis_lost_state_total',
+      help: 'Times the compensator found Redis to be a new server (restarted or failed over) and repaired',
+      registers: [registry],
+    }),
     reconciledOrders: new Counter({
       name: 'flashline_reconciled_orders_total',
       help: 'Stale reservations the reconciler settled, by result',

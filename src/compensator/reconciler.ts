@@ -5,30 +5,45 @@ import type { Gate } from '../gate/gate.js';
 import { listOpenSales } from '../db/sales-repository.js';
 import { compensateOrder, type CompensationOutcome } from './compensate.js';
 import { readDrift } from './drift.js';
+import type { SaleLoader } from '../recovery/sale-loader.js';
+import { withDeadline } from '../recovery/deadline.js';
 
 // A job in one of these states will still run: its order is not lost, only late.
 const liveJobStates = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
+export type PassResult = 'ok' | 'failed';
+
 export type ReconcilerDeps = {
   db: Database;
   gate: Gate;
+  loader: SaleLoader;
   queue: Pick<Queue, 'getJobState'>;
   logger: Logger;
   intervalMs: number;
   staleAfterMs: number;
+  // A pass taking longer fails (counted), and the next one tries again.
+  passTimeoutMs: number;
+  // How far back a repair after a Redis loss looks for orders to restore: the tombstone TTL,
+  // since a reservation older than that is gone from Redis by design.
+  restoreWindowMs: number;
+  onPass?: (result: PassResult, repair: boolean) => void;
   onOrder: (outcome: CompensationOutcome) => void;
   onDrift: (saleId: number, driftUnits: number) => void;
   onRepair: (saleId: number) => void;
 };
 
-// The safety net under the dead-letter path. Each pass: loads open sales missing from Redis,
-// fails reservations in flight for too long with no job that will still run them (the API
-// died before publishing, a job was lost or failed without its dead letter), and checks
-// each open sale's remaining units against PostgreSQL, repairing what it can prove.
+// The safety net under the dead-letter path. Each pass: loads back open sales missing from
+// Redis (or left half-loaded), fails reservations in flight for too long with no job that
+// will still run them (the API died before publishing, a job was lost or failed without its
+// dead letter), and checks each open sale's remaining units against PostgreSQL, repairing
+// what it can prove. After Redis lost state (repairSoon) a pass also restores, for every open
+// sale, the reservations of orders PostgreSQL holds, before it checks drift. Every pass runs
+// against a deadline; a failed one is counted and the next pass tries again.
 export class Reconciler {
   private timer: NodeJS.Timeout | null = null;
   private pass: Promise<void> | null = null;
   private stopped = false;
+  private repairWanted = false;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -42,12 +57,29 @@ export class Reconciler {
     await this.pass;
   }
 
-  async runOnce(): Promise<void> {
+  // Redis may have lost state: a repairing pass runs as soon as the current one is done.
+  repairSoon(): void {
+    this.repairWanted = true;
+    if (this.pass || this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.schedule(0);
+  }
+
+  async runOnce({ repair = false } = {}): Promise<void> {
     const openSales = await listOpenSales(this.deps.db);
     for (const sale of openSales) {
-      if ((await this.deps.gate.remaining(sale.id)) === null) {
-        await this.deps.gate.loadSale(sale);
-        this.deps.logger.warn({ saleId: sale.id }, 'open sale was missing from redis; loaded');
+      const loaded = await this.deps.loader.ensureLoaded(sale);
+      // A sale loaded back just now was restored from PostgreSQL already.
+      if (repair && loaded.kind === 'present') {
+        const counts = await this.deps.loader.restoreFromDatabase(sale.id, {
+          since: new Date(Date.now() - this.deps.restoreWindowMs),
+        });
+        if (counts.restored + counts.settled > 0) {
+          this.deps.logger.warn(
+            { saleId: sale.id, ...counts },
+            'reservations restored after redis lost state',
+          );
+        }
       }
     }
     for (const saleId of await this.deps.gate.saleIds()) await this.failStale(saleId);
@@ -57,11 +89,24 @@ export class Reconciler {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.pass = this.runOnce()
-        .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'reconciler pass failed'))
+      this.timer = null;
+      const repair = this.repairWanted;
+      this.repairWanted = false;
+      this.pass = withDeadline(this.deps.passTimeoutMs, 'reconciler pass', () =>
+        this.runOnce({ repair }),
+      )
+        .then(
+          () => this.deps.onPass?.('ok', repair),
+          (error: unknown) => {
+            // A repair that did not finish is wanted again.
+            if (repair) this.repairWanted = true;
+            this.deps.onPass?.('failed', repair);
+            this.deps.logger.warn({ err: error, repair }, 'reconciler pass failed');
+          },
+        )
         .finally(() => {
           this.pass = null;
-          this.schedule(this.deps.intervalMs);
+          this.schedule(this.repairWanted ? 0 : this.deps.intervalMs);
         });
     }, delayMs);
   }
@@ -97,6 +142,8 @@ export class Reconciler {
 
   private async checkDrift(saleId: number): Promise<void> {
     const { db, gate, logger } = this.deps;
+    // Half loaded back: its remaining is not yet what it will be.
+    if (await gate.isLoading(saleId)) return;
     const reading = await readDrift(db, gate, saleId);
     // The sale moved while it was read: the next pass measures again.
     if (!reading) return;

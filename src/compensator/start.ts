@@ -11,14 +11,20 @@ import { metricsPortChoice, serveMetrics } from '../observability/metrics-server
 import { compensatorMetrics } from './metrics.js';
 import { DeadLetterConsumer } from './consumer.js';
 import { Reconciler } from './reconciler.js';
+import { SaleLoader } from '../recovery/sale-loader.js';
+import { watchRedisIdentity } from '../recovery/redis-identity.js';
 
 export async function startCompensator(config: Config, logger: Logger) {
   const registry = createRegistry('compensator');
   const metrics = compensatorMetrics(registry);
 
-  const gateRedis = createRedis(config);
+  // Every call of the repairs is bounded, so a stalled Redis or PostgreSQL fails a pass
+  // instead of hanging it.
+  const gateRedis = createRedis(config, { commandTimeout: config.recoveryCommandTimeoutMs });
   const bullRedis = createBullRedis(config);
-  const db = createDatabase(config.databaseUrl, config.pgPoolMax);
+  const db = createDatabase(config.databaseUrl, config.pgPoolMax, {
+    queryTimeoutMs: config.recoveryCommandTimeoutMs,
+  });
   const gate = new Gate(gateRedis, gateOptions(config));
   const queue = createOrderQueue(config, bullRedis);
   const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-compensator');
@@ -39,10 +45,14 @@ export async function startCompensator(config: Config, logger: Logger) {
   const reconciler = new Reconciler({
     db,
     gate,
+    loader: new SaleLoader(db, gate, logger),
     queue,
     logger,
     intervalMs: config.reconcileIntervalMs,
     staleAfterMs: config.reconcileStaleAfterMs,
+    passTimeoutMs: config.reconcilePassTimeoutMs,
+    restoreWindowMs: config.tombstoneTtlSeconds * 1000,
+    onPass: (result, repair) => metrics.passes.inc({ result, kind: repair ? 'repair' : 'routine' }),
     onOrder: (outcome) => {
       metrics.reconciledOrders.inc({ result: outcome.kind });
       if (outcome.kind === 'returned') metrics.stockReturned.inc(outcome.units);
@@ -51,6 +61,12 @@ export async function startCompensator(config: Config, logger: Logger) {
     onRepair: () => metrics.repairs.inc(),
   });
 
+  // A Redis that came back as a new server may have lost reservations, jobs or whole sales:
+  // repair now, not at the next routine pass.
+  watchRedisIdentity(gateRedis, logger, () => {
+    metrics.redisLosses.inc();
+    reconciler.repairSoon();
+  });
   consumer.start();
   await broker.start();
   // The first pass runs at once: open sales missing from Redis are loaded, drift is checked.

@@ -4,8 +4,19 @@ import * as schema from './schema.js';
 
 export type Database = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 
-export function createDatabase(url: string, max: number): Database {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000 });
+// `queryTimeoutMs` bounds every query on the client side, so a stalled server or network
+// fails the call instead of hanging it (the recovery paths must not hang).
+export function createDatabase(
+  url: string,
+  max: number,
+  { queryTimeoutMs }: { queryTimeoutMs?: number } = {},
+): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 5_000,
+    ...(queryTimeoutMs ? { query_timeout: queryTimeoutMs } : {}),
+  });
   // A backend terminated under an idle client surfaces here; without a listener it would crash
   // the process. The next query gets a fresh connection.
   pool.on('error', () => undefined);
