@@ -125,9 +125,11 @@ describe('the reconciler', () => {
     const saleId = await createSale('reload', 10);
     const answers = await buyOnce(buyers, saleId, buyersNamed('r', 4));
     await assertOracle(env, saleId, answers);
-    // Redis lost the sale (restarted without its data).
+    // Redis lost the sale (restarted without its data). It exists: 503, never 404.
     await redis.del(gate.keys(saleId).sale);
-    expect((await buy(saleId, 'too-early')).status).toBe(404);
+    const early = await buyers.purchase(saleId, 'too-early');
+    expect(early.status).toBe(503);
+    expect(early.headers.get('retry-after')).toBe('1');
 
     await waitFor(async () => (await gate.remaining(saleId)) === 6, {
       what: 'sale loaded with 10 - 4 remaining',
