@@ -26,6 +26,24 @@ describe('loadConfig', () => {
     expect(error?.message).toMatch(/REDIS_URL/);
   });
 
+  it('chooses the Redis topology: one server, or a primary found through Sentinel', () => {
+    expect(loadConfig({}).redisSentinels).toBeNull();
+    const sentinel = loadConfig({
+      REDIS_SENTINELS: '10.0.0.1:26379,sentinel-b:26380',
+      REDIS_SENTINEL_NAME: 'flash',
+    });
+    expect(sentinel.redisSentinels).toEqual([
+      { host: '10.0.0.1', port: 26379 },
+      { host: 'sentinel-b', port: 26380 },
+    ]);
+    expect(sentinel.redisSentinelName).toBe('flash');
+    expect(loadConfig({ REDIS_SENTINELS: 'a:1' }).redisSentinelName).toBe('mymaster');
+    expect(() => loadConfig({ REDIS_SENTINELS: 'no-port' })).toThrow(/REDIS_SENTINELS/);
+    expect(() => loadConfig({ REDIS_SENTINELS: 'a:26379', REDIS_CLUSTER_NODES: 'b:7000' })).toThrow(
+      /not both/,
+    );
+  });
+
   it('keeps a message of orders within what the bridge accepts', () => {
     expect(loadConfig({}).publishBatchMax).toBe(128);
     expect(loadConfig({ PUBLISH_BATCH_MAX: String(maxOrdersPerMessage) }).publishBatchMax).toBe(
