@@ -5,11 +5,23 @@ import type { TestEnv } from './env.js';
 import { waitFor } from './env.js';
 import { saleKeys } from '../../src/gate/keys.js';
 
-export type Answer = { status: number; orderId?: string; buyer: string; quantity: number };
+export type Answer = {
+  status: number;
+  orderId?: string;
+  buyer: string;
+  quantity: number;
+  idempotencyKey?: string;
+};
 
-async function snapshot(env: TestEnv, saleId: number) {
+export type OracleOptions = {
+  timeoutMs?: number;
+  // The Redis to read, when it is not the one of REDIS_URL (a Sentinel's current primary).
+  redisUrl?: string;
+};
+
+async function snapshot(env: TestEnv, saleId: number, redisUrl = env.config.redisUrl) {
   const db = new pg.Client({ connectionString: env.config.databaseUrl });
-  const redis = new Redis(env.config.redisUrl);
+  const redis = new Redis(redisUrl);
   await db.connect();
   try {
     const keys = saleKeys(env.config.redisPrefix, saleId);
@@ -43,12 +55,12 @@ export async function assertOracle(
   env: TestEnv,
   saleId: number,
   answers: Answer[],
-  { timeoutMs = 60_000 } = {},
+  { timeoutMs = 60_000, redisUrl }: OracleOptions = {},
 ) {
   const accepted = answers.filter((a) => a.status === 202);
   await waitFor(
     async () => {
-      const s = await snapshot(env, saleId);
+      const s = await snapshot(env, saleId, redisUrl);
       s.redis.disconnect();
       const finished = new Set(s.orders.filter((o) => o.status !== 'pending').map((o) => o.id));
       const settled = accepted.every((a) => finished.has(a.orderId!));
@@ -56,14 +68,14 @@ export async function assertOracle(
     },
     { timeoutMs, intervalMs: 200, what: 'every accepted order to settle' },
   ).catch(async (error: Error) => {
-    const s = await snapshot(env, saleId);
+    const s = await snapshot(env, saleId, redisUrl);
     s.redis.disconnect();
     throw new Error(
       `${error.message}: inflight=${s.inflight} rows=${s.orders.length} accepted=${accepted.length}`,
     );
   });
 
-  const s = await snapshot(env, saleId);
+  const s = await snapshot(env, saleId, redisUrl);
   try {
     const stock = Number(s.sale.stock);
     const limit = Number(s.sale.per_user_limit);
@@ -110,5 +122,36 @@ export async function assertOracle(
     };
   } finally {
     s.redis.disconnect();
+  }
+}
+
+// An Idempotency-Key buys once: of all the orders its answers named (a retry after Redis
+// forgot the key may be given a new order id), at most one ends confirmed in PostgreSQL.
+export async function assertOneOrderPerKey(env: TestEnv, saleId: number, answers: Answer[]) {
+  const orderIdsByKey = new Map<string, Set<string>>();
+  for (const answer of answers) {
+    if (answer.idempotencyKey === undefined || answer.orderId === undefined) continue;
+    const key = JSON.stringify([answer.buyer, answer.idempotencyKey]);
+    const ids = orderIdsByKey.get(key) ?? new Set<string>();
+    ids.add(answer.orderId);
+    orderIdsByKey.set(key, ids);
+  }
+  const db = new pg.Client({ connectionString: env.config.databaseUrl });
+  await db.connect();
+  try {
+    const confirmed = new Set(
+      (
+        await db.query(`SELECT id FROM orders WHERE sale_id = $1 AND status = 'confirmed'`, [
+          saleId,
+        ])
+      ).rows.map((row: { id: string }) => row.id),
+    );
+    const twice = [...orderIdsByKey]
+      .map(([key, ids]) => [key, [...ids].filter((id) => confirmed.has(id))] as const)
+      .filter(([, ids]) => ids.length > 1);
+    expect(twice, 'no (buyer, Idempotency-Key) with more than one confirmed order').toEqual([]);
+    return { keys: orderIdsByKey.size };
+  } finally {
+    await db.end();
   }
 }
