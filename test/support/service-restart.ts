@@ -1,0 +1,196 @@
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { services, waitFor } from './env.js';
+import type { Answer } from './oracle.js';
+import type { Client } from './system.js';
+
+// Restarts of the shared RabbitMQ and PostgreSQL, for tests that hold the exclusive test lock
+// (`flock -x /tmp/flashline-tests.lock`). Every start is idempotent, so a `finally` or an
+// afterAll can call it whatever state a failed test left the service in.
+
+const run = promisify(execFile);
+
+async function command(file: string, args: string[], timeoutMs: number): Promise<string> {
+  const { stdout } = await run(file, args, { timeout: timeoutMs });
+  return stdout;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Stops the RabbitMQ application (the node stays up for rabbitmqctl); every client loses its
+// connection. Durable queues, persistent messages and vhosts are kept on disk.
+export async function stopRabbitMq(): Promise<void> {
+  await command('rabbitmqctl', ['-q', 'stop_app'], 60_000);
+}
+
+// Starts the RabbitMQ application and waits until it serves; a no-op when it already runs.
+export async function startRabbitMq({ timeoutMs = 90_000 } = {}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await command('rabbitmqctl', ['-q', 'start_app'], 60_000);
+      await command('rabbitmqctl', ['-q', 'await_startup', '--timeout', '60'], 70_000);
+      await command('rabbitmqctl', ['-q', 'status'], 30_000);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(1_000);
+    }
+  }
+}
+
+// The one cluster under /etc/postgresql (`pg_lsclusters` shows 15/main here).
+export function postgresVersion(): string {
+  const versions = readdirSync('/etc/postgresql').sort();
+  const version = versions[versions.length - 1];
+  if (!version) throw new Error('no PostgreSQL cluster under /etc/postgresql');
+  return version;
+}
+
+const pgCluster = (action: string) =>
+  command(
+    'pg_ctlcluster',
+    ['--skip-systemctl-redirect', postgresVersion(), 'main', action],
+    // A fast shutdown still waits for a checkpoint; on a loaded machine that takes seconds.
+    90_000,
+  );
+
+// Until PostgreSQL accepts connections and answers a query (pg_isready alone says yes a
+// moment before a login works while the cluster is still recovering).
+export async function waitForPostgres({ timeoutMs = 60_000 } = {}): Promise<void> {
+  const { hostname, port } = new URL(services.postgres);
+  await waitFor(
+    async () => {
+      try {
+        await command('pg_isready', ['-q', '-h', hostname, '-p', port || '5432'], 10_000);
+        const client = new pg.Client({
+          connectionString: `${services.postgres}/postgres`,
+          connectionTimeoutMillis: 5_000,
+        });
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+          await client.query('SELECT 1');
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs, intervalMs: 250, what: 'PostgreSQL accepting connections' },
+  );
+}
+
+// Fast-mode restart (active transactions rolled back, clients disconnected). If `restart`
+// fails, `start` is tried, so the cluster is left running either way.
+export async function restartPostgres(): Promise<void> {
+  try {
+    await pgCluster('restart');
+  } catch {
+    await startPostgres();
+    return;
+  }
+  await waitForPostgres();
+}
+
+// Starts the cluster unless it runs (pg_ctlcluster exits 2 for "already running").
+export async function startPostgres(): Promise<void> {
+  try {
+    await pgCluster('start');
+  } catch {
+    // Already running, or starting: the wait below decides.
+  }
+  await waitForPostgres();
+}
+
+// For a `finally` or afterAll: both services up, whatever the test did to them.
+export async function ensureServicesUp(): Promise<void> {
+  const results = await Promise.allSettled([startRabbitMq(), startPostgres()]);
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failures.length) throw new AggregateError(failures.map((f) => f.reason as unknown));
+}
+
+export type TimedAnswer = Answer & { startedAt: number; endedAt: number };
+
+// Buyers keep pressing buy in the background, a few lanes at a time, until each has a final
+// answer: a buyer answered 503 or 429 tries again later, one answered 202 or 409 is done.
+// At most `admit` distinct buyers are let in (raise it with `admit()`), so a slow fault
+// cannot let the first wave sell out the sale before the fault is even under way.
+export function shopInBackground(
+  api: Client,
+  saleId: number,
+  buyers: string[],
+  { lanes = 6, pauseMs = 15, retryPauseMs = 100, admit = 100 } = {},
+) {
+  const answers: TimedAnswer[] = [];
+  const fresh = [...buyers];
+  const retry: string[] = [];
+  let budget = admit;
+  let admitted = 0;
+  let inFlight = 0;
+  let stopped = false;
+  const finished = () => fresh.length === 0 && retry.length === 0 && inFlight === 0;
+  const running = Array.from({ length: lanes }, async () => {
+    while (!stopped && !finished()) {
+      let buyer = retry.shift();
+      if (buyer === undefined && admitted < budget) {
+        buyer = fresh.shift();
+        if (buyer !== undefined) admitted += 1;
+      }
+      if (buyer === undefined) {
+        await sleep(10);
+        continue;
+      }
+      inFlight += 1;
+      const startedAt = Date.now();
+      try {
+        const answer = await api.purchase(saleId, buyer);
+        answers.push({
+          status: answer.status,
+          orderId: answer.body?.orderId as string | undefined,
+          buyer,
+          quantity: 1,
+          startedAt,
+          endedAt: Date.now(),
+        });
+        if (answer.status === 503 || answer.status === 429) retry.push(buyer);
+      } catch {
+        // The API itself unreachable is no answer at all: that buyer tries again.
+        retry.push(buyer);
+      } finally {
+        inFlight -= 1;
+      }
+      // A refused buyer waits a little longer, as a client backing off would.
+      await sleep(retry.includes(buyer) ? retryPauseMs : pauseMs);
+    }
+  });
+  return {
+    answers,
+    accepted: () => answers.filter((a) => a.status === 202).length,
+    // Lets `more` buyers in (all of them when left out).
+    admit: (more = Number.POSITIVE_INFINITY) => {
+      budget += more;
+    },
+    // Resolves once every buyer has a final answer.
+    done: () =>
+      waitFor(async () => finished(), {
+        timeoutMs: 60_000,
+        intervalMs: 50,
+        what: () => `every buyer answered 202 or 409 (${tally(answers)})`,
+      }),
+    stop: async () => {
+      stopped = true;
+      await Promise.all(running);
+    },
+  };
+}
+
+export function tally(answers: { status: number }[]): string {
+  const counts: Record<string, number> = {};
+  for (const { status } of answers) counts[status] = (counts[status] ?? 0) + 1;
+  return JSON.stringify(counts);
+}
