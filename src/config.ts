@@ -58,8 +58,8 @@ const schema = z
     // order in it (the durable record while its job lives in a Redis that may forget it), so
     // this bounds the orders between RabbitMQ and the commit.
     BRIDGE_PREFETCH: int(1000, 1),
-    // How often the bridge asks PostgreSQL which held orders have their rows.
-    BRIDGE_SETTLE_INTERVAL_MS: int(100, 5),
+    // How often the bridge asks PostgreSQL about held orders it heard no completion of.
+    BRIDGE_SETTLE_INTERVAL_MS: int(1_000, 5),
     // A held order with no row after this long has its job added again (a no-op if the job
     // still exists); a detected Redis loss re-adds at once.
     BRIDGE_READD_AFTER_MS: int(30_000, 100),

@@ -19,7 +19,8 @@ export type BridgeOptions = {
   maxBulk: number;
   // Wait before handing back a bulk that could not be stored.
   retryDelayMs: number;
-  // How often PostgreSQL is asked which held orders have their rows.
+  // How often PostgreSQL is asked which held orders have their rows, for the orders held
+  // longer than this whose completion was not heard of (markSettled) meanwhile.
   settleIntervalMs: number;
   // A held order still without a row this long after its job was added is added again.
   readdAfterMs: number;
@@ -64,7 +65,9 @@ export class Bridge {
   private pending: Pending[] = [];
   private storing = false;
   private scheduled = false;
-  private held: Held[] = [];
+  // In delivery order; each held message is also found by its orders' ids.
+  private readonly held = new Set<Held>();
+  private readonly heldByOrder = new Map<string, Held[]>();
   private settleTimer: NodeJS.Timeout | null = null;
   private settling: Promise<void> | null = null;
 
@@ -79,13 +82,48 @@ export class Bridge {
 
   // Orders whose jobs are stored and whose rows PostgreSQL does not have yet.
   get heldOrders(): number {
-    return this.held.reduce((sum, h) => sum + h.unsettled.size, 0);
+    let orders = 0;
+    for (const h of this.held) orders += h.unsettled.size;
+    return orders;
+  }
+
+  // These orders have their rows (their jobs completed, so the worker committed them): the
+  // messages holding nothing else are acked at once, without asking PostgreSQL.
+  markSettled(orderIds: Iterable<string>): void {
+    for (const id of orderIds) {
+      const holders = this.heldByOrder.get(id);
+      if (!holders) continue;
+      this.heldByOrder.delete(id);
+      for (const h of holders) {
+        h.unsettled.delete(id);
+        if (h.unsettled.size > 0 || !this.held.delete(h)) continue;
+        this.ackOrNack(h.channel, () => h.channel.ack(h.message));
+      }
+    }
+  }
+
+  private hold(h: Held): void {
+    this.held.add(h);
+    for (const id of h.unsettled) {
+      const holders = this.heldByOrder.get(id);
+      if (holders) holders.push(h);
+      else this.heldByOrder.set(id, [h]);
+    }
+  }
+
+  private forget(h: Held): void {
+    this.held.delete(h);
+    for (const id of h.unsettled) {
+      const holders = this.heldByOrder.get(id)?.filter((other) => other !== h);
+      if (holders?.length) this.heldByOrder.set(id, holders);
+      else this.heldByOrder.delete(id);
+    }
   }
 
   start(): void {
     this.broker.onChannel(async (channel) => {
       // Messages held on a closed channel are redelivered on this one.
-      this.held = this.held.filter((h) => h.channel === channel);
+      for (const h of [...this.held]) if (h.channel !== channel) this.forget(h);
       if (this.stopping) return;
       await channel.prefetch(this.options.prefetch);
       const { consumerTag } = await channel.consume(
@@ -111,9 +149,9 @@ export class Bridge {
     if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
     const deadline = Date.now() + graceMs;
-    while (this.held.length > 0 && Date.now() < deadline) {
-      await this.settle();
-      if (this.held.length > 0) await sleep(this.options.settleIntervalMs);
+    while (this.held.size > 0 && Date.now() < deadline) {
+      await this.settle({ all: true });
+      if (this.held.size > 0) await sleep(Math.min(100, this.options.settleIntervalMs));
     }
     if (this.settleTimer) clearTimeout(this.settleTimer);
     this.settleTimer = null;
@@ -123,7 +161,7 @@ export class Bridge {
   // Adds again the jobs of every held order without a row: after Redis lost state they may
   // be gone. A job that still exists makes its add a no-op.
   async readdHeld(reason: string): Promise<void> {
-    const held = this.held.filter((h) => h.unsettled.size > 0);
+    const held = [...this.held];
     const jobs = held.flatMap((h) => h.orders.filter((o) => h.unsettled.has(o.orderId)));
     if (jobs.length === 0) return;
     this.logger.warn({ orders: jobs.length, reason }, 'adding the jobs of held orders again');
@@ -218,7 +256,7 @@ export class Bridge {
       const addedAt = Date.now();
       for (const p of bulk) {
         const unsettled = new Set(p.orders.map((o) => o.orderId));
-        this.held.push({ channel, message: p.message, orders: p.orders, unsettled, addedAt });
+        this.hold({ channel, message: p.message, orders: p.orders, unsettled, addedAt });
       }
       this.settleSoon();
     } catch (error) {
@@ -236,7 +274,7 @@ export class Bridge {
   }
 
   private settleSoon(): void {
-    if (this.settleTimer || this.held.length === 0) return;
+    if (this.settleTimer || this.held.size === 0) return;
     this.settleTimer = setTimeout(() => {
       this.settleTimer = null;
       this.settling = this.settle()
@@ -250,23 +288,21 @@ export class Bridge {
     }, this.options.settleIntervalMs);
   }
 
-  // Acks every held message whose orders all have their rows, and adds again the jobs of
-  // orders that waited too long for theirs.
-  private async settle(): Promise<void> {
+  // Asks PostgreSQL about the orders held longer than one interval (the completions that
+  // were not heard of: a job failed for good and the compensator wrote the row, or Redis lost
+  // the event), acks what has its rows, and adds again the jobs of orders that waited too long.
+  private async settle({ all = false } = {}): Promise<void> {
+    const heldBefore = Date.now() - (all ? 0 : this.options.settleIntervalMs);
     const ids: string[] = [];
     for (const h of this.held) {
-      for (const id of h.unsettled) if (ids.length < maxSettleQuery) ids.push(id);
+      if (h.addedAt > heldBefore || ids.length >= maxSettleQuery) break;
+      for (const id of h.unsettled) ids.push(id);
     }
-    const settled = ids.length > 0 ? await this.settledOrders(ids) : new Set<string>();
-    const still: Held[] = [];
-    for (const h of this.held) {
-      for (const id of settled) h.unsettled.delete(id);
-      if (h.unsettled.size > 0) still.push(h);
-      else this.ackOrNack(h.channel, () => h.channel.ack(h.message));
-    }
-    this.held = still;
+    if (ids.length > 0) this.markSettled(await this.settledOrders(ids));
     const overdue = Date.now() - this.options.readdAfterMs;
-    if (this.held.some((h) => h.addedAt <= overdue)) await this.readdHeld('rows overdue');
+    for (const h of this.held) {
+      if (h.addedAt <= overdue) return this.readdHeld('rows overdue');
+    }
   }
 
   // An ack on a channel that has since closed would throw; the broker redelivers those.

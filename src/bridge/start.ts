@@ -3,7 +3,8 @@ import type { Logger } from '../observability/logger.js';
 import { BrokerConnection } from '../broker/connection.js';
 import { topology } from '../broker/topology.js';
 import { createBullRedis } from '../redis/connection.js';
-import { createOrderQueue } from '../orders/queue.js';
+import { QueueEvents } from 'bullmq';
+import { bullPrefix, createOrderQueue, orderQueueName } from '../orders/queue.js';
 import { createRegistry } from '../observability/metrics.js';
 import { metricsPortChoice, serveMetrics } from '../observability/metrics-server.js';
 import { bridgeMetrics } from '../observability/bridge-metrics.js';
@@ -43,6 +44,15 @@ export async function startBridge(config: Config, logger: Logger) {
     },
     (ids) => ordersWithRows(db, ids),
   );
+  // A completed job's order has its row: hearing of it settles the order without asking
+  // PostgreSQL (which the bridge then asks only about orders it heard nothing of).
+  const eventsRedis = createBullRedis(config);
+  const events = new QueueEvents(orderQueueName, {
+    connection: eventsRedis,
+    prefix: bullPrefix(config),
+  });
+  events.on('completed', ({ jobId }) => bridge.markSettled([jobId]));
+  events.on('error', (error) => logger.warn({ err: error }, 'order queue events failed'));
   bridge.start();
   watchRedisIdentity(redis, logger, () => {
     bridge
@@ -60,7 +70,9 @@ export async function startBridge(config: Config, logger: Logger) {
       metrics.server.close();
       await broker.close();
       await queue.close();
+      await events.close();
       await redis.quit().catch(() => undefined);
+      await eventsRedis.quit().catch(() => undefined);
       await db.$client.end();
     },
   };
