@@ -3,9 +3,8 @@ import pg from 'pg';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
-import { buyersNamed, buyOnce } from '../support/failures.js';
-import { killAll, spawnProcess, type Child } from '../support/processes.js';
-import { freePort } from '../support/api-process.js';
+import { buyersNamed, buyOnce, spawnPipeline } from '../support/failures.js';
+import { killAll, type Child } from '../support/processes.js';
 import {
   ensureServicesUp,
   shopInBackground,
@@ -29,15 +28,9 @@ describe('RabbitMQ restarted mid-sale', () => {
       RECONCILE_STALE_AFTER_MS: '30000',
       PUBLISH_TIMEOUT_MS: '2000',
     });
-    const port = await freePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    children = [
-      spawnProcess('api', env, { PORT: String(port) }),
-      spawnProcess('bridge', env),
-      spawnProcess('worker', env),
-      spawnProcess('compensator', env),
-    ];
-    await Promise.all(children.map((child) => child.ready));
+    const pipeline = await spawnPipeline(env);
+    baseUrl = pipeline.baseUrl;
+    children = [pipeline.api, pipeline.bridge, pipeline.worker, pipeline.compensator];
   });
   afterAll(async () => {
     // Whatever happened above, the next test file finds the broker up.
