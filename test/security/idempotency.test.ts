@@ -4,6 +4,7 @@ import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, pool, startSystem, type Client, type System } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { expectError } from '../support/contract.js';
+import { startTestCompensator } from '../support/failures.js';
 import { saleKeys } from '../../src/gate/keys.js';
 
 const idempotencyTtlSeconds = 600;
@@ -53,6 +54,30 @@ describe('Idempotency-Key', () => {
     const third = await buy(saleId, 'alice');
     expect(third.orderId).not.toBe(first.orderId);
     await assertOracle(env, saleId, [first, third]);
+  });
+
+  it('a key Redis forgot cannot buy twice: PostgreSQL refuses the second order', async () => {
+    const compensator = await startTestCompensator(env);
+    try {
+      const saleId = await newSale('idem-forgotten');
+      const first = await buy(saleId, 'carol', 'once');
+      await assertOracle(env, saleId, [first]);
+      // Redis forgets the key (restarted from older files, a failover to a lagging replica).
+      const redis = new Redis(env.config.redisUrl);
+      await redis.del(saleKeys(env.config.redisPrefix, saleId).idempotency('carol', 'once'));
+      redis.disconnect();
+
+      const second = await buy(saleId, 'carol', 'once');
+      expect(second.status).toBe(202);
+      expect(second.orderId).not.toBe(first.orderId);
+      const oracle = await assertOracle(env, saleId, [first, second]);
+      expect(oracle).toMatchObject({ confirmed: 1, failed: 1 });
+      const refused = await api.order(second.orderId!, 'carol');
+      expect(refused.body).toMatchObject({ status: 'failed', reason: 'idempotency_key_used' });
+      expect((await api.sale(saleId)).body.remaining).toBe(99);
+    } finally {
+      await compensator.stop();
+    }
   });
 
   it('20 racing requests with one key get exactly one order, reserved once', async () => {
