@@ -4,6 +4,9 @@ import type { Database } from '../db/client.js';
 import { orders, type Sale } from '../db/schema.js';
 import type { Gate, OrderToRestore } from '../gate/gate.js';
 import type { Logger } from '../observability/logger.js';
+import { restoreModeOf } from './restore-mode.js';
+import { finishReturn } from '../payments/arbiter.js';
+import { readOrder } from '../db/payments-repository.js';
 
 // Orders read from PostgreSQL and restored in one script call.
 const pageSize = 1_000;
@@ -106,13 +109,16 @@ export class SaleLoader {
         .limit(pageSize);
       if (page.length === 0) return counts;
       after = page[page.length - 1]!.id;
-      const rows = page.filter((row) => row.status !== 'pending');
+      const rows = page.flatMap((row) => {
+        const mode = restoreModeOf(row.status);
+        return mode ? [{ ...row, mode }] : [];
+      });
       const toRestore: OrderToRestore[] = rows.map((row) => ({
         orderId: row.id,
         buyer: row.userId,
         quantity: row.quantity,
         reservedAtMs: row.reservedAt.getTime(),
-        mode: row.status === 'confirmed' ? 'confirmed' : 'failed',
+        mode: row.mode,
       }));
       const outcomes = await this.gate.restore(saleId, toRestore);
       counts.orders += rows.length;
@@ -138,10 +144,21 @@ export class SaleLoader {
     rows: { id: string; status: string }[],
   ): Promise<number> {
     let settled = 0;
-    const confirmed = rows.filter((row) => row.status === 'confirmed').map((row) => row.id);
+    const confirmed = rows
+      .filter((row) => row.status === 'confirmed' || row.status === 'paid')
+      .map((row) => row.id);
     const outcomes = await this.gate.confirmMany(saleId, confirmed);
     settled += outcomes.filter((o) => o === 'confirmed').length;
     for (const row of rows) {
+      if (row.status === 'expired' || row.status === 'cancelled') {
+        // A Redis gone back in time may hold its units again (an F from before the return).
+        const order = await readOrder(this.db, row.id);
+        const returned = order
+          ? await finishReturn({ db: this.db, gate: this.gate, logger: this.logger }, order)
+          : null;
+        if (returned?.kind === 'returned') settled += 1;
+        continue;
+      }
       if (row.status !== 'failed') continue;
       const released = await this.gate.release(saleId, row.id, 'failed_restored', { force: true });
       if (released.kind === 'released') settled += 1;
