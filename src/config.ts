@@ -97,6 +97,9 @@ const schema = z
     RATE_LIMIT_REFILL_PER_SECOND: z.coerce.number().positive().default(10),
     SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
     FAULT_FAIL_RATE: ratio(0),
+    // Tests the payment window's crash window: '1' makes the worker or the compensator kill
+    // itself (SIGKILL) right after committing an order's expiry, before its units go back.
+    FAULT_KILL_AFTER_EXPIRY_COMMIT: z.enum(['0', '1']).default('0'),
     // The standard OpenTelemetry variables: tracing is off unless an OTLP endpoint is given.
     OTEL_EXPORTER_OTLP_ENDPOINT: unsetWhenEmpty(z.string().url()),
     OTEL_SERVICE_NAME: unsetWhenEmpty(z.string()),
@@ -192,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     rateLimitRefillPerSecond: e.RATE_LIMIT_REFILL_PER_SECOND,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     faultFailRate: e.FAULT_FAIL_RATE,
+    faultKillAfterExpiryCommit: e.FAULT_KILL_AFTER_EXPIRY_COMMIT === '1',
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     otelServiceName: e.OTEL_SERVICE_NAME,
     eventLoopLagShedMs: e.EVENT_LOOP_LAG_SHED_MS,

@@ -15,6 +15,7 @@ import { SaleLoader } from '../recovery/sale-loader.js';
 import { watchRedisIdentity } from '../recovery/redis-identity.js';
 import { ExpirySweep } from '../payments/expiry-sweep.js';
 import { paymentMetrics } from '../observability/payment-metrics.js';
+import { expiryCommitFault } from '../payments/fault.js';
 
 export async function startCompensator(config: Config, logger: Logger) {
   const registry = createRegistry('compensator');
@@ -68,6 +69,7 @@ export async function startCompensator(config: Config, logger: Logger) {
     gate,
     logger,
     metrics: paymentMetrics(registry, config.expiryLateAfterMs / 1000),
+    afterExpiryCommit: expiryCommitFault(config),
     intervalMs: config.paymentSweepIntervalMs,
     batch: config.paymentSweepBatch,
     passTimeoutMs: config.reconcilePassTimeoutMs,

@@ -24,6 +24,7 @@ import {
 } from '../payments/expiry-queue.js';
 import { paymentMetrics } from '../observability/payment-metrics.js';
 import { findSale } from '../db/sales-repository.js';
+import { expiryCommitFault } from '../payments/fault.js';
 
 export async function startWorker(config: Config, logger: Logger) {
   const registry = createRegistry('worker');
@@ -120,7 +121,13 @@ export async function startWorker(config: Config, logger: Logger) {
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
   const expiryWorker = new Worker(
     expiryQueueName,
-    createExpiryProcessor({ db, gate, logger, metrics: payments }),
+    createExpiryProcessor({
+      db,
+      gate,
+      logger,
+      metrics: payments,
+      afterExpiryCommit: expiryCommitFault(config),
+    }),
     {
       connection: bullRedis,
       prefix: bullPrefix(config),

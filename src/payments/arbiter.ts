@@ -17,6 +17,9 @@ export type ArbiterDeps = {
   gate: Pick<Gate, 'returnUnits'>;
   logger: Logger;
   metrics?: PaymentMetrics | undefined;
+  // Fault injection (FAULT_KILL_AFTER_EXPIRY_COMMIT): runs between an expiry's commit and
+  // its units' return, the crash window the sweep closes.
+  afterExpiryCommit?: (() => void) | undefined;
 };
 
 export type ExpiredBy = 'job' | 'sweep' | 'webhook' | 'cancel';
@@ -143,6 +146,7 @@ export async function expireOrder(
 ): Promise<ExpireResult> {
   const expired = await markReturning(deps.db, orderId, 'expired');
   if (expired) {
+    deps.afterExpiryCommit?.();
     deps.metrics?.expired(expired.lateSeconds, by);
     deps.logger.info(
       { orderId, saleId: expired.saleId, lateSeconds: expired.lateSeconds, by },
