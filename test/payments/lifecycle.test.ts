@@ -3,6 +3,7 @@ import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, startSystem, type Client, type System } from '../support/system.js';
 import type { Answer } from '../support/oracle.js';
 import { assertPaymentOracle, orderRows, payWebhook } from '../support/payments.js';
+import { metric } from '../support/failures.js';
 
 // Every path of API.md's Payment section, on the real services: paid, a repeated and a
 // second payment, cancelled (and the units sold again, also after a sell-out), expired on
@@ -171,5 +172,27 @@ describe('the payment window', () => {
     expect(answers.slice(3).map((a) => a.status)).toEqual([202, 202, 409]);
     const result = await assertPaymentOracle(env, saleId, answers);
     expect(result).toMatchObject({ paid: 1, unpaid: 2, expired: 2, remaining: 0 });
+  });
+
+  it('counts paid, cancelled and expired orders and shows the expiry queue', async () => {
+    const apiPort = sut.api.port;
+    expect(await metric(apiPort, 'flashline_order_payments_total', { outcome: 'paid' })).toBe(2);
+    expect(await metric(apiPort, 'flashline_order_payments_total', { outcome: 'cancelled' })).toBe(
+      1,
+    );
+    expect(await metric(apiPort, 'flashline_order_time_to_payment_seconds_count')).toBe(2);
+    const workerPort = sut.worker.metricsPort;
+    expect(await metric(workerPort, 'flashline_order_payments_total', { outcome: 'expired' })).toBe(
+      2,
+    );
+    expect(await metric(workerPort, 'flashline_order_expiry_delay_seconds_count')).toBe(2);
+    expect(await metric(workerPort, 'flashline_order_expiries_late_total')).toBe(0);
+
+    const board = await api.raw('GET', '/admin/queues/api/queues', {
+      authorization: `Bearer ${env.config.adminToken}`,
+    });
+    expect(board.status).toBe(200);
+    const names = (board.body.queues as { name: string }[]).map((q) => q.name);
+    expect(names).toContain('expiry');
   });
 });
