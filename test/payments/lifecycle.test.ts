@@ -38,6 +38,29 @@ describe('the payment window', () => {
   const cancel = (orderId: string, buyer: string) =>
     api.raw('POST', `/orders/${orderId}/cancel`, api.buyerHeaders(buyer));
 
+  it('takes paymentWindowSeconds as an int of 10-86400, and refuses anything else', async () => {
+    for (const [i, value] of [9, 86_401, 10.5, '60', null, 0].entries()) {
+      const refused = await api.createSale({
+        sku: `bad-window-${i}`,
+        name: 'Bad window',
+        stock: 1,
+        paymentWindowSeconds: value,
+      });
+      expect(refused.status, JSON.stringify(value)).toBe(400);
+      expect(refused.body.error.code).toBe('BAD_REQUEST');
+    }
+    for (const value of [10, 86_400]) {
+      const created = await api.createSale({
+        sku: `window-${value}`,
+        name: 'Window',
+        stock: 1,
+        paymentWindowSeconds: value,
+      });
+      expect(created.status).toBe(201);
+      expect(created.body.paymentWindowSeconds).toBe(value);
+    }
+  });
+
   it('a sale without a window: confirmed is final, nothing to pay or cancel', async () => {
     const created = await api.createSale({ sku: 'no-window', name: 'No window', stock: 5 });
     expect(created.status).toBe(201);
