@@ -103,7 +103,11 @@ export async function cancelOrder(
     const cancelled = await markReturning(deps.db, orderId, 'cancelled', buyer);
     if (cancelled) {
       deps.metrics?.cancelled();
-      await finishReturn(deps, cancelled);
+      // The cancel has happened: a Redis that fails now delays the return (the sweep finishes
+      // it), not the buyer's answer.
+      await finishReturn(deps, cancelled).catch((error: unknown) =>
+        deps.logger.warn({ err: error, orderId }, 'cancelled; units left for the sweep to return'),
+      );
       return { kind: 'cancelled', order: cancelled };
     }
     const row = await readOrder(deps.db, orderId);

@@ -38,14 +38,24 @@ export class ExpirySweep {
   async runOnce(): Promise<SweepCounts> {
     const counts: SweepCounts = { expired: 0, returned: 0 };
     for (const orderId of await dueOrders(this.deps.db, this.deps.batch)) {
-      const result = await expireOrder(this.deps, orderId, 'sweep');
-      if (result.kind === 'expired') counts.expired += 1;
+      const result = await this.each(orderId, () => expireOrder(this.deps, orderId, 'sweep'));
+      if (result?.kind === 'expired') counts.expired += 1;
     }
     for (const order of await unreturnedOrders(this.deps.db, this.deps.batch)) {
-      const outcome = await finishReturn(this.deps, order);
-      if (outcome.kind === 'returned') counts.returned += 1;
+      const outcome = await this.each(order.id, () => finishReturn(this.deps, order));
+      if (outcome?.kind === 'returned') counts.returned += 1;
     }
     return counts;
+  }
+
+  // One order that cannot be settled must not keep the others waiting.
+  private async each<T>(orderId: string, work: () => Promise<T>): Promise<T | null> {
+    try {
+      return await work();
+    } catch (error) {
+      this.deps.logger.warn({ err: error, orderId }, 'expiry sweep could not settle an order');
+      return null;
+    }
   }
 
   private schedule(delayMs: number): void {
