@@ -173,7 +173,10 @@ export async function expireOrder(
 
 // Gives the units of an expired or cancelled order back in Redis, then records that they
 // are back. Safe to call any number of times, from any process: the script returns them once.
-export async function finishReturn(deps: ArbiterDeps, order: OrderRow): Promise<ReturnOutcome> {
+export async function finishReturn(
+  deps: ArbiterDeps,
+  order: Pick<OrderRow, 'id' | 'saleId' | 'userId' | 'quantity' | 'reservedAt' | 'status'>,
+): Promise<ReturnOutcome> {
   const reason: Returning = order.status === 'cancelled' ? 'cancelled' : 'expired';
   const outcome = await deps.gate.returnUnits(
     order.saleId,

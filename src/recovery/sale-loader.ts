@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { orders, type Sale } from '../db/schema.js';
+import { orders, type OrderStatus, type Sale } from '../db/schema.js';
 import type { Gate, OrderToRestore } from '../gate/gate.js';
 import type { Logger } from '../observability/logger.js';
 import { restoreModeOf } from './restore-mode.js';
 import { finishReturn } from '../payments/arbiter.js';
-import { readOrder } from '../db/payments-repository.js';
 
 // Orders read from PostgreSQL and restored in one script call.
 const pageSize = 1_000;
@@ -141,24 +140,36 @@ export class SaleLoader {
   // be gone too, so it is finished here as the worker or the compensator would have.
   private async settleKnown(
     saleId: number,
-    rows: { id: string; status: string }[],
+    rows: {
+      id: string;
+      status: OrderStatus;
+      userId: string;
+      quantity: number;
+      reservedAt: Date;
+    }[],
   ): Promise<number> {
     let settled = 0;
+    // A Redis gone back in time may hold an expired or cancelled order's units again (an F
+    // from before its return): only those are returned, one state read for the page.
+    const returning = rows.filter((row) => row.status === 'expired' || row.status === 'cancelled');
+    const states = await this.gate.reservationStates(
+      saleId,
+      returning.map((row) => row.id),
+    );
+    for (const [i, row] of returning.entries()) {
+      if (states[i] !== 'confirmed' && states[i] !== 'committing') continue;
+      const returned = await finishReturn(
+        { db: this.db, gate: this.gate, logger: this.logger },
+        { ...row, saleId },
+      );
+      if (returned.kind === 'returned') settled += 1;
+    }
     const confirmed = rows
       .filter((row) => row.status === 'confirmed' || row.status === 'paid')
       .map((row) => row.id);
     const outcomes = await this.gate.confirmMany(saleId, confirmed);
     settled += outcomes.filter((o) => o === 'confirmed').length;
     for (const row of rows) {
-      if (row.status === 'expired' || row.status === 'cancelled') {
-        // A Redis gone back in time may hold its units again (an F from before the return).
-        const order = await readOrder(this.db, row.id);
-        const returned = order
-          ? await finishReturn({ db: this.db, gate: this.gate, logger: this.logger }, order)
-          : null;
-        if (returned?.kind === 'returned') settled += 1;
-        continue;
-      }
       if (row.status !== 'failed') continue;
       const released = await this.gate.release(saleId, row.id, 'failed_restored', { force: true });
       if (released.kind === 'released') settled += 1;

@@ -85,3 +85,66 @@ describe('Redis restarted empty during payment windows', () => {
     await assertPaymentOracle(env, saleId, [...answers, ...again]);
   });
 });
+
+// Redis comes back from an AOF taken before a cancel: it holds the cancelled order's units
+// again (its reservation F, the buyer's held unit, remaining one lower) while PostgreSQL holds
+// the cancel, its return recorded. The compensator's repair after the new run_id returns them
+// again, once.
+describe('Redis gone back in time past a cancel', () => {
+  let env: TestEnv | undefined;
+
+  afterAll(async () => {
+    await killAll();
+    await stopRedisServers();
+    await env?.cleanup();
+  });
+
+  it('returns the units an older Redis holds again, exactly once', async () => {
+    const redis = await startRedisServer();
+    env = await createTestEnv('payaofback', { REDIS_URL: redis.url, ...settleFast });
+    const sut = await spawnPipeline(env);
+    const api = client(sut.baseUrl, env);
+    const created = await api.createSale({
+      sku: 'pay-aof-back',
+      name: 'Back in time',
+      stock: 3,
+      paymentWindowSeconds: 600,
+    });
+    const saleId = created.body.id as number;
+    const answers: Answer[] = [];
+    for (const buyer of ['b-keep', 'b-cancel']) {
+      const answer = await api.purchase(saleId, buyer);
+      answers.push({ status: answer.status, orderId: answer.body?.orderId, buyer, quantity: 1 });
+    }
+    await waitFor(
+      async () =>
+        (await orderRows(env!, saleId)).filter((o) => o.status === 'confirmed').length === 2,
+      { what: 'two orders confirmed' },
+    );
+    // Everything before the cancel is on disk (appendfsync everysec).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const copy = await redis.copyAof();
+    const cancelled = await api.raw(
+      'POST',
+      `/orders/${answers[1]!.orderId}/cancel`,
+      api.buyerHeaders('b-cancel'),
+    );
+    expect(cancelled.status).toBe(200);
+    expect((await api.sale(saleId)).body.remaining).toBe(2);
+
+    await redis.kill9();
+    await redis.restoreAof(copy);
+    await redis.restart();
+
+    const result = await assertPaymentOracle(env, saleId, answers);
+    expect(result).toMatchObject({ unpaid: 1, cancelled: 1, remaining: 2 });
+    // The unit sells again, exactly once.
+    const again: Answer[] = [];
+    for (const buyer of ['b-cancel', 'b-new', 'b-late']) {
+      const answer = await api.purchase(saleId, buyer);
+      again.push({ status: answer.status, orderId: answer.body?.orderId, buyer, quantity: 1 });
+    }
+    expect(again.map((a) => a.status)).toEqual([202, 202, 409]);
+    await assertPaymentOracle(env, saleId, [...answers, ...again]);
+  });
+});
