@@ -3,7 +3,6 @@ import type { Database } from '../db/client.js';
 import type { Gate } from '../gate/gate.js';
 import { TransientError } from '../errors/transient-error.js';
 import { findOrder, insertFailedOrder, type OrderToWrite } from '../db/orders-repository.js';
-import { readOrder } from '../db/payments-repository.js';
 import { finishReturn } from '../payments/arbiter.js';
 
 export type CompensationDeps = { db: Database; gate: Gate; logger: Logger };
@@ -40,9 +39,8 @@ export async function compensateOrder(
     if (existing?.status === 'expired' || existing?.status === 'cancelled') {
       // Confirmed, then out of its payment window before its reservation was finished: the
       // units go back the way every expired or cancelled order's do.
-      const row = await readOrder(deps.db, order.id);
-      const returned = row ? await finishReturn(deps, row) : null;
-      return returned?.kind === 'returned'
+      const returned = await finishReturn(deps, existing);
+      return returned.kind === 'returned'
         ? { kind: 'returned', units: order.quantity }
         : { kind: 'already_returned' };
     }

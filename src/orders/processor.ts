@@ -15,7 +15,6 @@ import { TransientError } from '../errors/transient-error.js';
 import { classifyError, errorReason, type ErrorClass } from '../errors/classify.js';
 import { restoreModeOf } from '../recovery/restore-mode.js';
 import { finishReturn } from '../payments/arbiter.js';
-import { readOrder } from '../db/payments-repository.js';
 
 export type JobOutcome =
   | 'confirmed'
@@ -99,8 +98,7 @@ export async function processOrder(deps: ProcessorDeps, data: unknown): Promise<
     if (existing?.status === 'expired' || existing?.status === 'cancelled') {
       // Its window closed before this delivery reached Redis: the reservation must not be
       // confirmed now; its units go back (a no-op if they are back already).
-      const row = deps.returner ? await readOrder(deps.db, order.orderId) : null;
-      if (row && deps.returner) await finishReturn({ ...deps, gate: deps.returner }, row);
+      if (deps.returner) await finishReturn({ ...deps, gate: deps.returner }, existing);
       return 'returned_elsewhere';
     }
     payBy = existing?.payBy;
