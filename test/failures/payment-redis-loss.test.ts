@@ -135,6 +135,14 @@ describe('Redis gone back in time past a cancel', () => {
     await redis.kill9();
     await redis.restoreAof(copy);
     await redis.restart();
+    // The older Redis sells one unit less until the compensator, seeing a new run_id, repairs.
+    await waitFor(
+      async () => {
+        const sale = await api.sale(saleId);
+        return sale.status === 200 && sale.body.remaining === 2;
+      },
+      { timeoutMs: 30_000, what: 'the cancelled unit back on sale after the repair' },
+    );
 
     const result = await assertPaymentOracle(env, saleId, answers);
     expect(result).toMatchObject({ unpaid: 1, cancelled: 1, remaining: 2 });
