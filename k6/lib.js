@@ -4,6 +4,7 @@
 //   BASE_URL     API base URL                  (default http://localhost:3000)
 //   JWT_SECRET   HS256 secret of buyer tokens  (default flashline-dev-secret, as compose)
 //   ADMIN_TOKEN  admin bearer token            (default flashline-dev-admin, as compose)
+//   PAYMENT_WEBHOOK_SECRET  signs the payment webhook (default flashline-dev-payment-webhook)
 import { check, fail } from 'k6';
 import crypto from 'k6/crypto';
 import encoding from 'k6/encoding';
@@ -13,6 +14,8 @@ import { Rate } from 'k6/metrics';
 export const BASE_URL = (__ENV.BASE_URL || 'http://localhost:3000').replace(/\/+$/, '');
 export const JWT_SECRET = __ENV.JWT_SECRET || 'flashline-dev-secret';
 export const ADMIN_TOKEN = __ENV.ADMIN_TOKEN || 'flashline-dev-admin';
+export const PAYMENT_WEBHOOK_SECRET =
+  __ENV.PAYMENT_WEBHOOK_SECRET || 'flashline-dev-payment-webhook';
 
 // Refusals (409, 429, ...) are answers, not failures: only 5xx and transport errors count.
 // A 503 with Retry-After is the API shedding load on purpose while its event loop lags
@@ -85,10 +88,19 @@ export function errorCode(res) {
 }
 
 // POST /admin/sales; call from setup(). Aborts the test unless the sale is created.
-export function createSale({ sku, name, stock, perUserLimit = 1, startsAt, endsAt }) {
+export function createSale({
+  sku,
+  name,
+  stock,
+  perUserLimit = 1,
+  startsAt,
+  endsAt,
+  paymentWindowSeconds,
+}) {
   const body = { sku, name: name || sku, stock, perUserLimit };
   if (startsAt) body.startsAt = startsAt;
   if (endsAt) body.endsAt = endsAt;
+  if (paymentWindowSeconds) body.paymentWindowSeconds = paymentWindowSeconds;
   const res = http.post(`${BASE_URL}/admin/sales`, JSON.stringify(body), {
     headers: { ...JSON_HEADERS, Authorization: `Bearer ${ADMIN_TOKEN}` },
     tags: { name: 'create_sale' },
@@ -133,6 +145,18 @@ export function getOrder(orderId, buyer, tags = {}) {
     http.get(`${BASE_URL}/orders/${encodeURIComponent(orderId)}`, {
       headers: { Authorization: `Bearer ${token}` },
       tags: { name: 'get_order', ...tags },
+    }),
+  );
+}
+
+// POST /payments/webhook as the payment provider: the raw body signed with HMAC-SHA256.
+export function payOrder(orderId, paymentId, tags = {}) {
+  const body = JSON.stringify({ orderId, paymentId });
+  const signature = crypto.hmac('sha256', PAYMENT_WEBHOOK_SECRET, body, 'hex');
+  return trackServerErrors(
+    http.post(`${BASE_URL}/payments/webhook`, body, {
+      headers: { ...JSON_HEADERS, 'X-Signature': `sha256=${signature}` },
+      tags: { name: 'payment_webhook', ...tags },
     }),
   );
 }

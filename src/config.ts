@@ -97,6 +97,9 @@ const schema = z
     RATE_LIMIT_REFILL_PER_SECOND: z.coerce.number().positive().default(10),
     SHUTDOWN_TIMEOUT_MS: int(10_000, 100),
     FAULT_FAIL_RATE: ratio(0),
+    // Tests the payment window's crash window: '1' makes the worker or the compensator kill
+    // itself (SIGKILL) right after committing an order's expiry, before its units go back.
+    FAULT_KILL_AFTER_EXPIRY_COMMIT: z.enum(['0', '1']).default('0'),
     // The standard OpenTelemetry variables: tracing is off unless an OTLP endpoint is given.
     OTEL_EXPORTER_OTLP_ENDPOINT: unsetWhenEmpty(z.string().url()),
     OTEL_SERVICE_NAME: unsetWhenEmpty(z.string()),
@@ -110,6 +113,17 @@ const schema = z
     // Group commit in the worker: orders meeting within this many ms commit in one statement.
     ORDER_BATCH_MAX: int(128, 1),
     ORDER_BATCH_LINGER_MS: int(2),
+    // Signs the payment provider's webhook (API.md, Payment). The default is for development
+    // only: production sets its own.
+    PAYMENT_WEBHOOK_SECRET: z.string().min(16).default('flashline-dev-payment-webhook'),
+    // The compensator's sweep for orders past payBy whose expiry job Redis forgot, and for
+    // returns a crash left unfinished; each pass handles at most PAYMENT_SWEEP_BATCH orders.
+    PAYMENT_SWEEP_INTERVAL_MS: int(1_000, 50),
+    PAYMENT_SWEEP_BATCH: int(500, 1),
+    // An expiry taking effect later than this after payBy is counted as late.
+    EXPIRY_LATE_AFTER_MS: int(5_000, 1),
+    // Expiry jobs a worker runs at once.
+    EXPIRY_CONCURRENCY: int(16, 1),
   })
   .refine((e) => !(e.REDIS_SENTINELS && e.REDIS_CLUSTER_NODES), {
     message: 'set REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both',
@@ -181,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     rateLimitRefillPerSecond: e.RATE_LIMIT_REFILL_PER_SECOND,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     faultFailRate: e.FAULT_FAIL_RATE,
+    faultKillAfterExpiryCommit: e.FAULT_KILL_AFTER_EXPIRY_COMMIT === '1',
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     otelServiceName: e.OTEL_SERVICE_NAME,
     eventLoopLagShedMs: e.EVENT_LOOP_LAG_SHED_MS,
@@ -188,6 +203,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     saleCacheRefreshMs: e.SALE_CACHE_REFRESH_MS,
     orderBatchMax: e.ORDER_BATCH_MAX,
     orderBatchLingerMs: e.ORDER_BATCH_LINGER_MS,
+    paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET,
+    paymentSweepIntervalMs: e.PAYMENT_SWEEP_INTERVAL_MS,
+    paymentSweepBatch: e.PAYMENT_SWEEP_BATCH,
+    expiryLateAfterMs: e.EXPIRY_LATE_AFTER_MS,
+    expiryConcurrency: e.EXPIRY_CONCURRENCY,
   };
 }
 

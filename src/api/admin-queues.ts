@@ -11,6 +11,7 @@ import type { ApiDeps } from './deps.js';
 import { requireAdmin } from './middleware/auth.js';
 import { routeNotFound } from './api-error.js';
 import { bullPrefix, orderQueueName } from '../orders/queue.js';
+import { expiryQueueName } from '../payments/expiry-queue.js';
 
 export const adminQueuesPath = '/admin/queues';
 
@@ -44,7 +45,7 @@ export async function discoverQueueNames(redis: Redis, prefix: string): Promise<
 const rediscoverEveryMs = 30_000;
 
 // bull-board behind admin auth (bearer token, or basic `admin:<ADMIN_TOKEN>` so a browser
-// prompts), showing the order queue and every other BullMQ queue under the same prefix.
+// prompts), showing the order and expiry queues and every other BullMQ queue under the same prefix.
 // The queues share the API's Redis connection, so there is nothing extra to close.
 // It is an app of its own, which the API hands every request under adminQueuesPath (see
 // app.ts): bull-board's routes are of a kind hono's RegExpRouter cannot compile, and merged
@@ -58,7 +59,8 @@ export function adminQueuesApp(deps: ApiDeps) {
     return new BullMQAdapter(new Queue(name, { connection: deps.redis, prefix }));
   };
   const board = createBullBoard({
-    queues: [adapterFor(orderQueueName)],
+    // The payment window's expiry jobs are shown from the start, before the first one exists.
+    queues: [adapterFor(orderQueueName), adapterFor(expiryQueueName)],
     serverAdapter: adapter,
     options: { uiBasePath: uiRoot, uiConfig: { boardTitle: 'Flashline queues' } },
   });

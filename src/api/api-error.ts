@@ -14,6 +14,9 @@ export type ErrorCode =
   | 'SALE_ENDED'
   | 'SALE_EXISTS'
   | 'PAYLOAD_TOO_LARGE'
+  | 'ORDER_EXPIRED'
+  | 'ORDER_NOT_PAYABLE'
+  | 'ORDER_NOT_CANCELLABLE'
   | 'UNAVAILABLE'
   | 'INTERNAL';
 

@@ -14,6 +14,8 @@ import { remainingBySale } from './sale-remaining.js';
 import { httpMetrics, type RecordAnswer } from './middleware/http-metrics.js';
 import { onError } from './middleware/on-error.js';
 import { metricsText } from './cluster.js';
+import { paymentsRoutes } from './routes/payments.js';
+import { paymentMetrics } from '../observability/payment-metrics.js';
 
 export const maxBodyBytes = 16 * 1024;
 
@@ -48,7 +50,9 @@ export function createApp(
   app.all(adminQueuesPath, toBoard);
   app.all(`${adminQueuesPath}/*`, toBoard);
   app.route('/sales', salesRoutes(deps, metrics));
-  app.route('/orders', ordersRoutes(deps));
+  const payments = paymentMetrics(registry, deps.config.expiryLateAfterMs / 1000);
+  app.route('/orders', ordersRoutes(deps, payments));
+  app.route('/payments', paymentsRoutes(deps, payments));
 
   app.notFound(routeNotFound);
   app.onError(onError(deps.logger, metrics));

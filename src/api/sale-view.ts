@@ -11,5 +11,6 @@ export function saleView(sale: Sale, remaining: number) {
     perUserLimit: sale.perUserLimit,
     startsAt: sale.startsAt.toISOString(),
     endsAt: sale.endsAt?.toISOString() ?? null,
+    paymentWindowSeconds: sale.paymentWindowSeconds,
   };
 }

@@ -89,6 +89,7 @@ export const createSaleSchema = z
     perUserLimit: z.number().int().min(1).max(10_000).default(1),
     startsAt: isoDate.optional(),
     endsAt: isoDate.optional(),
+    paymentWindowSeconds: z.number().int().min(10).max(86_400).optional(),
   })
   .strict()
   .refine((sale) => !sale.endsAt || sale.endsAt > (sale.startsAt ?? new Date()), {
@@ -101,3 +102,15 @@ export function badRequestFrom<T>(schema: z.ZodType<T>, value: unknown): T {
   if (!parsed.success) throw badRequest(parsed.error.issues[0]?.message ?? 'invalid value');
   return parsed.data;
 }
+
+// The payment provider's webhook body (API.md, Payment); nothing else is accepted.
+export const paymentWebhookSchema = z
+  .object({
+    orderId: z.string().min(1).max(128),
+    paymentId: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[\x21-\x7e]+$/, 'paymentId must be printable ASCII without spaces'),
+  })
+  .strict();

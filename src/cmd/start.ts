@@ -9,6 +9,7 @@ import { Gate, gateOptions } from '../gate/gate.js';
 import { signBuyerToken } from '../auth/jwt.js';
 import { readProcfile } from './procfile.js';
 import { ensureDemoSale } from './demo-sale.js';
+import { payCurl } from './pay-command.js';
 
 // `npm start`: migrate, make sure a demo sale is on, run every Procfile process with its
 // output prefixed, and print how to buy. Like foreman: when one process dies, all stop.
@@ -91,8 +92,41 @@ for (let attempt = 0; attempt < 120 && !stopping; attempt++) {
     out('Then look at the order (use the orderId from the answer):');
     out(`  curl -s ${base}/orders/<orderId> -H 'authorization: Bearer ${token}'`);
     out("Another buyer's token: npm run token -- bob");
+    const demoOrder = await placeDemoOrder(base, sale.id, token);
+    if (demoOrder) {
+      out('');
+      out(
+        `Orders are held ${sale.paymentWindowSeconds ?? 0} s for payment. Alice's order ${demoOrder} is confirmed and waits; pay it as the payment provider would:`,
+      );
+      out(`  ${payCurl(base, demoOrder, `demo-${Date.now()}`, config.paymentWebhookSecret)}`);
+      out('or let alice cancel it:');
+      out(
+        `  curl -s -X POST ${base}/orders/${demoOrder}/cancel -H 'authorization: Bearer ${token}'`,
+      );
+      out('Any other order: npm run pay -- <orderId>');
+    }
     out('');
     break;
   }
   await new Promise((resolve) => setTimeout(resolve, 500));
+}
+
+// Alice buys one unit, so that the pay curl printed above names a real confirmed order. A
+// refusal (she holds her limit from an earlier run) only leaves that part out.
+async function placeDemoOrder(base: string, saleId: number, token: string): Promise<string | null> {
+  const auth = { authorization: `Bearer ${token}` };
+  const answer = await fetch(`${base}/sales/${saleId}/purchase`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: '{"quantity":1}',
+  }).then((r) => (r.status === 202 ? (r.json() as Promise<{ orderId: string }>) : null));
+  if (!answer) return null;
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const order = await fetch(`${base}/orders/${answer.orderId}`, { headers: auth }).then(
+      (r) => r.json() as Promise<{ status?: string }>,
+    );
+    if (order.status === 'confirmed') return answer.orderId;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return null;
 }

@@ -3,6 +3,7 @@ import type { Database } from '../db/client.js';
 import type { Gate } from '../gate/gate.js';
 import { TransientError } from '../errors/transient-error.js';
 import { findOrder, insertFailedOrder, type OrderToWrite } from '../db/orders-repository.js';
+import { finishReturn } from '../payments/arbiter.js';
 
 export type CompensationDeps = { db: Database; gate: Gate; logger: Logger };
 
@@ -28,12 +29,20 @@ export async function compensateOrder(
   const wroteFailed = await insertFailedOrder(deps.db, order, reason);
   if (!wroteFailed) {
     const existing = await findOrder(deps.db, order.id);
-    if (existing?.status === 'confirmed') {
+    if (existing?.status === 'confirmed' || existing?.status === 'paid') {
       const finished = await deps.gate.confirm(order.saleId, order.id);
       if (finished === 'released') {
         deps.logger.error(log, 'confirmed order had its reservation released; drift check repairs');
       }
       return { kind: 'confirmed' };
+    }
+    if (existing?.status === 'expired' || existing?.status === 'cancelled') {
+      // Confirmed, then out of its payment window before its reservation was finished: the
+      // units go back the way every expired or cancelled order's do.
+      const returned = await finishReturn(deps, existing);
+      return returned.kind === 'returned'
+        ? { kind: 'returned', units: order.quantity }
+        : { kind: 'already_returned' };
     }
     // Only a row that says failed allows a forced release.
     if (existing?.status !== 'failed') {

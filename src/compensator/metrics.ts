@@ -27,7 +27,7 @@ export function compensatorMetrics(registry: Registry) {
     }),
     passes: new Counter({
       name: 'flashline_reconciler_passes_total',
-      help: 'Reconciler passes by result (ok, failed: an error or its deadline) and kind (routine, repair after a Redis loss)',
+      help: 'Reconciler passes by result (ok, failed: an error or its deadline) and kind (routine, repair after a Redis loss, expiry_sweep: the payment window sweep)',
       labelNames: ['result', 'kind'],
       registers: [registry],
     }),

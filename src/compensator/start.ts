@@ -13,6 +13,9 @@ import { DeadLetterConsumer } from './consumer.js';
 import { Reconciler } from './reconciler.js';
 import { SaleLoader } from '../recovery/sale-loader.js';
 import { watchRedisIdentity } from '../recovery/redis-identity.js';
+import { ExpirySweep } from '../payments/expiry-sweep.js';
+import { paymentMetrics } from '../observability/payment-metrics.js';
+import { expiryCommitFault } from '../payments/fault.js';
 
 export async function startCompensator(config: Config, logger: Logger) {
   const registry = createRegistry('compensator');
@@ -61,6 +64,18 @@ export async function startCompensator(config: Config, logger: Logger) {
     onRepair: () => metrics.repairs.inc(),
   });
 
+  const sweep = new ExpirySweep({
+    db,
+    gate,
+    logger,
+    metrics: paymentMetrics(registry, config.expiryLateAfterMs / 1000),
+    afterExpiryCommit: expiryCommitFault(config),
+    intervalMs: config.paymentSweepIntervalMs,
+    batch: config.paymentSweepBatch,
+    passTimeoutMs: config.reconcilePassTimeoutMs,
+    onPass: (result) => metrics.passes.inc({ result, kind: 'expiry_sweep' }),
+  });
+
   // A Redis that came back as a new server may have lost reservations, jobs or whole sales:
   // repair now, not at the next routine pass.
   watchRedisIdentity(gateRedis, logger, () => {
@@ -71,6 +86,7 @@ export async function startCompensator(config: Config, logger: Logger) {
   await broker.start();
   // The first pass runs at once: open sales missing from Redis are loaded, drift is checked.
   reconciler.start();
+  sweep.start();
   const server = await serveMetrics(
     registry,
     config.host,
@@ -80,9 +96,11 @@ export async function startCompensator(config: Config, logger: Logger) {
   return {
     metricsPort: server.port,
     reconciler,
+    sweep,
     stop: async () => {
       await consumer.stop();
       await reconciler.stop();
+      await sweep.stop();
       server.server.close();
       await broker.close();
       await queue.close();

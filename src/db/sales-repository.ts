@@ -9,6 +9,7 @@ export type NewSale = {
   perUserLimit: number;
   startsAt: Date;
   endsAt: Date | null;
+  paymentWindowSeconds?: number | null;
 };
 
 export class SkuTakenError extends Error {

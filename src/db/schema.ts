@@ -27,6 +27,9 @@ export const sales = pgTable(
     sold: integer('sold').notNull().default(0),
     startsAt: timestamp('starts_at', { withTimezone: true }).notNull().defaultNow(),
     endsAt: timestamp('ends_at', { withTimezone: true }),
+    // Seconds a confirmed order is held for its buyer to pay (API.md, Payment); null: a
+    // confirmed order is final.
+    paymentWindowSeconds: integer('payment_window_seconds'),
     ...timestamps,
   },
   (t) => [
@@ -35,11 +38,24 @@ export const sales = pgTable(
     // The database's own oversell guard: no code path can sell more than the stock.
     check('sales_sold_within_stock', sql`${t.sold} >= 0 AND ${t.sold} <= ${t.stock}`),
     check('sales_window_ordered', sql`${t.endsAt} IS NULL OR ${t.endsAt} > ${t.startsAt}`),
+    check(
+      'sales_payment_window_range',
+      sql`${t.paymentWindowSeconds} IS NULL OR ${t.paymentWindowSeconds} BETWEEN 10 AND 86400`,
+    ),
   ],
 );
 
-export const orderStatuses = ['pending', 'confirmed', 'failed'] as const;
+export const orderStatuses = [
+  'pending',
+  'confirmed',
+  'failed',
+  'paid',
+  'expired',
+  'cancelled',
+] as const;
 export type OrderStatus = (typeof orderStatuses)[number];
+// Orders whose units went back to the sale after they were confirmed (API.md, Payment).
+export const returnedStatuses = ['expired', 'cancelled'] as const;
 
 export const orders = pgTable(
   'orders',
@@ -59,16 +75,37 @@ export const orders = pgTable(
     // The purchase's Idempotency-Key, so that PostgreSQL refuses a second confirmed order for
     // one key even after Redis forgot it (DESIGN.md, when Redis forgets).
     idempotencyKey: text('idempotency_key'),
+    // Set by the database when an order of a sale with a payment window is confirmed
+    // (migrations/0004_pay_by.sql): the database clock is the one arbiter of the window.
+    payBy: timestamp('pay_by', { withTimezone: true }),
+    paymentId: text('payment_id'),
+    paidAt: timestamp('paid_at', { withTimezone: true }),
+    // When an expired or cancelled order's units were given back in Redis: null marks a
+    // return still to finish (docs/failure-model.md, the payment window).
+    returnedAt: timestamp('returned_at', { withTimezone: true }),
     ...timestamps,
   },
   (t) => [
     check('orders_quantity_positive', sql`${t.quantity} >= 1`),
-    check('orders_status_known', sql`${t.status} IN ('pending', 'confirmed', 'failed')`),
+    check(
+      'orders_status_known',
+      sql`${t.status} IN ('pending', 'confirmed', 'failed', 'paid', 'expired', 'cancelled')`,
+    ),
+    check('orders_paid_has_payment', sql`${t.status} <> 'paid' OR ${t.paymentId} IS NOT NULL`),
     index('orders_sale_status_idx').on(t.saleId, t.status),
     index('orders_sale_user_idx').on(t.saleId, t.userId),
-    uniqueIndex('orders_confirmed_idempotency_key_idx')
+    // A paid order was a confirmed one: it still blocks a second order for the same key.
+    uniqueIndex('orders_held_idempotency_key_idx')
       .on(t.saleId, t.userId, t.idempotencyKey)
-      .where(sql`${t.idempotencyKey} IS NOT NULL AND ${t.status} = 'confirmed'`),
+      .where(sql`${t.idempotencyKey} IS NOT NULL AND ${t.status} IN ('confirmed', 'paid')`),
+    // What the expiry sweep looks for: confirmed orders whose window has passed...
+    index('orders_unpaid_pay_by_idx')
+      .on(t.payBy)
+      .where(sql`${t.status} = 'confirmed' AND ${t.payBy} IS NOT NULL`),
+    // ...and returns that a crash left unfinished.
+    index('orders_return_pending_idx')
+      .on(t.saleId)
+      .where(sql`${t.status} IN ('expired', 'cancelled') AND ${t.returnedAt} IS NULL`),
   ],
 );
 

@@ -56,7 +56,7 @@ const codeOf = (error: unknown): string | null => {
 };
 
 // A second confirmed order for one Idempotency-Key: the first one stands.
-const idempotencyKeyIndex = 'orders_confirmed_idempotency_key_idx';
+const idempotencyKeyIndex = 'orders_held_idempotency_key_idx';
 
 function knownOf(error: unknown): Known | null {
   if (error instanceof PermanentError) return { errorClass: 'permanent', reason: error.reason };

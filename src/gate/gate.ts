@@ -9,6 +9,7 @@ import {
   restoreOutcomes,
   toReleaseOutcome,
   toReserveOutcome,
+  toReturnOutcome,
   type ClaimOutcome,
   type ConfirmOutcome,
   type ReleaseOutcome,
@@ -16,6 +17,7 @@ import {
   type ReserveOutcome,
   type RestoreMode,
   type RestoreOutcome,
+  type ReturnOutcome,
 } from './outcomes.js';
 
 export type GateOptions = {
@@ -234,6 +236,48 @@ export class Gate {
       saleId,
     );
     return toReleaseOutcome(reply);
+  }
+
+  // Gives an expired or cancelled order's units back (lua/return-4.lua); the caller has
+  // committed the order's row first.
+  async returnUnits(
+    saleId: number,
+    order: { orderId: string; buyer: string; quantity: number; reservedAt: Date },
+    reason: 'expired' | 'cancelled',
+  ): Promise<ReturnOutcome> {
+    const k = this.keys(saleId);
+    const reply = await this.redis.flReturn(
+      k.sale,
+      k.held,
+      k.reservation(order.orderId),
+      k.inflight,
+      order.orderId,
+      order.buyer,
+      order.quantity,
+      order.reservedAt.getTime(),
+      this.options.tombstoneTtlSeconds,
+      reason,
+      this.eventsChannel,
+      saleId,
+    );
+    return toReturnOutcome(reply);
+  }
+
+  // The states of several reservations of one sale, null where Redis has none.
+  async reservationStates(
+    saleId: number,
+    orderIds: readonly string[],
+  ): Promise<(ReservationState | null)[]> {
+    if (orderIds.length === 0) return [];
+    const k = this.keys(saleId);
+    const replies = await this.redis
+      .pipeline(orderIds.map((id) => ['hget', k.reservation(id), 's']))
+      .exec();
+    return orderIds.map((_, i) => {
+      const [error, value] = replies?.[i] ?? [null, null];
+      if (error) throw error;
+      return reservationState(value as string | null);
+    });
   }
 
   // A 503 answer means the request had no order: its Idempotency-Key must not replay one.

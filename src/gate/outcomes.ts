@@ -106,3 +106,25 @@ export function toReleaseOutcome(reply: unknown): ReleaseOutcome {
       throw new Error(`release script answered unknown code ${String(code)}`);
   }
 }
+
+export type ReturnOutcome =
+  | { kind: 'returned'; remaining: number }
+  | { kind: 'already_returned' }
+  | { kind: 'absent' }
+  | { kind: 'pending' };
+
+export function toReturnOutcome(reply: unknown): ReturnOutcome {
+  const [code, remaining] = reply as [number, number];
+  switch (code) {
+    case 1:
+      return { kind: 'returned', remaining };
+    case 0:
+      return { kind: 'already_returned' };
+    case 2:
+      return { kind: 'absent' };
+    case -2:
+      return { kind: 'pending' };
+    default:
+      throw new Error(`return script answered unknown code ${String(code)}`);
+  }
+}

@@ -13,6 +13,7 @@ const scripts = {
   flLoadSale: 'load-sale-1',
   flRepairRemaining: 'repair-remaining-2',
   flRestore: 'restore-n',
+  flReturn: 'return-4',
 } as const;
 
 export type ScriptName = keyof typeof scripts;

@@ -13,6 +13,8 @@ import type { RestoreMode } from '../gate/outcomes.js';
 import { PermanentError } from '../errors/permanent-error.js';
 import { TransientError } from '../errors/transient-error.js';
 import { classifyError, errorReason, type ErrorClass } from '../errors/classify.js';
+import { restoreModeOf } from '../recovery/restore-mode.js';
+import { finishReturn } from '../payments/arbiter.js';
 
 export type JobOutcome =
   | 'confirmed'
@@ -20,13 +22,18 @@ export type JobOutcome =
   | 'gone'
   | 'failed_elsewhere'
   // Redis had forgotten the reservation and the sale could not take it again.
-  | 'refused_after_loss';
+  | 'refused_after_loss'
+  // Its row had already left the payment window as expired or cancelled: its units go back.
+  | 'returned_elsewhere';
 
 export type ProcessorDeps = {
   // The gate itself, or the worker's ReservationBatcher that batches these two calls.
   gate: Pick<Gate, 'claim' | 'confirm'>;
   // Re-establishes a reservation Redis forgot (rare: called without batching).
   restorer: Pick<Gate, 'restore'>;
+  // Gives back the units of an order whose row expired or was cancelled meanwhile (rare);
+  // omitted, the compensator's sweep does it.
+  returner?: Pick<Gate, 'returnUnits'>;
   db: Database;
   logger: Logger;
   // Hands an order that failed for good to the compensator; must be durable when it resolves.
@@ -36,6 +43,10 @@ export type ProcessorDeps = {
   // group-commit batcher here. Defaults to insertConfirmedOrder itself.
   writeConfirmed?: (order: OrderToWrite) => Promise<boolean>;
   onFailure?: (errorClass: ErrorClass, final: boolean) => void;
+  // Schedules the expiry of an order of a sale with a payment window, once it is written
+  // (idempotent: a deterministic job id). `payBy` when the row is known, else the worker
+  // estimates it from the sale's window. Omitted: no expiry jobs (the sweep still expires).
+  scheduleExpiry?: (order: OrderToWrite, payBy: Date | null | undefined) => Promise<void>;
 };
 
 // The DESIGN.md worker: claim the reservation, write the order (first write wins, the
@@ -79,11 +90,21 @@ export async function processOrder(deps: ProcessorDeps, data: unknown): Promise<
   const inserted = deps.writeConfirmed
     ? await deps.writeConfirmed(toWrite)
     : await insertConfirmedOrder(deps.db, toWrite);
+  let payBy: Date | null | undefined;
   if (!inserted) {
     const existing = await findOrder(deps.db, order.orderId);
     // The compensator wrote `failed` first: it owns returning the stock.
     if (existing?.status === 'failed') return 'failed_elsewhere';
+    if (existing?.status === 'expired' || existing?.status === 'cancelled') {
+      // Its window closed before this delivery reached Redis: the reservation must not be
+      // confirmed now; its units go back (a no-op if they are back already).
+      if (deps.returner) await finishReturn({ ...deps, gate: deps.returner }, existing);
+      return 'returned_elsewhere';
+    }
+    payBy = existing?.payBy;
   }
+  // Before the confirm: a job whose scheduling failed runs again, and still finds work to do.
+  if (deps.scheduleExpiry) await deps.scheduleExpiry(toWrite, payBy);
   const confirmed = await deps.gate.confirm(order.saleId, order.orderId);
   if (confirmed === 'unknown') await restoreOrThrow(deps, toWrite, 'confirmed');
   if (confirmed === 'released') {
@@ -100,13 +121,14 @@ export async function processOrder(deps: ProcessorDeps, data: unknown): Promise<
 // Redis); with no row the job re-reserves from its message, or ends failed with nothing held.
 async function reestablish(deps: ProcessorDeps, order: OrderToWrite): Promise<JobOutcome | 'go'> {
   const row = await findOrder(deps.db, order.id);
-  if (row?.status === 'confirmed') {
+  const mode = row ? restoreModeOf(row.status) : null;
+  if (mode === 'confirmed') {
     await restoreOrThrow(deps, order, 'confirmed');
     return 'already_confirmed';
   }
-  if (row?.status === 'failed') {
+  if (mode === 'failed') {
     await restoreOrThrow(deps, order, 'failed');
-    return 'failed_elsewhere';
+    return row?.status === 'failed' ? 'failed_elsewhere' : 'returned_elsewhere';
   }
   const outcome = await restoreOrThrow(deps, order, 'claim');
   if (outcome === 'restored') {

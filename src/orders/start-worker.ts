@@ -16,6 +16,15 @@ import { bullPrefix, createOrderQueue, orderQueueName, type OrderJobData } from 
 import { createOrderProcessor, type JobOutcome } from './processor.js';
 import { OrderBatcher } from './order-batcher.js';
 import { ReservationBatcher } from './reservation-batcher.js';
+import {
+  createExpiryProcessor,
+  createExpiryQueue,
+  expiryQueueName,
+  scheduleExpiry,
+} from '../payments/expiry-queue.js';
+import { paymentMetrics } from '../observability/payment-metrics.js';
+import { findSale } from '../db/sales-repository.js';
+import { expiryCommitFault } from '../payments/fault.js';
 
 export async function startWorker(config: Config, logger: Logger) {
   const registry = createRegistry('worker');
@@ -36,6 +45,30 @@ export async function startWorker(config: Config, logger: Logger) {
     lingerMs: config.orderBatchLingerMs,
   });
 
+  const expiryQueue = createExpiryQueue(config, bullRedis);
+  const payments = paymentMetrics(registry, config.expiryLateAfterMs / 1000);
+  // A sale's payment window never changes once it exists: read once per sale.
+  const windows = new Map<number, Promise<number | null>>();
+  const windowOf = (saleId: number) => {
+    let window = windows.get(saleId);
+    if (!window) {
+      window = findSale(db, saleId).then((sale) => sale?.paymentWindowSeconds ?? null);
+      window.catch(() => windows.delete(saleId));
+      windows.set(saleId, window);
+    }
+    return window;
+  };
+  // The row's pay_by is the database's (migrations/0004_pay_by.sql); a job scheduled from
+  // this estimate and run a moment early waits again until pay_by (expiry-queue.ts).
+  const scheduleOrderExpiry = async (
+    order: { id: string; saleId: number },
+    payBy?: Date | null,
+  ) => {
+    const window = await windowOf(order.saleId);
+    if (window === null) return;
+    await scheduleExpiry(expiryQueue, order.id, payBy ?? new Date(Date.now() + window * 1000));
+  };
+
   const deadLetter = (order: OrderMessage, reason: string, attempts: number) => {
     const letter: DeadLetter = { ...order, reason, attempts, failedAt: new Date().toISOString() };
     return publisher.publish(topology.deadLetterExchange, topology.deadLetterRoutingKey, letter, {
@@ -46,6 +79,8 @@ export async function startWorker(config: Config, logger: Logger) {
     // A script call per sale and batch, at most as many orders as one group commit.
     gate: new ReservationBatcher(gate, config.orderBatchMax),
     restorer: gate,
+    returner: gate,
+    scheduleExpiry: scheduleOrderExpiry,
     db,
     logger,
     faultFailRate: config.faultFailRate,
@@ -84,6 +119,24 @@ export async function startWorker(config: Config, logger: Logger) {
     },
   );
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  const expiryWorker = new Worker(
+    expiryQueueName,
+    createExpiryProcessor({
+      db,
+      gate,
+      logger,
+      metrics: payments,
+      afterExpiryCommit: expiryCommitFault(config),
+    }),
+    {
+      connection: bullRedis,
+      prefix: bullPrefix(config),
+      concurrency: config.expiryConcurrency,
+      lockDuration: config.workerLockDurationMs,
+      stalledInterval: config.workerStalledIntervalMs,
+    },
+  );
+  expiryWorker.on('error', (error) => logger.error({ err: error }, 'expiry worker error'));
   const unrunDeadLetters = new Set<Promise<void>>();
   // A job that stalled too often is failed by BullMQ without running the processor: hand its
   // order on as the processor would have. If this publish fails the reconciler finds it.
@@ -111,11 +164,14 @@ export async function startWorker(config: Config, logger: Logger) {
 
   return {
     worker,
+    expiryWorker,
     batcher,
     metricsPort: metricsServer.port,
     stop: async () => {
       // close() waits for the jobs in progress to finish before it resolves.
       await worker.close();
+      await expiryWorker.close();
+      await expiryQueue.close();
       await Promise.allSettled([...unrunDeadLetters]);
       metricsServer.server.close();
       await queue.close();

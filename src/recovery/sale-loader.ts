@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { orders, type Sale } from '../db/schema.js';
+import { orders, type OrderStatus, type Sale } from '../db/schema.js';
 import type { Gate, OrderToRestore } from '../gate/gate.js';
 import type { Logger } from '../observability/logger.js';
+import { restoreModeOf } from './restore-mode.js';
+import { finishReturn } from '../payments/arbiter.js';
 
 // Orders read from PostgreSQL and restored in one script call.
 const pageSize = 1_000;
@@ -106,13 +108,16 @@ export class SaleLoader {
         .limit(pageSize);
       if (page.length === 0) return counts;
       after = page[page.length - 1]!.id;
-      const rows = page.filter((row) => row.status !== 'pending');
+      const rows = page.flatMap((row) => {
+        const mode = restoreModeOf(row.status);
+        return mode ? [{ ...row, mode }] : [];
+      });
       const toRestore: OrderToRestore[] = rows.map((row) => ({
         orderId: row.id,
         buyer: row.userId,
         quantity: row.quantity,
         reservedAtMs: row.reservedAt.getTime(),
-        mode: row.status === 'confirmed' ? 'confirmed' : 'failed',
+        mode: row.mode,
       }));
       const outcomes = await this.gate.restore(saleId, toRestore);
       counts.orders += rows.length;
@@ -135,10 +140,33 @@ export class SaleLoader {
   // be gone too, so it is finished here as the worker or the compensator would have.
   private async settleKnown(
     saleId: number,
-    rows: { id: string; status: string }[],
+    rows: {
+      id: string;
+      status: OrderStatus;
+      userId: string;
+      quantity: number;
+      reservedAt: Date;
+    }[],
   ): Promise<number> {
     let settled = 0;
-    const confirmed = rows.filter((row) => row.status === 'confirmed').map((row) => row.id);
+    // A Redis gone back in time may hold an expired or cancelled order's units again (an F
+    // from before its return): only those are returned, one state read for the page.
+    const returning = rows.filter((row) => row.status === 'expired' || row.status === 'cancelled');
+    const states = await this.gate.reservationStates(
+      saleId,
+      returning.map((row) => row.id),
+    );
+    for (const [i, row] of returning.entries()) {
+      if (states[i] !== 'confirmed' && states[i] !== 'committing') continue;
+      const returned = await finishReturn(
+        { db: this.db, gate: this.gate, logger: this.logger },
+        { ...row, saleId },
+      );
+      if (returned.kind === 'returned') settled += 1;
+    }
+    const confirmed = rows
+      .filter((row) => row.status === 'confirmed' || row.status === 'paid')
+      .map((row) => row.id);
     const outcomes = await this.gate.confirmMany(saleId, confirmed);
     settled += outcomes.filter((o) => o === 'confirmed').length;
     for (const row of rows) {

@@ -57,6 +57,8 @@ describe('the HTTP contract of API.md', () => {
         perUserLimit: 3,
         startsAt,
         endsAt,
+        // API.md's sale object: null for a sale without a payment window.
+        paymentWindowSeconds: null,
       });
       const state = await stockState(env, [created.body.id]);
       expect(state.sales.find((s) => Number(s.id) === created.body.id)).toMatchObject({

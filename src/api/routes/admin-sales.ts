@@ -20,6 +20,7 @@ export function adminSalesRoutes(deps: ApiDeps) {
         perUserLimit: body.perUserLimit,
         startsAt: body.startsAt ?? new Date(),
         endsAt: body.endsAt ?? null,
+        paymentWindowSeconds: body.paymentWindowSeconds ?? null,
       });
     } catch (error) {
       if (error instanceof SkuTakenError) throw new ApiError(409, 'SALE_EXISTS', error.message);

@@ -1,0 +1,199 @@
+import type { Database } from '../db/client.js';
+import type { Gate } from '../gate/gate.js';
+import type { ReturnOutcome } from '../gate/outcomes.js';
+import type { Logger } from '../observability/logger.js';
+import type { PaymentMetrics } from '../observability/payment-metrics.js';
+import {
+  markPaid,
+  markReturned,
+  markReturning,
+  readOrder,
+  type OrderRow,
+  type Returning,
+} from '../db/payments-repository.js';
+
+export type ArbiterDeps = {
+  db: Database;
+  gate: Pick<Gate, 'returnUnits'>;
+  logger: Logger;
+  metrics?: PaymentMetrics | undefined;
+  // Fault injection (FAULT_KILL_AFTER_EXPIRY_COMMIT): runs between an expiry's commit and
+  // its units' return, the crash window the sweep closes.
+  afterExpiryCommit?: (() => void) | undefined;
+};
+
+export type ExpiredBy = 'job' | 'sweep' | 'webhook' | 'cancel';
+
+export type PayResult =
+  | { kind: 'paid'; order: OrderRow }
+  // The same paymentId again: the first answer.
+  | { kind: 'replayed'; order: OrderRow }
+  | { kind: 'not_found' }
+  // The window had passed or the buyer cancelled: the provider must refund.
+  | { kind: 'expired'; order: OrderRow }
+  | { kind: 'not_payable'; why: string; order: OrderRow };
+
+export type CancelResult =
+  | { kind: 'cancelled'; order: OrderRow }
+  | { kind: 'not_found' }
+  | { kind: 'not_cancellable'; why: string; order: OrderRow };
+
+export type ExpireResult =
+  | { kind: 'expired'; order: OrderRow }
+  | { kind: 'not_due'; payBy: Date }
+  // Paid, cancelled, expired by another writer, or not of a sale with a window.
+  | { kind: 'settled'; status: OrderRow['status'] }
+  | { kind: 'not_found' };
+
+// The order row decides (docs/failure-model.md, the payment window): each transition out of
+// `confirmed` is one guarded UPDATE, and only the writer whose update took effect reports it.
+// Returning the units to Redis comes after the commit and is finished by whoever finds it
+// unfinished (finishReturn is idempotent), so a crash between the two only delays it.
+
+// A row change and a concurrent read may cross; a few rounds settle it.
+const rounds = 3;
+
+export async function payOrder(
+  deps: ArbiterDeps,
+  orderId: string,
+  paymentId: string,
+): Promise<PayResult> {
+  for (let round = 0; ; round++) {
+    const paid = await markPaid(deps.db, orderId, paymentId);
+    if (paid) {
+      deps.metrics?.paid(((paid.paidAt ?? new Date()).getTime() - paid.createdAt.getTime()) / 1000);
+      return { kind: 'paid', order: paid };
+    }
+    const row = await readOrder(deps.db, orderId);
+    if (!row) return { kind: 'not_found' };
+    switch (row.status) {
+      case 'paid':
+        return row.paymentId === paymentId
+          ? { kind: 'replayed', order: row }
+          : { kind: 'not_payable', why: 'the order was paid with another paymentId', order: row };
+      case 'expired':
+      case 'cancelled':
+        return { kind: 'expired', order: row };
+      case 'failed':
+        return { kind: 'not_payable', why: 'the order failed', order: row };
+      case 'pending':
+        return { kind: 'not_payable', why: 'the order is not confirmed yet', order: row };
+      case 'confirmed':
+        if (!row.payBy) {
+          return { kind: 'not_payable', why: 'the sale has no payment window', order: row };
+        }
+        if (row.due) {
+          // A payment after payBy loses to the expiry, which it carries out itself.
+          const expired = await expireOrder(deps, orderId, 'webhook');
+          if (expired.kind === 'expired') return { kind: 'expired', order: expired.order };
+        }
+        if (round + 1 >= rounds) {
+          return { kind: 'not_payable', why: 'the order is changing; try again', order: row };
+        }
+    }
+  }
+}
+
+export async function cancelOrder(
+  deps: ArbiterDeps,
+  orderId: string,
+  buyer: string,
+): Promise<CancelResult> {
+  for (let round = 0; ; round++) {
+    const cancelled = await markReturning(deps.db, orderId, 'cancelled', buyer);
+    if (cancelled) {
+      deps.metrics?.cancelled();
+      // The cancel has happened: a Redis that fails now delays the return (the sweep finishes
+      // it), not the buyer's answer.
+      await finishReturn(deps, cancelled).catch((error: unknown) =>
+        deps.logger.warn({ err: error, orderId }, 'cancelled; units left for the sweep to return'),
+      );
+      return { kind: 'cancelled', order: cancelled };
+    }
+    const row = await readOrder(deps.db, orderId);
+    // Another buyer's order is answered exactly like a missing one.
+    if (!row || row.userId !== buyer) return { kind: 'not_found' };
+    switch (row.status) {
+      case 'cancelled':
+        // Cancelling twice answers the first cancel's order.
+        return { kind: 'cancelled', order: row };
+      case 'paid':
+        return { kind: 'not_cancellable', why: 'the order is paid', order: row };
+      case 'expired':
+        return { kind: 'not_cancellable', why: 'the order expired', order: row };
+      case 'failed':
+        return { kind: 'not_cancellable', why: 'the order failed', order: row };
+      case 'pending':
+        return { kind: 'not_cancellable', why: 'the order is not confirmed yet', order: row };
+      case 'confirmed':
+        if (!row.payBy) {
+          return { kind: 'not_cancellable', why: 'the sale has no payment window', order: row };
+        }
+        if (row.due) {
+          const expired = await expireOrder(deps, orderId, 'cancel');
+          if (expired.kind === 'expired') {
+            return { kind: 'not_cancellable', why: 'the order expired', order: expired.order };
+          }
+        }
+        if (round + 1 >= rounds) {
+          return { kind: 'not_cancellable', why: 'the order is changing; try again', order: row };
+        }
+    }
+  }
+}
+
+// Expires the order if its window has passed by the database clock; never before.
+export async function expireOrder(
+  deps: ArbiterDeps,
+  orderId: string,
+  by: ExpiredBy,
+): Promise<ExpireResult> {
+  const expired = await markReturning(deps.db, orderId, 'expired');
+  if (expired) {
+    deps.afterExpiryCommit?.();
+    deps.metrics?.expired(expired.lateSeconds, by);
+    deps.logger.info(
+      { orderId, saleId: expired.saleId, lateSeconds: expired.lateSeconds, by },
+      'order expired unpaid',
+    );
+    await finishReturn(deps, expired);
+    return { kind: 'expired', order: expired };
+  }
+  const row = await readOrder(deps.db, orderId);
+  if (!row) return { kind: 'not_found' };
+  if (row.status === 'confirmed' && row.payBy && !row.due) {
+    return { kind: 'not_due', payBy: row.payBy };
+  }
+  // Expired or cancelled by a writer that may have died before the return: finish it.
+  if ((row.status === 'expired' || row.status === 'cancelled') && !row.returnedAt) {
+    await finishReturn(deps, row);
+  }
+  return { kind: 'settled', status: row.status };
+}
+
+// Gives the units of an expired or cancelled order back in Redis, then records that they
+// are back. Safe to call any number of times, from any process: the script returns them once.
+export async function finishReturn(
+  deps: ArbiterDeps,
+  order: Pick<OrderRow, 'id' | 'saleId' | 'userId' | 'quantity' | 'reservedAt' | 'status'>,
+): Promise<ReturnOutcome> {
+  const reason: Returning = order.status === 'cancelled' ? 'cancelled' : 'expired';
+  const outcome = await deps.gate.returnUnits(
+    order.saleId,
+    {
+      orderId: order.id,
+      buyer: order.userId,
+      quantity: order.quantity,
+      reservedAt: order.reservedAt,
+    },
+    reason,
+  );
+  if (outcome.kind === 'pending') {
+    // A reservation still pending cannot belong to a final row: leave it for the drift check.
+    deps.logger.error({ orderId: order.id }, 'returned order has a pending reservation');
+    return outcome;
+  }
+  if (outcome.kind === 'returned') deps.metrics?.returned(order.quantity);
+  await markReturned(deps.db, order.id);
+  return outcome;
+}
