@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis/connection.js';
 import { createTestEnv, waitFor, type TestEnv } from './support/env.js';
 import { brokerClient } from './support/failures.js';
 import { orderMessage } from './support/messages.js';
@@ -9,7 +9,7 @@ import { Bridge } from '../src/bridge/bridge.js';
 import { BrokerConnection } from '../src/broker/connection.js';
 import { topology } from '../src/broker/topology.js';
 import type { OrderBatchMessage, OrderMessage } from '../src/broker/messages.js';
-import { createOrderQueue, type OrderJobData } from '../src/orders/queue.js';
+import { createOrderQueues, type OrderJobData, type OrderQueues } from '../src/orders/queue.js';
 import { createBullRedis, createRedis } from '../src/redis/connection.js';
 import { createDatabase, type Database } from '../src/db/client.js';
 import { ordersWithRows } from '../src/db/orders-repository.js';
@@ -22,10 +22,12 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
   let broker: BrokerConnection;
   let publisher: Awaited<ReturnType<typeof brokerClient>>;
   // The bridge's own Redis connection, which a test takes away.
-  let redis: Redis;
-  let queue: Queue<OrderJobData>;
+  let redis: RedisClient;
+  let queue: OrderQueues;
   // A second look at the same queue, over a connection that stays up.
-  let inspectRedis: Redis;
+  let inspectRedis: RedisClient;
+  let inspectQueues: OrderQueues;
+  // One order queue (ORDER_QUEUES unset on one server).
   let inspect: Queue<OrderJobData>;
   let sut: Bridge;
   let db: Database;
@@ -41,11 +43,12 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     Object.assign(counts, { forwarded: 0, unparseable: 0, enqueue_failed: 0 });
     broker = new BrokerConnection(env.config.amqpUrl, env.logger, 'test-bridge');
     redis = createRedis(env.config, { enableOfflineQueue: false });
-    queue = createOrderQueue(env.config, redis);
+    queue = createOrderQueues(env.config, redis);
     // A connection taken away makes the queue report errors; the bridge's failures are counted.
-    queue.on('error', () => undefined);
+    for (const q of queue.queues) q.on('error', () => undefined);
     inspectRedis = createBullRedis(env.config);
-    inspect = createOrderQueue(env.config, inspectRedis);
+    inspectQueues = createOrderQueues(env.config, inspectRedis);
+    inspect = inspectQueues.queues[0]!;
     sut = new Bridge(
       broker,
       queue,
@@ -66,7 +69,7 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     await broker?.close();
     await publisher?.close();
     await queue?.close();
-    await inspect?.close();
+    await inspectQueues?.close();
     redis?.disconnect();
     inspectRedis?.disconnect();
     await db?.$client.end();

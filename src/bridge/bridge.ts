@@ -1,11 +1,10 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
-import type { Queue } from 'bullmq';
 import type { Logger } from '../observability/logger.js';
 import type { BrokerConnection } from '../broker/connection.js';
 import { topology } from '../broker/topology.js';
 import { decodeOrders } from '../broker/messages.js';
 import { activeTraceparent, withProcessSpan } from '../observability/trace-context.js';
-import type { OrderJobData } from '../orders/queue.js';
+import { orderJob, type OrderJobData, type OrderQueues } from '../orders/queue.js';
 
 export type BridgeCounters = {
   forwarded: () => void;
@@ -70,7 +69,7 @@ export class Bridge {
 
   constructor(
     private readonly broker: BrokerConnection,
-    private readonly queue: Queue<OrderJobData>,
+    private readonly queue: Pick<OrderQueues, 'addBulk'>,
     private readonly logger: Logger,
     private readonly counters: BridgeCounters,
     private readonly options: BridgeOptions,
@@ -128,11 +127,7 @@ export class Bridge {
     if (jobs.length === 0) return;
     this.logger.warn({ orders: jobs.length, reason }, 'adding the jobs of held orders again');
     for (let i = 0; i < jobs.length; i += this.options.maxBulk) {
-      await this.queue.addBulk(
-        jobs
-          .slice(i, i + this.options.maxBulk)
-          .map((data) => ({ name: 'order', data, opts: { jobId: data.orderId } })),
-      );
+      await this.queue.addBulk(jobs.slice(i, i + this.options.maxBulk).map(orderJob));
     }
     const now = Date.now();
     for (const h of held) h.addedAt = now;
@@ -209,11 +204,7 @@ export class Bridge {
 
   private async store(channel: Channel, bulk: Pending[], orders: number): Promise<void> {
     try {
-      await this.queue.addBulk(
-        bulk.flatMap((p) =>
-          p.orders.map((data) => ({ name: 'order', data, opts: { jobId: data.orderId } })),
-        ),
-      );
+      await this.queue.addBulk(bulk.flatMap((p) => p.orders.map(orderJob)));
       for (let i = 0; i < orders; i++) this.counters.forwarded();
       const addedAt = Date.now();
       for (const p of bulk) {

@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import { BrokerConnection } from '../broker/connection.js';
 import { topology } from '../broker/topology.js';
 import { createBullRedis } from '../redis/connection.js';
-import { createOrderQueue } from '../orders/queue.js';
+import { createOrderQueues } from '../orders/queue.js';
 import { createRegistry } from '../observability/metrics.js';
 import { metricsPortChoice, serveMetrics } from '../observability/metrics-server.js';
 import { bridgeMetrics } from '../observability/bridge-metrics.js';
@@ -27,7 +27,7 @@ export async function startBridge(config: Config, logger: Logger) {
   });
 
   const redis = createBullRedis(config);
-  const queue = createOrderQueue(config, redis);
+  const queue = createOrderQueues(config, redis);
   const db = createDatabase(config.databaseUrl, 2);
   const bridge = new Bridge(
     broker,

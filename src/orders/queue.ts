@@ -1,12 +1,33 @@
-import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type DefaultJobOptions, type JobType } from 'bullmq';
 import type { Config } from '../config.js';
 import type { OrderMessage } from '../broker/messages.js';
 
-export const orderQueueName = 'orders';
 export type OrderJobData = OrderMessage;
+export type OrderJob = { name: string; data: OrderJobData; opts: { jobId: string } };
 
-export function bullPrefix(config: Config): string {
+export function bullPrefix(config: Pick<Config, 'redisPrefix'>): string {
   return `${config.redisPrefix}:bull`;
+}
+
+// A BullMQ queue's Lua touches all its keys at once, so they must share a hash slot; the tag is
+// in the name, not the prefix, so that each order queue has a slot (and a master) of its own.
+export function orderQueueName(index: number): string {
+  return `{orders-${index}}`;
+}
+
+export function orderQueueNames(config: Pick<Config, 'orderQueues'>): string[] {
+  return Array.from({ length: config.orderQueues }, (_, i) => orderQueueName(i));
+}
+
+// FNV-1a: the queue of an order is a pure function of its id, so a redelivered order lands in
+// the queue that already has its job and `jobId = orderId` makes the second add a no-op.
+export function orderQueueIndex(orderId: string, queues: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < orderId.length; i++) {
+    hash ^= orderId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % queues;
 }
 
 export function orderJobOptions(config: Config): DefaultJobOptions {
@@ -20,13 +41,63 @@ export function orderJobOptions(config: Config): DefaultJobOptions {
   };
 }
 
-export function createOrderQueue(
-  config: Config,
-  connection: ConnectionOptions,
-): Queue<OrderJobData> {
-  return new Queue<OrderJobData>(orderQueueName, {
-    connection,
-    prefix: bullPrefix(config),
-    defaultJobOptions: orderJobOptions(config),
-  });
+export function orderJob(data: OrderJobData): OrderJob {
+  return { name: 'order', data, opts: { jobId: data.orderId } };
+}
+
+// The order queues of a deployment, addressed by order: every add, state lookup and count
+// goes to the queue the order's id names.
+export class OrderQueues {
+  readonly queues: Queue<OrderJobData>[];
+
+  constructor(config: Config, connection: ConnectionOptions) {
+    this.queues = orderQueueNames(config).map(
+      (name) =>
+        new Queue<OrderJobData>(name, {
+          connection,
+          prefix: bullPrefix(config),
+          defaultJobOptions: orderJobOptions(config),
+        }),
+    );
+  }
+
+  queueOf(orderId: string): Queue<OrderJobData> {
+    return this.queues[orderQueueIndex(orderId, this.queues.length)]!;
+  }
+
+  // One addBulk (one MULTI, one slot) per queue the jobs fall in.
+  async addBulk(jobs: readonly OrderJob[]): Promise<void> {
+    const byQueue = new Map<Queue<OrderJobData>, OrderJob[]>();
+    for (const job of jobs) {
+      const queue = this.queueOf(job.opts.jobId);
+      const list = byQueue.get(queue);
+      if (list) list.push(job);
+      else byQueue.set(queue, [job]);
+    }
+    await Promise.all([...byQueue].map(([queue, list]) => queue.addBulk(list)));
+  }
+
+  getJobState(orderId: string) {
+    return this.queueOf(orderId).getJobState(orderId);
+  }
+
+  async getJob(orderId: string) {
+    return this.queueOf(orderId).getJob(orderId);
+  }
+
+  // Summed over the queues.
+  async getJobCounts(...types: JobType[]): Promise<Record<string, number>> {
+    const counts = await Promise.all(this.queues.map((q) => q.getJobCounts(...types)));
+    const total: Record<string, number> = {};
+    for (const c of counts) for (const [k, v] of Object.entries(c)) total[k] = (total[k] ?? 0) + v;
+    return total;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.queues.map((q) => q.close()));
+  }
+}
+
+export function createOrderQueues(config: Config, connection: ConnectionOptions): OrderQueues {
+  return new OrderQueues(config, connection);
 }

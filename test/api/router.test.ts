@@ -55,7 +55,7 @@ describe('routing', () => {
     expect(queues.status).toBe(200);
     expect(JSON.stringify(await queues.json())).toContain('orders');
     // An action, not only a view, reaches BullMQ through the board.
-    const orders = new Queue(orderQueueName, {
+    const orders = new Queue(orderQueueName(0), {
       connection: api.deps.redis,
       prefix: bullPrefix(env.config),
     });

@@ -143,7 +143,7 @@ describe('Redis restarted empty, mid-sale', () => {
       expect(
         (board.body.queues as { name: string }[]).map((q) => q.name),
         'bull-board lists the order queue',
-      ).toContain(orderQueueName);
+      ).toContain(orderQueueName(0));
 
       // The quiet sale is buyable once it is loaded back (5 s at most), and the rate buckets
       // work again: a burst of one buyer is limited, with Retry-After.

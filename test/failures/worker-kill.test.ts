@@ -35,13 +35,13 @@ async function killWorkerMidSale(name: string, overrides: Record<string, string>
   cleanups.push(() => api.stop());
   const bridge = await startBridge(env.config, env.logger);
   cleanups.push(() => bridge.stop());
-  const events = new QueueEvents(orderQueueName, {
+  const events = new QueueEvents(orderQueueName(0), {
     connection: { url: env.config.redisUrl },
     prefix: bullPrefix(env.config),
   });
   cleanups.push(() => events.close());
   await events.waitUntilReady();
-  const queue = new Queue(orderQueueName, {
+  const queue = new Queue(orderQueueName(0), {
     connection: { url: env.config.redisUrl },
     prefix: bullPrefix(env.config),
   });

@@ -222,7 +222,7 @@ describe('sale windows and per-user limits, at the gate and in the database', ()
       const honest = await publishOrder('honest', Date.now());
       const orderId = await publishOrder('forger', Date.now() - 2 * hour);
 
-      const queue = new Queue(orderQueueName, {
+      const queue = new Queue(orderQueueName(0), {
         connection: new Redis(env.config.redisUrl, { maxRetriesPerRequest: null }),
         prefix: bullPrefix(env.config),
       });
