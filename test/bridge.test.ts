@@ -41,7 +41,7 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
       `INSERT INTO sales (id, sku, name, stock) OVERRIDING SYSTEM VALUE VALUES (7, 'b', 'b', 1000)`,
     );
     Object.assign(counts, { forwarded: 0, unparseable: 0, enqueue_failed: 0 });
-    broker = new BrokerConnection(env.config.amqpUrl, env.logger, 'test-bridge');
+    broker = new BrokerConnection(env.config.amqpUrl, env.logger, 'test-bridge', env.config);
     redis = createRedis(env.config, { enableOfflineQueue: false });
     queue = createOrderQueues(env.config, redis);
     // A connection taken away makes the queue report errors; the bridge's failures are counted.
@@ -134,7 +134,9 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     await stopBridge();
     // Nothing was left unacked to come back; the unparseable one was dead-lettered.
     expect(await publisher.messageCount(topology.ordersQueue)).toBe(0);
-    expect(await publisher.messageCount(topology.deadLetterQueue)).toBe(1);
+    await waitFor(async () => (await publisher.messageCount(topology.deadLetterQueue)) === 1, {
+      what: 'one message in deadLetterQueue',
+    });
   });
 
   it('keeps a message until every order in it has its row, and hands it back on stop', async () => {
@@ -148,7 +150,9 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     await waitFor(async () => sut.heldOrders === 1, { what: 'the lone message acked' });
 
     await stopBridge();
-    expect(await publisher.messageCount(topology.ordersQueue)).toBe(1);
+    await waitFor(async () => (await publisher.messageCount(topology.ordersQueue)) === 1, {
+      what: 'one message in ordersQueue',
+    });
   });
 
   it('adds again the jobs of held orders that Redis lost', async () => {
@@ -203,7 +207,9 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
 
     await stopBridge();
     expect(await publisher.messageCount(topology.ordersQueue)).toBe(0);
-    expect(await publisher.messageCount(topology.deadLetterQueue)).toBe(1);
+    await waitFor(async () => (await publisher.messageCount(topology.deadLetterQueue)) === 1, {
+      what: 'one message in deadLetterQueue',
+    });
   });
 
   it('acks nothing while Redis is away, and stores every order once it is back', async () => {
@@ -237,6 +243,9 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
 
     await stopBridge();
     expect(counts.forwarded).toBe(0);
-    expect(await publisher.messageCount(topology.ordersQueue)).toBe(10);
+    // A quorum queue counts a returned message a moment after it is back.
+    await waitFor(async () => (await publisher.messageCount(topology.ordersQueue)) === 10, {
+      what: () => 'the 10 orders back in the order queue',
+    });
   });
 });

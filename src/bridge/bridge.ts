@@ -16,7 +16,7 @@ export type BridgeOptions = {
   prefetch: number;
   // Orders stored in one addBulk (a message is never split, so one may hold more).
   maxBulk: number;
-  // Wait before handing back a bulk that could not be stored.
+  // Wait before storing again a bulk that could not be stored.
   retryDelayMs: number;
   // How often PostgreSQL is asked which held orders have their rows.
   settleIntervalMs: number;
@@ -218,8 +218,14 @@ export class Bridge {
         { err: error, orders, orderId: bulk[0]!.orders[0]!.orderId },
         'enqueue failed; requeueing',
       );
-      // Wait before handing them back, or a Redis outage becomes a hot redelivery loop.
+      // Wait before trying again, or a Redis outage becomes a hot loop.
       await sleep(this.options.retryDelayMs);
+      // Stored again from here rather than handed back: on a quorum queue every redelivery
+      // counts towards the delivery limit, and a Redis outage is not a poison message.
+      if (!this.stopping && this.broker.channel === channel) {
+        this.pending.unshift(...bulk);
+        return;
+      }
       // Held messages are acked one by one, so a bulk is handed back one by one too.
       for (const p of bulk) this.ackOrNack(channel, () => channel.nack(p.message, false, true));
     }

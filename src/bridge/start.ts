@@ -14,7 +14,7 @@ import { watchRedisIdentity } from '../recovery/redis-identity.js';
 
 export async function startBridge(config: Config, logger: Logger) {
   const registry = createRegistry('bridge');
-  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-bridge');
+  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-bridge', config);
   const counters = bridgeMetrics(registry, async () => {
     const depths = new Map<string, number>();
     const channel = broker.channel;

@@ -27,7 +27,7 @@ export async function startCompensator(config: Config, logger: Logger) {
   });
   const gate = new Gate(gateRedis, gateOptions(config));
   const queue = createOrderQueues(config, bullRedis);
-  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-compensator');
+  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-compensator', config);
   const publisher = new ConfirmedPublisher(broker, config.publishTimeoutMs);
 
   const consumer = new DeadLetterConsumer({

@@ -27,7 +27,7 @@ export async function startWorker(config: Config, logger: Logger) {
   // The claim and confirm batches of different sales share one write per event-loop turn.
   const gateRedis = createRedis(config, { enableAutoPipelining: true });
   const db = createDatabase(config.databaseUrl, config.pgPoolMax);
-  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-worker');
+  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-worker', config);
   await broker.start();
   const publisher = new ConfirmedPublisher(broker, config.publishTimeoutMs);
   const gate = new Gate(gateRedis, gateOptions(config));

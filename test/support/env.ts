@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import amqp from 'amqplib';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.js';
@@ -60,6 +61,11 @@ export async function createTestEnv(
     // A niced worker on a shared machine waits behind every other tenant's CPU: the tests'
     // timeouts would measure the neighbours. test/process-priority.test.ts covers the niceness.
     DRAIN_NICE: '0',
+    // The queue type is the run's choice (.ci/run runs one leg on each); quorum, the default,
+    // when unset.
+    ...(process.env.TEST_AMQP_QUEUE_TYPE
+      ? { AMQP_QUEUE_TYPE: process.env.TEST_AMQP_QUEUE_TYPE }
+      : {}),
     ...overrides,
   };
   await rabbitmqctl('add_vhost', vhost);
@@ -150,7 +156,34 @@ export async function orderQueuePolicy(
 }
 
 // Makes the broker refuse (basic.nack) every publish to the order queue of this environment,
-// the real way a publish fails while the connection stays up. Returns the undo.
-export function rejectOrderPublishes(env: TestEnv): Promise<() => Promise<void>> {
-  return orderQueuePolicy(env, 'reject-orders', { 'max-length': 0, overflow: 'reject-publish' });
+// the real way a publish fails while the connection stays up. Returns the undo. The order
+// exchange routes to a classic queue that holds nothing and rejects publishes, in place of the
+// order queue: a quorum queue of max-length 0 would accept one message before it rejects (its
+// limit is checked after the enqueue), and a message also routed to a queue that takes it is
+// nacked yet kept there. The refusing queue is bound first and unbound last, so no publish
+// meanwhile is unroutable (confirmed and dropped).
+export async function rejectOrderPublishes(env: TestEnv): Promise<() => Promise<void>> {
+  const refusing = 'flashline.test.refuse-orders';
+  const { ordersExchange, ordersQueue, ordersRoutingKey } = topology;
+  const withChannel = async (work: (channel: amqp.Channel) => Promise<void>) => {
+    const connection = await amqp.connect(env.config.amqpUrl);
+    try {
+      await work(await connection.createChannel());
+    } finally {
+      await connection.close();
+    }
+  };
+  await withChannel(async (channel) => {
+    await channel.assertQueue(refusing, {
+      durable: true,
+      arguments: { 'x-queue-type': 'classic', 'x-max-length': 0, 'x-overflow': 'reject-publish' },
+    });
+    await channel.bindQueue(refusing, ordersExchange, ordersRoutingKey);
+    await channel.unbindQueue(ordersQueue, ordersExchange, ordersRoutingKey);
+  });
+  return () =>
+    withChannel(async (channel) => {
+      await channel.bindQueue(ordersQueue, ordersExchange, ordersRoutingKey);
+      await channel.deleteQueue(refusing);
+    });
 }
