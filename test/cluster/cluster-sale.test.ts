@@ -33,7 +33,7 @@ describe('a flash sale on a Redis Cluster', () => {
 
   it('sells three sales on different masters exactly, through order queues on every master', async () => {
     const api = client(sut.baseUrl, env);
-    expect((await api.raw('GET', '/readyz')).status).toBe(200);
+    expect((await api.raw('GET', '/readyz', {})).status).toBe(200);
     // Sales until three of them live on three different masters.
     const sales: { id: number; port: number }[] = [];
     for (let i = 0; sales.length < 3 && i < 40; i++) {
