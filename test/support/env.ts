@@ -6,6 +6,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
+import { createRedis, scanKeys } from '../../src/redis/connection.js';
 import { topology } from '../../src/broker/topology.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 
@@ -15,7 +16,11 @@ export const services = {
   postgres: process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432',
   redis: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
   amqpHost: process.env.TEST_AMQP_HOST ?? 'guest:guest@127.0.0.1:5672',
+  redisCluster: process.env.TEST_REDIS_CLUSTER_NODES,
 };
+
+const ownsRedis = (overrides: Record<string, string>) =>
+  ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].some((name) => name in overrides);
 
 export type TestEnv = {
   id: string;
@@ -66,6 +71,11 @@ export async function createTestEnv(
     ...(process.env.TEST_AMQP_QUEUE_TYPE
       ? { AMQP_QUEUE_TYPE: process.env.TEST_AMQP_QUEUE_TYPE }
       : {}),
+    // A run on a Redis Cluster (.ci/run starts one): every test that does not bring a Redis
+    // of its own (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES) runs on it.
+    ...(services.redisCluster && !ownsRedis(overrides)
+      ? { REDIS_CLUSTER_NODES: services.redisCluster }
+      : {}),
     ...overrides,
   };
   await rabbitmqctl('add_vhost', vhost);
@@ -85,7 +95,11 @@ export async function createTestEnv(
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       await admin.end();
-      await deleteKeys(services.redis, `${config.redisPrefix}:*`);
+      if (services.redisCluster && env.REDIS_CLUSTER_NODES === services.redisCluster) {
+        await deleteClusterKeys(config, `${config.redisPrefix}:*`);
+      } else {
+        await deleteKeys(services.redis, `${config.redisPrefix}:*`);
+      }
     },
   };
 }
@@ -99,6 +113,18 @@ export async function deleteKeys(url: string, pattern: string): Promise<void> {
       cursor = next;
       if (keys.length) await redis.unlink(...keys);
     } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+// On a cluster SCAN sees one master's keys: each master is scanned and its keys unlinked.
+async function deleteClusterKeys(config: Config, pattern: string): Promise<void> {
+  const redis = createRedis(config);
+  try {
+    for await (const keys of scanKeys(redis, pattern)) {
+      for (const key of keys) await redis.unlink(key);
+    }
   } finally {
     redis.disconnect();
   }
