@@ -47,7 +47,8 @@ const schema = z
     REDIS_CLUSTER_NODES: unsetWhenEmpty(hostPortList),
     // BullMQ order queues the orders are spread over, each in a hash slot of its own (so, on a
     // cluster, over the masters); an order's queue follows from its id. Unset: 1 on one
-    // server, 8 on a cluster. Every process of a deployment must use the same number.
+    // server, 12 on a cluster (a multiple of 2, 3, 4 and 6 masters: as many on each). Every
+    // process of a deployment must use the same number.
     ORDER_QUEUES: unsetWhenEmpty(z.coerce.number().int().min(1).max(256)),
     REDIS_PREFIX: z
       .string()
@@ -166,7 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     redisSentinels: e.REDIS_SENTINELS ?? null,
     redisSentinelName: e.REDIS_SENTINEL_NAME,
     redisClusterNodes: e.REDIS_CLUSTER_NODES ?? null,
-    orderQueues: e.ORDER_QUEUES ?? (e.REDIS_CLUSTER_NODES ? 8 : 1),
+    orderQueues: e.ORDER_QUEUES ?? (e.REDIS_CLUSTER_NODES ? 12 : 1),
     redisPrefix: e.REDIS_PREFIX,
     amqpUrl: e.AMQP_URL,
     amqpQueueType: e.AMQP_QUEUE_TYPE,

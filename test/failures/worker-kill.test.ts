@@ -8,7 +8,7 @@ import { buyersNamed, buyOnce } from '../support/failures.js';
 import { killAll, spawnProcess } from '../support/processes.js';
 import { startApi } from '../../src/api/server.js';
 import { startBridge } from '../../src/bridge/start.js';
-import { bullPrefix, orderQueueName } from '../../src/orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../../src/orders/queue.js';
 import { createBullRedis } from '../../src/redis/connection.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -38,13 +38,13 @@ async function killWorkerMidSale(name: string, overrides: Record<string, string>
   cleanups.push(() => api.stop());
   const bridge = await startBridge(env.config, env.logger);
   cleanups.push(() => bridge.stop());
-  const events = new QueueEvents(orderQueueName(0), {
+  const events = new QueueEvents(orderQueueNames(env.config)[0]!, {
     connection: createBullRedis(env.config),
     prefix: bullPrefix(env.config),
   });
   cleanups.push(() => events.close());
   await events.waitUntilReady();
-  const queue = new Queue(orderQueueName(0), {
+  const queue = new Queue(orderQueueNames(env.config)[0]!, {
     connection: createBullRedis(env.config),
     prefix: bullPrefix(env.config),
   });
