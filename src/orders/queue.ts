@@ -12,6 +12,9 @@ export function bullPrefix(config: Pick<Config, 'redisPrefix'>): string {
 
 const slots = 16_384;
 
+// What the order queues are called together (traces, logs): each is `{orders-<i>-<k>}`.
+export const orderQueueFamily = 'orders';
+
 // A BullMQ queue's Lua touches all its keys at once, so they must share a hash slot; the tag is
 // in the name, not the prefix, so that each order queue has a slot (and a master) of its own.
 // Tags are chosen so that queue i of n lands in the i-th n-th of the slot space: a cluster's

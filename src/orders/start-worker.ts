@@ -12,7 +12,13 @@ import { createRegistry } from '../observability/metrics.js';
 import { metricsPortChoice, serveMetrics } from '../observability/metrics-server.js';
 import { bullmqJobStates, workerMetrics } from '../observability/worker-metrics.js';
 import { withProcessSpan } from '../observability/trace-context.js';
-import { bullPrefix, createOrderQueues, orderQueueNames, type OrderJobData } from './queue.js';
+import {
+  bullPrefix,
+  createOrderQueues,
+  orderQueueFamily,
+  orderQueueNames,
+  type OrderJobData,
+} from './queue.js';
 import { createOrderProcessor, type JobOutcome } from './processor.js';
 import { OrderBatcher } from './order-batcher.js';
 import { ReservationBatcher } from './reservation-batcher.js';
@@ -64,7 +70,14 @@ export async function startWorker(config: Config, logger: Logger) {
         // Each attempt is a span in the purchase's trace, continued from the job's `traceparent`.
         async (job) =>
           withProcessSpan(
-            { system: 'bullmq', destination: name, messageId: job.id, orderId: job.id },
+            // The order queues are one destination; which of them is the partition.
+            {
+              system: 'bullmq',
+              destination: orderQueueFamily,
+              partition: name,
+              messageId: job.id,
+              orderId: job.id,
+            },
             { traceparent: (job.data as Partial<OrderJobData> | null)?.traceparent },
             async () => {
               const stopTimer = metrics.startJob();
