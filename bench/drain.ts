@@ -18,6 +18,7 @@ import { load } from './load.js';
 import { coresBetween, sampleCpu, type CpuSample } from './cpu.js';
 import { createSale } from './sale.js';
 import { commandStats, isScript, type CommandStats } from './redis-stats.js';
+import { bullPrefix, orderQueueName } from '../src/orders/queue.js';
 
 const orders = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 20_000);
 const split = process.argv.includes('--split');
@@ -92,7 +93,8 @@ try {
   });
   const sold = async () =>
     Number((await db.query('SELECT sold FROM sales WHERE id = $1', [saleId])).rows[0].sold);
-  const waitKey = `${env.config.redisPrefix}:bull:orders:wait`;
+  // One Redis here, so one order queue (ORDER_QUEUES unset).
+  const waitKey = `${bullPrefix(env.config)}:${orderQueueName(0)}:wait`;
   const spawn = async (name: 'bridge' | 'worker') =>
     children.push(
       await spawnProcess(name, `src/cmd/${name}.ts`, {

@@ -78,12 +78,10 @@ try {
       }),
     );
     const started = performance.now();
-    const { Queue } = await import('bullmq');
+    const { createOrderQueues } = await import('../src/orders/queue.js');
     const { createBullRedis } = await import('../src/redis/connection.js');
-    const queue = new Queue('orders', {
-      connection: createBullRedis(env.config),
-      prefix: `${env.config.redisPrefix}:bull`,
-    });
+    // Counts summed over every order queue.
+    const queue = createOrderQueues(env.config, createBullRedis(env.config));
     const sampler = setInterval(() => {
       void queue
         .getJobCounts('waiting', 'active', 'completed')

@@ -44,6 +44,30 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes a Redis Cluster, with its order queues spread, and only database 0', () => {
+    const single = loadConfig({});
+    expect(single.redisClusterNodes).toBeNull();
+    expect(single.orderQueues).toBe(1);
+    const sut = loadConfig({ REDIS_CLUSTER_NODES: 'n1:7000,10.0.0.2:7001' });
+    expect(sut.redisClusterNodes).toEqual([
+      { host: 'n1', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+    ]);
+    expect(sut.orderQueues).toBe(12);
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'n1:7000', ORDER_QUEUES: '4' }).orderQueues).toBe(4);
+    expect(() =>
+      loadConfig({ REDIS_CLUSTER_NODES: 'n1:7000', REDIS_URL: 'redis://x:6379/2' }),
+    ).toThrow(/database 0/);
+    expect(() => loadConfig({ ORDER_QUEUES: '0' })).toThrow(/ORDER_QUEUES/);
+  });
+
+  it('declares quorum queues unless told classic', () => {
+    expect(loadConfig({}).amqpQueueType).toBe('quorum');
+    expect(loadConfig({ AMQP_QUEUE_TYPE: 'classic' }).amqpQueueType).toBe('classic');
+    expect(() => loadConfig({ AMQP_QUEUE_TYPE: 'stream' })).toThrow(/AMQP_QUEUE_TYPE/);
+    expect(loadConfig({}).amqpDeliveryLimit).toBe(50);
+  });
+
   it('keeps a message of orders within what the bridge accepts', () => {
     expect(loadConfig({}).publishBatchMax).toBe(128);
     expect(loadConfig({ PUBLISH_BATCH_MAX: String(maxOrdersPerMessage) }).publishBatchMax).toBe(

@@ -42,12 +42,26 @@ const schema = z
     // database index, user and password still come from REDIS_URL.
     REDIS_SENTINELS: unsetWhenEmpty(hostPortList),
     REDIS_SENTINEL_NAME: z.string().min(1).default('mymaster'),
+    // A Redis Cluster, found from any of these nodes; REDIS_URL then gives only the
+    // credentials, and REDIS_PREFIX keeps deployments sharing the cluster apart.
     REDIS_CLUSTER_NODES: unsetWhenEmpty(hostPortList),
+    // BullMQ order queues the orders are spread over, each in a hash slot of its own (so, on a
+    // cluster, over the masters); an order's queue follows from its id. Unset: 1 on one
+    // server, 12 on a cluster (a multiple of 2, 3, 4 and 6 masters: as many on each). Every
+    // process of a deployment must use the same number.
+    ORDER_QUEUES: unsetWhenEmpty(z.coerce.number().int().min(1).max(256)),
     REDIS_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,32}$/)
       .default('fl'),
     AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672/'),
+    // Quorum queues are replicated over the cluster's nodes (Raft); classic ones live on one
+    // node. A queue's type cannot change once declared (docs/operations.md, switching).
+    AMQP_QUEUE_TYPE: z.enum(['quorum', 'classic']).default('quorum'),
+    // Deliveries of one message after which a quorum queue dead-letters it instead of handing
+    // it out again (a message that kills its consumer every time). Every bridge restart and
+    // every failed store redelivers the messages it held, so well above those.
+    AMQP_DELIVERY_LIMIT: int(50, 1),
     JWT_SECRET: z.string().min(8).default('flashline-dev-secret'),
     ADMIN_TOKEN: z.string().min(8).default('flashline-dev-admin'),
     PUBLISH_TIMEOUT_MS: int(3000, 1),
@@ -129,9 +143,9 @@ const schema = z
     message: 'set REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both',
     path: ['REDIS_SENTINELS'],
   })
-  .refine((e) => !e.REDIS_CLUSTER_NODES, {
-    message: 'Redis Cluster is not supported yet; use REDIS_URL or REDIS_SENTINELS',
-    path: ['REDIS_CLUSTER_NODES'],
+  .refine((e) => !e.REDIS_CLUSTER_NODES || /^\/?0?$/.test(new URL(e.REDIS_URL).pathname), {
+    message: 'a Redis Cluster has only database 0: REDIS_URL must name no other',
+    path: ['REDIS_URL'],
   });
 
 export const defaultMetricsPorts = { bridge: 9101, worker: 9102, compensator: 9103 } as const;
@@ -166,8 +180,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     redisUrl: e.REDIS_URL,
     redisSentinels: e.REDIS_SENTINELS ?? null,
     redisSentinelName: e.REDIS_SENTINEL_NAME,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES ?? null,
+    orderQueues: e.ORDER_QUEUES ?? (e.REDIS_CLUSTER_NODES ? 12 : 1),
     redisPrefix: e.REDIS_PREFIX,
     amqpUrl: e.AMQP_URL,
+    amqpQueueType: e.AMQP_QUEUE_TYPE,
+    amqpDeliveryLimit: e.AMQP_DELIVERY_LIMIT,
     jwtSecret: e.JWT_SECRET,
     adminToken: e.ADMIN_TOKEN,
     publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Worker, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../src/redis/connection.js';
 import { createTestEnv, rabbitmqctl, waitFor, type TestEnv } from './support/env.js';
 import { brokerClient } from './support/failures.js';
 import { orderMessage } from './support/messages.js';
@@ -11,9 +11,10 @@ import { topology } from '../src/broker/topology.js';
 import type { OrderBatchMessage, OrderMessage } from '../src/broker/messages.js';
 import {
   bullPrefix,
-  createOrderQueue,
-  orderQueueName,
+  createOrderQueues,
+  orderQueueNames,
   type OrderJobData,
+  type OrderQueues,
 } from '../src/orders/queue.js';
 import { startBridge } from '../src/bridge/start.js';
 import { createBullRedis, createRedis } from '../src/redis/connection.js';
@@ -28,10 +29,12 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
   let broker: BrokerConnection;
   let publisher: Awaited<ReturnType<typeof brokerClient>>;
   // The bridge's own Redis connection, which a test takes away.
-  let redis: Redis;
-  let queue: Queue<OrderJobData>;
+  let redis: RedisClient;
+  let queue: OrderQueues;
   // A second look at the same queue, over a connection that stays up.
-  let inspectRedis: Redis;
+  let inspectRedis: RedisClient;
+  let inspectQueues: OrderQueues;
+  // One order queue (ORDER_QUEUES unset on one server).
   let inspect: Queue<OrderJobData>;
   let sut: Bridge;
   let db: Database;
@@ -45,13 +48,14 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
       `INSERT INTO sales (id, sku, name, stock) OVERRIDING SYSTEM VALUE VALUES (7, 'b', 'b', 1000)`,
     );
     Object.assign(counts, { forwarded: 0, unparseable: 0, enqueue_failed: 0 });
-    broker = new BrokerConnection(env.config.amqpUrl, env.logger, 'test-bridge');
+    broker = new BrokerConnection(env.config.amqpUrl, env.logger, 'test-bridge', env.config);
     redis = createRedis(env.config, { enableOfflineQueue: false });
-    queue = createOrderQueue(env.config, redis);
+    queue = createOrderQueues(env.config, redis);
     // A connection taken away makes the queue report errors; the bridge's failures are counted.
-    queue.on('error', () => undefined);
+    for (const q of queue.queues) q.on('error', () => undefined);
     inspectRedis = createBullRedis(env.config);
-    inspect = createOrderQueue(env.config, inspectRedis);
+    inspectQueues = createOrderQueues(env.config, inspectRedis);
+    inspect = inspectQueues.queues[0]!;
     sut = new Bridge(
       broker,
       queue,
@@ -72,7 +76,7 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     await broker?.close();
     await publisher?.close();
     await queue?.close();
-    await inspect?.close();
+    await inspectQueues?.close();
     redis?.disconnect();
     inspectRedis?.disconnect();
     await db?.$client.end();
@@ -137,7 +141,9 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     await stopBridge();
     // Nothing was left unacked to come back; the unparseable one was dead-lettered.
     expect(await publisher.messageCount(topology.ordersQueue)).toBe(0);
-    expect(await publisher.messageCount(topology.deadLetterQueue)).toBe(1);
+    await waitFor(async () => (await publisher.messageCount(topology.deadLetterQueue)) === 1, {
+      what: 'one message in deadLetterQueue',
+    });
   });
 
   it('keeps a message until every order in it has its row, and hands it back on stop', async () => {
@@ -151,7 +157,9 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     await waitFor(async () => sut.heldOrders === 1, { what: 'the lone message acked' });
 
     await stopBridge();
-    expect(await publisher.messageCount(topology.ordersQueue)).toBe(1);
+    await waitFor(async () => (await publisher.messageCount(topology.ordersQueue)) === 1, {
+      what: 'one message in ordersQueue',
+    });
   });
 
   it('adds again the jobs of held orders that Redis lost', async () => {
@@ -206,7 +214,9 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
 
     await stopBridge();
     expect(await publisher.messageCount(topology.ordersQueue)).toBe(0);
-    expect(await publisher.messageCount(topology.deadLetterQueue)).toBe(1);
+    await waitFor(async () => (await publisher.messageCount(topology.deadLetterQueue)) === 1, {
+      what: 'one message in deadLetterQueue',
+    });
   });
 
   it('acks nothing while Redis is away, and stores every order once it is back', async () => {
@@ -240,7 +250,10 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
 
     await stopBridge();
     expect(counts.forwarded).toBe(0);
-    expect(await publisher.messageCount(topology.ordersQueue)).toBe(10);
+    // A quorum queue counts a returned message a moment after it is back.
+    await waitFor(async () => (await publisher.messageCount(topology.ordersQueue)) === 10, {
+      what: () => 'the 10 orders back in the order queue',
+    });
   });
 });
 
@@ -253,10 +266,10 @@ describe('the bridge process', () => {
     const publisher = await brokerClient(env);
     const connection = createBullRedis(env.config);
     // Completes every job without writing anything: only the completion event can settle it.
-    const worker = new Worker(orderQueueName, async () => 'done', {
-      connection,
-      prefix: bullPrefix(env.config),
-    });
+    const workers = orderQueueNames(env.config).map(
+      (name) =>
+        new Worker(name, async () => 'done', { connection, prefix: bullPrefix(env.config) }),
+    );
     try {
       const orders = Array.from({ length: 8 }, orderMessage);
       for (const order of orders) {
@@ -269,7 +282,7 @@ describe('the bridge process', () => {
       // Nothing held came back to the queue.
       expect(await publisher.messageCount(topology.ordersQueue)).toBe(0);
     } finally {
-      await worker.close();
+      await Promise.all(workers.map((worker) => worker.close()));
       connection.disconnect();
       await publisher.close();
       await bridge.stop().catch(() => undefined);

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from './support/env.js';
 import { client, groupByStatus, pool, startSystem, type System } from './support/system.js';
 import { assertOracle, type Answer } from './support/oracle.js';
-import { Queue } from 'bullmq';
-import { bullPrefix, orderQueueName } from '../src/orders/queue.js';
+import { createOrderQueues } from '../src/orders/queue.js';
 import { createBullRedis } from '../src/redis/connection.js';
 
 describe('group commit in the worker, end to end', () => {
@@ -25,7 +24,7 @@ describe('group commit in the worker, end to end', () => {
     const saleId = created.body.id as number;
 
     // Let a backlog build so the worker runs many jobs at once when it resumes.
-    await sut.worker.worker.pause(true);
+    await Promise.all(sut.worker.workers.map((w) => w.pause(true)));
     const tasks = Array.from({ length: 360 }, (_, i) => async (): Promise<Answer> => {
       const buyer = `buyer-${i}`;
       const answer = await api.purchase(saleId, buyer);
@@ -37,7 +36,7 @@ describe('group commit in the worker, end to end', () => {
     expect(byStatus['409']).toHaveLength(60);
 
     const redis = createBullRedis(env.config);
-    const queue = new Queue(orderQueueName, { connection: redis, prefix: bullPrefix(env.config) });
+    const queue = createOrderQueues(env.config, redis);
     try {
       // The worker may have taken a job or two before the pause reached it.
       await waitFor(
@@ -51,7 +50,7 @@ describe('group commit in the worker, end to end', () => {
       await queue.close();
       redis.disconnect();
     }
-    sut.worker.worker.resume();
+    for (const w of sut.worker.workers) w.resume();
 
     const result = await assertOracle(env, saleId, answers);
     expect(result).toMatchObject({ confirmedUnits: 300, confirmed: 300, failed: 0 });

@@ -17,7 +17,12 @@ describe('orders accepted in one event-loop turn travel as one message', () => {
 
   beforeAll(async () => {
     env = await createTestEnv('orderpub');
-    broker = new BrokerConnection(env.config.amqpUrl, env.logger, 'test-order-publisher');
+    broker = new BrokerConnection(
+      env.config.amqpUrl,
+      env.logger,
+      'test-order-publisher',
+      env.config,
+    );
     await broker.start();
     confirmed = new ConfirmedPublisher(broker, 3_000);
     inspect = await brokerClient(env);

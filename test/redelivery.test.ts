@@ -4,7 +4,7 @@ import { createTestEnv, waitFor, type TestEnv } from './support/env.js';
 import { client, startSystem, type Client, type System } from './support/system.js';
 import { assertOracle, type Answer } from './support/oracle.js';
 import { brokerClient, metric } from './support/failures.js';
-import { createOrderQueue } from '../src/orders/queue.js';
+import { createOrderQueues } from '../src/orders/queue.js';
 import { createBullRedis } from '../src/redis/connection.js';
 import { topology } from '../src/broker/topology.js';
 import { processOrder, type ProcessorDeps } from '../src/orders/processor.js';
@@ -69,14 +69,14 @@ describe('an order delivered or run more than once', () => {
       metric(sut.worker.metricsPort, 'flashline_jobs_total', { outcome: 'completed' });
     const broker = await brokerClient(env);
     const connection = createBullRedis(env.config);
-    const queue = createOrderQueue(env.config, connection);
+    const queue = createOrderQueues(env.config, connection);
     try {
       // Once while its finished job is still kept (the add is a no-op)...
       const before = await forwarded();
       await broker.publish(topology.ordersExchange, topology.ordersRoutingKey, message);
       await waitFor(async () => (await forwarded()) > before, { what: 'the bridge to take it' });
       // ...and once after the job was removed, so a new job really runs.
-      await queue.remove(orderId);
+      await queue.queueOf(orderId).remove(orderId);
       const ran = await jobsDone();
       await broker.publish(topology.ordersExchange, topology.ordersRoutingKey, message);
       await waitFor(async () => (await jobsDone()) > ran, { what: 'the second job to finish' });

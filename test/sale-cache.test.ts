@@ -31,7 +31,8 @@ describe('the local sold-out cache across API processes', () => {
     env = await createTestEnv('salecache', { SALE_CACHE_REFRESH_MS: '600000' });
     [a, b] = await Promise.all([spawnApi(env), spawnApi(env)]);
     db = createDatabase(env.config.databaseUrl, 2);
-    redis = createRedis(env.config);
+    // One server here (REDIS_URL), so the client is a plain Redis.
+    redis = createRedis(env.config) as Redis;
     gate = new Gate(redis, gateOptions(env.config));
   });
   afterAll(async () => {

@@ -6,12 +6,12 @@ import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Queue } from 'bullmq';
 import { Hono } from 'hono';
-import type { Redis } from 'ioredis';
 import type { ApiDeps } from './deps.js';
 import { requireAdmin } from './middleware/auth.js';
 import { routeNotFound } from './api-error.js';
-import { bullPrefix, orderQueueName } from '../orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../orders/queue.js';
 import { expiryQueueName } from '../payments/expiry-queue.js';
+import { scanKeys, type RedisClient } from '../redis/connection.js';
 
 export const adminQueuesPath = '/admin/queues';
 
@@ -24,20 +24,18 @@ const uiStaticRoot = path.join(uiRoot, 'dist', 'static');
 const serveUiAssets: typeof serveStatic = (options) =>
   serveStatic({ ...options, root: uiStaticRoot });
 
-// A queue exists in Redis as `<prefix>:<name>:meta` once BullMQ has used it.
-export async function discoverQueueNames(redis: Redis, prefix: string): Promise<string[]> {
+// A queue exists in Redis as `<prefix>:<name>:meta` once BullMQ has used it (on a cluster, on
+// whichever master has its slot: every master is scanned).
+export async function discoverQueueNames(redis: RedisClient, prefix: string): Promise<string[]> {
   const names = new Set<string>();
   const pattern = `${prefix}:*:meta`;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
+  for await (const keys of scanKeys(redis, pattern)) {
     for (const key of keys) {
       const name = key.slice(prefix.length + 1, -':meta'.length);
       // BullMQ queue names never contain ':'; such keys are jobs' or other data.
       if (name && !name.includes(':')) names.add(name);
     }
-  } while (cursor !== '0');
+  }
   return [...names].sort();
 }
 
@@ -45,7 +43,8 @@ export async function discoverQueueNames(redis: Redis, prefix: string): Promise<
 const rediscoverEveryMs = 30_000;
 
 // bull-board behind admin auth (bearer token, or basic `admin:<ADMIN_TOKEN>` so a browser
-// prompts), showing the order and expiry queues and every other BullMQ queue under the same prefix.
+// prompts), showing every order queue, the expiry queue and every other BullMQ queue under the
+// same prefix.
 // The queues share the API's Redis connection, so there is nothing extra to close.
 // It is an app of its own, which the API hands every request under adminQueuesPath (see
 // app.ts): bull-board's routes are of a kind hono's RegExpRouter cannot compile, and merged
@@ -60,7 +59,7 @@ export function adminQueuesApp(deps: ApiDeps) {
   };
   const board = createBullBoard({
     // The payment window's expiry jobs are shown from the start, before the first one exists.
-    queues: [adapterFor(orderQueueName), adapterFor(expiryQueueName)],
+    queues: [...orderQueueNames(deps.config), expiryQueueName].map(adapterFor),
     serverAdapter: adapter,
     options: { uiBasePath: uiRoot, uiConfig: { boardTitle: 'Flashline queues' } },
   });

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { Database } from '../db/client.js';
 import type { Gate } from '../gate/gate.js';
 import type { BrokerConnection } from '../broker/connection.js';
@@ -13,7 +13,7 @@ export type ApiDeps = {
   config: Config;
   logger: Logger;
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   gate: Gate;
   broker: BrokerConnection;
   orders: OrderPublisher;

@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Gate, SaleState } from '../gate/gate.js';
 import type { Logger } from '../observability/logger.js';
+import { isCluster, type RedisClient } from '../redis/connection.js';
 
 // Answers the cache may give without asking Redis, in the order the reserve script checks
 // them, so a cached answer is the one the script would have given.
@@ -19,6 +19,8 @@ type Entry = {
 // every request): bounded, a full cache is emptied and refilled on use.
 const maxEntries = 10_000;
 
+const resubscribeRetryMs = 100;
+
 export type SaleCacheOptions = {
   // A sold-out flag (or a sale not found) is re-read this often even without an event.
   refreshMs: number;
@@ -33,10 +35,11 @@ export class SaleCache {
   private readonly entries = new Map<number, Entry>();
   private live = false;
   private stopping = false;
+  private resubscribing = false;
 
   constructor(
     private readonly gate: Gate,
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly logger: Logger,
     private readonly options: SaleCacheOptions,
   ) {}
@@ -50,6 +53,9 @@ export class SaleCache {
     });
     // Events published while disconnected are lost: forget everything until subscribed again.
     this.subscriber.on('close', () => this.goDark());
+    // A cluster moves its subscription to another node by itself when the node it used leaves,
+    // without a 'close': the events of the move are lost the same way.
+    if (isCluster(this.subscriber)) this.subscriber.on('-node', () => this.resubscribe());
     const subscribed = new Promise<void>((resolve) => {
       const onReady = () => void this.subscribe().then((ok) => ok && resolve());
       this.subscriber.on('ready', onReady);
@@ -106,6 +112,20 @@ export class SaleCache {
     this.entries.clear();
     this.live = true;
     return true;
+  }
+
+  // Dark until a subscription is confirmed again; retried until one is (or the cache stops).
+  private resubscribe(): void {
+    this.goDark();
+    if (this.resubscribing || this.stopping) return;
+    this.resubscribing = true;
+    const attempt = () => {
+      void this.subscribe().then((ok) => {
+        if (ok || this.stopping) this.resubscribing = false;
+        else setTimeout(attempt, resubscribeRetryMs).unref();
+      });
+    };
+    setTimeout(attempt, resubscribeRetryMs).unref();
   }
 
   private goDark(): void {

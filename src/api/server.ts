@@ -26,7 +26,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   // of one write (one syscall) each.
   const redis = createRedis(config, { enableAutoPipelining: true });
   const db = createDatabase(config.databaseUrl, config.pgPoolMax);
-  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-api');
+  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-api', config);
   await broker.start();
   const gate = new Gate(redis, gateOptions(config));
   // A connection in subscriber mode can run nothing else, hence its own.

@@ -1,11 +1,10 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
-import type { Queue } from 'bullmq';
 import type { Logger } from '../observability/logger.js';
 import type { BrokerConnection } from '../broker/connection.js';
 import { topology } from '../broker/topology.js';
 import { decodeOrders } from '../broker/messages.js';
 import { activeTraceparent, withProcessSpan } from '../observability/trace-context.js';
-import type { OrderJobData } from '../orders/queue.js';
+import { orderJob, type OrderJobData, type OrderQueues } from '../orders/queue.js';
 
 export type BridgeCounters = {
   forwarded: () => void;
@@ -17,7 +16,7 @@ export type BridgeOptions = {
   prefetch: number;
   // Orders stored in one addBulk (a message is never split, so one may hold more).
   maxBulk: number;
-  // Wait before handing back a bulk that could not be stored.
+  // Wait before storing again a bulk that could not be stored.
   retryDelayMs: number;
   // How often PostgreSQL is asked which held orders have their rows, for the orders held
   // longer than this whose completion was not heard of (markSettled) meanwhile.
@@ -73,7 +72,7 @@ export class Bridge {
 
   constructor(
     private readonly broker: BrokerConnection,
-    private readonly queue: Queue<OrderJobData>,
+    private readonly queue: Pick<OrderQueues, 'addBulk'>,
     private readonly logger: Logger,
     private readonly counters: BridgeCounters,
     private readonly options: BridgeOptions,
@@ -166,11 +165,7 @@ export class Bridge {
     if (jobs.length === 0) return;
     this.logger.warn({ orders: jobs.length, reason }, 'adding the jobs of held orders again');
     for (let i = 0; i < jobs.length; i += this.options.maxBulk) {
-      await this.queue.addBulk(
-        jobs
-          .slice(i, i + this.options.maxBulk)
-          .map((data) => ({ name: 'order', data, opts: { jobId: data.orderId } })),
-      );
+      await this.queue.addBulk(jobs.slice(i, i + this.options.maxBulk).map(orderJob));
     }
     const now = Date.now();
     for (const h of held) h.addedAt = now;
@@ -247,11 +242,7 @@ export class Bridge {
 
   private async store(channel: Channel, bulk: Pending[], orders: number): Promise<void> {
     try {
-      await this.queue.addBulk(
-        bulk.flatMap((p) =>
-          p.orders.map((data) => ({ name: 'order', data, opts: { jobId: data.orderId } })),
-        ),
-      );
+      await this.queue.addBulk(bulk.flatMap((p) => p.orders.map(orderJob)));
       for (let i = 0; i < orders; i++) this.counters.forwarded();
       const addedAt = Date.now();
       for (const p of bulk) {
@@ -265,8 +256,14 @@ export class Bridge {
         { err: error, orders, orderId: bulk[0]!.orders[0]!.orderId },
         'enqueue failed; requeueing',
       );
-      // Wait before handing them back, or a Redis outage becomes a hot redelivery loop.
+      // Wait before trying again, or a Redis outage becomes a hot loop.
       await sleep(this.options.retryDelayMs);
+      // Stored again from here rather than handed back: on a quorum queue every redelivery
+      // counts towards the delivery limit, and a Redis outage is not a poison message.
+      if (!this.stopping && this.broker.channel === channel) {
+        this.pending.unshift(...bulk);
+        return;
+      }
       // Held messages are acked one by one, so a bulk is handed back one by one too.
       for (const p of bulk) this.ackOrNack(channel, () => channel.nack(p.message, false, true));
     }

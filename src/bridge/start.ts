@@ -4,7 +4,7 @@ import { BrokerConnection } from '../broker/connection.js';
 import { topology } from '../broker/topology.js';
 import { createBullRedis } from '../redis/connection.js';
 import { QueueEvents } from 'bullmq';
-import { bullPrefix, createOrderQueue, orderQueueName } from '../orders/queue.js';
+import { bullPrefix, createOrderQueues, orderQueueNames } from '../orders/queue.js';
 import { createRegistry } from '../observability/metrics.js';
 import { metricsPortChoice, serveMetrics } from '../observability/metrics-server.js';
 import { bridgeMetrics } from '../observability/bridge-metrics.js';
@@ -15,7 +15,7 @@ import { watchRedisIdentity } from '../recovery/redis-identity.js';
 
 export async function startBridge(config: Config, logger: Logger) {
   const registry = createRegistry('bridge');
-  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-bridge');
+  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-bridge', config);
   const counters = bridgeMetrics(registry, async () => {
     const depths = new Map<string, number>();
     const channel = broker.channel;
@@ -28,7 +28,7 @@ export async function startBridge(config: Config, logger: Logger) {
   });
 
   const redis = createBullRedis(config);
-  const queue = createOrderQueue(config, redis);
+  const queue = createOrderQueues(config, redis);
   const db = createDatabase(config.databaseUrl, 2);
   const bridge = new Bridge(
     broker,
@@ -46,13 +46,14 @@ export async function startBridge(config: Config, logger: Logger) {
   );
   // A completed job's order has its row: hearing of it settles the order without asking
   // PostgreSQL (which the bridge then asks only about orders it heard nothing of).
-  const eventsRedis = createBullRedis(config);
-  const events = new QueueEvents(orderQueueName, {
-    connection: eventsRedis,
-    prefix: bullPrefix(config),
+  // Each QueueEvents blocks on its own connection, one per order queue.
+  const listeners = orderQueueNames(config).map((name) => {
+    const connection = createBullRedis(config);
+    const events = new QueueEvents(name, { connection, prefix: bullPrefix(config) });
+    events.on('completed', ({ jobId }) => bridge.markSettled([jobId]));
+    events.on('error', (error) => logger.warn({ err: error, queue: name }, 'queue events failed'));
+    return { events, connection };
   });
-  events.on('completed', ({ jobId }) => bridge.markSettled([jobId]));
-  events.on('error', (error) => logger.warn({ err: error }, 'order queue events failed'));
   bridge.start();
   watchRedisIdentity(redis, logger, () => {
     bridge
@@ -70,9 +71,11 @@ export async function startBridge(config: Config, logger: Logger) {
       metrics.server.close();
       await broker.close();
       await queue.close();
-      await events.close();
       await redis.quit().catch(() => undefined);
-      await eventsRedis.quit().catch(() => undefined);
+      for (const { events, connection } of listeners) {
+        await events.close();
+        await connection.quit().catch(() => undefined);
+      }
       await db.$client.end();
     },
   };

@@ -1,7 +1,7 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../observability/logger.js';
-import { assertTopology } from './topology.js';
+import { assertTopology, type QueueSettings } from './topology.js';
 
 type OnChannel = (channel: ConfirmChannel) => Promise<void>;
 
@@ -25,6 +25,8 @@ export class BrokerConnection extends EventEmitter {
     private readonly url: string,
     private readonly logger: Logger,
     private readonly name: string,
+    // Every process of a deployment must declare the same queue type (the config's).
+    private readonly queueSettings: QueueSettings,
   ) {
     super();
   }
@@ -109,7 +111,7 @@ export class BrokerConnection extends EventEmitter {
       // A channel closed by the broker (for example a bad ack) leaves the connection open:
       // close it too so that one path, reconnect, restores everything.
       channel.on('close', () => void opened.close().catch(() => undefined));
-      await assertTopology(channel);
+      await assertTopology(channel, this.queueSettings);
       this.model = model;
       this.current = channel;
       for (const hook of this.hooks) await this.runHook(hook, channel);
@@ -120,6 +122,13 @@ export class BrokerConnection extends EventEmitter {
       this.emit('connected', channel);
     } catch (error) {
       if (model && this.model !== model) await model.close().catch(() => undefined);
+      if (/PRECONDITION_FAILED/.test(String(error))) {
+        // Retrying cannot help: the queues exist with other arguments (another type).
+        this.logger.error(
+          { err: error, queueType: this.queueSettings.amqpQueueType },
+          'the broker has these queues with other arguments; AMQP_QUEUE_TYPE must match them (docs/operations.md)',
+        );
+      }
       this.logger.warn({ err: error, attempt: this.attempt }, 'amqp connect failed');
       this.scheduleReconnect();
     }

@@ -1,4 +1,5 @@
-import type { Channel } from 'amqplib';
+import type { Channel, Options } from 'amqplib';
+import type { Config } from '../config.js';
 
 // Durable names; deployments stay apart by vhost (AMQP_URL), not by name.
 export const topology = {
@@ -8,27 +9,80 @@ export const topology = {
   deadLetterExchange: 'flashline.dlx',
   deadLetterQueue: 'flashline.orders.dead',
   deadLetterRoutingKey: 'order.dead',
-  // Dead letters nobody can act on (not an order at all): kept for a human, never retried.
+  // Dead letters nobody can act on (not an order at all, or one that kept killing the
+  // compensator): kept for a human, never retried.
   parkedQueue: 'flashline.orders.parked',
+  parkingExchange: 'flashline.parking',
+  parkedRoutingKey: 'order.parked',
 } as const;
 
-// Safe to call on every (re)connect: declarations are idempotent while arguments match.
-export async function assertTopology(channel: Channel): Promise<void> {
+export type QueueSettings = Pick<Config, 'amqpQueueType' | 'amqpDeliveryLimit'>;
+
+// The arguments of a queue of the configured type. A quorum queue dead-letters at least once
+// (the message leaves only when the dead-letter queue confirmed it, which needs reject-publish
+// rather than dropping the oldest), and after `amqpDeliveryLimit` deliveries, so a message
+// that kills its consumer every time does not loop for ever. A classic queue has neither.
+function queueOptions(
+  settings: QueueSettings,
+  deadLetter?: { exchange: string; routingKey: string },
+): Options.AssertQueue {
+  const dlx = deadLetter
+    ? { deadLetterExchange: deadLetter.exchange, deadLetterRoutingKey: deadLetter.routingKey }
+    : {};
+  if (settings.amqpQueueType === 'classic') return { durable: true, ...dlx };
+  return {
+    durable: true,
+    ...dlx,
+    arguments: {
+      'x-queue-type': 'quorum',
+      ...(deadLetter
+        ? {
+            'x-dead-letter-strategy': 'at-least-once',
+            'x-overflow': 'reject-publish',
+            'x-delivery-limit': settings.amqpDeliveryLimit,
+          }
+        : {}),
+    },
+  };
+}
+
+// Safe to call on every (re)connect: declarations are idempotent while arguments match. A
+// queue declared before with another type (or other arguments) is refused with
+// PRECONDITION_FAILED: docs/operations.md says how to switch.
+export async function assertTopology(channel: Channel, settings: QueueSettings): Promise<void> {
+  await channel.assertExchange(topology.parkingExchange, 'direct', { durable: true });
+  await channel.assertQueue(topology.parkedQueue, queueOptions(settings));
+  await channel.bindQueue(
+    topology.parkedQueue,
+    topology.parkingExchange,
+    topology.parkedRoutingKey,
+  );
   await channel.assertExchange(topology.deadLetterExchange, 'direct', { durable: true });
-  await channel.assertQueue(topology.deadLetterQueue, { durable: true });
+  // Only a quorum dead-letter queue counts deliveries: one that kept killing the compensator
+  // is parked by the broker.
+  await channel.assertQueue(
+    topology.deadLetterQueue,
+    settings.amqpQueueType === 'quorum'
+      ? queueOptions(settings, {
+          exchange: topology.parkingExchange,
+          routingKey: topology.parkedRoutingKey,
+        })
+      : queueOptions(settings),
+  );
   await channel.bindQueue(
     topology.deadLetterQueue,
     topology.deadLetterExchange,
     topology.deadLetterRoutingKey,
   );
-  await channel.assertQueue(topology.parkedQueue, { durable: true });
   await channel.assertExchange(topology.ordersExchange, 'direct', { durable: true });
-  await channel.assertQueue(topology.ordersQueue, {
-    durable: true,
-    // A message the bridge rejects (it cannot be parsed) goes to the dead letters
-    // instead of being redelivered forever.
-    deadLetterExchange: topology.deadLetterExchange,
-    deadLetterRoutingKey: topology.deadLetterRoutingKey,
-  });
+  // A message the bridge rejects (it cannot be parsed), or one delivered too often, goes to
+  // the dead letters instead of being redelivered forever.
+  await channel.assertQueue(
+    topology.ordersQueue,
+    queueOptions(settings, {
+      exchange: topology.deadLetterExchange,
+      routingKey: topology.deadLetterRoutingKey,
+    }),
+  );
   await channel.bindQueue(topology.ordersQueue, topology.ordersExchange, topology.ordersRoutingKey);
 }

@@ -103,10 +103,14 @@ export class DeadLetterConsumer {
     this.deps.onResult('parked', 0);
   }
 
-  // Waits before handing it back, or an outage of PostgreSQL becomes a hot redelivery loop.
+  // Waits before trying again, or an outage of PostgreSQL becomes a hot loop. Tried again
+  // from here while the channel lasts, not handed back: on a quorum queue every redelivery
+  // counts towards the delivery limit that parks a dead letter, and an outage is not poison.
   private async requeueLater(channel: Channel, message: ConsumeMessage): Promise<void> {
     this.deps.onResult('retried', 0);
     await new Promise((resolve) => setTimeout(resolve, this.deps.retryDelayMs));
+    if (!this.stopping && this.deps.broker.channel === channel)
+      return this.handle(channel, message);
     this.settle(channel, () => channel.nack(message, false, true));
   }
 

@@ -1,5 +1,5 @@
-import type { Queue } from 'bullmq';
 import type { Logger } from '../observability/logger.js';
+import type { OrderQueues } from '../orders/queue.js';
 import type { Database } from '../db/client.js';
 import type { Gate } from '../gate/gate.js';
 import { listOpenSales } from '../db/sales-repository.js';
@@ -17,7 +17,8 @@ export type ReconcilerDeps = {
   db: Database;
   gate: Gate;
   loader: SaleLoader;
-  queue: Pick<Queue, 'getJobState'>;
+  // The order's own queue is asked: it is the one its job went to.
+  queue: Pick<OrderQueues, 'getJobState'>;
   logger: Logger;
   intervalMs: number;
   staleAfterMs: number;

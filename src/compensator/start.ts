@@ -5,7 +5,7 @@ import { createDatabase } from '../db/client.js';
 import { Gate, gateOptions } from '../gate/gate.js';
 import { BrokerConnection } from '../broker/connection.js';
 import { ConfirmedPublisher } from '../broker/publisher.js';
-import { createOrderQueue } from '../orders/queue.js';
+import { createOrderQueues } from '../orders/queue.js';
 import { createRegistry } from '../observability/metrics.js';
 import { metricsPortChoice, serveMetrics } from '../observability/metrics-server.js';
 import { compensatorMetrics } from './metrics.js';
@@ -29,8 +29,8 @@ export async function startCompensator(config: Config, logger: Logger) {
     queryTimeoutMs: config.recoveryCommandTimeoutMs,
   });
   const gate = new Gate(gateRedis, gateOptions(config));
-  const queue = createOrderQueue(config, bullRedis);
-  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-compensator');
+  const queue = createOrderQueues(config, bullRedis);
+  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-compensator', config);
   const publisher = new ConfirmedPublisher(broker, config.publishTimeoutMs);
 
   const consumer = new DeadLetterConsumer({

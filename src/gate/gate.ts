@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import type { Config } from '../config.js';
 import { saleEventsChannel, saleKeys, salesIndexKey } from './keys.js';
 import { withScripts, type ScriptedRedis } from './scripts.js';
@@ -93,7 +93,7 @@ export class Gate {
   readonly eventsChannel: string;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly options: GateOptions,
   ) {
     this.redis = withScripts(redis);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 
 type Reply = string | number | null | Reply[];
 
@@ -17,9 +17,16 @@ const scripts = {
 } as const;
 
 export type ScriptName = keyof typeof scripts;
-export type ScriptedRedis = Redis & {
+export type ScriptedRedis = RedisClient & {
   [K in ScriptName]: (...keysThenArgs: (string | number)[]) => Promise<Reply>;
 };
+
+// The scripts whose first argument is their key count rather than a key.
+export const variableKeyScripts: readonly ScriptName[] = (
+  Object.entries(scripts) as [ScriptName, string][]
+)
+  .filter(([, file]) => file.endsWith('-n'))
+  .map(([name]) => name);
 
 const luaDir = new URL('../../lua/', import.meta.url);
 const sources = new Map<ScriptName, { lua: string; numberOfKeys: number | undefined }>();
@@ -31,7 +38,7 @@ for (const [name, file] of Object.entries(scripts) as [ScriptName, string][]) {
 
 // defineCommand sends EVALSHA and falls back to EVAL with the script itself on NOSCRIPT,
 // which is the fallback the original system got wrong.
-export function withScripts(redis: Redis): ScriptedRedis {
+export function withScripts(redis: RedisClient): ScriptedRedis {
   for (const [name, { lua, numberOfKeys }] of sources) {
     if (!(name in redis)) redis.defineCommand(name, { lua, numberOfKeys });
   }

@@ -17,6 +17,8 @@ export type MessageSpan = {
   // The messaging system (`rabbitmq`, `bullmq`) and the queue or exchange.
   system: string;
   destination: string;
+  // One of several queues that together are the destination (the order queues).
+  partition?: string | undefined;
   messageId?: string | undefined;
   orderId?: string | undefined;
 };
@@ -26,6 +28,7 @@ function messageAttributes(message: MessageSpan, operation: string): Attributes 
     'messaging.system': message.system,
     'messaging.operation.type': operation,
     'messaging.destination.name': message.destination,
+    ...(message.partition ? { 'messaging.destination.partition.id': message.partition } : {}),
     ...(message.messageId ? { 'messaging.message.id': message.messageId } : {}),
     ...(message.orderId ? { 'flashline.order.id': message.orderId } : {}),
   };

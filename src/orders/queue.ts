@@ -1,12 +1,50 @@
-import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type DefaultJobOptions, type JobType } from 'bullmq';
+import calculateSlot from 'cluster-key-slot';
 import type { Config } from '../config.js';
 import type { OrderMessage } from '../broker/messages.js';
 
-export const orderQueueName = 'orders';
 export type OrderJobData = OrderMessage;
+export type OrderJob = { name: string; data: OrderJobData; opts: { jobId: string } };
 
-export function bullPrefix(config: Config): string {
+export function bullPrefix(config: Pick<Config, 'redisPrefix'>): string {
   return `${config.redisPrefix}:bull`;
+}
+
+const slots = 16_384;
+
+// What the order queues are called together (traces, logs): each is `{orders-<i>-<k>}`.
+export const orderQueueFamily = 'orders';
+
+// A BullMQ queue's Lua touches all its keys at once, so they must share a hash slot; the tag is
+// in the name, not the prefix, so that each order queue has a slot (and a master) of its own.
+// Tags are chosen so that queue i of n lands in the i-th n-th of the slot space: a cluster's
+// masters own contiguous ranges, so n queues spread over them as evenly as the slots do (the
+// first tags that hash there, so every process derives the same names).
+export function orderQueueName(index: number, queues = 1): string {
+  const from = Math.floor((index * slots) / queues);
+  const to = Math.floor(((index + 1) * slots) / queues);
+  for (let k = 0; ; k++) {
+    const tag = `orders-${index}-${k}`;
+    const slot = calculateSlot(tag);
+    if (slot >= from && slot < to) return `{${tag}}`;
+  }
+}
+
+export function orderQueueNames(config: Pick<Config, 'orderQueues'>): string[] {
+  return Array.from({ length: config.orderQueues }, (_, i) =>
+    orderQueueName(i, config.orderQueues),
+  );
+}
+
+// FNV-1a: the queue of an order is a pure function of its id, so a redelivered order lands in
+// the queue that already has its job and `jobId = orderId` makes the second add a no-op.
+export function orderQueueIndex(orderId: string, queues: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < orderId.length; i++) {
+    hash ^= orderId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % queues;
 }
 
 export function orderJobOptions(config: Config): DefaultJobOptions {
@@ -20,13 +58,63 @@ export function orderJobOptions(config: Config): DefaultJobOptions {
   };
 }
 
-export function createOrderQueue(
-  config: Config,
-  connection: ConnectionOptions,
-): Queue<OrderJobData> {
-  return new Queue<OrderJobData>(orderQueueName, {
-    connection,
-    prefix: bullPrefix(config),
-    defaultJobOptions: orderJobOptions(config),
-  });
+export function orderJob(data: OrderJobData): OrderJob {
+  return { name: 'order', data, opts: { jobId: data.orderId } };
+}
+
+// The order queues of a deployment, addressed by order: every add, state lookup and count
+// goes to the queue the order's id names.
+export class OrderQueues {
+  readonly queues: Queue<OrderJobData>[];
+
+  constructor(config: Config, connection: ConnectionOptions) {
+    this.queues = orderQueueNames(config).map(
+      (name) =>
+        new Queue<OrderJobData>(name, {
+          connection,
+          prefix: bullPrefix(config),
+          defaultJobOptions: orderJobOptions(config),
+        }),
+    );
+  }
+
+  queueOf(orderId: string): Queue<OrderJobData> {
+    return this.queues[orderQueueIndex(orderId, this.queues.length)]!;
+  }
+
+  // One addBulk (one MULTI, one slot) per queue the jobs fall in.
+  async addBulk(jobs: readonly OrderJob[]): Promise<void> {
+    const byQueue = new Map<Queue<OrderJobData>, OrderJob[]>();
+    for (const job of jobs) {
+      const queue = this.queueOf(job.opts.jobId);
+      const list = byQueue.get(queue);
+      if (list) list.push(job);
+      else byQueue.set(queue, [job]);
+    }
+    await Promise.all([...byQueue].map(([queue, list]) => queue.addBulk(list)));
+  }
+
+  getJobState(orderId: string) {
+    return this.queueOf(orderId).getJobState(orderId);
+  }
+
+  async getJob(orderId: string) {
+    return this.queueOf(orderId).getJob(orderId);
+  }
+
+  // Summed over the queues.
+  async getJobCounts(...types: JobType[]): Promise<Record<string, number>> {
+    const counts = await Promise.all(this.queues.map((q) => q.getJobCounts(...types)));
+    const total: Record<string, number> = {};
+    for (const c of counts) for (const [k, v] of Object.entries(c)) total[k] = (total[k] ?? 0) + v;
+    return total;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.queues.map((q) => q.close()));
+  }
+}
+
+export function createOrderQueues(config: Config, connection: ConnectionOptions): OrderQueues {
+  return new OrderQueues(config, connection);
 }

@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import { createBullRedis, createRedis } from '../redis/connection.js';
@@ -12,7 +12,13 @@ import { createRegistry } from '../observability/metrics.js';
 import { metricsPortChoice, serveMetrics } from '../observability/metrics-server.js';
 import { bullmqJobStates, workerMetrics } from '../observability/worker-metrics.js';
 import { withProcessSpan } from '../observability/trace-context.js';
-import { bullPrefix, createOrderQueue, orderQueueName, type OrderJobData } from './queue.js';
+import {
+  bullPrefix,
+  createOrderQueues,
+  orderQueueFamily,
+  orderQueueNames,
+  type OrderJobData,
+} from './queue.js';
 import { createOrderProcessor, type JobOutcome } from './processor.js';
 import { OrderBatcher } from './order-batcher.js';
 import { ReservationBatcher } from './reservation-batcher.js';
@@ -29,14 +35,14 @@ import { expiryCommitFault } from '../payments/fault.js';
 export async function startWorker(config: Config, logger: Logger) {
   const registry = createRegistry('worker');
   const bullRedis = createBullRedis(config);
-  // The worker needs no Queue of its own: this one only samples job counts for the gauge.
-  const queue = createOrderQueue(config, bullRedis);
+  // The worker needs no Queue of its own: these only sample job counts for the gauge.
+  const queue = createOrderQueues(config, bullRedis);
   const metrics = workerMetrics(registry, () => queue.getJobCounts(...bullmqJobStates));
 
   // The claim and confirm batches of different sales share one write per event-loop turn.
   const gateRedis = createRedis(config, { enableAutoPipelining: true });
   const db = createDatabase(config.databaseUrl, config.pgPoolMax);
-  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-worker');
+  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-worker', config);
   await broker.start();
   const publisher = new ConfirmedPublisher(broker, config.publishTimeoutMs);
   const gate = new Gate(gateRedis, gateOptions(config));
@@ -89,36 +95,52 @@ export async function startWorker(config: Config, logger: Logger) {
     onFailure: metrics.failed,
   });
 
-  const worker = new Worker(
-    orderQueueName,
-    // Each attempt is a span in the purchase's trace, continued from the job's `traceparent`.
-    async (job) =>
-      withProcessSpan(
-        { system: 'bullmq', destination: orderQueueName, messageId: job.id, orderId: job.id },
-        { traceparent: (job.data as Partial<OrderJobData> | null)?.traceparent },
-        async () => {
-          const stopTimer = metrics.startJob();
-          try {
-            const outcome: JobOutcome = await processor(job);
-            stopTimer({ outcome });
-            metrics.completed();
-            return outcome;
-          } catch (error) {
-            stopTimer({ outcome: 'error' });
-            throw error;
-          }
+  const names = orderQueueNames(config);
+  // One BullMQ Worker per order queue, sharing the processor and so its batches: jobs of one
+  // sale met in different queues still claim, commit and confirm together.
+  const workers = names.map(
+    (name) =>
+      new Worker(
+        name,
+        // Each attempt is a span in the purchase's trace, continued from the job's `traceparent`.
+        async (job) =>
+          withProcessSpan(
+            // The order queues are one destination; which of them is the partition.
+            {
+              system: 'bullmq',
+              destination: orderQueueFamily,
+              partition: name,
+              messageId: job.id,
+              orderId: job.id,
+            },
+            { traceparent: (job.data as Partial<OrderJobData> | null)?.traceparent },
+            async () => {
+              const stopTimer = metrics.startJob();
+              try {
+                const outcome: JobOutcome = await processor(job);
+                stopTimer({ outcome });
+                metrics.completed();
+                return outcome;
+              } catch (error) {
+                stopTimer({ outcome: 'error' });
+                throw error;
+              }
+            },
+          ),
+        {
+          connection: bullRedis,
+          prefix: bullPrefix(config),
+          // WORKER_CONCURRENCY is the process's; ids spread orders evenly over the queues.
+          concurrency: Math.max(1, Math.ceil(config.workerConcurrency / names.length)),
+          lockDuration: config.workerLockDurationMs,
+          stalledInterval: config.workerStalledIntervalMs,
+          maxStalledCount: config.workerMaxStalledCount,
         },
       ),
-    {
-      connection: bullRedis,
-      prefix: bullPrefix(config),
-      concurrency: config.workerConcurrency,
-      lockDuration: config.workerLockDurationMs,
-      stalledInterval: config.workerStalledIntervalMs,
-      maxStalledCount: config.workerMaxStalledCount,
-    },
   );
-  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  for (const worker of workers) {
+    worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  }
   const expiryWorker = new Worker(
     expiryQueueName,
     createExpiryProcessor({
@@ -140,7 +162,7 @@ export async function startWorker(config: Config, logger: Logger) {
   const unrunDeadLetters = new Set<Promise<void>>();
   // A job that stalled too often is failed by BullMQ without running the processor: hand its
   // order on as the processor would have. If this publish fails the reconciler finds it.
-  worker.on('failed', (job) => {
+  const onFailed = (job: Job | undefined) => {
     if (!job?.deferredFailure) return;
     const order = orderMessageSchema.safeParse(job.data);
     if (!order.success) return;
@@ -154,7 +176,8 @@ export async function startWorker(config: Config, logger: Logger) {
     );
     unrunDeadLetters.add(publishing);
     void publishing.finally(() => unrunDeadLetters.delete(publishing));
-  });
+  };
+  for (const worker of workers) worker.on('failed', onFailed);
   const metricsServer = await serveMetrics(
     registry,
     config.host,
@@ -163,13 +186,13 @@ export async function startWorker(config: Config, logger: Logger) {
   logger.info({ metricsPort: metricsServer.port }, 'worker metrics listening');
 
   return {
-    worker,
+    workers,
     expiryWorker,
     batcher,
     metricsPort: metricsServer.port,
     stop: async () => {
       // close() waits for the jobs in progress to finish before it resolves.
-      await worker.close();
+      await Promise.all(workers.map((worker) => worker.close()));
       await expiryWorker.close();
       await expiryQueue.close();
       await Promise.allSettled([...unrunDeadLetters]);

@@ -3,7 +3,8 @@ import type { Config } from '../config.js';
 import { bullPrefix } from '../orders/queue.js';
 import { expireOrder, type ArbiterDeps } from './arbiter.js';
 
-export const expiryQueueName = 'expiry';
+// Braced like the order queues (src/orders/queue.ts): a BullMQ queue's keys share one slot.
+export const expiryQueueName = '{expiry}';
 export type ExpiryJobData = { orderId: string };
 
 // Deterministic: an order confirmed twice (a redelivered job) schedules one expiry. BullMQ

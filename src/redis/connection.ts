@@ -1,11 +1,28 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
+import { variableKeyScripts } from '../gate/scripts.js';
 
-export type RedisTopology = Pick<Config, 'redisUrl' | 'redisSentinels' | 'redisSentinelName'>;
+export type RedisTopology = Pick<
+  Config,
+  'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisClusterNodes'
+>;
 
-// The one place that chooses the Redis topology: the server of REDIS_URL, or the primary
-// that Sentinel names, followed across failovers. REDIS_URL still gives the database index and
-// the credentials under Sentinel. Nothing else names a host.
+// A connection to whichever topology the config names: a server, a Sentinel-followed primary,
+// or a Redis Cluster. Both speak the same commands; what differs (scan, ping, the masters) is
+// asked through the helpers below.
+export type RedisClient = Redis | Cluster;
+
+// REDIS_URL still gives the credentials (and, outside a cluster, the database index).
+function credentials(redisUrl: string): Pick<RedisOptions, 'username' | 'password'> {
+  const url = new URL(redisUrl);
+  return {
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+  };
+}
+
+// The one place that chooses the Redis topology: the server of REDIS_URL, the primary that
+// Sentinel names, followed across failovers, or a Redis Cluster. Nothing else names a host.
 function topologyOptions(topology: RedisTopology): { url?: string; options: RedisOptions } {
   if (!topology.redisSentinels) return { url: topology.redisUrl, options: {} };
   const url = new URL(topology.redisUrl);
@@ -15,8 +32,7 @@ function topologyOptions(topology: RedisTopology): { url?: string; options: Redi
       sentinels: topology.redisSentinels,
       name: topology.redisSentinelName,
       db: Number.isInteger(db) ? db : 0,
-      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      ...credentials(topology.redisUrl),
       // Subscribes to the sentinels' +switch-master, so a failover moves the connection at
       // once instead of when the old primary's socket finally errors.
       failoverDetector: true,
@@ -24,14 +40,38 @@ function topologyOptions(topology: RedisTopology): { url?: string; options: Redi
   };
 }
 
-function connect(topology: RedisTopology, options: RedisOptions): Redis {
+// The queueing and pipelining options belong to the cluster, the rest to each node's connection.
+function connectCluster(topology: RedisTopology, options: RedisOptions): Cluster {
+  const { enableOfflineQueue, enableAutoPipelining, lazyConnect, ...perNode } = options;
+  const clusterOptions: ClusterOptions = {
+    redisOptions: { ...credentials(topology.redisUrl), ...perNode },
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    ...(lazyConnect === undefined ? {} : { lazyConnect }),
+    ...(enableAutoPipelining
+      ? {
+          enableAutoPipelining: true,
+          // Autopipelining routes a custom command by its first argument, which for a script
+          // that is passed its key count is that number, not a key: such scripts go unpipelined
+          // and ioredis routes them by their real first key (ioredis issue 2109).
+          autoPipeliningIgnoredCommands: [...variableKeyScripts],
+        }
+      : {}),
+    // A master that went away is asked again about its slots this often, so its slots come
+    // back soon after it does.
+    slotsRefreshInterval: 2_000,
+  };
+  return new Cluster(topology.redisClusterNodes ?? [], clusterOptions);
+}
+
+function connect(topology: RedisTopology, options: RedisOptions): RedisClient {
+  if (topology.redisClusterNodes) return connectCluster(topology, options);
   const { url, options: base } = topologyOptions(topology);
   return url ? new Redis(url, { ...base, ...options }) : new Redis({ ...base, ...options });
 }
 
 // Commands issued while Redis is away fail fast instead of queueing behind the reconnect,
 // so the API can answer 503 at once. BullMQ's blocking connections need the opposite.
-export function createRedis(topology: RedisTopology, options: RedisOptions = {}): Redis {
+export function createRedis(topology: RedisTopology, options: RedisOptions = {}): RedisClient {
   return connect(topology, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,
@@ -40,6 +80,43 @@ export function createRedis(topology: RedisTopology, options: RedisOptions = {})
   });
 }
 
-export function createBullRedis(topology: RedisTopology): Redis {
+export function createBullRedis(topology: RedisTopology): RedisClient {
   return connect(topology, { maxRetriesPerRequest: null, enableReadyCheck: false });
+}
+
+export function isCluster(redis: RedisClient): redis is Cluster {
+  return redis instanceof Cluster;
+}
+
+// The servers holding data: every master of a cluster, or the one server.
+export function dataNodes(redis: RedisClient): Redis[] {
+  return isCluster(redis) ? redis.nodes('master') : [redis];
+}
+
+// SCAN sees one server's keys: on a cluster each master is scanned in turn.
+export async function* scanKeys(
+  redis: RedisClient,
+  pattern: string,
+  count = 1000,
+): AsyncGenerator<string[]> {
+  for (const node of dataNodes(redis)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', count);
+      cursor = next;
+      if (keys.length > 0) yield keys;
+    } while (cursor !== '0');
+  }
+}
+
+// Readiness: a cluster with one master down still serves the others' slots, so it is ready
+// while any master answers; a lone server must answer itself.
+export async function pingRedis(redis: RedisClient): Promise<void> {
+  if (!isCluster(redis)) {
+    await redis.ping();
+    return;
+  }
+  const masters = redis.nodes('master');
+  if (masters.length === 0) throw new Error('no redis cluster master known');
+  await Promise.any(masters.map((node) => node.ping()));
 }

@@ -5,7 +5,7 @@ import { createApp } from '../../src/api/app.js';
 import { answerRecorder } from '../../src/api/middleware/http-metrics.js';
 import { apiMetrics, createRegistry } from '../../src/observability/metrics.js';
 import { signBuyerToken } from '../../src/auth/jwt.js';
-import { bullPrefix, orderQueueName } from '../../src/orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../../src/orders/queue.js';
 import { Queue } from 'bullmq';
 
 // hono compiles an app's routes into one RegExpRouter when it can and falls back to a
@@ -55,7 +55,7 @@ describe('routing', () => {
     expect(queues.status).toBe(200);
     expect(JSON.stringify(await queues.json())).toContain('orders');
     // An action, not only a view, reaches BullMQ through the board.
-    const orders = new Queue(orderQueueName, {
+    const orders = new Queue(orderQueueNames(env.config)[0]!, {
       connection: api.deps.redis,
       prefix: bullPrefix(env.config),
     });

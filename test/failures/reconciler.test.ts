@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, type Client } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
@@ -13,6 +12,7 @@ import {
 import { startApi, type RunningApi } from '../../src/api/server.js';
 import { startBridge } from '../../src/bridge/start.js';
 import { startWorker } from '../../src/orders/start-worker.js';
+import { createRedis, type RedisClient } from '../../src/redis/connection.js';
 import { mintOrderId } from '../../src/orders/order-id.js';
 import type { Gate } from '../../src/gate/gate.js';
 
@@ -24,7 +24,7 @@ describe('the reconciler', () => {
   let bridge: Awaited<ReturnType<typeof startBridge>>;
   let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
   let sut: RunningCompensator;
-  let redis: Redis;
+  let redis: RedisClient;
   let buyers: Client;
   let gate: Gate;
 
@@ -37,7 +37,7 @@ describe('the reconciler', () => {
     api = await startApi(env.config, env.logger);
     bridge = await startBridge(env.config, env.logger);
     sut = await startTestCompensator(env);
-    redis = new Redis(env.config.redisUrl);
+    redis = createRedis(env.config);
     buyers = client(`http://127.0.0.1:${api.port}`, env);
     gate = api.deps.gate;
   });

@@ -8,7 +8,8 @@ import { buyersNamed, buyOnce } from '../support/failures.js';
 import { killAll, spawnProcess } from '../support/processes.js';
 import { startApi } from '../../src/api/server.js';
 import { startBridge } from '../../src/bridge/start.js';
-import { bullPrefix, orderQueueName } from '../../src/orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../../src/orders/queue.js';
+import { createBullRedis } from '../../src/redis/connection.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 
@@ -28,6 +29,8 @@ async function killWorkerMidSale(name: string, overrides: Record<string, string>
     // leaves orders only a stalled-job path can settle. With one batch for all 16 (claims
     // are batched too, so they reach the batcher in the same turn), nothing would be left.
     ORDER_BATCH_MAX: '4',
+    // The test watches one queue's active and stalled jobs (on a cluster run too).
+    ORDER_QUEUES: '1',
     ...overrides,
   });
   cleanups.push(() => env.cleanup());
@@ -35,14 +38,14 @@ async function killWorkerMidSale(name: string, overrides: Record<string, string>
   cleanups.push(() => api.stop());
   const bridge = await startBridge(env.config, env.logger);
   cleanups.push(() => bridge.stop());
-  const events = new QueueEvents(orderQueueName, {
-    connection: { url: env.config.redisUrl },
+  const events = new QueueEvents(orderQueueNames(env.config)[0]!, {
+    connection: createBullRedis(env.config),
     prefix: bullPrefix(env.config),
   });
   cleanups.push(() => events.close());
   await events.waitUntilReady();
-  const queue = new Queue(orderQueueName, {
-    connection: { url: env.config.redisUrl },
+  const queue = new Queue(orderQueueNames(env.config)[0]!, {
+    connection: createBullRedis(env.config),
     prefix: bullPrefix(env.config),
   });
   cleanups.push(() => queue.close());

@@ -1,3 +1,4 @@
+import { expiryQueueName } from '../../src/payments/expiry-queue.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, startSystem, type Client, type System } from '../support/system.js';
@@ -216,6 +217,6 @@ describe('the payment window', () => {
     });
     expect(board.status).toBe(200);
     const names = (board.body.queues as { name: string }[]).map((q) => q.name);
-    expect(names).toContain('expiry');
+    expect(names).toContain(expiryQueueName);
   });
 });

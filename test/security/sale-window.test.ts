@@ -11,7 +11,7 @@ import { insertConfirmedOrder } from '../../src/db/orders-repository.js';
 import { classifyError } from '../../src/errors/classify.js';
 import { mintOrderId } from '../../src/orders/order-id.js';
 import { topology } from '../../src/broker/topology.js';
-import { bullPrefix, orderQueueName } from '../../src/orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../../src/orders/queue.js';
 import type { OrderMessage } from '../../src/broker/messages.js';
 
 const hour = 3600_000;
@@ -222,7 +222,7 @@ describe('sale windows and per-user limits, at the gate and in the database', ()
       const honest = await publishOrder('honest', Date.now());
       const orderId = await publishOrder('forger', Date.now() - 2 * hour);
 
-      const queue = new Queue(orderQueueName, {
+      const queue = new Queue(orderQueueNames(env.config)[0]!, {
         connection: new Redis(env.config.redisUrl, { maxRetriesPerRequest: null }),
         prefix: bullPrefix(env.config),
       });

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import amqp from 'amqplib';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
+import { createRedis, scanKeys } from '../../src/redis/connection.js';
 import { topology } from '../../src/broker/topology.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 
@@ -14,7 +16,11 @@ export const services = {
   postgres: process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432',
   redis: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
   amqpHost: process.env.TEST_AMQP_HOST ?? 'guest:guest@127.0.0.1:5672',
+  redisCluster: process.env.TEST_REDIS_CLUSTER_NODES,
 };
+
+const ownsRedis = (overrides: Record<string, string>) =>
+  ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].some((name) => name in overrides);
 
 export type TestEnv = {
   id: string;
@@ -60,6 +66,16 @@ export async function createTestEnv(
     // A niced worker on a shared machine waits behind every other tenant's CPU: the tests'
     // timeouts would measure the neighbours. test/process-priority.test.ts covers the niceness.
     DRAIN_NICE: '0',
+    // The queue type is the run's choice (.ci/run runs one leg on each); quorum, the default,
+    // when unset.
+    ...(process.env.TEST_AMQP_QUEUE_TYPE
+      ? { AMQP_QUEUE_TYPE: process.env.TEST_AMQP_QUEUE_TYPE }
+      : {}),
+    // A run on a Redis Cluster (.ci/run starts one): every test that does not bring a Redis
+    // of its own (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES) runs on it.
+    ...(services.redisCluster && !ownsRedis(overrides)
+      ? { REDIS_CLUSTER_NODES: services.redisCluster }
+      : {}),
     ...overrides,
   };
   await rabbitmqctl('add_vhost', vhost);
@@ -79,7 +95,11 @@ export async function createTestEnv(
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       await admin.end();
-      await deleteKeys(services.redis, `${config.redisPrefix}:*`);
+      if (services.redisCluster && env.REDIS_CLUSTER_NODES === services.redisCluster) {
+        await deleteClusterKeys(config, `${config.redisPrefix}:*`);
+      } else {
+        await deleteKeys(services.redis, `${config.redisPrefix}:*`);
+      }
     },
   };
 }
@@ -93,6 +113,18 @@ export async function deleteKeys(url: string, pattern: string): Promise<void> {
       cursor = next;
       if (keys.length) await redis.unlink(...keys);
     } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+// On a cluster SCAN sees one master's keys: each master is scanned and its keys unlinked.
+async function deleteClusterKeys(config: Config, pattern: string): Promise<void> {
+  const redis = createRedis(config);
+  try {
+    for await (const keys of scanKeys(redis, pattern)) {
+      for (const key of keys) await redis.unlink(key);
+    }
   } finally {
     redis.disconnect();
   }
@@ -150,7 +182,34 @@ export async function orderQueuePolicy(
 }
 
 // Makes the broker refuse (basic.nack) every publish to the order queue of this environment,
-// the real way a publish fails while the connection stays up. Returns the undo.
-export function rejectOrderPublishes(env: TestEnv): Promise<() => Promise<void>> {
-  return orderQueuePolicy(env, 'reject-orders', { 'max-length': 0, overflow: 'reject-publish' });
+// the real way a publish fails while the connection stays up. Returns the undo. The order
+// exchange routes to a classic queue that holds nothing and rejects publishes, in place of the
+// order queue: a quorum queue of max-length 0 would accept one message before it rejects (its
+// limit is checked after the enqueue), and a message also routed to a queue that takes it is
+// nacked yet kept there. The refusing queue is bound first and unbound last, so no publish
+// meanwhile is unroutable (confirmed and dropped).
+export async function rejectOrderPublishes(env: TestEnv): Promise<() => Promise<void>> {
+  const refusing = 'flashline.test.refuse-orders';
+  const { ordersExchange, ordersQueue, ordersRoutingKey } = topology;
+  const withChannel = async (work: (channel: amqp.Channel) => Promise<void>) => {
+    const connection = await amqp.connect(env.config.amqpUrl);
+    try {
+      await work(await connection.createChannel());
+    } finally {
+      await connection.close();
+    }
+  };
+  await withChannel(async (channel) => {
+    await channel.assertQueue(refusing, {
+      durable: true,
+      arguments: { 'x-queue-type': 'classic', 'x-max-length': 0, 'x-overflow': 'reject-publish' },
+    });
+    await channel.bindQueue(refusing, ordersExchange, ordersRoutingKey);
+    await channel.unbindQueue(ordersQueue, ordersExchange, ordersRoutingKey);
+  });
+  return () =>
+    withChannel(async (channel) => {
+      await channel.bindQueue(ordersQueue, ordersExchange, ordersRoutingKey);
+      await channel.deleteQueue(refusing);
+    });
 }

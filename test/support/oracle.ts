@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import type { TestEnv } from './env.js';
 import { waitFor } from './env.js';
 import { saleKeys } from '../../src/gate/keys.js';
+import { createRedis, type RedisClient } from '../../src/redis/connection.js';
 
 export type Answer = {
   status: number;
@@ -16,12 +17,16 @@ export type Answer = {
 export type OracleOptions = {
   timeoutMs?: number;
   // The Redis to read, when it is not the one of REDIS_URL (a Sentinel's current primary).
+  // Without it, on a cluster (REDIS_CLUSTER_NODES), the cluster is read.
   redisUrl?: string;
 };
 
-async function snapshot(env: TestEnv, saleId: number, redisUrl = env.config.redisUrl) {
+async function snapshot(env: TestEnv, saleId: number, redisUrl?: string) {
   const db = new pg.Client({ connectionString: env.config.databaseUrl });
-  const redis = new Redis(redisUrl);
+  const redis: RedisClient =
+    !redisUrl && env.config.redisClusterNodes
+      ? createRedis(env.config)
+      : new Redis(redisUrl ?? env.config.redisUrl);
   await db.connect();
   try {
     const keys = saleKeys(env.config.redisPrefix, saleId);

@@ -39,6 +39,8 @@ export type RedisServer = {
 };
 
 export type RedisServerOptions = {
+  // A port chosen by the caller (a cluster node also needs port + 10000 free).
+  port?: number;
   // Another server this one replicates.
   replicaOf?: RedisServer;
   // Started as `redis-server <conf> --sentinel` with this configuration text.
@@ -75,7 +77,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const aofDir = 'appendonlydir';
 
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = await mkdtemp(path.join(tmpdir(), `fl-redis-${port}-`));
   dirs.add(dir);
   const confPath = path.join(dir, 'sentinel.conf');

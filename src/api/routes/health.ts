@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { sql } from 'drizzle-orm';
 import type { ApiDeps } from '../deps.js';
+import { pingRedis } from '../../redis/connection.js';
 
 const withTimeout = <T>(promise: Promise<T>, ms: number) =>
   Promise.race([
@@ -22,7 +23,7 @@ export function healthRoutes(deps: ApiDeps) {
     .get('/healthz', (c) => c.json({ status: 'ok' }))
     .get('/readyz', async (c) => {
       const [redis, postgres] = await Promise.all([
-        check(() => deps.redis.ping()),
+        check(() => pingRedis(deps.redis)),
         check(() => deps.db.execute(sql`select 1`)),
       ]);
       const rabbitmq = deps.broker.connected;
