@@ -34,6 +34,8 @@ export type EdgeOptions = {
   // Called for each request refused here for its size, to count and time it like any other
   // answer: it never reaches the app.
   onTooLarge?: (method: string, seconds: number) => void;
+  // May answer a request itself, before the app (./purchase-front.ts); true when it did.
+  front?: (incoming: IncomingMessage, outgoing: ServerResponse, started: number) => boolean;
 };
 
 const tooLargeBody = (maxBodyBytes: number) =>
@@ -43,6 +45,8 @@ const tooLargeBody = (maxBodyBytes: number) =>
 // every route and costs less here than as middleware run on every answer:
 // - the secure headers and the request's X-Request-Id on every answer, whatever produced it
 //   (headers the app sets itself win: Node merges writeHead's headers over these);
+// - the purchase route's front door (`front`): sold-out answers and admission, before the
+//   JWT and the body;
 // - the body limit: a declared Content-Length over it is answered 413 without reading a byte;
 //   a chunked body is read here up to the limit (413 past it) and handed to the app whole, as
 //   `rawBody`, which @hono/node-server reads instead of the socket.
@@ -65,11 +69,15 @@ export function withEdge(listener: Listener, options: EdgeOptions): RequestListe
     for (const [name, value] of secureHeaders) outgoing.setHeader(name, value);
     outgoing.setHeader('x-request-id', requestId);
 
-    if (incoming.headers['transfer-encoding'] === undefined) {
+    const chunked = incoming.headers['transfer-encoding'] !== undefined;
+    if (!chunked) {
       const declared = incoming.headers['content-length'];
       if (declared !== undefined && Number(declared) > options.maxBodyBytes) {
         return refuse(incoming, outgoing, started);
       }
+    }
+    if (options.front?.(incoming, outgoing, started)) return;
+    if (!chunked) {
       void listener(incoming, outgoing);
       return;
     }
