@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiError } from './api-error.js';
+import type { FrontReply } from './edge.js';
 import type { ApiMetrics } from '../observability/metrics.js';
 import type { RecordAnswer } from './middleware/http-metrics.js';
 import type { SaleCache } from './sale-cache.js';
@@ -26,14 +27,24 @@ export type PurchaseFrontDeps = {
 // adaptive admission: a purchase over the limit is answered 503 at once, one let in is counted
 // in flight until its answer is sent or its connection closes. Returns whether it answered.
 export function purchaseFrontDoor(deps: PurchaseFrontDeps) {
-  const answer = (outgoing: ServerResponse, error: ApiError, started: number) => {
-    outgoing
-      .writeHead(error.status, { ...error.headers, 'content-type': 'application/json' })
-      .end(error.body);
+  // Each answer's headers, flattened once.
+  const headersOf = new Map<ApiError, string[]>();
+  const answer = (reply: FrontReply, error: ApiError, started: number) => {
+    let headers = headersOf.get(error);
+    if (!headers) {
+      headers = [...Object.entries(error.headers).flat(), 'content-type', 'application/json'];
+      headersOf.set(error, headers);
+    }
+    reply(error.status, headers, error.body);
     deps.recordAnswer(route, 'POST', error.status, (performance.now() - started) / 1000);
     return true;
   };
-  return (incoming: IncomingMessage, outgoing: ServerResponse, started: number): boolean => {
+  return (
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    started: number,
+    reply: FrontReply,
+  ): boolean => {
     if (incoming.method !== 'POST') return false;
     const match = purchasePath.exec(incoming.url ?? '');
     if (!match) return false;
@@ -42,14 +53,14 @@ export function purchaseFrontDoor(deps: PurchaseFrontDeps) {
       if (known) {
         deps.metrics.saleCacheAnswers.inc({ outcome: known });
         deps.metrics.gateOutcomes.inc({ outcome: known });
-        return answer(outgoing, fixedRefusals[known], started);
+        return answer(reply, fixedRefusals[known], started);
       }
     }
     if (!deps.admission) return false;
     const admittedAt = deps.admission.tryAcquire();
     if (admittedAt === null) {
       deps.metrics.gateOutcomes.inc({ outcome: 'shed' });
-      return answer(outgoing, shedAnswer, started);
+      return answer(reply, shedAnswer, started);
     }
     const admission = deps.admission;
     outgoing.once('close', () => admission.release(admittedAt));
