@@ -207,9 +207,14 @@ export function printReport(report: Report, log: (line: string) => void): void {
     ['(e)  drain, orders confirmed', `${m.drain.confirmedPerSecond}/s`, `${m.drain.orders} orders`],
     ['(e)  raw single-row INSERTs', `${m.rawInsertsPerSecond}/s`, ''],
     [
-      '(h)  accepted flat out, 200 conns (capacity)',
+      '(h)  accepted flat out, 200 conns, admission off (capacity)',
       `${m.overload.capacity.perSecond} 202/s`,
       `202: ${byStatusMs(m.overload.capacity.accepted)}; 503: ${m.overload.capacity.shed}`,
+    ],
+    [
+      '(h)  accepted flat out, 200 conns, admission on',
+      `${m.overload.flatOutLimited.perSecond} 202/s`,
+      `202: ${byStatusMs(m.overload.flatOutLimited.accepted)}; ${m.overload.flatOutLimited.shedPerSecond} 503/s (retried at once)`,
     ],
     [
       '(h)  accepted paced at capacity',

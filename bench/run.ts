@@ -88,6 +88,13 @@ async function main() {
       children.push(api);
       apiUrls.push(`http://127.0.0.1:${api.port}`);
     }
+    // The same API with admission off, for the capacity of (h): see bench/overload.ts.
+    const unlimited = await spawnProcess('api-unlimited', 'src/cmd/api.ts', {
+      env: { ...env.env, ADMISSION: 'off' },
+      portVariable: 'PORT',
+      args: [],
+    });
+    children.push(unlimited);
     const apiUrl = apiUrls[0]!;
     const bareUrl = bareUrls.length === 1 ? bareUrls[0]! : bareUrls;
     const apiTarget = apiUrls.length === 1 ? apiUrl : apiUrls;
@@ -200,9 +207,10 @@ async function main() {
       await scrapeBuckets(`${apiUrl}/metrics`, confirmMetric),
       [0.5, 0.99],
     ).map((seconds) => (seconds === null ? null : seconds * 1000));
-    log('(h) overload: capacity flat out, that rate paced, then 3x it from 1,000 connections');
+    log('(h) overload: capacity flat out (admission off, then on), paced, 3x from 1,000 conns');
     const overload = await measured('(h) 3x capacity', () =>
       overloadMeasure({
+        unlimitedUrl: `http://127.0.0.1:${unlimited.port}`,
         baseUrl: apiTarget,
         path: `/sales/${bigSale}/purchase`,
         tokens,
