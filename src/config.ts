@@ -108,7 +108,12 @@ const schema = z
     ADMISSION_MIN_LIMIT: int(8, 1),
     ADMISSION_MAX_LIMIT: int(2000, 1),
     ADMISSION_WINDOW_MS: int(100, 10),
-    // The event loop's busy share of a window above which the limit is cut.
+    // Gradient2's rttTolerance: how far the window's latency may rise over the long-term one
+    // before the limit falls.
+    ADMISSION_RTT_TOLERANCE: z.coerce.number().min(1).default(1.5),
+    // The event loop's busy share of a window above which the limit is cut (1 = never). A loop
+    // waiting for a core it shares also reads busy: the rule follows the machine, not only
+    // this process's own work.
     ADMISSION_CPU_MAX: ratio(0.95),
     // V8 heap in use against its limit above which the limit is cut.
     ADMISSION_HEAP_MAX: ratio(0.85),
@@ -216,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       minLimit: e.ADMISSION_MIN_LIMIT,
       maxLimit: e.ADMISSION_MAX_LIMIT,
       windowMs: e.ADMISSION_WINDOW_MS,
+      rttTolerance: e.ADMISSION_RTT_TOLERANCE,
       cpuMax: e.ADMISSION_CPU_MAX,
       heapMax: e.ADMISSION_HEAP_MAX,
       rssLimitBytes:

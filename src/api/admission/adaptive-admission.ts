@@ -8,6 +8,8 @@ export type AdmissionOptions = {
   minLimit: number;
   maxLimit: number;
   windowMs: number;
+  // Gradient2's rttTolerance.
+  rttTolerance: number;
   // Sentinel-style system rules: above any of these the limit is cut, whatever the latency.
   cpuMax: number;
   heapMax: number;
@@ -144,7 +146,8 @@ export class AdaptiveAdmission {
   private systemRule(reading: SystemReading, peak: number): AdmissionSignal | null {
     if (reading.heap >= this.options.heapMax) return 'heap';
     if (reading.rss >= 1) return 'rss';
-    if (reading.cpu < this.options.cpuMax) return null;
+    // 1 turns the rule off: a loop that never idles reads exactly 1.
+    if (this.options.cpuMax >= 1 || reading.cpu < this.options.cpuMax) return null;
     const bestRate = Math.max(0, ...this.recentRates);
     const lowestRttMs = this.recentRtts.length > 0 ? Math.min(...this.recentRtts) : 0;
     return peak > 1 && peak > (bestRate * lowestRttMs) / 1000 ? 'cpu' : null;
