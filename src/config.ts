@@ -111,9 +111,8 @@ const schema = z
     // Gradient2's rttTolerance: how far the window's latency may rise over the long-term one
     // before the limit falls.
     ADMISSION_RTT_TOLERANCE: z.coerce.number().min(1).default(1.5),
-    // The event loop's busy share of a window above which the limit is cut (1 = never). A loop
-    // waiting for a core it shares also reads busy: the rule follows the machine, not only
-    // this process's own work.
+    // CPU this process used in a window (cores, at most its event loop's busy share) above
+    // which the limit is cut (1 = never).
     ADMISSION_CPU_MAX: ratio(0.95),
     // V8 heap in use against its limit above which the limit is cut.
     ADMISSION_HEAP_MAX: ratio(0.85),

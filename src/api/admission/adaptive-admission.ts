@@ -30,7 +30,7 @@ const bbrWindows = 10;
 // this process; the rest are answered 503 at once, before the JWT and the body are read.
 // The limit is Netflix concurrency-limits' Gradient2 on the latency this process measures
 // (./gradient2.ts), cut further by Alibaba Sentinel's system adaptive protection rules: the
-// event loop's CPU (only while in flight exceeds the best rate times the lowest RTT, Sentinel's
+// process's CPU on its event loop (./system-signals.ts; only while in flight exceeds the best rate times the lowest RTT, Sentinel's
 // BBR check, so a busy loop with few purchases sheds nothing), the V8 heap against its limit,
 // and the RSS against its ceiling. Under API_PROCESSES each process limits itself.
 export class AdaptiveAdmission {
