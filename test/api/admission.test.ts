@@ -41,45 +41,59 @@ describe('adaptive admission', () => {
     const saleId = created.body.id as number;
     const answers: Answer[] = [];
     let seq = 0;
-    const buy = async (signal?: AbortSignal) => {
+    const buy = async () => {
       const buyer = `buyer-${seq++}`;
       const response = await fetch(`${sut.baseUrl}/sales/${saleId}/purchase`, {
         method: 'POST',
         headers: api.buyerHeaders(buyer),
         body: JSON.stringify({ quantity: 1 }),
-        ...(signal ? { signal } : {}),
       });
       const body = (await response.json()) as { orderId?: string; error?: { code: string } };
       answers.push({ status: response.status, orderId: body.orderId, buyer, quantity: 1 });
       return { status: response.status, body, retryAfter: response.headers.get('retry-after') };
     };
-    for (let i = 0; i < 3; i++) expect((await buy()).status).toBe(202);
-    expect(await metric(port, 'flashline_admission_limit')).toBe(initialLimit);
+    // Purchases for a while first: Gradient2's long-term latency is a plain average over its
+    // first ten windows, and a stall is judged against a settled one.
+    const warmUntil = Date.now() + 1_500;
+    while (Date.now() < warmUntil) expect((await buy()).status).toBe(202);
+    // A slow purchase (scripts loaded, code compiled) may nudge the limit down; idle, it
+    // returns to where it started.
+    await waitFor(async () => (await metric(port, 'flashline_admission_limit')) === initialLimit, {
+      what: 'the initial limit',
+    });
 
     redis.pause();
-    // As many purchases as the limit lets in: each one admitted waits on the stalled Redis
-    // (the limit may already fall while they arrive, and the last ones be shed).
+    // As many purchases as the limit: each one let in waits on the stalled Redis, and as they
+    // age the limit falls.
     const stalled = Array.from({ length: initialLimit }, () => buy());
-    await waitFor(
-      async () => {
-        const limit = await metric(port, 'flashline_admission_limit');
-        const inFlight = await metric(port, 'flashline_admission_in_flight');
-        return limit < initialLimit && inFlight > 0 && inFlight >= limit;
-      },
-      { what: 'the limit lowered to the purchases stalled in flight' },
-    );
+    const inFlight = () => metric(port, 'flashline_admission_in_flight');
+    await waitFor(async () => (await inFlight()) >= 1, { what: 'a purchase stalled in flight' });
+    await waitFor(async () => (await metric(port, 'flashline_admission_limit')) < initialLimit, {
+      what: 'the limit lowered',
+    });
+    // More purchases: any let in stalls too (counted in flight) until they fill the limit,
+    // which only falls meanwhile; then one is answered at once.
+    let shed: Awaited<ReturnType<typeof buy>> | undefined;
+    for (let i = 0; i <= initialLimit && !shed; i++) {
+      const before = await inFlight();
+      let answer: Awaited<ReturnType<typeof buy>> | undefined;
+      const attempt = buy().then((a) => (answer = a));
+      const outcome = await waitFor(
+        async () => (answer ? 'answered' : (await inFlight()) > before ? 'stalled' : null),
+        { what: 'a purchase answered or stalled in flight' },
+      );
+      if (outcome === 'stalled') stalled.push(attempt);
+      else shed = answer;
+    }
     expect(
       await metric(port, 'flashline_admission_limit_changes_total', {
         signal: 'latency',
         direction: 'down',
       }),
     ).toBeGreaterThan(0);
-    // Over the limit: answered at once, not queued behind the stalled ones (a purchase let in
-    // would wait for Redis and hit this timeout).
-    const shed = await buy(AbortSignal.timeout(10_000));
-    expect(shed.status).toBe(503);
-    expect(shed.body.error?.code).toBe('UNAVAILABLE');
-    expect(shed.retryAfter).toBe('1');
+    expect(shed?.status).toBe(503);
+    expect(shed?.body.error?.code).toBe('UNAVAILABLE');
+    expect(shed?.retryAfter).toBe('1');
     expect(await metric(port, 'flashline_admission_shed_total')).toBeGreaterThan(0);
 
     // Operations are never shed: the probe, the scrape and the admin routes still answer.
