@@ -18,6 +18,7 @@ import { SaleCache } from './sale-cache.js';
 import { AdaptiveAdmission } from './admission/adaptive-admission.js';
 import { admissionMetrics } from '../observability/admission-metrics.js';
 import { purchaseFrontDoor } from './purchase-front.js';
+import { tracingEnabled } from '../observability/tracing.js';
 import { SaleLoader } from '../recovery/sale-loader.js';
 import { SaleRecovery } from '../recovery/sale-recovery.js';
 
@@ -67,7 +68,14 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const edge = {
     maxBodyBytes,
     onTooLarge: (method: string, seconds: number) => recordAnswer('*', method, 413, seconds),
-    front: purchaseFrontDoor({ saleCache, admission, metrics, recordAnswer }),
+    // With tracing on, sold-out answers are the app's, so each still has its server span; the
+    // front door then only admits.
+    front: purchaseFrontDoor({
+      saleCache: tracingEnabled() ? undefined : saleCache,
+      admission,
+      metrics,
+      recordAnswer,
+    }),
   };
   const server = await new Promise<Server>((resolve) => {
     const listener = getRequestListener(app.fetch, { hostname: config.host });
