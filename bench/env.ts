@@ -8,7 +8,7 @@ export const benchOverrides = JSON.parse(process.env.BENCH_ENV ?? '{}') as Recor
 const defaults = loadConfig({});
 
 // A database, vhost and Redis prefix of the run's own (the test suite's isolation), with the
-// settings production runs with: the test suite turns off shedding and the drain's lower CPU
+// settings production runs with: the test suite turns off admission and the drain's lower CPU
 // priority and shortens the retry backoff, and none of that is what is measured here.
 // An interrupted run (Ctrl-C, SIGTERM) stops its processes and removes what it created, as a
 // finished one does: a bench leaves millions of reservations in Redis otherwise.
@@ -16,7 +16,7 @@ export async function createBenchEnv(name: string) {
   const env = await createTestEnv(name, {
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production',
-    EVENT_LOOP_LAG_SHED_MS: String(defaults.eventLoopLagShedMs),
+    ADMISSION: defaults.admission.enabled ? 'adaptive' : 'off',
     DRAIN_NICE: String(defaults.drainNice),
     JOB_BACKOFF_MS: String(defaults.jobBackoffMs),
     ...benchOverrides,

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
 
 export type Latency = { p50: number; p90: number; p99: number; max: number };
@@ -25,6 +26,8 @@ export type LoadSpec = {
   // Offered rate over all connections (autocannon overallRate); flat out when omitted.
   overallRate?: number;
   onResponse?: (status: number) => void;
+  // Every answer's own latency (ms, autocannon's response time), for quantiles by status.
+  onLatency?: (status: number, ms: number) => void;
 };
 
 const headers = { 'content-type': 'application/json' };
@@ -39,7 +42,7 @@ const rateSlots = 10;
 // The measure (d): `rate` requests a second for `seconds`, on one connection per 10 requests a
 // second, at most `maxConnections` (run.ts and steady.ts measure it the same way).
 export function loadAtRate(
-  spec: Pick<LoadSpec, 'baseUrl' | 'path' | 'tokens' | 'rotate'>,
+  spec: Pick<LoadSpec, 'baseUrl' | 'path' | 'tokens' | 'rotate' | 'onLatency'>,
   rate: number,
   seconds: number,
   maxConnections = 200,
@@ -95,7 +98,16 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
   const runs = await Promise.all(
     Array.from({ length: slots }, async (_, i) => {
       await new Promise((resolve) => setTimeout(resolve, (i * 1000) / slots));
-      return autocannon(options(i) as autocannon.Options);
+      // Without a callback autocannon returns its event emitter, made thenable.
+      const run = autocannon(options(i) as autocannon.Options) as unknown as EventEmitter &
+        PromiseLike<autocannon.Result>;
+      const onLatency = spec.onLatency;
+      if (onLatency) {
+        run.on('response', (_client: unknown, status: number, _bytes: number, ms: number) =>
+          onLatency(status, ms),
+        );
+      }
+      return run;
     }),
   );
   const result = aggregate(runs, { url: spec.baseUrl as string, connections: spec.connections });

@@ -1,4 +1,6 @@
 import type { Latency } from './load.js';
+import type { OverloadResult } from './overload.js';
+import type { WrkResult } from './wrk.js';
 
 type Summary = {
   perSecond: number;
@@ -28,6 +30,9 @@ export type Report = {
     };
     bareAt10k: Summary;
     soldOutAt10k: Summary;
+    overload: OverloadResult;
+    // null when wrk is not installed.
+    wrk: { bare: WrkResult; soldOut: WrkResult } | null;
     sellout: {
       stock: number;
       buyers: number;
@@ -101,6 +106,17 @@ export function targetsOf(report: Report): Target[] {
       m.bareAt10k.latencyMs.p99,
       2,
     ),
+    ...overloadTargets(m.overload),
+    ...(m.wrk
+      ? [
+          atLeast(
+            '(g) wrk sold out / bare route',
+            m.wrk.soldOut.perSecond,
+            m.wrk.bare.perSecond,
+            0.9,
+          ),
+        ]
+      : []),
     {
       name: '(f) last confirmed after last 202 (ms)',
       measured: m.sellout.confirmedAfterLastAcceptedMs,
@@ -111,6 +127,55 @@ export function targetsOf(report: Report): Target[] {
     },
   ];
 }
+
+function overloadTargets(o: OverloadResult): Target[] {
+  const capacityP99 = o.capacity.accepted.p99 ?? NaN;
+  const shedP99 = o.overload.shed.p99;
+  return [
+    {
+      name: '(h) goodput at 3x / capacity',
+      measured: o.overload.perSecond,
+      against: o.capacity.perSecond,
+      ratio: round(o.overload.perSecond / o.capacity.perSecond),
+      target: '>= 0.9x',
+      met: o.overload.perSecond >= 0.9 * o.capacity.perSecond,
+    },
+    {
+      name: '(h) p99 of 202 at 3x / at capacity',
+      measured: o.overload.accepted.p99 ?? NaN,
+      against: capacityP99,
+      ratio: round((o.overload.accepted.p99 ?? NaN) / capacityP99),
+      target: '<= 3x',
+      met: (o.overload.accepted.p99 ?? Infinity) <= 3 * capacityP99,
+    },
+    {
+      name: '(h) p99 of 503 at 3x (ms)',
+      measured: shedP99 ?? 0,
+      against: 10,
+      ratio: round((shedP99 ?? 0) / 10),
+      target: '<= 10 ms',
+      met: (shedP99 ?? 0) <= 10,
+    },
+    {
+      name: '(h) shed at capacity, paced (503s)',
+      measured: o.atCapacity.shed,
+      against: 0,
+      ratio: o.atCapacity.shed,
+      target: '0',
+      met: o.atCapacity.shed === 0,
+    },
+  ];
+}
+
+const byStatusMs = (s: { count: number; p50: number | null; p99: number | null }) =>
+  `${s.count} answers, p50 ${s.p50 ?? '-'} / p99 ${s.p99 ?? '-'} ms`;
+const wrkMs = (w: WrkResult) =>
+  `p50 ${w.latencyMs.p50} / p90 ${w.latencyMs.p90} / p99 ${w.latencyMs.p99} / max ${w.latencyMs.max} ms` +
+  (w.runQueueMsPerSecond === null ? '' : `; waited for a CPU ${w.runQueueMsPerSecond} ms/s`) +
+  (w.machineCpuPressure === null ? '' : `; machine CPU pressure ${w.machineCpuPressure}`) +
+  (w.server
+    ? `; its loop delay p99 ${w.server.loopDelayP99Ms} / max ${w.server.loopDelayMaxMs} ms, GC ${w.server.gcMsPerSecond} ms/s`
+    : '');
 
 export function printReport(report: Report, log: (line: string) => void): void {
   const m = report.measures;
@@ -141,6 +206,36 @@ export function printReport(report: Report, log: (line: string) => void): void {
     ],
     ['(e)  drain, orders confirmed', `${m.drain.confirmedPerSecond}/s`, `${m.drain.orders} orders`],
     ['(e)  raw single-row INSERTs', `${m.rawInsertsPerSecond}/s`, ''],
+    [
+      '(h)  accepted flat out, 200 conns, admission off (capacity)',
+      `${m.overload.capacity.perSecond} 202/s`,
+      `202: ${byStatusMs(m.overload.capacity.accepted)}; 503: ${m.overload.capacity.shed}`,
+    ],
+    [
+      '(h)  accepted flat out, 200 conns, admission on',
+      `${m.overload.flatOutLimited.perSecond} 202/s`,
+      `202: ${byStatusMs(m.overload.flatOutLimited.accepted)}; ${m.overload.flatOutLimited.shedPerSecond} 503/s (retried at once)`,
+    ],
+    [
+      '(h)  accepted paced at capacity',
+      `${m.overload.atCapacity.perSecond} 202/s`,
+      `202: ${byStatusMs(m.overload.atCapacity.accepted)}; 503: ${m.overload.atCapacity.shed}`,
+    ],
+    [
+      `(h)  accepted at 3x (${m.overload.overload.offered}/s offered, 1,000 conns)`,
+      `${m.overload.overload.perSecond} 202/s`,
+      `202: ${byStatusMs(m.overload.overload.accepted)}; 503: ${byStatusMs(m.overload.overload.shed)}`,
+    ],
+    ...(m.wrk
+      ? ([
+          ['(g)  wrk bare route, 200 conns', `${m.wrk.bare.perSecond}/s`, wrkMs(m.wrk.bare)],
+          [
+            '(g)  wrk sold out, 200 conns',
+            `${m.wrk.soldOut.perSecond} 409/s`,
+            wrkMs(m.wrk.soldOut),
+          ],
+        ] as [string, string, string][])
+      : [['(g)  wrk', 'skipped', 'wrk is not installed'] as [string, string, string]]),
     [
       `(f)  sell-out ${m.sellout.stock} units / ${m.sellout.buyers} buyers`,
       `last 202 at ${m.sellout.lastAcceptedMs} ms`,

@@ -15,12 +15,14 @@ import { printReport, type Report } from './report.js';
 import { quantilesBetween, scrapeBuckets } from './prom-histogram.js';
 import { coresBetween, sampleCpu } from './cpu.js';
 import { createSale } from './sale.js';
+import { overloadMeasure } from './overload.js';
+import { wrk, wrkAvailable, type WrkResult } from './wrk.js';
 
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
 const plan = quick
-  ? { seconds: 2, rawSeconds: 2, selloutStock: 1_000, selloutBuyers: 10_000 }
-  : { seconds: 10, rawSeconds: 5, selloutStock: 10_000, selloutBuyers: 100_000 };
+  ? { seconds: 2, rawSeconds: 2, wrkWarmup: 1, selloutStock: 1_000, selloutBuyers: 10_000 }
+  : { seconds: 10, rawSeconds: 5, wrkWarmup: 2, selloutStock: 10_000, selloutBuyers: 100_000 };
 const connections = 200;
 // BENCH_API_PROCESSES=2 runs that many API processes (and as many bare servers for (a)),
 // the load spread over them: one Node process uses one core at most.
@@ -86,6 +88,13 @@ async function main() {
       children.push(api);
       apiUrls.push(`http://127.0.0.1:${api.port}`);
     }
+    // The same API with admission off, for the capacity of (h): see bench/overload.ts.
+    const unlimited = await spawnProcess('api-unlimited', 'src/cmd/api.ts', {
+      env: { ...env.env, ADMISSION: 'off' },
+      portVariable: 'PORT',
+      args: [],
+    });
+    children.push(unlimited);
     const apiUrl = apiUrls[0]!;
     const bareUrl = bareUrls.length === 1 ? bareUrls[0]! : bareUrls;
     const apiTarget = apiUrls.length === 1 ? apiUrl : apiUrls;
@@ -198,8 +207,42 @@ async function main() {
       await scrapeBuckets(`${apiUrl}/metrics`, confirmMetric),
       [0.5, 0.99],
     ).map((seconds) => (seconds === null ? null : seconds * 1000));
+    log('(h) overload: capacity flat out (admission off, then on), paced, 3x from 1,000 conns');
+    const overload = await measured('(h) 3x capacity', () =>
+      overloadMeasure({
+        unlimitedUrl: `http://127.0.0.1:${unlimited.port}`,
+        baseUrl: apiTarget,
+        path: `/sales/${bigSale}/purchase`,
+        tokens,
+        seconds: plan.seconds,
+      }),
+    );
+
+    // wrk takes one URL: the first bare server and the first API process.
+    let wrkResults: { bare: WrkResult; soldOut: WrkResult } | null = null;
+    if (wrkAvailable()) {
+      log('(g) wrk, 2 threads, 200 connections: bare route and sold-out path, after a warm-up');
+      const authorization = `Bearer ${tokens[0]!}`;
+      const wrkRun = async (url: string, pid: number | undefined, metricsUrl?: string) => {
+        await wrk(url, { connections, seconds: plan.wrkWarmup, authorization });
+        return wrk(url, { connections, seconds: plan.seconds, authorization, pid, metricsUrl });
+      };
+      const bareChild = children.find((c) => c.name === 'bare');
+      const apiChild = children.find((c) => c.name === 'api');
+      wrkResults = {
+        bare: await wrkRun(`${bareUrls[0]!}/sales/1/purchase`, bareChild?.child.pid),
+        soldOut: await wrkRun(
+          `${apiUrl}/sales/${soldOutSale}/purchase`,
+          apiChild?.child.pid,
+          `${apiUrl}/metrics`,
+        ),
+      };
+    } else {
+      log('(g) skipped: wrk is not installed (Debian: apt-get install wrk)');
+    }
+
     // (f) starts on a quiet system: every order accepted so far confirmed first.
-    const acceptedSoFar = backlog + (acceptedAt2k.byStatus['202'] ?? 0);
+    const acceptedSoFar = backlog + (acceptedAt2k.byStatus['202'] ?? 0) + overload.acceptedTotal;
     await watchConfirmed(db, bigSale, () => acceptedSoFar);
 
     log(`(f) sell-out of ${plan.selloutStock} units to ${plan.selloutBuyers} distinct buyers`);
@@ -264,6 +307,8 @@ async function main() {
         },
         bareAt10k: summary(bareAt10k, 409),
         soldOutAt10k: summary(soldOutAt10k, 409),
+        overload,
+        wrk: wrkResults,
         sellout: {
           stock: plan.selloutStock,
           buyers: plan.selloutBuyers,

@@ -18,8 +18,8 @@ export const PAYMENT_WEBHOOK_SECRET =
   __ENV.PAYMENT_WEBHOOK_SECRET || 'flashline-dev-payment-webhook';
 
 // Refusals (409, 429, ...) are answers, not failures: only 5xx and transport errors count.
-// A 503 with Retry-After is the API shedding load on purpose while its event loop lags
-// (EVENT_LOOP_LAG_SHED_MS): it is counted as `shed`, not as a server error. A 503 without
+// A 503 with Retry-After is the API shedding load on purpose over its adaptive admission
+// limit (ADMISSION, src/api/admission/): it is counted as `shed`, not as a server error. A 503 without
 // Retry-After (a dependency down) stays a server error.
 // This makes the built-in http_req_failed count transport errors and other 5xx only...
 http.setResponseCallback(http.expectedStatuses({ min: 100, max: 499 }, 503));

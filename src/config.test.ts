@@ -86,4 +86,18 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DRAIN_NICE: '20' })).toThrow(/DRAIN_NICE/);
     expect(() => loadConfig({ DRAIN_NICE: '-5' })).toThrow(/DRAIN_NICE/);
   });
+
+  it('admits adaptively by default, within a floor and a ceiling that must hold the start', () => {
+    const admission = loadConfig({}).admission;
+    expect(admission.enabled).toBe(true);
+    expect(admission.minLimit).toBeLessThanOrEqual(admission.initialLimit);
+    expect(admission.initialLimit).toBeLessThanOrEqual(admission.maxLimit);
+    expect(admission.rssLimitBytes).toBeGreaterThan(0);
+    expect(loadConfig({ ADMISSION: 'off' }).admission.enabled).toBe(false);
+    expect(loadConfig({ ADMISSION_RSS_MAX_MB: '512' }).admission.rssLimitBytes).toBe(512 * 2 ** 20);
+    expect(() => loadConfig({ ADMISSION_MIN_LIMIT: '50', ADMISSION_INITIAL_LIMIT: '10' })).toThrow(
+      /ADMISSION_INITIAL_LIMIT/,
+    );
+    expect(() => loadConfig({ ADMISSION: 'threshold' })).toThrow(/ADMISSION/);
+  });
 });

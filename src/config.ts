@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { z } from 'zod';
 import { maxOrdersPerMessage } from './broker/messages.js';
 
@@ -117,10 +117,25 @@ const schema = z
     // The standard OpenTelemetry variables: tracing is off unless an OTLP endpoint is given.
     OTEL_EXPORTER_OTLP_ENDPOINT: unsetWhenEmpty(z.string().url()),
     OTEL_SERVICE_NAME: unsetWhenEmpty(z.string()),
-    // Purchases are shed with 503 while the event loop's mean delay over a sample window
-    // exceeds this; 0 turns shedding off.
-    EVENT_LOOP_LAG_SHED_MS: int(200),
-    EVENT_LOOP_LAG_SAMPLE_MS: int(250, 20),
+    // Adaptive admission of purchases (src/api/admission/): at most a limit in flight per API
+    // process, moved every window by the latency gradient and cut by the system rules; the
+    // excess is answered 503 before the JWT and the body are read. `off` admits everything.
+    ADMISSION: z.enum(['adaptive', 'off']).default('adaptive'),
+    ADMISSION_INITIAL_LIMIT: int(100, 1),
+    ADMISSION_MIN_LIMIT: int(8, 1),
+    ADMISSION_MAX_LIMIT: int(2000, 1),
+    ADMISSION_WINDOW_MS: int(100, 10),
+    // Gradient2's rttTolerance: how far the window's latency may rise over the long-term one
+    // before the limit falls.
+    ADMISSION_RTT_TOLERANCE: z.coerce.number().min(1).default(1.5),
+    // CPU this process used in a window (cores, at most its event loop's busy share) above
+    // which the limit is cut (1 = never).
+    ADMISSION_CPU_MAX: ratio(0.95),
+    // V8 heap in use against its limit above which the limit is cut.
+    ADMISSION_HEAP_MAX: ratio(0.85),
+    // RSS above which the limit is cut; 0 = 90% of the memory the process may use (its
+    // cgroup's limit, else the host's).
+    ADMISSION_RSS_MAX_MB: int(0),
     // Sold-out flags are re-read from Redis this often even without an event, bounding how long
     // a change made outside the scripts could go unseen.
     SALE_CACHE_REFRESH_MS: int(1000, 10),
@@ -139,6 +154,15 @@ const schema = z
     // Expiry jobs a worker runs at once.
     EXPIRY_CONCURRENCY: int(16, 1),
   })
+  .refine(
+    (e) =>
+      e.ADMISSION_MIN_LIMIT <= e.ADMISSION_INITIAL_LIMIT &&
+      e.ADMISSION_INITIAL_LIMIT <= e.ADMISSION_MAX_LIMIT,
+    {
+      message: 'need ADMISSION_MIN_LIMIT <= ADMISSION_INITIAL_LIMIT <= ADMISSION_MAX_LIMIT',
+      path: ['ADMISSION_INITIAL_LIMIT'],
+    },
+  )
   .refine((e) => !(e.REDIS_SENTINELS && e.REDIS_CLUSTER_NODES), {
     message: 'set REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both',
     path: ['REDIS_SENTINELS'],
@@ -147,6 +171,13 @@ const schema = z
     message: 'a Redis Cluster has only database 0: REDIS_URL must name no other',
     path: ['REDIS_URL'],
   });
+
+// What this process may use: its cgroup's limit when it has one (Node reports 0, or on some
+// versions undefined, without), else the host's memory.
+function memoryAvailable(): number {
+  const constrained = process.constrainedMemory();
+  return constrained > 0 && constrained < totalmem() ? constrained : totalmem();
+}
 
 export const defaultMetricsPorts = { bridge: 9101, worker: 9102, compensator: 9103 } as const;
 
@@ -216,8 +247,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     faultKillAfterExpiryCommit: e.FAULT_KILL_AFTER_EXPIRY_COMMIT === '1',
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     otelServiceName: e.OTEL_SERVICE_NAME,
-    eventLoopLagShedMs: e.EVENT_LOOP_LAG_SHED_MS,
-    eventLoopLagSampleMs: e.EVENT_LOOP_LAG_SAMPLE_MS,
+    admission: {
+      enabled: e.ADMISSION === 'adaptive',
+      initialLimit: e.ADMISSION_INITIAL_LIMIT,
+      minLimit: e.ADMISSION_MIN_LIMIT,
+      maxLimit: e.ADMISSION_MAX_LIMIT,
+      windowMs: e.ADMISSION_WINDOW_MS,
+      rttTolerance: e.ADMISSION_RTT_TOLERANCE,
+      cpuMax: e.ADMISSION_CPU_MAX,
+      heapMax: e.ADMISSION_HEAP_MAX,
+      rssLimitBytes:
+        e.ADMISSION_RSS_MAX_MB > 0 ? e.ADMISSION_RSS_MAX_MB * 1024 * 1024 : 0.9 * memoryAvailable(),
+    },
     saleCacheRefreshMs: e.SALE_CACHE_REFRESH_MS,
     orderBatchMax: e.ORDER_BATCH_MAX,
     orderBatchLingerMs: e.ORDER_BATCH_LINGER_MS,

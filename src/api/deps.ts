@@ -6,7 +6,7 @@ import type { BrokerConnection } from '../broker/connection.js';
 import type { OrderPublisher } from '../broker/order-publisher.js';
 import type { Logger } from '../observability/logger.js';
 import type { SaleCache } from './sale-cache.js';
-import type { EventLoopAdmission } from './load-shedding.js';
+import type { AdaptiveAdmission } from './admission/adaptive-admission.js';
 import type { SaleRecovery } from '../recovery/sale-recovery.js';
 
 export type ApiDeps = {
@@ -19,7 +19,8 @@ export type ApiDeps = {
   orders: OrderPublisher;
   // Optional so a test can drive the app without them: purchases then always ask the gate.
   saleCache?: SaleCache;
-  admission?: EventLoopAdmission;
+  // Admission is applied in front of the app (./purchase-front.ts); kept here for tests.
+  admission?: AdaptiveAdmission | undefined;
   // Loads back a sale Redis forgot; without it a sale missing from Redis answers 404.
   saleRecovery?: SaleRecovery;
 };

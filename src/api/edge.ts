@@ -34,7 +34,20 @@ export type EdgeOptions = {
   // Called for each request refused here for its size, to count and time it like any other
   // answer: it never reaches the app.
   onTooLarge?: (method: string, seconds: number) => void;
+  // May answer a request itself, before the app (./purchase-front.ts), through `reply`;
+  // true when it did.
+  front?: (
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    started: number,
+    reply: FrontReply,
+  ) => boolean;
 };
+
+// Writes a whole answer: the edge's headers, then `headers` (a flat name, value, ... list).
+export type FrontReply = (status: number, headers: readonly string[], body: string) => void;
+
+const secureHeadersFlat = secureHeaders.flat();
 
 const tooLargeBody = (maxBodyBytes: number) =>
   JSON.stringify(errorBody('PAYLOAD_TOO_LARGE', `body exceeds ${maxBodyBytes} bytes`));
@@ -43,6 +56,8 @@ const tooLargeBody = (maxBodyBytes: number) =>
 // every route and costs less here than as middleware run on every answer:
 // - the secure headers and the request's X-Request-Id on every answer, whatever produced it
 //   (headers the app sets itself win: Node merges writeHead's headers over these);
+// - the purchase route's front door (`front`): sold-out answers and admission, before the
+//   JWT and the body;
 // - the body limit: a declared Content-Length over it is answered 413 without reading a byte;
 //   a chunked body is read here up to the limit (413 past it) and handed to the app whole, as
 //   `rawBody`, which @hono/node-server reads instead of the socket.
@@ -62,14 +77,21 @@ export function withEdge(listener: Listener, options: EdgeOptions): RequestListe
     const requestId =
       typeof given === 'string' && wellFormedRequestId.test(given) ? given : randomUUID();
     (incoming as Tagged)[requestIdKey] = requestId;
+
+    const chunked = incoming.headers['transfer-encoding'] !== undefined;
+    const declared = chunked ? undefined : incoming.headers['content-length'];
+    const tooLarge = declared !== undefined && Number(declared) > options.maxBodyBytes;
+    // One writeHead with every header, none set one by one: the front door answers a sold-out
+    // storm, and each setHeader is a lookup and a store in the response's header map.
+    const reply: FrontReply = (status, headers, body) => {
+      outgoing.writeHead(status, [...secureHeadersFlat, 'x-request-id', requestId, ...headers]);
+      outgoing.end(body);
+    };
+    if (!tooLarge && options.front?.(incoming, outgoing, started, reply)) return;
     for (const [name, value] of secureHeaders) outgoing.setHeader(name, value);
     outgoing.setHeader('x-request-id', requestId);
-
-    if (incoming.headers['transfer-encoding'] === undefined) {
-      const declared = incoming.headers['content-length'];
-      if (declared !== undefined && Number(declared) > options.maxBodyBytes) {
-        return refuse(incoming, outgoing, started);
-      }
+    if (tooLarge) return refuse(incoming, outgoing, started);
+    if (!chunked) {
       void listener(incoming, outgoing);
       return;
     }

@@ -35,7 +35,7 @@ type FixedRefusal = Exclude<Refusal['kind'], 'rate_limited'>;
 // A sold-out storm answers the same few refusals thousands of times a second: they are built
 // once (with their JSON body, see ApiError), since capturing a stack trace for each is a
 // visible share of that answer's cost.
-const fixedRefusals: Record<FixedRefusal, ApiError> = {
+export const fixedRefusals: Record<FixedRefusal, ApiError> = {
   sold_out: new ApiError(409, 'SOLD_OUT', 'not enough stock left'),
   limit_reached: new ApiError(409, 'LIMIT_REACHED', 'this buyer already holds the per-user limit'),
   quantity_over_limit: new ApiError(400, 'BAD_REQUEST', 'quantity exceeds the per-user limit'),

@@ -6,6 +6,11 @@ import { isCluster, type RedisClient } from '../redis/connection.js';
 // them, so a cached answer is the one the script would have given.
 export type CachedRefusal = 'not_started' | 'ended' | 'quantity_over_limit' | 'sold_out';
 
+export type PublicRefusal = Exclude<CachedRefusal, 'quantity_over_limit'>;
+
+// A sale's window is fixed when it is created; only the clocks judging it may differ.
+const windowMarginMs = 1_000;
+
 type Entry = {
   // Highest transition counter seen (from a load or an event); -1 before either.
   version: number;
@@ -77,6 +82,32 @@ export class SaleCache {
   // The hot path: a refusal when the sale is known sold out, else null (ask the gate).
   // A sale seen for the first time is loaded in the background; this request goes to Redis.
   refusal(saleId: number, quantity: number, nowMs: number): CachedRefusal | null {
+    const entry = this.entryOf(saleId, nowMs);
+    const meta = entry?.meta;
+    if (!entry || !meta || !entry.soldOut) return null;
+    if (nowMs < meta.startsAtMs) return 'not_started';
+    if (meta.endsAtMs !== null && nowMs >= meta.endsAtMs) return 'ended';
+    if (quantity > meta.perUserLimit) return 'quantity_over_limit';
+    return 'sold_out';
+  }
+
+  // What anyone may know of the sale without credentials or a body (API.md: a sale sold out
+  // or outside its window may be answered before both), else null. The window is judged by
+  // this process's clock, which may differ from Redis's, the one the gate judges by: within
+  // `windowMarginMs` of either end the gate is asked.
+  publicRefusal(saleId: number, nowMs: number): PublicRefusal | null {
+    const entry = this.entryOf(saleId, nowMs);
+    const meta = entry?.meta;
+    if (!entry || !meta) return null;
+    if (nowMs < meta.startsAtMs - windowMarginMs) return 'not_started';
+    if (meta.endsAtMs !== null && nowMs >= meta.endsAtMs + windowMarginMs) return 'ended';
+    if (!entry.soldOut) return null;
+    if (nowMs < meta.startsAtMs) return 'not_started';
+    if (meta.endsAtMs !== null && nowMs >= meta.endsAtMs) return 'ended';
+    return 'sold_out';
+  }
+
+  private entryOf(saleId: number, nowMs: number): Entry | null {
     if (!this.live) return null;
     let entry = this.entries.get(saleId);
     if (!entry) {
@@ -92,11 +123,7 @@ export class SaleCache {
     ) {
       this.load(saleId, entry, nowMs);
     }
-    if (meta === null || !entry.soldOut) return null;
-    if (nowMs < meta.startsAtMs) return 'not_started';
-    if (meta.endsAtMs !== null && nowMs >= meta.endsAtMs) return 'ended';
-    if (quantity > meta.perUserLimit) return 'quantity_over_limit';
-    return 'sold_out';
+    return entry;
   }
 
   private async subscribe(): Promise<boolean> {

@@ -15,7 +15,10 @@ import { withEdge } from './edge.js';
 import { answerRecorder } from './middleware/http-metrics.js';
 import type { ApiDeps } from './deps.js';
 import { SaleCache } from './sale-cache.js';
-import { EventLoopAdmission } from './load-shedding.js';
+import { AdaptiveAdmission } from './admission/adaptive-admission.js';
+import { admissionMetrics } from '../observability/admission-metrics.js';
+import { purchaseFrontDoor } from './purchase-front.js';
+import { tracingEnabled } from '../observability/tracing.js';
 import { SaleLoader } from '../recovery/sale-loader.js';
 import { SaleRecovery } from '../recovery/sale-recovery.js';
 
@@ -39,11 +42,12 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   });
   // Not awaited: until subscribed, every purchase simply asks the gate.
   void saleCache.start();
-  const admission = new EventLoopAdmission({
-    lagThresholdMs: config.eventLoopLagShedMs,
-    sampleMs: config.eventLoopLagSampleMs,
-  });
-  admission.start();
+  const registry = createRegistry('api');
+  const metrics = apiMetrics(registry);
+  const admission = config.admission.enabled
+    ? new AdaptiveAdmission(config.admission, admissionMetrics(registry), logger)
+    : undefined;
+  admission?.start();
   const deps: ApiDeps = {
     config,
     logger,
@@ -59,13 +63,19 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     admission,
     saleRecovery: new SaleRecovery(db, new SaleLoader(db, gate, logger), logger),
   };
-  const registry = createRegistry('api');
-  const metrics = apiMetrics(registry);
   const recordAnswer = answerRecorder(metrics);
   const app = createApp(deps, registry, metrics, recordAnswer);
   const edge = {
     maxBodyBytes,
     onTooLarge: (method: string, seconds: number) => recordAnswer('*', method, 413, seconds),
+    // With tracing on, sold-out answers are the app's, so each still has its server span; the
+    // front door then only admits.
+    front: purchaseFrontDoor({
+      saleCache: tracingEnabled() ? undefined : saleCache,
+      admission,
+      metrics,
+      recordAnswer,
+    }),
   };
   const server = await new Promise<Server>((resolve) => {
     const listener = getRequestListener(app.fetch, { hostname: config.host });
@@ -83,7 +93,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
-      admission.stop();
+      admission?.stop();
       await saleCache.stop();
       await broker.close();
       await redis.quit().catch(() => undefined);

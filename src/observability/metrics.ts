@@ -23,6 +23,7 @@ export type GateOutcomeLabel =
   | 'not_found'
   | 'not_started'
   | 'ended'
+  // Over the admission limit (src/api/admission/).
   | 'shed';
 
 export function apiMetrics(registry: Registry) {
@@ -71,6 +72,17 @@ export type ApiMetrics = ReturnType<typeof apiMetrics>;
 // Scrapes of a thousand sales stay cheap and the series count bounded; the newest sales win.
 export const maxSalesSampled = 1000;
 
+// A Redis that stalls (the moment an operator most needs /metrics) leaves this gauge empty
+// instead of holding the whole scrape.
+const sampleTimeoutMs = 1_000;
+function withinScrape<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('sale remaining sample timed out')), sampleTimeoutMs);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 // Remaining stock of each sale the gate knows, read from Redis when Prometheus scrapes.
 // A failed read leaves the gauge empty for that scrape instead of failing /metrics.
 export function saleRemainingGauge(
@@ -86,7 +98,7 @@ export function saleRemainingGauge(
     aggregator: 'max',
     async collect() {
       this.reset();
-      const remaining = await sample().catch(() => new Map<number, number>());
+      const remaining = await withinScrape(sample()).catch(() => new Map<number, number>());
       for (const [sale, units] of remaining) this.set({ sale: String(sale) }, units);
     },
   });

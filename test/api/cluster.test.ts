@@ -29,7 +29,15 @@ describe('API_PROCESSES: several API processes on one port', () => {
 
   beforeAll(async () => {
     env = await createTestEnv('cluster');
-    api = await spawnApi(env, { API_PROCESSES: '2' });
+    // Admission on, its limit pinned (a shed purchase would change the counts below): each
+    // process limits itself, and the scrape sums the limits.
+    api = await spawnApi(env, {
+      API_PROCESSES: '2',
+      ADMISSION: 'adaptive',
+      ADMISSION_INITIAL_LIMIT: '500',
+      ADMISSION_MIN_LIMIT: '500',
+      ADMISSION_MAX_LIMIT: '500',
+    });
     pipeline = [
       await startBridge(env.config, env.logger.child({ proc: 'bridge' })),
       await startWorker(env.config, env.logger.child({ proc: 'worker' })),
@@ -66,6 +74,7 @@ describe('API_PROCESSES: several API processes on one port', () => {
     });
     expect(purchases).toBe(150);
     expect(await api.metric('flashline_sale_remaining_units', { sale: String(saleId) })).toBe(0);
+    expect(await api.metric('flashline_admission_limit')).toBe(1000);
 
     // A process killed outright is replaced; the port keeps answering meanwhile.
     process.kill(first[0]!, 'SIGKILL');

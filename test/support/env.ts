@@ -60,9 +60,9 @@ export async function createTestEnv(
     JWT_SECRET: 'test-secret-0123456789',
     ADMIN_TOKEN: 'test-admin-token',
     JOB_BACKOFF_MS: '50',
-    // Shedding on event-loop lag would answer 503 whenever this busy, shared test machine
-    // stalls; the shedding tests turn it on themselves.
-    EVENT_LOOP_LAG_SHED_MS: '0',
+    // Adaptive admission would answer 503 whenever this busy, shared test machine stalls;
+    // the admission tests turn it on themselves.
+    ADMISSION: 'off',
     // A niced worker on a shared machine waits behind every other tenant's CPU: the tests'
     // timeouts would measure the neighbours. test/process-priority.test.ts covers the niceness.
     DRAIN_NICE: '0',

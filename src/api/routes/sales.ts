@@ -14,7 +14,6 @@ import {
 import { findSale } from '../../db/sales-repository.js';
 import { saleView } from '../sale-view.js';
 import { purchase } from '../purchase.js';
-import { shedAnswer } from '../load-shedding.js';
 import { logOf } from '../middleware/request-logger.js';
 
 export function salesRoutes(deps: ApiDeps, metrics: ApiMetrics) {
@@ -28,12 +27,10 @@ export function salesRoutes(deps: ApiDeps, metrics: ApiMetrics) {
         const remaining = (await deps.gate.remaining(saleId)) ?? sale.stock - sale.sold;
         return c.json(saleView(sale, remaining));
       })
-      // One handler, no middleware: every step runs for each answer of a sold-out storm.
-      // Shedding comes first (before the JWT, the body and Redis); then the contract's order:
-      // 401 for credentials, 400 for the request, then the sale's own answer.
+      // One handler, no middleware. A known sold-out sale and admission were judged before
+      // the app (../purchase-front.ts); here the contract's order: 401 for credentials, 400
+      // for the request, then the sale's own answer.
       .post('/:saleId/purchase', async (c) => {
-        const shed = shedAnswer(deps.admission, metrics);
-        if (shed) return errorResponse(c, shed);
         const buyer = authenticateBuyer(c.req.header('authorization'), deps.config.jwtSecret);
         const saleId = parseSaleId(c.req.param('saleId'));
         rejectQuery(c.req.query());

@@ -1,0 +1,76 @@
+// npx tsx bench/overload-only.ts [seconds=5]
+// The overload measure (h) of `npm run bench`, alone, with the drain running: capacity flat out
+// at 200 connections with admission off, the same with it on, that rate paced, then 3x it from
+// 1,000 connections, latency by status; and the admission limit sampled during the 3x run.
+// BENCH_ENV passes settings as in run.ts ('{"ADMISSION_CPU_MAX":"0.9"}' tries another rule).
+import { createBenchEnv } from './env.js';
+import { signBuyerToken } from '../src/auth/jwt.js';
+import { spawnProcess, type Child } from './processes.js';
+import { createSale } from './sale.js';
+import { overloadMeasure } from './overload.js';
+import { coresBetween, sampleCpu } from './cpu.js';
+
+const seconds = Number(process.argv[2] ?? 5);
+const log = (message: string) => process.stdout.write(`[overload] ${message}\n`);
+
+const env = await createBenchEnv('overload');
+const children: Child[] = [];
+try {
+  const spawn = async (name: string, entry: string, extra: Record<string, string> = {}) => {
+    const portVariable = name.startsWith('api') ? 'PORT' : `${name.toUpperCase()}_PORT`;
+    const child = await spawnProcess(name, entry, {
+      env: { ...env.env, ...extra },
+      portVariable,
+      args: [],
+    });
+    children.push(child);
+    return child;
+  };
+  const api = await spawn('api', 'src/cmd/api.ts');
+  const unlimited = await spawn('api-unlimited', 'src/cmd/api.ts', { ADMISSION: 'off' });
+  await spawn('worker', 'src/cmd/worker.ts');
+  await spawn('bridge', 'src/cmd/bridge.ts');
+  const apiUrl = `http://127.0.0.1:${api.port}`;
+  const saleId = await createSale(apiUrl, env.config.adminToken, 'overload', 10_000_000, 1_000);
+  const tokens = Array.from({ length: 100_000 }, (_, i) =>
+    signBuyerToken(`buyer-${i}`, env.config.jwtSecret),
+  );
+  const limits: number[] = [];
+  const sampler = setInterval(() => {
+    void fetch(`${apiUrl}/metrics`)
+      .then((r) => r.text())
+      .then((text) => {
+        const match = /^flashline_admission_limit\{[^}]*\} (\S+)$/m.exec(text);
+        if (match) limits.push(Number(match[1]));
+      })
+      .catch(() => undefined);
+  }, 250);
+  const pids = () => Object.fromEntries(children.map((c) => [c.name, c.child.pid]));
+  const before = sampleCpu(pids());
+  const result = await overloadMeasure({
+    unlimitedUrl: `http://127.0.0.1:${unlimited.port}`,
+    baseUrl: apiUrl,
+    path: `/sales/${saleId}/purchase`,
+    tokens,
+    seconds,
+  });
+  clearInterval(sampler);
+  const cores = coresBetween(before, sampleCpu(pids()));
+  const sorted = [...limits].sort((a, b) => a - b);
+  log(JSON.stringify(result, null, 1));
+  log(
+    `limit over the whole run: min ${sorted[0]} / median ${sorted[Math.floor(sorted.length / 2)]} / max ${sorted.at(-1)}`,
+  );
+  log(`limit samples: ${limits.join(' ')}`);
+  log(`cores: ${JSON.stringify(cores)}`);
+  const o = result.overload;
+  log(
+    `goodput at 3x ${o.perSecond} / capacity ${result.capacity.perSecond} = ${(o.perSecond / result.capacity.perSecond).toFixed(2)}; ` +
+      `p99 202 ${o.accepted.p99} vs ${result.capacity.accepted.p99} ms; p99 503 ${o.shed.p99} ms; ` +
+      `shed paced at capacity ${result.atCapacity.shed}`,
+  );
+} finally {
+  for (const child of children.reverse()) await child.stop();
+  await env.cleanup();
+}
+process.exit();

@@ -1,0 +1,160 @@
+import { gradient2Step, initialState, type Gradient2State } from './gradient2.js';
+import { SystemSignals, type SystemReading } from './system-signals.js';
+import type { AdmissionMetrics } from '../../observability/admission-metrics.js';
+import type { Logger } from '../../observability/logger.js';
+
+export type AdmissionOptions = {
+  initialLimit: number;
+  minLimit: number;
+  maxLimit: number;
+  windowMs: number;
+  // Gradient2's rttTolerance.
+  rttTolerance: number;
+  // Sentinel-style system rules: above any of these the limit is cut, whatever the latency.
+  cpuMax: number;
+  heapMax: number;
+  // The RSS ceiling: the rule fires at it.
+  rssLimitBytes: number;
+};
+
+// What moved the limit in a window: a system rule, the latency gradient, or an idle process
+// returning to its initial limit.
+export type AdmissionSignal = 'cpu' | 'heap' | 'rss' | 'latency' | 'idle';
+
+// The multiplicative decrease of concurrency-limits' AIMDLimit, used by the system rules.
+const backoffRatio = 0.9;
+// Sentinel's BBR check looks back this many windows for the best rate and the lowest RTT.
+const bbrWindows = 10;
+
+// Adaptive admission in front of the purchase path: at most `limit` purchases in flight in
+// this process; the rest are answered 503 at once, before the JWT and the body are read.
+// The limit is Netflix concurrency-limits' Gradient2 on the latency this process measures
+// (./gradient2.ts), cut further by Alibaba Sentinel's system adaptive protection rules: the
+// process's CPU on its event loop (./system-signals.ts; only while in flight exceeds the best rate times the lowest RTT, Sentinel's
+// BBR check, so a busy loop with few purchases sheds nothing), the V8 heap against its limit,
+// and the RSS against its ceiling. Under API_PROCESSES each process limits itself.
+export class AdaptiveAdmission {
+  private state: Gradient2State;
+  private readonly signals: SystemSignals;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight = 0;
+  // Sum of the admission times of the requests in flight: their mean age in O(1).
+  private inFlightStartSum = 0;
+  private peakInFlight = 0;
+  private finished = 0;
+  private rttSumMs = 0;
+  private windowStartedAt = 0;
+  private readonly recentRates: number[] = [];
+  private readonly recentRtts: number[] = [];
+  private lastDriver: AdmissionSignal | null = null;
+  reading: SystemReading = { cpu: 0, heap: 0, rss: 0 };
+
+  constructor(
+    private readonly options: AdmissionOptions,
+    private readonly metrics: AdmissionMetrics,
+    private readonly logger: Logger,
+  ) {
+    this.state = initialState(options);
+    this.signals = new SystemSignals(options.rssLimitBytes);
+    metrics.limit.set(Math.floor(this.state.limit));
+  }
+
+  get limit(): number {
+    return Math.floor(this.state.limit);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.windowStartedAt = performance.now();
+    this.signals.read();
+    this.timer = setInterval(() => this.endWindow(), this.options.windowMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  // The admission time to hand back to `release`, or null: shed this request.
+  tryAcquire(): number | null {
+    if (this.inFlight >= this.state.limit) {
+      this.metrics.shed.inc();
+      return null;
+    }
+    const now = performance.now();
+    this.inFlight++;
+    this.inFlightStartSum += now;
+    if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight;
+    return now;
+  }
+
+  release(admittedAt: number): void {
+    this.inFlight--;
+    this.inFlightStartSum -= admittedAt;
+    this.finished++;
+    this.rttSumMs += performance.now() - admittedAt;
+  }
+
+  private endWindow(): void {
+    const now = performance.now();
+    const seconds = Math.max(0.001, (now - this.windowStartedAt) / 1000);
+    this.windowStartedAt = now;
+    const meanAgeMs = this.inFlight > 0 ? now - this.inFlightStartSum / this.inFlight : 0;
+    const meanRttMs = this.finished > 0 ? this.rttSumMs / this.finished : 0;
+    const shortRttMs =
+      this.finished === 0 && this.inFlight === 0 ? null : Math.max(meanRttMs, meanAgeMs);
+    const peak = Math.max(this.peakInFlight, this.inFlight);
+    remember(this.recentRates, this.finished / seconds);
+    if (this.finished > 0) remember(this.recentRtts, meanRttMs);
+    this.finished = 0;
+    this.rttSumMs = 0;
+    this.peakInFlight = this.inFlight;
+
+    const reading = this.signals.read();
+    this.reading = reading;
+    const before = this.state.limit;
+    const step = gradient2Step(this.options, this.state, { shortRttMs, peakInFlight: peak });
+    const rule = this.systemRule(reading, peak);
+    let driver: AdmissionSignal;
+    if (rule) {
+      const cut = Math.max(this.options.minLimit, Math.min(before, peak) * backoffRatio);
+      this.state = { ...step.state, limit: Math.min(step.state.limit, cut) };
+      driver = rule;
+    } else {
+      this.state = step.state;
+      driver = shortRttMs === null ? 'idle' : 'latency';
+    }
+
+    const limit = Math.floor(this.state.limit);
+    const m = this.metrics;
+    m.limit.set(limit);
+    m.inFlight.set(this.inFlight);
+    m.pressure.set({ signal: 'cpu' }, reading.cpu);
+    m.pressure.set({ signal: 'heap' }, reading.heap);
+    m.pressure.set({ signal: 'rss' }, reading.rss);
+    m.pressure.set({ signal: 'latency' }, step.gradient);
+    if (limit === Math.floor(before)) return;
+    const direction = limit < before ? 'down' : 'up';
+    m.changes.inc({ signal: driver, direction });
+    if (direction === 'down' && driver !== this.lastDriver) {
+      this.logger.warn({ signal: driver, limit, reading, shortRttMs }, 'admission limit lowered');
+    }
+    this.lastDriver = direction === 'down' ? driver : null;
+  }
+
+  private systemRule(reading: SystemReading, peak: number): AdmissionSignal | null {
+    if (reading.heap >= this.options.heapMax) return 'heap';
+    if (reading.rss >= 1) return 'rss';
+    // 1 turns the rule off: a loop that never idles reads exactly 1.
+    if (this.options.cpuMax >= 1 || reading.cpu < this.options.cpuMax) return null;
+    const bestRate = Math.max(0, ...this.recentRates);
+    const lowestRttMs = this.recentRtts.length > 0 ? Math.min(...this.recentRtts) : 0;
+    return peak > 1 && peak > (bestRate * lowestRttMs) / 1000 ? 'cpu' : null;
+  }
+}
+
+function remember(list: number[], value: number): void {
+  list.push(value);
+  if (list.length > bbrWindows) list.shift();
+}
