@@ -119,6 +119,15 @@ export class Gate {
     return loaded === 1;
   }
 
+  // Takes the lock under which one process loads a sale back; null when another holds it.
+  async lockLoad(saleId: number, token: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.keys(saleId).loadLock, token, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async unlockLoad(saleId: number, token: string): Promise<void> {
+    await this.redis.flUnlock(this.keys(saleId).loadLock, token);
+  }
+
   async isLoading(saleId: number): Promise<boolean> {
     return (await this.redis.hexists(this.keys(saleId).sale, 'loading')) === 1;
   }

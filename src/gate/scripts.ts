@@ -13,6 +13,7 @@ const scripts = {
   flLoadSale: 'load-sale-1',
   flRepairRemaining: 'repair-remaining-2',
   flRestore: 'restore-n',
+  flUnlock: 'unlock-1',
   flReturn: 'return-4',
 } as const;
 

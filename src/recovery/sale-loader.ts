@@ -49,10 +49,8 @@ export class SaleLoader {
   private async load(sale: Sale): Promise<LoadResult> {
     const state = await this.gate.saleState(sale.id);
     if (state && !(await this.gate.isLoading(sale.id))) return { kind: 'present' };
-    const lockKey = this.gate.keys(sale.id).loadLock;
     const token = randomUUID();
-    const locked = await this.gate.redis.set(lockKey, token, 'PX', lockMs, 'NX');
-    if (locked !== 'OK') return { kind: 'busy' };
+    if (!(await this.gate.lockLoad(sale.id, token, lockMs))) return { kind: 'busy' };
     try {
       const started = performance.now();
       await this.gate.loadSale(sale, { restoring: true });
@@ -65,14 +63,7 @@ export class SaleLoader {
       return { kind: 'loaded', counts };
     } finally {
       // Only our own lock: one that expired and was taken by another loader stays theirs.
-      await this.gate.redis
-        .eval(
-          "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-          1,
-          lockKey,
-          token,
-        )
-        .catch(() => undefined);
+      await this.gate.unlockLoad(sale.id, token).catch(() => undefined);
     }
   }
 
