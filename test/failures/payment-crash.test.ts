@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, type Client } from '../support/system.js';
@@ -14,6 +13,7 @@ import { readDrift } from '../../src/compensator/drift.js';
 import { saleKeys } from '../../src/gate/keys.js';
 import { bullPrefix } from '../../src/orders/queue.js';
 import { expiryQueueName } from '../../src/payments/expiry-queue.js';
+import { createBullRedis, createRedis, type RedisClient } from '../../src/redis/connection.js';
 
 const fault = { FAULT_KILL_AFTER_EXPIRY_COMMIT: '1' };
 
@@ -25,11 +25,12 @@ const fault = { FAULT_KILL_AFTER_EXPIRY_COMMIT: '1' };
 describe('the payment window, whatever crashes', () => {
   let env: TestEnv;
   let api: Client;
-  let redis: Redis;
+  // Whatever topology the environment runs on (one server, or the CI's cluster leg).
+  let redis: RedisClient;
 
   beforeAll(async () => {
     env = await createTestEnv('paycrash', { ...settleFast, PAYMENT_SWEEP_INTERVAL_MS: '300' });
-    redis = new Redis(env.config.redisUrl);
+    redis = createRedis(env.config);
   });
   afterAll(async () => {
     await killAll();
@@ -64,7 +65,7 @@ describe('the payment window, whatever crashes', () => {
     expect(Number(await redis.hget(keys.sale, 'remaining'))).toBe(0);
     // The reconciler's drift reading counts the units on their way back: nothing to repair.
     const db = createDatabase(env.config.databaseUrl, 1);
-    const gate = new Gate(new Redis(env.config.redisUrl), gateOptions(env.config));
+    const gate = new Gate(createRedis(env.config), gateOptions(env.config));
     try {
       const reading = await readDrift(db, gate, saleId);
       expect(reading?.drift).toBe(0);
@@ -134,10 +135,15 @@ describe('the payment window, whatever crashes', () => {
       { what: 'three orders confirmed' },
     );
     // Redis forgets the delayed jobs: no worker will ever expire these orders.
-    const queue = new Queue(expiryQueueName, { connection: redis, prefix: bullPrefix(env.config) });
+    const bullRedis = createBullRedis(env.config);
+    const queue = new Queue(expiryQueueName, {
+      connection: bullRedis,
+      prefix: bullPrefix(env.config),
+    });
     await waitFor(async () => (await queue.getDelayedCount()) === 3, { what: 'expiry jobs' });
     await queue.obliterate({ force: true });
     await queue.close();
+    bullRedis.disconnect();
 
     // The sweep finds the first one past payBy in PostgreSQL, commits it, and dies.
     const compensator = await started('compensator', fault);

@@ -1,10 +1,10 @@
 import pg from 'pg';
-import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import type { TestEnv } from './env.js';
 import { waitFor } from './env.js';
 import { saleKeys } from '../../src/gate/keys.js';
 import { signPaymentBody } from '../../src/payments/signature.js';
+import { createRedis } from '../../src/redis/connection.js';
 import type { Answer } from './oracle.js';
 
 export type WebhookOptions = { secret?: string; signature?: string | null; raw?: string };
@@ -96,7 +96,8 @@ export async function assertPaymentOracle(
 ) {
   const accepted = answers.filter((a) => a.status === 202);
   const keys = saleKeys(env.config.redisPrefix, saleId);
-  const redis = new Redis(env.config.redisUrl);
+  // Whatever topology the environment runs on (one server, or the CI's cluster leg).
+  const redis = createRedis(env.config);
   try {
     await waitFor(
       async () => {
