@@ -6,7 +6,7 @@ import { listOpenSales } from '../db/sales-repository.js';
 import { compensateOrder, type CompensationOutcome } from './compensate.js';
 import { readDrift } from './drift.js';
 import type { SaleLoader } from '../recovery/sale-loader.js';
-import { withDeadline } from '../recovery/deadline.js';
+import { PeriodicPass } from '../recovery/periodic-pass.js';
 
 // A job in one of these states will still run: its order is not lost, only late.
 const liveJobStates = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
@@ -41,29 +41,42 @@ export type ReconcilerDeps = {
 // sale, the reservations of orders PostgreSQL holds, before it checks drift. Every pass runs
 // against a deadline; a failed one is counted and the next pass tries again.
 export class Reconciler {
-  private timer: NodeJS.Timeout | null = null;
-  private pass: Promise<void> | null = null;
-  private stopped = false;
   private repairWanted = false;
+  private readonly passes: PeriodicPass;
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  constructor(private readonly deps: ReconcilerDeps) {
+    let repair = false;
+    this.passes = new PeriodicPass({
+      name: 'reconciler pass',
+      intervalMs: deps.intervalMs,
+      timeoutMs: deps.passTimeoutMs,
+      run: () => {
+        repair = this.repairWanted;
+        this.repairWanted = false;
+        return this.runOnce({ repair });
+      },
+      done: (error) => {
+        if (error === null) return this.deps.onPass?.('ok', repair);
+        this.deps.onPass?.('failed', repair);
+        this.deps.logger.warn({ err: error, repair }, 'reconciler pass failed');
+        // A repair that did not finish is wanted again, at once.
+        if (repair) this.repairSoon();
+      },
+    });
+  }
 
   start(): void {
-    this.schedule(0);
+    this.passes.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.pass;
+    await this.passes.stop();
   }
 
   // Redis may have lost state: a repairing pass runs as soon as the current one is done.
   repairSoon(): void {
     this.repairWanted = true;
-    if (this.pass || this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.schedule(0);
+    this.passes.runSoon();
   }
 
   async runOnce({ repair = false } = {}): Promise<void> {
@@ -85,31 +98,6 @@ export class Reconciler {
     }
     for (const saleId of await this.deps.gate.saleIds()) await this.failStale(saleId);
     for (const sale of openSales) await this.checkDrift(sale.id);
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      const repair = this.repairWanted;
-      this.repairWanted = false;
-      this.pass = withDeadline(this.deps.passTimeoutMs, 'reconciler pass', () =>
-        this.runOnce({ repair }),
-      )
-        .then(
-          () => this.deps.onPass?.('ok', repair),
-          (error: unknown) => {
-            // A repair that did not finish is wanted again.
-            if (repair) this.repairWanted = true;
-            this.deps.onPass?.('failed', repair);
-            this.deps.logger.warn({ err: error, repair }, 'reconciler pass failed');
-          },
-        )
-        .finally(() => {
-          this.pass = null;
-          this.schedule(this.repairWanted ? 0 : this.deps.intervalMs);
-        });
-    }, delayMs);
   }
 
   private async failStale(saleId: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { dueOrders, unreturnedOrders } from '../db/payments-repository.js';
-import { withDeadline } from '../recovery/deadline.js';
+import { PeriodicPass } from '../recovery/periodic-pass.js';
 import { expireOrder, finishReturn, type ArbiterDeps } from './arbiter.js';
 
 export type SweepResult = 'ok' | 'failed';
@@ -19,20 +19,38 @@ export type SweepCounts = { expired: number; returned: number };
 // order's row leaving `confirmed` and its units' return: PostgreSQL knows both, so each pass
 // expires the confirmed orders past payBy and finishes the returns left unfinished.
 export class ExpirySweep {
-  private timer: NodeJS.Timeout | null = null;
-  private pass: Promise<void> | null = null;
-  private stopped = false;
+  private readonly passes: PeriodicPass;
 
-  constructor(private readonly deps: ExpirySweepDeps) {}
+  constructor(private readonly deps: ExpirySweepDeps) {
+    let counts: SweepCounts = { expired: 0, returned: 0 };
+    this.passes = new PeriodicPass({
+      name: 'expiry sweep',
+      intervalMs: deps.intervalMs,
+      timeoutMs: deps.passTimeoutMs,
+      run: async () => {
+        counts = { expired: 0, returned: 0 };
+        counts = await this.runOnce();
+      },
+      done: (error) => {
+        if (error !== null) {
+          this.deps.onPass?.('failed', { expired: 0, returned: 0 });
+          this.deps.logger.warn({ err: error }, 'expiry sweep pass failed');
+          return;
+        }
+        this.deps.onPass?.('ok', counts);
+        if (counts.returned > 0) {
+          this.deps.logger.warn(counts, 'expiry sweep finished returns a crash left');
+        }
+      },
+    });
+  }
 
   start(): void {
-    this.schedule(0);
+    this.passes.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.pass;
+    await this.passes.stop();
   }
 
   async runOnce(): Promise<SweepCounts> {
@@ -56,29 +74,5 @@ export class ExpirySweep {
       this.deps.logger.warn({ err: error, orderId }, 'expiry sweep could not settle an order');
       return null;
     }
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.pass = withDeadline(this.deps.passTimeoutMs, 'expiry sweep', () => this.runOnce())
-        .then(
-          (counts) => {
-            this.deps.onPass?.('ok', counts);
-            if (counts.returned > 0) {
-              this.deps.logger.warn(counts, 'expiry sweep finished returns a crash left');
-            }
-          },
-          (error: unknown) => {
-            this.deps.onPass?.('failed', { expired: 0, returned: 0 });
-            this.deps.logger.warn({ err: error }, 'expiry sweep pass failed');
-          },
-        )
-        .finally(() => {
-          this.pass = null;
-          this.schedule(this.deps.intervalMs);
-        });
-    }, delayMs);
   }
 }
