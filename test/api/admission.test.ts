@@ -24,6 +24,9 @@ describe('adaptive admission', () => {
       ADMISSION_INITIAL_LIMIT: String(initialLimit),
       ADMISSION_MIN_LIMIT: '2',
       ADMISSION_WINDOW_MS: '50',
+      // The stall is what this test makes: the CPU rule, fed by whatever else this shared
+      // machine runs, must not be the one that moves the limit.
+      ADMISSION_CPU_MAX: '1',
     });
     sut = await startSystem(env);
   });
