@@ -13,12 +13,21 @@
     ARGV[3] starts at, ms
     ARGV[4] ends at, ms (0 = open-ended)
     ARGV[5] '1' when the sale has orders to restore: created with `loading` set
+    ARGV[6] shards (1: the units live in this hash). A sale over shards keeps here only its
+            rules and `shards`; each shard's units hash is loaded with this script too, with
+            its share of the stock and ARGV[6] = 1 (docs/sharded-sales.md)
 
   Output:
     1 LOADED
     0 ALREADY_LOADED  metadata refreshed, remaining untouched
 ]]
-local created = redis.call('HSETNX', KEYS[1], 'remaining', ARGV[1])
+local shards = tonumber(ARGV[6] or '1')
+local created
+if shards > 1 then
+  created = redis.call('HSETNX', KEYS[1], 'shards', shards)
+else
+  created = redis.call('HSETNX', KEYS[1], 'remaining', ARGV[1])
+end
 if created == 1 and ARGV[5] == '1' then
   redis.call('HSET', KEYS[1], 'loading', '1')
 end

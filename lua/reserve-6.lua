@@ -18,12 +18,19 @@
     ARGV[6] bucket refill, tokens per second
     ARGV[7] sale events channel: PUBLISH '<sale id> <version> 0' when remaining reaches 0
     ARGV[8] sale id, as it appears in that message
+    ARGV[9] shard to try first, for a sale over shards (-1: the script picks one)
+
+  A sale over shards (field `shards` > 1, docs/sharded-sales.md) keeps its units in shard
+  hashes of their own slots: here only the buyer's allowance is taken and the reservation
+  written naming the shard whose unit the caller takes next (lua/take-2.lua). Sold out is
+  then the shards' answer, not this script's.
 
   The sale hash's field v counts sold-out / reopened transitions (see release-4.lua), so a
   listener can order events against a state it read with HMGET.
 
   Output: { code, detail, extra }
-    0 RESERVED             detail = remaining after, extra = reserved at (ms, Redis TIME)
+    0 RESERVED             detail = remaining after, extra = reserved at (ms, Redis TIME);
+                           over shards: detail = -1, then the shard named and the shard count
     1 SOLD_OUT
     2 LIMIT_REACHED
     3 NOT_FOUND
@@ -42,8 +49,9 @@ local idemTtl = tonumber(ARGV[4])
 local capacity = tonumber(ARGV[5])
 local refill = tonumber(ARGV[6])
 
-local sale = redis.call('HMGET', saleKey, 'remaining', 'limit', 'starts', 'ends', 'loading')
-if not sale[1] then
+local sale = redis.call('HMGET', saleKey, 'remaining', 'limit', 'starts', 'ends', 'loading', 'shards')
+local shards = tonumber(sale[6] or '1')
+if not sale[1] and shards <= 1 then
   return { 3, '' }
 end
 if sale[5] then
@@ -86,6 +94,23 @@ end
 
 if qty > limit then
   return { 8, '' }
+end
+if shards > 1 then
+  local held = tonumber(redis.call('HGET', heldKey, buyer) or '0')
+  if held + qty > limit then
+    return { 2, '' }
+  end
+  local shard = tonumber(ARGV[9]) or -1
+  if shard < 0 or shard >= shards then
+    shard = tonumber(time[2]) % shards
+  end
+  redis.call('HINCRBY', heldKey, buyer, qty)
+  redis.call('HSET', resKey, 's', 'P', 'u', buyer, 'q', qty, 't', now, 'k', shard)
+  redis.call('ZADD', inflightKey, now, orderId)
+  if idemTtl > 0 then
+    redis.call('SET', idemKey, orderId, 'EX', idemTtl)
+  end
+  return { 0, -1, now, shard, shards }
 end
 -- Sold out is checked before the buyer's limit so a sold-out sale answers the same to everyone.
 if remaining < qty then

@@ -23,8 +23,12 @@
   A confirmed reservation (F) is the usual case. A committing one (C: a worker died between
   its commit and its confirm) holds the units the same way and leaves the in-flight set here.
 
-  Output: { code, remaining }
-     1 RETURNED          remaining = the sale's remaining units after the return
+  Over shards the reservation's unit is in shard k (see release-4.lua): only the allowance
+  comes back here, and the caller gives the unit back there.
+
+  Output: { code, remaining, shard }
+     1 RETURNED          remaining = the sale's remaining units after the return (-1 over
+                         shards, where shard names the shard holding the unit)
      0 ALREADY_RETURNED  the reservation is a tombstone (R): nothing written
      2 ABSENT            Redis forgot the reservation, so it holds none of its units (a script
                          takes units and writes the reservation together): a tombstone R is
@@ -44,12 +48,15 @@ if not state then
   return { 2, 0 }
 end
 
-local reservation = redis.call('HMGET', KEYS[3], 'u', 'q')
-local buyer, qty = reservation[1], tonumber(reservation[2])
-local remaining = redis.call('HINCRBY', KEYS[1], 'remaining', qty)
-if remaining > 0 and remaining - qty <= 0 then
-  local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
-  redis.call('PUBLISH', ARGV[7], ARGV[8] .. ' ' .. version .. ' ' .. remaining)
+local reservation = redis.call('HMGET', KEYS[3], 'u', 'q', 'k')
+local buyer, qty, shard = reservation[1], tonumber(reservation[2]), reservation[3]
+local remaining = -1
+if not shard then
+  remaining = redis.call('HINCRBY', KEYS[1], 'remaining', qty)
+  if remaining > 0 and remaining - qty <= 0 then
+    local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
+    redis.call('PUBLISH', ARGV[7], ARGV[8] .. ' ' .. version .. ' ' .. remaining)
+  end
 end
 if redis.call('HINCRBY', KEYS[2], buyer, -qty) <= 0 then
   redis.call('HDEL', KEYS[2], buyer)
@@ -57,4 +64,4 @@ end
 redis.call('HSET', KEYS[3], 's', 'R', 'r', ARGV[6])
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
 redis.call('ZREM', KEYS[4], ARGV[1])
-return { 1, remaining }
+return { 1, remaining, shard }

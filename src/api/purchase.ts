@@ -115,6 +115,7 @@ export async function purchase(
     // The gate's clock, the one it judged the sale window by: the database guard judges again.
     reservedAt: new Date(outcome.reservedAtMs).toISOString(),
     ...(request.idempotencyKey ? { idempotencyKey: request.idempotencyKey } : {}),
+    ...(outcome.shard !== undefined ? { shard: outcome.shard } : {}),
   };
   const started = performance.now();
   try {
@@ -190,6 +191,7 @@ async function settleReplayedOrder(
         userId: message.userId,
         quantity: message.quantity,
         reservedAt: new Date(message.reservedAt),
+        shard: message.shard,
       },
       'publish_failed',
     );

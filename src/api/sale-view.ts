@@ -11,6 +11,7 @@ export function saleView(sale: Sale, remaining: number) {
     perUserLimit: sale.perUserLimit,
     startsAt: sale.startsAt.toISOString(),
     endsAt: sale.endsAt?.toISOString() ?? null,
+    shards: sale.shards,
     paymentWindowSeconds: sale.paymentWindowSeconds,
   };
 }

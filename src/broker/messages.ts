@@ -9,6 +9,8 @@ export const orderMessageSchema = z.object({
   // The purchase's Idempotency-Key: PostgreSQL records it with the order and refuses a second
   // confirmed order for it, even after Redis forgot the key.
   idempotencyKey: z.string().min(1).max(128).optional(),
+  // The gate shard whose unit the order holds, for a sale over shards.
+  shard: z.number().int().min(0).max(63).optional(),
   // W3C trace context of the purchase, when tracing is on.
   traceparent: z.string().optional(),
 });

@@ -24,6 +24,7 @@ export async function insertConfirmedOrders(
       batch.map((o) => o.quantity),
       batch.map((o) => o.reservedAt.toISOString()),
       batch.map((o) => o.idempotencyKey ?? null),
+      batch.map((o) => o.shard ?? null),
     ],
   });
   return new Set(result.rows.map((row) => row.id));
@@ -33,11 +34,12 @@ export async function insertConfirmedOrders(
 const insertConfirmedOrdersSql = `
 WITH input AS (
   SELECT * FROM unnest(
-    $1::text[], $2::bigint[], $3::text[], $4::int[], $5::timestamptz[], $6::text[]
-  ) AS t(id, sale_id, user_id, quantity, reserved_at, idempotency_key)
+    $1::text[], $2::bigint[], $3::text[], $4::int[], $5::timestamptz[], $6::text[], $7::smallint[]
+  ) AS t(id, sale_id, user_id, quantity, reserved_at, idempotency_key, shard)
 ), inserted AS (
-  INSERT INTO orders (id, sale_id, user_id, quantity, status, reserved_at, idempotency_key)
-  SELECT id, sale_id, user_id, quantity, 'confirmed', reserved_at, idempotency_key FROM input
+  INSERT INTO orders (id, sale_id, user_id, quantity, status, reserved_at, idempotency_key, shard)
+  SELECT id, sale_id, user_id, quantity, 'confirmed', reserved_at, idempotency_key, shard
+  FROM input
   ON CONFLICT (id) DO NOTHING
   RETURNING id, sale_id, user_id, quantity
 ), counted AS (

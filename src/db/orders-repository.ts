@@ -9,6 +9,8 @@ export type OrderToWrite = {
   quantity: number;
   reservedAt: Date;
   idempotencyKey?: string | undefined;
+  // The gate shard holding its unit (a sale over shards).
+  shard?: number | undefined;
 };
 
 export class SaleMissingError extends Error {

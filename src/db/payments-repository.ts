@@ -20,13 +20,14 @@ export type OrderRow = {
   createdAt: Date;
   updatedAt: Date;
   reason: string | null;
+  shard: number | null;
 };
 
 // Written out, not a parameter, so the planner can match orders_return_pending_idx.
 const returnedList = returnedStatuses.map((status) => `'${status}'`).join(', ');
 
 const columns = `id, sale_id, user_id, quantity, status, reserved_at, pay_by, payment_id, paid_at,
-  returned_at, created_at, updated_at, reason`;
+  returned_at, created_at, updated_at, reason, shard`;
 
 type RawRow = {
   id: string;
@@ -42,6 +43,7 @@ type RawRow = {
   created_at: Date;
   updated_at: Date;
   reason: string | null;
+  shard: number | null;
 };
 
 const toRow = (r: RawRow): OrderRow => ({
@@ -58,6 +60,7 @@ const toRow = (r: RawRow): OrderRow => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   reason: r.reason,
+  shard: r.shard,
 });
 
 // The row, and whether its window has passed by the database clock.

@@ -10,6 +10,7 @@ export type NewSale = {
   startsAt: Date;
   endsAt: Date | null;
   paymentWindowSeconds?: number | null;
+  shards?: number;
 };
 
 export class SkuTakenError extends Error {

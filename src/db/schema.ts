@@ -7,6 +7,7 @@ import {
   integer,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
 } from 'drizzle-orm/pg-core';
@@ -30,6 +31,8 @@ export const sales = pgTable(
     // Seconds a confirmed order is held for its buyer to pay (API.md, Payment); null: a
     // confirmed order is final.
     paymentWindowSeconds: integer('payment_window_seconds'),
+    // How many shards the gate spreads the stock over (API.md, docs/sharded-sales.md).
+    shards: smallint('shards').notNull().default(1),
     ...timestamps,
   },
   (t) => [
@@ -42,6 +45,7 @@ export const sales = pgTable(
       'sales_payment_window_range',
       sql`${t.paymentWindowSeconds} IS NULL OR ${t.paymentWindowSeconds} BETWEEN 10 AND 86400`,
     ),
+    check('sales_shards_range', sql`${t.shards} BETWEEN 1 AND 64`),
   ],
 );
 
@@ -75,6 +79,9 @@ export const orders = pgTable(
     // The purchase's Idempotency-Key, so that PostgreSQL refuses a second confirmed order for
     // one key even after Redis forgot it (DESIGN.md, when Redis forgets).
     idempotencyKey: text('idempotency_key'),
+    // The gate shard whose unit the order holds, for a sale over shards (null: no shards), so
+    // that a unit Redis forgot is taken again, or given back, on the shard that held it.
+    shard: smallint('shard'),
     // Set by the database when an order of a sale with a payment window is confirmed
     // (migrations/0004_pay_by.sql): the database clock is the one arbiter of the window.
     payBy: timestamp('pay_by', { withTimezone: true }),

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis/connection.js';
 import type { Config } from '../config.js';
-import { saleEventsChannel, saleKeys, salesIndexKey } from './keys.js';
+import { saleEventsChannel, saleKeys, salesIndexKey, shardStock } from './keys.js';
+import { ShardUnits, type ShardReading, type TakeOutcome } from './shard-units.js';
 import { withScripts, type ScriptedRedis } from './scripts.js';
 import {
   claimOutcomes,
@@ -45,6 +46,8 @@ export type SaleForGate = {
   perUserLimit: number;
   startsAt: Date;
   endsAt: Date | null;
+  // 1 (or absent): the units live in the sale's hash; more: spread over shards.
+  shards?: number;
 };
 
 export type ReserveRequest = {
@@ -63,6 +66,9 @@ export type SaleState = {
   perUserLimit: number;
   startsAtMs: number;
   endsAtMs: number | null;
+  // A sale over shards: each shard's reading, in shard order (null: the shard is not loaded);
+  // `remaining` is then their sum and `version` unused.
+  shards: (ShardReading | null)[] | null;
 };
 
 export type Reservation = {
@@ -80,6 +86,8 @@ export type OrderToRestore = {
   quantity: number;
   reservedAtMs: number;
   mode: RestoreMode;
+  // The shard holding its units, for a sale over shards (the order's message and row say).
+  shard?: number | null | undefined;
 };
 
 export type SaleSnapshot = {
@@ -91,6 +99,9 @@ export type SaleSnapshot = {
 export class Gate {
   readonly redis: ScriptedRedis;
   readonly eventsChannel: string;
+  readonly shardUnits: ShardUnits;
+  // A sale's shard count never changes: learnt once from Redis, then known.
+  private readonly shardCounts = new Map<number, number>();
 
   constructor(
     redis: RedisClient,
@@ -98,6 +109,25 @@ export class Gate {
   ) {
     this.redis = withScripts(redis);
     this.eventsChannel = saleEventsChannel(options.prefix);
+    this.shardUnits = new ShardUnits(this.redis, options.prefix, this.eventsChannel);
+  }
+
+  // How many shards the sale's units are spread over (1: none); null when Redis does not
+  // have the sale.
+  async shardsOf(saleId: number): Promise<number | null> {
+    const known = this.shardCounts.get(saleId);
+    if (known !== undefined) return known;
+    const [shards, remaining] = await this.redis.hmget(this.keys(saleId).sale, 'shards', 'remaining');
+    if (shards === null && remaining === null) return null;
+    const count = shards === null ? 1 : Number(shards);
+    this.shardCounts.set(saleId, count);
+    return count;
+  }
+
+  private async shardsOrThrow(saleId: number): Promise<number> {
+    const shards = await this.shardsOf(saleId);
+    if (shards === null) throw new Error(`sale ${saleId} is not in redis`);
+    return shards;
   }
 
   keys(saleId: number) {
@@ -106,15 +136,28 @@ export class Gate {
 
   // `restoring`: the sale may have orders already (Redis forgot it), so it is created at full
   // stock and marked loading until SaleLoader has restored them (lua/load-sale-1.lua).
+  // A sale over shards has its shards loaded first (each with its share of the stock), so a
+  // purchase its home slot lets in always finds them.
   async loadSale(sale: SaleForGate, { restoring = false } = {}): Promise<boolean> {
+    const shards = sale.shards ?? 1;
+    const rules = [sale.perUserLimit, sale.startsAt.getTime(), sale.endsAt?.getTime() ?? 0];
+    for (let shard = 0; shards > 1 && shard < shards; shard++) {
+      await this.redis.flLoadSale(
+        this.shardUnits.keys(sale.id, shard, shards).units,
+        shardStock(sale.stock, shard, shards),
+        ...rules,
+        '0',
+        1,
+      );
+    }
     const loaded = await this.redis.flLoadSale(
       this.keys(sale.id).sale,
       sale.stock,
-      sale.perUserLimit,
-      sale.startsAt.getTime(),
-      sale.endsAt?.getTime() ?? 0,
+      ...rules,
       restoring ? '1' : '0',
+      shards,
     );
+    this.shardCounts.set(sale.id, shards);
     await this.redis.sadd(salesIndexKey(this.options.prefix), String(sale.id));
     return loaded === 1;
   }
@@ -137,8 +180,21 @@ export class Gate {
   }
 
   // Re-creates reservations Redis lost, each taking its units again (lua/restore-n.lua).
+  // Over shards the units are taken (or given back) on each order's shard first, where the
+  // ledger makes it idempotent, then the reservation is written at home naming the shard
+  // (docs/sharded-sales.md, restore).
   async restore(saleId: number, orders: readonly OrderToRestore[]): Promise<RestoreOutcome[]> {
     if (orders.length === 0) return [];
+    if (orders.some((o) => o.shard !== null && o.shard !== undefined && o.shard >= 0)) {
+      return this.restoreSharded(saleId, orders);
+    }
+    return this.restoreAtHome(saleId, orders);
+  }
+
+  private async restoreAtHome(
+    saleId: number,
+    orders: readonly OrderToRestore[],
+  ): Promise<RestoreOutcome[]> {
     const k = this.keys(saleId);
     const codes = (await this.redis.flRestore(
       orders.length + 3,
@@ -149,9 +205,55 @@ export class Gate {
       this.options.tombstoneTtlSeconds,
       this.eventsChannel,
       saleId,
-      ...orders.flatMap((o) => [o.orderId, o.buyer, o.quantity, o.reservedAtMs, o.mode]),
+      ...orders.flatMap((o) => [
+        o.orderId,
+        o.buyer,
+        o.quantity,
+        o.reservedAtMs,
+        o.shard ?? -1,
+        o.mode,
+      ]),
     )) as number[];
     return orders.map((_, i) => restoreOutcomes[Number(codes[i])] ?? 'sale_missing');
+  }
+
+  private async restoreSharded(
+    saleId: number,
+    orders: readonly OrderToRestore[],
+  ): Promise<RestoreOutcome[]> {
+    const shards = await this.shardsOf(saleId);
+    if (shards === null || shards <= 1) return orders.map(() => 'sale_missing');
+    const takes: (TakeOutcome | null)[] = [];
+    for (const order of orders) {
+      const shard = order.shard ?? 0;
+      if (order.mode === 'failed') {
+        await this.shardUnits.giveBack(saleId, shard, shards, order.orderId);
+        takes.push(null);
+      } else {
+        const force = order.mode === 'confirmed';
+        takes.push(
+          await this.shardUnits.take(saleId, shard, shards, order.orderId, order.quantity, {
+            force,
+          }),
+        );
+      }
+    }
+    // A claim its shard had no units for ends as a tombstone at home, nothing held.
+    const atHome = orders.map((order, i) =>
+      takes[i] === 'empty' ? { ...order, mode: 'failed' as const } : order,
+    );
+    const outcomes = await this.restoreAtHome(saleId, atHome);
+    for (const [i, order] of orders.entries()) {
+      const took = takes[i] === 'taken';
+      const homeRefused = outcomes[i] === 'refused' || outcomes[i] === 'loading' || outcomes[i] === 'sale_missing';
+      // The buyer's limit (or a sale still loading) refused it at home: its unit goes back.
+      if (order.mode === 'claim' && took && homeRefused) {
+        await this.shardUnits.giveBack(saleId, order.shard ?? 0, shards, order.orderId);
+      }
+      if (takes[i] === 'missing') outcomes[i] = 'sale_missing';
+      else if (takes[i] === 'empty' && outcomes[i] === 'restored') outcomes[i] = 'refused';
+    }
+    return outcomes;
   }
 
   // Puts back Idempotency-Keys Redis lost, never over one it still has.
@@ -188,8 +290,47 @@ export class Gate {
       this.options.rateRefillPerSecond ?? 0,
       this.eventsChannel,
       request.saleId,
+      this.shardUnits.firstChoice(request.saleId, this.shardCounts.get(request.saleId)),
     );
-    return toReserveOutcome(reply);
+    const outcome = toReserveOutcome(reply);
+    if (outcome.kind !== 'reserved' || outcome.shard === undefined) return outcome;
+    this.shardCounts.set(request.saleId, outcome.shards!);
+    return this.takeUnits(request, outcome.shard, outcome.shards!, outcome.reservedAtMs);
+  }
+
+  // The second step of a purchase over shards: the home slot holds the allowance and a
+  // pending reservation naming `first`; a unit is taken there, or from each other shard in
+  // turn, the reservation renamed before each try. With none anywhere, the allowance goes back
+  // and the answer is SOLD_OUT (docs/sharded-sales.md).
+  private async takeUnits(
+    request: ReserveRequest,
+    first: number,
+    shards: number,
+    reservedAtMs: number,
+  ): Promise<ReserveOutcome> {
+    const { saleId, orderId, quantity } = request;
+    const reservationKey = this.keys(saleId).reservation(orderId);
+    let named = first;
+    let missing = false;
+    for (const shard of [first, ...this.shardUnits.nextChoices(saleId, first, shards)]) {
+      if (shard !== named) {
+        if (Number(await this.redis.flRetarget(reservationKey, named, shard)) !== 1) {
+          throw new Error(`reservation ${orderId} was released while its purchase ran`);
+        }
+        named = shard;
+      }
+      const taken = await this.shardUnits.take(saleId, shard, shards, orderId, quantity);
+      if (taken === 'taken' || taken === 'held') {
+        return { kind: 'reserved', remaining: -1, reservedAtMs, shard, shards };
+      }
+      if (taken === 'missing') missing = true;
+    }
+    await this.release(saleId, orderId, missing ? 'shard_missing' : 'sold_out');
+    if (request.idempotencyKey) {
+      await this.forgetIdempotencyKey(saleId, request.buyer, request.idempotencyKey);
+    }
+    // A shard Redis forgot: the sale is not whole until the reconciler loads it back.
+    return missing ? { kind: 'loading' } : { kind: 'sold_out' };
   }
 
   async claim(saleId: number, orderId: string): Promise<ClaimOutcome> {
@@ -244,14 +385,27 @@ export class Gate {
       this.eventsChannel,
       saleId,
     );
-    return toReleaseOutcome(reply);
+    const outcome = toReleaseOutcome(reply);
+    if (outcome.kind !== 'released' || outcome.shard === undefined) return outcome;
+    // The allowance is back; now the unit, to the shard the reservation named.
+    const shards = await this.shardsOrThrow(saleId);
+    const { remaining } = await this.shardUnits.giveBack(saleId, outcome.shard, shards, orderId);
+    return { kind: 'released', remaining };
   }
 
   // Gives an expired or cancelled order's units back (lua/return-4.lua); the caller has
   // committed the order's row first.
+  // Over shards the unit goes back to the shard the reservation names, or, when Redis forgot
+  // the reservation, the one the order's row names: the ledger gives it back at most once.
   async returnUnits(
     saleId: number,
-    order: { orderId: string; buyer: string; quantity: number; reservedAt: Date },
+    order: {
+      orderId: string;
+      buyer: string;
+      quantity: number;
+      reservedAt: Date;
+      shard?: number | null;
+    },
     reason: 'expired' | 'cancelled',
   ): Promise<ReturnOutcome> {
     const k = this.keys(saleId);
@@ -269,7 +423,13 @@ export class Gate {
       this.eventsChannel,
       saleId,
     );
-    return toReturnOutcome(reply);
+    const outcome = toReturnOutcome(reply);
+    const shard =
+      outcome.kind === 'returned' ? outcome.shard : outcome.kind === 'absent' ? order.shard : null;
+    if (shard === null || shard === undefined || shard < 0) return outcome;
+    const shards = await this.shardsOrThrow(saleId);
+    const { remaining } = await this.shardUnits.giveBack(saleId, shard, shards, order.orderId);
+    return outcome.kind === 'returned' ? { kind: 'returned', remaining } : outcome;
   }
 
   // The states of several reservations of one sale, null where Redis has none.
@@ -294,28 +454,44 @@ export class Gate {
     await this.redis.del(this.keys(saleId).idempotency(buyer, key));
   }
 
+  // Over shards: the sum of what each shard can still give (a shard a restore took past zero
+  // counts as empty).
   async remaining(saleId: number): Promise<number | null> {
-    const value = await this.redis.hget(this.keys(saleId).sale, 'remaining');
+    const [value, shards] = await this.redis.hmget(this.keys(saleId).sale, 'remaining', 'shards');
+    if (shards !== null) return sumOf(await this.shardUnits.read(saleId, Number(shards)));
     return value === null ? null : Number(value);
   }
 
+  // Each shard's remaining units, in shard order (null where a shard is not loaded); null
+  // for a sale without shards or not in Redis.
+  async shardRemaining(saleId: number): Promise<(number | null)[] | null> {
+    const shards = await this.shardsOf(saleId);
+    if (shards === null || shards <= 1) return null;
+    return (await this.shardUnits.read(saleId, shards)).map((r) => r?.remaining ?? null);
+  }
+
   async saleState(saleId: number): Promise<SaleState | null> {
-    const [remaining, version, limit, starts, ends] = await this.redis.hmget(
+    const [remaining, version, limit, starts, ends, shardCount] = await this.redis.hmget(
       this.keys(saleId).sale,
       'remaining',
       'v',
       'limit',
       'starts',
       'ends',
+      'shards',
     );
-    if (remaining === null || limit === null || starts === null) return null;
+    if ((remaining === null && shardCount === null) || limit === null || starts === null) {
+      return null;
+    }
+    const shards = shardCount === null ? null : await this.shardUnits.read(saleId, Number(shardCount));
     const endsAtMs = Number(ends ?? 0);
     return {
       version: Number(version ?? 0),
-      remaining: Number(remaining),
+      remaining: shards ? sumOf(shards) : Number(remaining),
       perUserLimit: Number(limit),
       startsAtMs: Number(starts),
       endsAtMs: endsAtMs > 0 ? endsAtMs : null,
+      shards,
     };
   }
 
@@ -368,10 +544,17 @@ export class Gate {
       .hget(k.sale, 'remaining')
       .zrange(k.inflight, 0, -1)
       .exec();
-    const [remaining, orderIds] = (replies ?? []).map(([error, value]) => {
+    const [homeRemaining, orderIds] = (replies ?? []).map(([error, value]) => {
       if (error) throw error;
       return value;
     }) as [string | null, string[]];
+    // Over shards the units are in other slots: read after the in-flight set, so a unit taken
+    // in between shows as an order in flight whose unit is taken (see drift.ts).
+    const shards = await this.shardsOf(saleId);
+    const remaining =
+      shards !== null && shards > 1
+        ? (await this.shardUnits.read(saleId, shards)).reduce((sum, r) => sum + (r?.remaining ?? 0), 0)
+        : homeRemaining;
     if (remaining === null) return null;
     const quantities = orderIds.length
       ? await this.redis.pipeline(orderIds.map((id) => ['hget', k.reservation(id), 'q'])).exec()
@@ -400,4 +583,8 @@ export class Gate {
   async saleIds(): Promise<number[]> {
     return (await this.redis.smembers(salesIndexKey(this.options.prefix))).map(Number);
   }
+}
+
+function sumOf(shards: readonly (ShardReading | null)[]): number {
+  return shards.reduce((sum, shard) => sum + Math.max(0, shard?.remaining ?? 0), 0);
 }

@@ -13,7 +13,8 @@ export function reservationState(letter: string | null | undefined): Reservation
 }
 
 export type ReserveOutcome =
-  | { kind: 'reserved'; remaining: number; reservedAtMs: number }
+  // Over shards: `shard` holds the unit, of `shards`; remaining is then unknown (-1).
+  | { kind: 'reserved'; remaining: number; reservedAtMs: number; shard?: number; shards?: number }
   | { kind: 'sold_out' }
   | { kind: 'limit_reached' }
   | { kind: 'not_found' }
@@ -25,10 +26,24 @@ export type ReserveOutcome =
   | { kind: 'loading' };
 
 export function toReserveOutcome(reply: unknown): ReserveOutcome {
-  const [code, detail, extra] = reply as [number, string | number, string | undefined];
+  const [code, detail, extra, shard, shards] = reply as [
+    number,
+    string | number,
+    string | undefined,
+    number | undefined,
+    number | undefined,
+  ];
   switch (code) {
     case 0:
-      return { kind: 'reserved', remaining: Number(detail), reservedAtMs: Number(extra) };
+      return shard === undefined
+        ? { kind: 'reserved', remaining: Number(detail), reservedAtMs: Number(extra) }
+        : {
+            kind: 'reserved',
+            remaining: -1,
+            reservedAtMs: Number(extra),
+            shard: Number(shard),
+            shards: Number(shards),
+          };
     case 1:
       return { kind: 'sold_out' };
     case 2:
@@ -83,17 +98,20 @@ export const restoreOutcomes: Record<number, RestoreOutcome> = {
 };
 
 export type ReleaseOutcome =
-  | { kind: 'released'; remaining: number }
+  // `shard`: the sale is over shards and that one holds the unit (the Gate gives it back).
+  | { kind: 'released'; remaining: number; shard?: number }
   | { kind: 'already_released' }
   | { kind: 'in_progress' }
   | { kind: 'confirmed' }
   | { kind: 'unknown' };
 
 export function toReleaseOutcome(reply: unknown): ReleaseOutcome {
-  const [code, remaining] = reply as [number, number];
+  const [code, remaining, shard] = reply as [number, number, string | null | undefined];
   switch (code) {
     case 1:
-      return { kind: 'released', remaining };
+      return shard === null || shard === undefined
+        ? { kind: 'released', remaining }
+        : { kind: 'released', remaining, shard: Number(shard) };
     case 0:
       return { kind: 'already_released' };
     case 2:
@@ -108,16 +126,18 @@ export function toReleaseOutcome(reply: unknown): ReleaseOutcome {
 }
 
 export type ReturnOutcome =
-  | { kind: 'returned'; remaining: number }
+  | { kind: 'returned'; remaining: number; shard?: number }
   | { kind: 'already_returned' }
   | { kind: 'absent' }
   | { kind: 'pending' };
 
 export function toReturnOutcome(reply: unknown): ReturnOutcome {
-  const [code, remaining] = reply as [number, number];
+  const [code, remaining, shard] = reply as [number, number, string | null | undefined];
   switch (code) {
     case 1:
-      return { kind: 'returned', remaining };
+      return shard === null || shard === undefined
+        ? { kind: 'returned', remaining }
+        : { kind: 'returned', remaining, shard: Number(shard) };
     case 0:
       return { kind: 'already_returned' };
     case 2:

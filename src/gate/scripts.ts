@@ -15,6 +15,10 @@ const scripts = {
   flRestore: 'restore-n',
   flUnlock: 'unlock-1',
   flReturn: 'return-4',
+  flTake: 'take-2',
+  flGiveBack: 'give-back-2',
+  flRetarget: 'retarget-1',
+  flRepairShard: 'repair-shard-2',
 } as const;
 
 export type ScriptName = keyof typeof scripts;

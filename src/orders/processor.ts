@@ -63,6 +63,7 @@ export async function processOrder(deps: ProcessorDeps, data: unknown): Promise<
     quantity: order.quantity,
     reservedAt: new Date(order.reservedAt),
     idempotencyKey: order.idempotencyKey,
+    shard: order.shard,
   };
 
   let claim = await deps.gate.claim(order.saleId, order.orderId);
@@ -162,6 +163,7 @@ async function restoreOrThrow(
       quantity: order.quantity,
       reservedAtMs: order.reservedAt.getTime(),
       mode,
+      shard: order.shard,
     },
   ]);
   if (outcome === 'restored' || outcome === 'refused' || outcome === 'exists') return outcome;

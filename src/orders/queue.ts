@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions, type JobType } from 'bullmq';
-import calculateSlot from 'cluster-key-slot';
+import { spreadTag } from '../redis/slots.js';
 import type { Config } from '../config.js';
 import type { OrderMessage } from '../broker/messages.js';
 
@@ -10,24 +10,14 @@ export function bullPrefix(config: Pick<Config, 'redisPrefix'>): string {
   return `${config.redisPrefix}:bull`;
 }
 
-const slots = 16_384;
-
 // What the order queues are called together (traces, logs): each is `{orders-<i>-<k>}`.
 export const orderQueueFamily = 'orders';
 
 // A BullMQ queue's Lua touches all its keys at once, so they must share a hash slot; the tag is
 // in the name, not the prefix, so that each order queue has a slot (and a master) of its own.
-// Tags are chosen so that queue i of n lands in the i-th n-th of the slot space: a cluster's
-// masters own contiguous ranges, so n queues spread over them as evenly as the slots do (the
-// first tags that hash there, so every process derives the same names).
+// Tags are chosen so that queue i of n lands in the i-th n-th of the slot space (spreadTag).
 export function orderQueueName(index: number, queues = 1): string {
-  const from = Math.floor((index * slots) / queues);
-  const to = Math.floor(((index + 1) * slots) / queues);
-  for (let k = 0; ; k++) {
-    const tag = `orders-${index}-${k}`;
-    const slot = calculateSlot(tag);
-    if (slot >= from && slot < to) return `{${tag}}`;
-  }
+  return `{${spreadTag((k) => `orders-${index}-${k}`, index, queues)}}`;
 }
 
 export function orderQueueNames(config: Pick<Config, 'orderQueues'>): string[] {

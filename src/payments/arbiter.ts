@@ -175,7 +175,8 @@ export async function expireOrder(
 // are back. Safe to call any number of times, from any process: the script returns them once.
 export async function finishReturn(
   deps: ArbiterDeps,
-  order: Pick<OrderRow, 'id' | 'saleId' | 'userId' | 'quantity' | 'reservedAt' | 'status'>,
+  order: Pick<OrderRow, 'id' | 'saleId' | 'userId' | 'quantity' | 'reservedAt' | 'status'> &
+    Partial<Pick<OrderRow, 'shard'>>,
 ): Promise<ReturnOutcome> {
   const reason: Returning = order.status === 'cancelled' ? 'cancelled' : 'expired';
   const outcome = await deps.gate.returnUnits(
@@ -185,6 +186,7 @@ export async function finishReturn(
       buyer: order.userId,
       quantity: order.quantity,
       reservedAt: order.reservedAt,
+      shard: order.shard ?? null,
     },
     reason,
   );

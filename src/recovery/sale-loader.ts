@@ -86,6 +86,7 @@ export class SaleLoader {
           status: orders.status,
           reservedAt: orders.reservedAt,
           idempotencyKey: orders.idempotencyKey,
+          shard: orders.shard,
         })
         .from(orders)
         .where(
@@ -109,6 +110,7 @@ export class SaleLoader {
         quantity: row.quantity,
         reservedAtMs: row.reservedAt.getTime(),
         mode: row.mode,
+        shard: row.shard,
       }));
       const outcomes = await this.gate.restore(saleId, toRestore);
       counts.orders += rows.length;
@@ -137,6 +139,7 @@ export class SaleLoader {
       userId: string;
       quantity: number;
       reservedAt: Date;
+      shard: number | null;
     }[],
   ): Promise<number> {
     let settled = 0;

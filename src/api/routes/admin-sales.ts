@@ -21,6 +21,7 @@ export function adminSalesRoutes(deps: ApiDeps) {
         startsAt: body.startsAt ?? new Date(),
         endsAt: body.endsAt ?? null,
         paymentWindowSeconds: body.paymentWindowSeconds ?? null,
+        shards: body.shards,
       });
     } catch (error) {
       if (error instanceof SkuTakenError) throw new ApiError(409, 'SALE_EXISTS', error.message);
