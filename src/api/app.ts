@@ -2,7 +2,11 @@ import { Hono, type Context } from 'hono';
 import type { Registry } from 'prom-client';
 import type { ApiDeps } from './deps.js';
 import { routeNotFound } from './api-error.js';
-import { saleRemainingGauge, type ApiMetrics } from '../observability/metrics.js';
+import {
+  saleRemainingGauge,
+  saleShardRemainingGauge,
+  type ApiMetrics,
+} from '../observability/metrics.js';
 import { adminSalesRoutes } from './routes/admin-sales.js';
 import { salesRoutes } from './routes/sales.js';
 import { ordersRoutes } from './routes/orders.js';
@@ -10,7 +14,7 @@ import { healthRoutes } from './routes/health.js';
 import { adminQueuesApp, adminQueuesPath } from './admin-queues.js';
 import { httpTracing } from '../observability/http-tracing.js';
 import { tracingEnabled } from '../observability/tracing.js';
-import { remainingBySale } from './sale-remaining.js';
+import { remainingBySale, shardRemainingBySale } from './sale-remaining.js';
 import { httpMetrics, type RecordAnswer } from './middleware/http-metrics.js';
 import { onError } from './middleware/on-error.js';
 import { metricsText } from './cluster.js';
@@ -27,6 +31,7 @@ export function createApp(
   recordAnswer: RecordAnswer,
 ) {
   saleRemainingGauge(registry, () => remainingBySale(deps.gate));
+  saleShardRemainingGauge(registry, () => shardRemainingBySale(deps.gate));
   const app = new Hono();
 
   // Every layer here runs for every answer of a sold-out storm: a layer that has nothing to

@@ -15,6 +15,8 @@ type Entry = {
   // Highest transition counter seen (from a load or an event); -1 before either.
   version: number;
   soldOut: boolean;
+  // A sale over shards: each shard's counter and flag; the sale is sold out when all are.
+  shards: { version: number; soldOut: boolean }[] | null;
   meta: Pick<SaleState, 'perUserLimit' | 'startsAtMs' | 'endsAtMs'> | null;
   loading: boolean;
   loadedAtMs: number;
@@ -112,7 +114,14 @@ export class SaleCache {
     let entry = this.entries.get(saleId);
     if (!entry) {
       if (this.entries.size >= maxEntries) this.entries.clear();
-      entry = { version: -1, soldOut: false, meta: null, loading: false, loadedAtMs: 0 };
+      entry = {
+        version: -1,
+        soldOut: false,
+        shards: null,
+        meta: null,
+        loading: false,
+        loadedAtMs: 0,
+      };
       this.entries.set(saleId, entry);
     }
     const meta = entry.meta;
@@ -173,7 +182,16 @@ export class SaleCache {
           startsAtMs: state.startsAtMs,
           endsAtMs: state.endsAtMs,
         };
-        if (state.version >= entry.version) {
+        if (state.shards) {
+          entry.shards = state.shards.map((shard, i) => {
+            const known = entry.shards?.[i];
+            const version = shard?.version ?? -1;
+            return known && known.version > version
+              ? known
+              : { version, soldOut: (shard?.remaining ?? 0) <= 0 };
+          });
+          entry.soldOut = entry.shards.every((shard) => shard.soldOut);
+        } else if (state.version >= entry.version) {
           entry.version = state.version;
           entry.soldOut = state.remaining <= 0;
         }
@@ -186,12 +204,22 @@ export class SaleCache {
     );
   }
 
+  // '<sale> <version> <remaining>', or with a fourth field, the shard that moved.
   private onEvent(message: string): void {
-    const [sale, version, remaining] = message.split(' ').map(Number);
+    const [sale, version, remaining, shardIndex] = message.split(' ').map(Number);
     if (sale === undefined || version === undefined || remaining === undefined) return;
     // A sale not cached yet is read after this event on first use: nothing to do.
     const entry = this.entries.get(sale);
-    if (!entry || !(version > entry.version)) return;
+    if (!entry) return;
+    if (shardIndex !== undefined) {
+      const shard = entry.shards?.[shardIndex];
+      if (!shard || !(version > shard.version)) return;
+      shard.version = version;
+      shard.soldOut = remaining <= 0;
+      entry.soldOut = entry.shards!.every((s) => s.soldOut);
+      return;
+    }
+    if (!(version > entry.version)) return;
     entry.version = version;
     entry.soldOut = remaining <= 0;
   }

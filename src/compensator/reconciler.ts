@@ -5,6 +5,7 @@ import type { Gate } from '../gate/gate.js';
 import { listOpenSales } from '../db/sales-repository.js';
 import { compensateOrder, type CompensationOutcome } from './compensate.js';
 import { readDrift } from './drift.js';
+import { sweepShards } from './shard-sweep.js';
 import type { SaleLoader } from '../recovery/sale-loader.js';
 import { PeriodicPass } from '../recovery/periodic-pass.js';
 
@@ -133,11 +134,31 @@ export class Reconciler {
     const { db, gate, logger } = this.deps;
     // Half loaded back: its remaining is not yet what it will be.
     if (await gate.isLoading(saleId)) return;
+    const shards = await gate.shardsOf(saleId);
+    if (shards === null) return;
+    if (shards > 1) {
+      // Over shards a repair is proven one shard at a time, inside its slot; the sale as a
+      // whole is measured and reported below, not written.
+      const swept = await sweepShards(db, gate, logger, saleId, shards);
+      if (swept.givenBack + swept.retaken + swept.repaired > 0) this.deps.onRepair(saleId);
+    }
     const reading = await readDrift(db, gate, saleId);
     // The sale moved while it was read: the next pass measures again.
     if (!reading) return;
     this.deps.onDrift(saleId, reading.drift);
     if (reading.drift === 0) return;
+    if (shards > 1) {
+      logger.warn(
+        {
+          saleId,
+          driftUnits: reading.drift,
+          remaining: reading.seen.remaining,
+          expected: reading.expected,
+        },
+        'sale over shards: sum of shards drifted from stock - sold - in flight',
+      );
+      return;
+    }
     const repaired = await gate.repairRemaining(saleId, reading.seen, reading.expected);
     if (repaired) this.deps.onRepair(saleId);
     logger.warn(

@@ -117,7 +117,11 @@ export class Gate {
   async shardsOf(saleId: number): Promise<number | null> {
     const known = this.shardCounts.get(saleId);
     if (known !== undefined) return known;
-    const [shards, remaining] = await this.redis.hmget(this.keys(saleId).sale, 'shards', 'remaining');
+    const [shards, remaining] = await this.redis.hmget(
+      this.keys(saleId).sale,
+      'shards',
+      'remaining',
+    );
     if (shards === null && remaining === null) return null;
     const count = shards === null ? 1 : Number(shards);
     this.shardCounts.set(saleId, count);
@@ -245,7 +249,8 @@ export class Gate {
     const outcomes = await this.restoreAtHome(saleId, atHome);
     for (const [i, order] of orders.entries()) {
       const took = takes[i] === 'taken';
-      const homeRefused = outcomes[i] === 'refused' || outcomes[i] === 'loading' || outcomes[i] === 'sale_missing';
+      const homeRefused =
+        outcomes[i] === 'refused' || outcomes[i] === 'loading' || outcomes[i] === 'sale_missing';
       // The buyer's limit (or a sale still loading) refused it at home: its unit goes back.
       if (order.mode === 'claim' && took && homeRefused) {
         await this.shardUnits.giveBack(saleId, order.shard ?? 0, shards, order.orderId);
@@ -449,6 +454,30 @@ export class Gate {
     });
   }
 
+  // The state of several reservations of one sale and the shard each names (null: none, or
+  // Redis has no such reservation).
+  async reservationShards(
+    saleId: number,
+    orderIds: readonly string[],
+  ): Promise<({ state: ReservationState | null; shard: number | null } | null)[]> {
+    if (orderIds.length === 0) return [];
+    const k = this.keys(saleId);
+    const replies = await this.redis
+      .pipeline(orderIds.map((id) => ['hmget', k.reservation(id), 's', 'k']))
+      .exec();
+    return orderIds.map((_, i) => {
+      const [error, value] = replies?.[i] ?? [null, null];
+      if (error) throw error;
+      const [s, shard] = value as [string | null, string | null];
+      if (s === null) return null;
+      return { state: reservationState(s), shard: shard === null ? null : Number(shard) };
+    });
+  }
+
+  async inflightIds(saleId: number): Promise<string[]> {
+    return this.redis.zrange(this.keys(saleId).inflight, 0, -1);
+  }
+
   // A 503 answer means the request had no order: its Idempotency-Key must not replay one.
   async forgetIdempotencyKey(saleId: number, buyer: string, key: string): Promise<void> {
     await this.redis.del(this.keys(saleId).idempotency(buyer, key));
@@ -483,7 +512,8 @@ export class Gate {
     if ((remaining === null && shardCount === null) || limit === null || starts === null) {
       return null;
     }
-    const shards = shardCount === null ? null : await this.shardUnits.read(saleId, Number(shardCount));
+    const shards =
+      shardCount === null ? null : await this.shardUnits.read(saleId, Number(shardCount));
     const endsAtMs = Number(ends ?? 0);
     return {
       version: Number(version ?? 0),
@@ -553,7 +583,10 @@ export class Gate {
     const shards = await this.shardsOf(saleId);
     const remaining =
       shards !== null && shards > 1
-        ? (await this.shardUnits.read(saleId, shards)).reduce((sum, r) => sum + (r?.remaining ?? 0), 0)
+        ? (await this.shardUnits.read(saleId, shards)).reduce(
+            (sum, r) => sum + (r?.remaining ?? 0),
+            0,
+          )
         : homeRemaining;
     if (remaining === null) return null;
     const quantities = orderIds.length

@@ -2,7 +2,12 @@ import { shardKeys } from './keys.js';
 import type { ScriptedRedis } from './scripts.js';
 
 export type TakeOutcome = 'taken' | 'held' | 'empty' | 'missing';
-const takeOutcomes: Record<number, TakeOutcome> = { 1: 'taken', 2: 'held', 0: 'empty', [-1]: 'missing' };
+const takeOutcomes: Record<number, TakeOutcome> = {
+  1: 'taken',
+  2: 'held',
+  0: 'empty',
+  [-1]: 'missing',
+};
 
 export type ShardReading = { remaining: number; version: number };
 
@@ -99,7 +104,9 @@ export class ShardUnits {
     return (replies ?? []).map(([error, value]) => {
       if (error) throw error;
       const [remaining, version] = value as [string | null, string | null];
-      return remaining === null ? null : { remaining: Number(remaining), version: Number(version ?? 0) };
+      return remaining === null
+        ? null
+        : { remaining: Number(remaining), version: Number(version ?? 0) };
     });
   }
 

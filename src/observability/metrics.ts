@@ -83,6 +83,30 @@ function withinScrape<T>(work: Promise<T>): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
+// Remaining units of each shard of each sale over shards (docs/sharded-sales.md): a shard
+// stuck empty while others are not, or one full while the sale is said to be sold out, shows.
+export function saleShardRemainingGauge(
+  registry: Registry,
+  sample: () => Promise<ReadonlyMap<number, readonly (number | null)[]>>,
+): Gauge<'sale' | 'shard'> {
+  return new Gauge({
+    name: 'flashline_sale_shard_remaining_units',
+    help: 'Units each shard of a sale over shards can still give, sampled at scrape',
+    labelNames: ['sale', 'shard'],
+    registers: [registry],
+    aggregator: 'max',
+    async collect() {
+      this.reset();
+      const bySale = await withinScrape(sample()).catch(() => new Map<number, number[]>());
+      for (const [sale, shards] of bySale) {
+        shards.forEach((units, shard) => {
+          if (units !== null) this.set({ sale: String(sale), shard: String(shard) }, units);
+        });
+      }
+    },
+  });
+}
+
 // Remaining stock of each sale the gate knows, read from Redis when Prometheus scrapes.
 // A failed read leaves the gauge empty for that scrape instead of failing /metrics.
 export function saleRemainingGauge(

@@ -48,7 +48,10 @@ export class SaleLoader {
 
   private async load(sale: Sale): Promise<LoadResult> {
     const state = await this.gate.saleState(sale.id);
-    if (state && !(await this.gate.isLoading(sale.id))) return { kind: 'present' };
+    // A sale over shards is whole only with every shard: one a cluster master forgot is
+    // created again and its confirmed orders take their units again (restoreFromDatabase).
+    const whole = state !== null && (state.shards ?? []).every((shard) => shard !== null);
+    if (whole && !(await this.gate.isLoading(sale.id))) return { kind: 'present' };
     const token = randomUUID();
     if (!(await this.gate.lockLoad(sale.id, token, lockMs))) return { kind: 'busy' };
     try {
