@@ -90,24 +90,16 @@ export class ShardUnits {
   }
 
   // Each shard's remaining units and transition counter, in shard order (null: not loaded).
+  // Sent together but not as one pipeline: on a cluster the shards are in different slots.
   async read(saleId: number, shards: number): Promise<(ShardReading | null)[]> {
-    const replies = await this.redis
-      .pipeline(
-        Array.from({ length: shards }, (_, shard) => [
-          'hmget',
-          this.keys(saleId, shard, shards).units,
-          'remaining',
-          'v',
-        ]),
-      )
-      .exec();
-    return (replies ?? []).map(([error, value]) => {
-      if (error) throw error;
-      const [remaining, version] = value as [string | null, string | null];
-      return remaining === null
-        ? null
-        : { remaining: Number(remaining), version: Number(version ?? 0) };
-    });
+    const readings = await Promise.all(
+      Array.from({ length: shards }, (_, shard) =>
+        this.redis.hmget(this.keys(saleId, shard, shards).units, 'remaining', 'v'),
+      ),
+    );
+    return readings.map(([remaining, version]) =>
+      remaining === null ? null : { remaining: Number(remaining), version: Number(version ?? 0) },
+    );
   }
 
   // The orders holding units of one shard, with their units.

@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
+import { client, groupByStatus, pool, type Client } from '../support/system.js';
+import { assertOracle, type Answer } from '../support/oracle.js';
+import { metric, startTestCompensator, type RunningCompensator } from '../support/failures.js';
+import { startApi, type RunningApi } from '../../src/api/server.js';
+import { startBridge } from '../../src/bridge/start.js';
+import { startWorker } from '../../src/orders/start-worker.js';
+import { mintOrderId } from '../../src/orders/order-id.js';
+import type { Gate } from '../../src/gate/gate.js';
+
+// A purchase over shards is several script calls (docs/sharded-sales.md): the allowance and a
+// reservation at home, a retarget per shard found empty, the unit from a shard; a release is
+// the allowance back at home, then the unit to its shard. A process killed between two of
+// them leaves Redis exactly as the calls before the kill wrote it. Each case here makes those
+// calls with the real scripts and stops where the process would have died; the reconciler
+// must then settle every one, and the sale must sell on and end consistent.
+describe('a process killed between the steps of a purchase over shards', () => {
+  let env: TestEnv;
+  let api: RunningApi;
+  let bridge: Awaited<ReturnType<typeof startBridge>>;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  let compensator: RunningCompensator;
+  let buyers: Client;
+  let gate: Gate;
+
+  beforeAll(async () => {
+    env = await createTestEnv('sharded-crash', {
+      RECONCILE_STALE_AFTER_MS: '500',
+      RECONCILE_INTERVAL_MS: '300',
+    });
+    api = await startApi(env.config, env.logger.child({ proc: 'api' }));
+    bridge = await startBridge(env.config, env.logger.child({ proc: 'bridge' }));
+    worker = await startWorker(env.config, env.logger.child({ proc: 'worker' }));
+    buyers = client(`http://127.0.0.1:${api.port}`, env);
+    gate = api.deps.gate;
+  });
+  afterAll(async () => {
+    await compensator?.stop();
+    await worker?.stop();
+    await bridge?.stop();
+    await api?.stop();
+    await env?.cleanup();
+  });
+
+  // Step 1 of a purchase, as the API makes it: the allowance and a pending reservation at
+  // home naming `shard`.
+  const reserveAtHome = async (saleId: number, buyer: string, shard: number) => {
+    const orderId = mintOrderId(saleId);
+    const k = gate.keys(saleId);
+    const reply = (await gate.redis.flReserve(
+      k.sale,
+      k.held,
+      k.reservation(orderId),
+      k.inflight,
+      k.idempotency(buyer, ''),
+      k.rateBucket(buyer),
+      orderId,
+      buyer,
+      1,
+      0,
+      0,
+      0,
+      gate.eventsChannel,
+      saleId,
+      shard,
+    )) as number[];
+    expect(reply[0], 'reserved at home').toBe(0);
+    expect(reply[3], 'names the shard asked for').toBe(shard);
+    return orderId;
+  };
+
+  it('settles each crash window, then sells on and ends consistent', async () => {
+    const shards = 4;
+    const stock = 40;
+    const created = await buyers.createSale({
+      sku: 'sh-crash',
+      name: 'crash windows',
+      stock,
+      perUserLimit: 2,
+      shards,
+    });
+    const saleId = created.body.id as number;
+
+    // Died after the allowance, before any unit: held but nothing taken.
+    const afterHome = await reserveAtHome(saleId, 'died-after-home', 0);
+    // Died after renaming the reservation to the next shard, before taking there.
+    const afterRetarget = await reserveAtHome(saleId, 'died-after-retarget', 1);
+    expect(await gate.redis.flRetarget(gate.keys(saleId).reservation(afterRetarget), 1, 2)).toBe(1);
+    // Died after taking the unit, before publishing: no 202 was given.
+    const afterTake = await reserveAtHome(saleId, 'died-after-take', 3);
+    expect(await gate.shardUnits.take(saleId, 3, shards, afterTake, 1)).toBe('taken');
+    // A release that died between its two steps: the allowance is back at home, the unit is
+    // still in its shard's ledger, and the reservation has left the in-flight set.
+    const halfReleased = await reserveAtHome(saleId, 'died-mid-release', 2);
+    expect(await gate.shardUnits.take(saleId, 2, shards, halfReleased, 1)).toBe('taken');
+    const k = gate.keys(saleId);
+    const release = (await gate.redis.flRelease(
+      k.sale,
+      k.held,
+      k.reservation(halfReleased),
+      k.inflight,
+      halfReleased,
+      '0',
+      env.config.tombstoneTtlSeconds,
+      'publish_failed',
+      gate.eventsChannel,
+      saleId,
+    )) as [number, number, string];
+    expect(release[0]).toBe(1);
+    expect(release[2], 'the release names the shard holding the unit').toBe('2');
+
+    expect(await gate.remaining(saleId), 'two units held by the dead purchases').toBe(stock - 2);
+
+    // The reconciler comes up after the "crash", as a restarted compensator would.
+    compensator = await startTestCompensator(env);
+    await waitFor(
+      async () =>
+        (await gate.inflightCount(saleId)) === 0 && (await gate.remaining(saleId)) === stock,
+      { timeoutMs: 20_000, intervalMs: 100, what: 'every dead purchase settled, units back' },
+    );
+    for (const orderId of [afterHome, afterRetarget, afterTake, halfReleased]) {
+      const reservation = await gate.reservation(saleId, orderId);
+      expect(reservation?.state, `${orderId} released`).toBe('released');
+    }
+    for (const buyer of ['died-after-home', 'died-after-retarget', 'died-after-take']) {
+      expect(await gate.heldBy(saleId, buyer), `${buyer}'s allowance back`).toBe(0);
+    }
+    expect(
+      await metric(compensator.metricsPort, 'flashline_reconciler_repairs_total'),
+      'the stranded unit was given back by a repair',
+    ).toBeGreaterThan(0);
+
+    // The buyers of the dead purchases, and a crowd, buy the whole stock.
+    const names = [
+      'died-after-home',
+      'died-after-retarget',
+      'died-after-take',
+      'died-mid-release',
+      ...Array.from({ length: 60 }, (_, i) => `crowd-${i}`),
+    ];
+    const answers = await pool(
+      names.flatMap((buyer) =>
+        [0, 1].map(() => async (): Promise<Answer> => {
+          const answer = await buyers.purchase(saleId, buyer);
+          return { status: answer.status, orderId: answer.body?.orderId, buyer, quantity: 1 };
+        }),
+      ),
+      64,
+    );
+    expect(groupByStatus(answers)['202']).toHaveLength(stock);
+    const result = await assertOracle(env, saleId, answers);
+    expect(result.confirmedUnits).toBe(stock);
+  });
+});
