@@ -109,9 +109,12 @@ type PhaseResult = {
   masters: MasterResult[];
   redisCpuSeconds: number;
   redisCpuUsPerReserve: number;
-  busiest: { port: number; share: number; cores: number };
+  // The busiest master's script calls per reserve: 1 at home for a sale without shards.
+  busiest: { port: number; share: number; cores: number; scriptCallsPerReserve: number };
   // Reserves/s this phase would reach with its busiest master at one full core, the rest as
-  // measured: the gate's ceiling for one sale on a cluster with a core per master.
+  // measured: the gate's ceiling for one sale on a cluster with a core per master. Redis's CPU
+  // per call falls as its rate rises (more calls per wakeup), so this is a low estimate, and
+  // the phases compare fairly only at similar rates; the calls per reserve do not move.
   reservesPerBusiestMasterCore: number;
   // Cores each process used (bench/cpu.ts; `redis` is every redis-server on the machine).
   processCores: Record<string, number>;
@@ -235,7 +238,12 @@ async function phase(
     masters: masterResults,
     redisCpuSeconds: Number(totalCpu.toFixed(3)),
     redisCpuUsPerReserve: perReserve(totalCpu),
-    busiest: { port: busiest.port, share: busiest.share, cores: busiest.cores },
+    busiest: {
+      port: busiest.port,
+      share: busiest.share,
+      cores: busiest.cores,
+      scriptCallsPerReserve: reserves > 0 ? Number((busiest.scriptCalls / reserves).toFixed(2)) : 0,
+    },
     reservesPerBusiestMasterCore:
       busiest.cores > 0 ? Math.round(reserves / seconds / busiest.cores) : 0,
     processCores,
@@ -351,6 +359,8 @@ async function main(started: Started): Promise<boolean> {
       reservesPerSecondBOverA: ratio(b.reservesPerSecond, a.reservesPerSecond),
       busiestMasterShareA: a.busiest.share,
       busiestMasterShareB: b.busiest.share,
+      busiestMasterScriptCallsPerReserveA: a.busiest.scriptCallsPerReserve,
+      busiestMasterScriptCallsPerReserveB: b.busiest.scriptCallsPerReserve,
       busiestMasterCpuPerReserveBOverA: ratio(
         Math.max(...b.masters.map((m) => m.cpuUsPerReserve)),
         Math.max(...a.masters.map((m) => m.cpuUsPerReserve)),
@@ -370,6 +380,10 @@ async function main(started: Started): Promise<boolean> {
       `  busiest master's share of the Redis CPU: A ${(a.busiest.share * 100).toFixed(1)}% -> ` +
         `B ${(b.busiest.share * 100).toFixed(1)}% (an even split would be ` +
         `${(100 / masterCount).toFixed(1)}%)`,
+    );
+    log(
+      `  busiest master's script calls per reserve: A ${a.busiest.scriptCallsPerReserve} -> ` +
+        `B ${b.busiest.scriptCallsPerReserve}`,
     );
     log(
       `  busiest master's CPU per reserve: ${ratios.busiestMasterCpuPerReserveBOverA}; ` +

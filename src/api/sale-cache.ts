@@ -15,8 +15,11 @@ type Entry = {
   // Highest transition counter seen (from a load or an event); -1 before either.
   version: number;
   soldOut: boolean;
-  // A sale over shards: each shard's counter and flag; the sale is sold out when all are.
-  shards: { version: number; soldOut: boolean }[] | null;
+  // A sale over shards: each shard's counter and flag, from events and readings alike (an
+  // event may come before the first reading); the sale is sold out when all are.
+  shards: Map<number, { version: number; soldOut: boolean }>;
+  // The sale's shard count once read; null before, or for a sale without shards.
+  shardCount: number | null;
   meta: Pick<SaleState, 'perUserLimit' | 'startsAtMs' | 'endsAtMs'> | null;
   loading: boolean;
   loadedAtMs: number;
@@ -117,7 +120,8 @@ export class SaleCache {
       entry = {
         version: -1,
         soldOut: false,
-        shards: null,
+        shards: new Map(),
+        shardCount: null,
         meta: null,
         loading: false,
         loadedAtMs: 0,
@@ -183,14 +187,14 @@ export class SaleCache {
           endsAtMs: state.endsAtMs,
         };
         if (state.shards) {
-          entry.shards = state.shards.map((shard, i) => {
-            const known = entry.shards?.[i];
+          entry.shardCount = state.shards.length;
+          state.shards.forEach((shard, i) => {
             const version = shard?.version ?? -1;
-            return known && known.version > version
-              ? known
-              : { version, soldOut: (shard?.remaining ?? 0) <= 0 };
+            const known = entry.shards.get(i);
+            if (known && known.version > version) return;
+            entry.shards.set(i, { version, soldOut: (shard?.remaining ?? 0) <= 0 });
           });
-          entry.soldOut = entry.shards.every((shard) => shard.soldOut);
+          entry.soldOut = allShardsSoldOut(entry);
         } else if (state.version >= entry.version) {
           entry.version = state.version;
           entry.soldOut = state.remaining <= 0;
@@ -212,15 +216,22 @@ export class SaleCache {
     const entry = this.entries.get(sale);
     if (!entry) return;
     if (shardIndex !== undefined) {
-      const shard = entry.shards?.[shardIndex];
-      if (!shard || !(version > shard.version)) return;
-      shard.version = version;
-      shard.soldOut = remaining <= 0;
-      entry.soldOut = entry.shards!.every((s) => s.soldOut);
+      const known = entry.shards.get(shardIndex);
+      if (known && !(version > known.version)) return;
+      entry.shards.set(shardIndex, { version, soldOut: remaining <= 0 });
+      entry.soldOut = allShardsSoldOut(entry);
       return;
     }
     if (!(version > entry.version)) return;
     entry.version = version;
     entry.soldOut = remaining <= 0;
   }
+}
+
+function allShardsSoldOut(entry: Entry): boolean {
+  if (entry.shardCount === null) return false;
+  for (let shard = 0; shard < entry.shardCount; shard++) {
+    if (!entry.shards.get(shard)?.soldOut) return false;
+  }
+  return true;
 }

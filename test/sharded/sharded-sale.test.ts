@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../support/env.js';
+import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import {
   client,
   groupByStatus,
@@ -117,6 +117,18 @@ describe('a sale over shards', () => {
       ),
     );
     expect(perShard.map(Number)).toEqual(Array(shards).fill(0));
+    // ...and so the front door answers SOLD_OUT before the credentials and the body.
+    await waitFor(
+      async () => {
+        const anonymous = await fetch(`${sut.baseUrl}/sales/${saleId}/purchase`, {
+          method: 'POST',
+          body: 'not json',
+        });
+        const body = (await anonymous.json()) as { error?: { code?: string } };
+        return anonymous.status === 409 && body.error?.code === 'SOLD_OUT';
+      },
+      { timeoutMs: 5_000, what: 'the sold-out cache to know every shard is empty' },
+    );
   });
 
   it('sells one unit per shard to a crowd at once, and no more', async () => {

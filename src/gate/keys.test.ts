@@ -1,0 +1,38 @@
+import calculateSlot from 'cluster-key-slot';
+import { describe, expect, it } from 'vitest';
+import { saleKeys, shardKeys, shardStock } from './keys.js';
+
+const slotOf = (key: string) => calculateSlot(key);
+
+describe('shard keys', () => {
+  it('put shard i of n in the i-th n-th of the slot space, units and ledger together', () => {
+    for (const shards of [2, 3, 7, 64]) {
+      for (let shard = 0; shard < shards; shard++) {
+        const k = shardKeys('fl', 42, shard, shards);
+        const slot = slotOf(k.units);
+        expect(slotOf(k.ledger)).toBe(slot);
+        expect(slot).toBeGreaterThanOrEqual(Math.floor((shard * 16_384) / shards));
+        expect(slot).toBeLessThan(Math.floor(((shard + 1) * 16_384) / shards));
+      }
+    }
+  });
+
+  it('differ from the home slot keys and between sales', () => {
+    const home = saleKeys('fl', 42).sale;
+    expect(shardKeys('fl', 42, 0, 3).units).not.toBe(home);
+    expect(shardKeys('fl', 42, 1, 3).units).not.toBe(shardKeys('fl', 43, 1, 3).units);
+  });
+
+  it('split the stock evenly, the remainder on the first shards', () => {
+    expect([0, 1, 2, 3].map((s) => shardStock(10, s, 4))).toEqual([3, 3, 2, 2]);
+    expect([0, 1, 2].map((s) => shardStock(2, s, 3))).toEqual([1, 1, 0]);
+    for (const [stock, shards] of [
+      [1, 64],
+      [101, 4],
+      [10_000_000, 64],
+    ] as const) {
+      const total = Array.from({ length: shards }, (_, s) => shardStock(stock, s, shards));
+      expect(total.reduce((a, b) => a + b, 0)).toBe(stock);
+    }
+  });
+});
