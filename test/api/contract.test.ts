@@ -57,7 +57,8 @@ describe('the HTTP contract of API.md', () => {
         perUserLimit: 3,
         startsAt,
         endsAt,
-        // API.md's sale object: null for a sale without a payment window.
+        // API.md's sale object: 1 shard by default, null for a sale without a payment window.
+        shards: 1,
         paymentWindowSeconds: null,
       });
       const state = await stockState(env, [created.body.id]);
@@ -72,7 +73,7 @@ describe('the HTTP contract of API.md', () => {
     it('defaults perUserLimit to 1, startsAt to now and endsAt to null', async () => {
       const created = await api.createSale({ sku: 'contract-defaults', name: 'D', stock: 1 });
       expect(created.status).toBe(201);
-      expect(created.body).toMatchObject({ perUserLimit: 1, endsAt: null });
+      expect(created.body).toMatchObject({ perUserLimit: 1, endsAt: null, shards: 1 });
       expect(Math.abs(Date.parse(created.body.startsAt) - Date.now())).toBeLessThan(60_000);
     });
 
@@ -115,6 +116,7 @@ describe('the HTTP contract of API.md', () => {
         soldOut: false,
         perUserLimit: 2,
         endsAt: null,
+        shards: 1,
       });
     });
 
