@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import type { TestEnv } from './env.js';
 import { waitFor } from './env.js';
-import { saleKeys, shardKeys, shardStock } from '../../src/gate/keys.js';
+import { saleKeys } from '../../src/gate/keys.js';
+import { expectShardsHold, gateRemaining } from './shards.js';
 import { createRedis, type RedisClient } from '../../src/redis/connection.js';
 
 export type Answer = {
@@ -20,25 +21,6 @@ export type OracleOptions = {
   // Without it, on a cluster (REDIS_CLUSTER_NODES), the cluster is read.
   redisUrl?: string;
 };
-
-// Each shard of a sale over shards: its remaining units and its ledger (order id -> units).
-async function readShards(redis: RedisClient, prefix: string, saleId: number, shards: number) {
-  if (shards <= 1) return null;
-  return Promise.all(
-    Array.from({ length: shards }, async (_, shard) => {
-      const k = shardKeys(prefix, saleId, shard, shards);
-      const [remaining, ledger] = await Promise.all([
-        redis.hget(k.units, 'remaining'),
-        redis.hgetall(k.ledger),
-      ]);
-      return {
-        shard,
-        remaining: Number(remaining),
-        ledger: new Map(Object.entries(ledger).map(([id, units]) => [id, Number(units)])),
-      };
-    }),
-  );
-}
 
 async function snapshot(env: TestEnv, saleId: number, redisUrl?: string) {
   const db = new pg.Client({ connectionString: env.config.databaseUrl });
@@ -62,11 +44,7 @@ async function snapshot(env: TestEnv, saleId: number, redisUrl?: string) {
       quantity: number;
       status: string;
     }[];
-    const [homeRemaining, shardCount] = await redis.hmget(keys.sale, 'remaining', 'shards');
-    const shards = await readShards(redis, env.config.redisPrefix, saleId, Number(shardCount ?? 1));
-    const remaining = shards
-      ? shards.reduce((sum, shard) => sum + shard.remaining, 0)
-      : Number(homeRemaining);
+    const { remaining, shards } = await gateRemaining(redis, env.config.redisPrefix, saleId);
     const inflight = await redis.zcard(keys.inflight);
     const held = await redis.hgetall(keys.held);
     return { sale, orders, remaining, shards, inflight, held, keys, redis };
@@ -138,21 +116,12 @@ export async function assertOracle(
     expect(s.remaining, 'Redis remaining == PostgreSQL remaining').toBe(
       stock - Number(s.sale.sold),
     );
-    if (s.shards) {
-      // Over shards, each shard agrees with its own ledger, and the ledgers hold exactly the
-      // confirmed orders' units: nothing stranded on a shard, no unit taken twice.
-      for (const shard of s.shards) {
-        const ledgerUnits = [...shard.ledger.values()].reduce((sum, units) => sum + units, 0);
-        expect(shard.remaining, `shard ${shard.shard} remaining == its stock - its ledger`).toBe(
-          shardStock(stock, shard.shard, s.shards.length) - ledgerUnits,
-        );
-        expect(shard.remaining, `shard ${shard.shard} not below zero`).toBeGreaterThanOrEqual(0);
-      }
-      const ledgered = s.shards.flatMap((shard) => [...shard.ledger.keys()]).sort();
-      expect(ledgered, 'shard ledgers hold exactly the confirmed orders').toEqual(
-        confirmed.map((o) => o.id).sort(),
+    if (s.shards)
+      expectShardsHold(
+        s.shards,
+        stock,
+        confirmed.map((o) => o.id),
       );
-    }
     const heldInRedis = Object.entries(s.held).filter(([, units]) => Number(units) > 0);
     expect(
       new Map(heldInRedis.map(([buyer, units]) => [buyer, Number(units)])),

@@ -6,6 +6,7 @@ import { saleKeys } from '../../src/gate/keys.js';
 import { signPaymentBody } from '../../src/payments/signature.js';
 import { createRedis } from '../../src/redis/connection.js';
 import type { Answer } from './oracle.js';
+import { expectShardsHold, gateRemaining } from './shards.js';
 
 export type WebhookOptions = { secret?: string; signature?: string | null; raw?: string };
 
@@ -146,10 +147,18 @@ export async function assertPaymentOracle(
     }
     expect(paid + unpaid, 'held units <= stock').toBeLessThanOrEqual(stock);
     expect(Number(sale!.sold), 'sales.sold == paid + confirmed-and-unpaid').toBe(paid + unpaid);
-    const remaining = Number(await redis.hget(keys.sale, 'remaining'));
+    const { remaining, shards } = await gateRemaining(redis, env.config.redisPrefix, saleId);
     expect(remaining, 'Redis remaining == stock - paid - confirmed-and-unpaid').toBe(
       stock - paid - unpaid,
     );
+    if (shards) {
+      const holding = rows.filter((o) => o.status === 'paid' || o.status === 'confirmed');
+      expectShardsHold(
+        shards,
+        stock,
+        holding.map((o) => o.id),
+      );
+    }
 
     const perBuyer = new Map<string, number>();
     for (const o of rows.filter((r) => r.status === 'paid' || r.status === 'confirmed')) {

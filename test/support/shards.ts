@@ -1,0 +1,52 @@
+import { expect } from 'vitest';
+import { saleKeys, shardKeys, shardStock } from '../../src/gate/keys.js';
+import type { RedisClient } from '../../src/redis/connection.js';
+
+export type ShardRead = { shard: number; remaining: number; ledger: Map<string, number> };
+
+// What the gate can still sell of a sale, read straight from Redis: the sale hash's remaining,
+// or for a sale over shards the sum of its shards, with each shard's ledger.
+export async function gateRemaining(
+  redis: RedisClient,
+  prefix: string,
+  saleId: number,
+): Promise<{ remaining: number; shards: ShardRead[] | null }> {
+  const [homeRemaining, shardCount] = await redis.hmget(
+    saleKeys(prefix, saleId).sale,
+    'remaining',
+    'shards',
+  );
+  const count = Number(shardCount ?? 1);
+  if (count <= 1) return { remaining: Number(homeRemaining), shards: null };
+  const shards = await Promise.all(
+    Array.from({ length: count }, async (_, shard): Promise<ShardRead> => {
+      const k = shardKeys(prefix, saleId, shard, count);
+      const [remaining, ledger] = await Promise.all([
+        redis.hget(k.units, 'remaining'),
+        redis.hgetall(k.ledger),
+      ]);
+      return {
+        shard,
+        remaining: Number(remaining),
+        ledger: new Map(Object.entries(ledger).map(([id, units]) => [id, Number(units)])),
+      };
+    }),
+  );
+  return { remaining: shards.reduce((sum, s) => sum + s.remaining, 0), shards };
+}
+
+// Over shards, at rest: each shard agrees with its own ledger, and the ledgers hold exactly the
+// orders that keep their units (nothing stranded on a shard, no unit taken twice).
+export function expectShardsHold(shards: ShardRead[], stock: number, holding: string[]): void {
+  for (const shard of shards) {
+    const ledgerUnits = [...shard.ledger.values()].reduce((sum, units) => sum + units, 0);
+    expect(shard.remaining, `shard ${shard.shard} remaining == its stock - its ledger`).toBe(
+      shardStock(stock, shard.shard, shards.length) - ledgerUnits,
+    );
+    expect(shard.remaining, `shard ${shard.shard} not below zero`).toBeGreaterThanOrEqual(0);
+  }
+  const ledgered = shards.flatMap((shard) => [...shard.ledger.keys()]).sort();
+  expect(ledgered, 'shard ledgers hold exactly the orders that keep their units').toEqual(
+    [...holding].sort(),
+  );
+}
