@@ -138,7 +138,7 @@ export class Reconciler {
     if (shards === null) return;
     if (shards > 1) {
       // Over shards a repair is proven one shard at a time, inside its slot; the sale as a
-      // whole is measured and reported below, not written.
+      // whole is then measured, and repaired from its orders below.
       const swept = await sweepShards(db, gate, logger, saleId, shards);
       if (swept.givenBack + swept.retaken + swept.repaired > 0) this.deps.onRepair(saleId);
     }
@@ -148,14 +148,20 @@ export class Reconciler {
     this.deps.onDrift(saleId, reading.drift);
     if (reading.drift === 0) return;
     if (shards > 1) {
+      // Which shard is off cannot be told from the sum; what can be is every order PostgreSQL
+      // holds: each takes its unit again on its shard where a ledger lost it (idempotent), and
+      // the sweep above gave back what no order holds. The next pass measures again.
+      const counts = await this.deps.loader.restoreFromDatabase(saleId);
+      if (counts.restored + counts.settled > 0) this.deps.onRepair(saleId);
       logger.warn(
         {
           saleId,
           driftUnits: reading.drift,
           remaining: reading.seen.remaining,
           expected: reading.expected,
+          ...counts,
         },
-        'sale over shards: sum of shards drifted from stock - sold - in flight',
+        'sale over shards: sum of shards drifted from stock - sold - in flight; orders restored',
       );
       return;
     }

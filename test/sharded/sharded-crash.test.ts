@@ -151,5 +151,23 @@ describe('a process killed between the steps of a purchase over shards', () => {
     expect(groupByStatus(answers)['202']).toHaveLength(stock);
     const result = await assertOracle(env, saleId, answers);
     expect(result.confirmedUnits).toBe(stock);
+
+    // A shard that lost a take (an older AOF): a confirmed order's unit is back in the shard's
+    // remaining and gone from its ledger. The shard agrees with its own ledger; only the sum
+    // against PostgreSQL shows it, and the order must take its unit again.
+    const lost = answers.find((a) => a.status === 202)!;
+    const lostShard = (await gate.reservationShards(saleId, [lost.orderId!]))[0]!.shard!;
+    const shardKeysOfLost = gate.shardUnits.keys(saleId, lostShard, shards);
+    await gate.redis
+      .multi()
+      .hdel(shardKeysOfLost.ledger, lost.orderId!)
+      .hincrby(shardKeysOfLost.units, 'remaining', 1)
+      .exec();
+    expect(await gate.remaining(saleId), 'a unit sold twice if nothing repairs it').toBe(1);
+    await waitFor(async () => (await gate.remaining(saleId)) === 0, {
+      timeoutMs: 20_000,
+      what: 'the confirmed order to take its unit again',
+    });
+    await assertOracle(env, saleId, answers);
   });
 });
