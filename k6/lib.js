@@ -96,11 +96,13 @@ export function createSale({
   startsAt,
   endsAt,
   paymentWindowSeconds,
+  shards,
 }) {
   const body = { sku, name: name || sku, stock, perUserLimit };
   if (startsAt) body.startsAt = startsAt;
   if (endsAt) body.endsAt = endsAt;
   if (paymentWindowSeconds) body.paymentWindowSeconds = paymentWindowSeconds;
+  if (shards) body.shards = shards;
   const res = http.post(`${BASE_URL}/admin/sales`, JSON.stringify(body), {
     headers: { ...JSON_HEADERS, Authorization: `Bearer ${ADMIN_TOKEN}` },
     tags: { name: 'create_sale' },

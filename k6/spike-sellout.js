@@ -5,6 +5,7 @@
 //
 //   k6 run k6/spike-sellout.js
 //   k6 run -e STOCK=5000 -e PEAK_RATE=5000 k6/spike-sellout.js
+//   k6 run -e SHARDS=3 k6/spike-sellout.js   (one hot sale over shards: docs/sharded-sales.md)
 //
 // The oversell threshold assumes no order fails for good (FAULT_FAIL_RATE=0): a failed order
 // returns its unit, which may then legitimately be sold a second time.
@@ -26,6 +27,7 @@ const STOCK = Number(__ENV.STOCK || 1000);
 const PEAK_RATE = Number(__ENV.PEAK_RATE || 3000);
 const P95_MS = Number(__ENV.P95_MS || 500);
 const P99_MS = Number(__ENV.P99_MS || 1000);
+const SHARDS = Number(__ENV.SHARDS || 1);
 
 const reserved = new Counter('reserved_orders');
 const soldOut = new Counter('sold_out_answers');
@@ -65,6 +67,7 @@ export function setup() {
     name: 'k6 spike sell-out',
     stock: STOCK,
     perUserLimit: 1,
+    shards: SHARDS,
   });
   return { saleId: sale.id, run };
 }
