@@ -155,7 +155,12 @@ describe('Redis Sentinel failover to a lagging replica, mid-sale', () => {
       `purchases answered ${buying.tally()}`,
     ).toBe(true);
     const onPrimary = { timeoutMs: 30_000, redisUrl: replica.url };
-    const first = await assertOracle(env, saleId, answers, onPrimary);
+    const first = await assertOracle(env, saleId, answers, onPrimary).catch((error: unknown) => {
+      process.stderr.write(
+        `WORKER\n${sut.worker.output()}\nBRIDGE\n${sut.bridge.output()}\nCOMP\n${sut.compensator.output()}\n`,
+      );
+      throw error;
+    });
     await assertOneOrderPerKey(env, saleId, answers);
 
     // The units not sold are buyable again, to the last one.
