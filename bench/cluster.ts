@@ -18,26 +18,12 @@ import { createBenchEnv } from './env.js';
 import { spawnProcess, type Child } from './processes.js';
 import { load } from './load.js';
 import { createSale } from './sale.js';
-import { commandStats, isScript } from './redis-stats.js';
+import { sampleMaster } from './redis-stats.js';
 
 const numbers = process.argv.slice(2).filter((arg) => /^\d+$/.test(arg));
 const orders = Number(numbers[0] ?? 30_000);
 const masterCount = Number(numbers[1] ?? 3);
 const log = (message: string) => process.stdout.write(`[cluster] ${message}\n`);
-
-type MasterSample = { cpuSeconds: number; scriptCalls: number; calls: number };
-
-async function sampleMaster(redis: Redis): Promise<MasterSample> {
-  const info = await redis.info('cpu');
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
-  let scriptCalls = 0;
-  let calls = 0;
-  for (const [name, stat] of await commandStats(redis)) {
-    if (isScript(name)) scriptCalls += stat.calls;
-    calls += stat.calls;
-  }
-  return { cpuSeconds: field('used_cpu_user') + field('used_cpu_sys'), scriptCalls, calls };
-}
 
 type PhaseResult = {
   phase: string;

@@ -22,7 +22,7 @@ import { signBuyerToken } from '../src/auth/jwt.js';
 import { benchOverrides, createBenchEnv } from './env.js';
 import { spawnProcess, stopEveryProcess, type Child } from './processes.js';
 import { load, type LoadResult } from './load.js';
-import { commandStats, isScript } from './redis-stats.js';
+import { sampleMaster } from './redis-stats.js';
 import { coresBetween, sampleCpu } from './cpu.js';
 
 const numbers = process.argv.slice(2).filter((arg) => /^\d+$/.test(arg));
@@ -67,19 +67,6 @@ async function remainingOf(apiUrl: string, saleId: number): Promise<number> {
 }
 
 type Master = { server: RedisServer; redis: Redis };
-type MasterSample = { cpuSeconds: number; scriptCalls: number; calls: number };
-
-async function sampleMaster(redis: Redis): Promise<MasterSample> {
-  const info = await redis.info('cpu');
-  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
-  let scriptCalls = 0;
-  let calls = 0;
-  for (const [name, stat] of await commandStats(redis)) {
-    if (isScript(name)) scriptCalls += stat.calls;
-    calls += stat.calls;
-  }
-  return { cpuSeconds: field('used_cpu_user') + field('used_cpu_sys'), scriptCalls, calls };
-}
 
 type MasterResult = {
   port: number;
