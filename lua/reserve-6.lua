@@ -95,25 +95,10 @@ end
 if qty > limit then
   return { 8, '' }
 end
-if shards > 1 then
-  local held = tonumber(redis.call('HGET', heldKey, buyer) or '0')
-  if held + qty > limit then
-    return { 2, '' }
-  end
-  local shard = tonumber(ARGV[9]) or -1
-  if shard < 0 or shard >= shards then
-    shard = tonumber(time[2]) % shards
-  end
-  redis.call('HINCRBY', heldKey, buyer, qty)
-  redis.call('HSET', resKey, 's', 'P', 'u', buyer, 'q', qty, 't', now, 'k', shard)
-  redis.call('ZADD', inflightKey, now, orderId)
-  if idemTtl > 0 then
-    redis.call('SET', idemKey, orderId, 'EX', idemTtl)
-  end
-  return { 0, -1, now, shard, shards }
-end
--- Sold out is checked before the buyer's limit so a sold-out sale answers the same to everyone.
-if remaining < qty then
+-- Sold out is checked before the buyer's limit so a sold-out sale answers the same to everyone;
+-- over shards the home slot holds no units, and the shards answer sold out (take-2.lua).
+local sharded = shards > 1
+if not sharded and remaining < qty then
   return { 1, '' }
 end
 local held = tonumber(redis.call('HGET', heldKey, buyer) or '0')
@@ -121,13 +106,21 @@ if held + qty > limit then
   return { 2, '' }
 end
 
-redis.call('HINCRBY', saleKey, 'remaining', -qty)
 redis.call('HINCRBY', heldKey, buyer, qty)
 redis.call('HSET', resKey, 's', 'P', 'u', buyer, 'q', qty, 't', now)
 redis.call('ZADD', inflightKey, now, orderId)
 if idemTtl > 0 then
   redis.call('SET', idemKey, orderId, 'EX', idemTtl)
 end
+if sharded then
+  local shard = tonumber(ARGV[9]) or -1
+  if shard < 0 or shard >= shards then
+    shard = tonumber(time[2]) % shards
+  end
+  redis.call('HSET', resKey, 'k', shard)
+  return { 0, -1, now, shard, shards }
+end
+redis.call('HINCRBY', saleKey, 'remaining', -qty)
 if remaining == qty then
   local version = redis.call('HINCRBY', saleKey, 'v', 1)
   redis.call('PUBLISH', ARGV[7], ARGV[8] .. ' ' .. version .. ' 0')

@@ -227,38 +227,38 @@ export class Gate {
   ): Promise<RestoreOutcome[]> {
     const shards = await this.shardsOf(saleId);
     if (shards === null || shards <= 1) return orders.map(() => 'sale_missing');
-    const takes: (TakeOutcome | null)[] = [];
-    for (const order of orders) {
-      const shard = order.shard ?? 0;
-      if (order.mode === 'failed') {
-        await this.shardUnits.giveBack(saleId, shard, shards, order.orderId);
-        takes.push(null);
-      } else {
-        const force = order.mode === 'confirmed';
-        takes.push(
-          await this.shardUnits.take(saleId, shard, shards, order.orderId, order.quantity, {
+    // Sent together: each is one slot's script, and ioredis writes them without waiting.
+    const takes: (TakeOutcome | null)[] = await Promise.all(
+      orders.map(async (order) => {
+        const shard = order.shard ?? 0;
+        if (order.mode !== 'failed') {
+          const force = order.mode === 'confirmed';
+          return this.shardUnits.take(saleId, shard, shards, order.orderId, order.quantity, {
             force,
-          }),
-        );
-      }
-    }
+          });
+        }
+        await this.shardUnits.giveBack(saleId, shard, shards, order.orderId);
+        return null;
+      }),
+    );
     // A claim its shard had no units for ends as a tombstone at home, nothing held.
     const atHome = orders.map((order, i) =>
       takes[i] === 'empty' ? { ...order, mode: 'failed' as const } : order,
     );
     const outcomes = await this.restoreAtHome(saleId, atHome);
-    for (const [i, order] of orders.entries()) {
-      const took = takes[i] === 'taken';
-      const homeRefused =
-        outcomes[i] === 'refused' || outcomes[i] === 'loading' || outcomes[i] === 'sale_missing';
-      // The buyer's limit (or a sale still loading) refused it at home: its unit goes back.
-      if (order.mode === 'claim' && took && homeRefused) {
-        await this.shardUnits.giveBack(saleId, order.shard ?? 0, shards, order.orderId);
-      }
-      if (takes[i] === 'missing') outcomes[i] = 'sale_missing';
-      else if (takes[i] === 'empty' && outcomes[i] === 'restored') outcomes[i] = 'refused';
-    }
-    return outcomes;
+    const refusedAtHome = new Set<RestoreOutcome>(['refused', 'loading', 'sale_missing']);
+    // The buyer's limit (or a sale still loading) refused a claim at home: its unit goes back.
+    await Promise.all(
+      orders.map((order, i) =>
+        order.mode === 'claim' && takes[i] === 'taken' && refusedAtHome.has(outcomes[i]!)
+          ? this.shardUnits.giveBack(saleId, order.shard ?? 0, shards, order.orderId)
+          : null,
+      ),
+    );
+    return outcomes.map((outcome, i) => {
+      if (takes[i] === 'missing') return 'sale_missing';
+      return takes[i] === 'empty' && outcome === 'restored' ? 'refused' : outcome;
+    });
   }
 
   // Puts back Idempotency-Keys Redis lost, never over one it still has.
@@ -486,8 +486,9 @@ export class Gate {
   // Over shards: the sum of what each shard can still give (a shard a restore took past zero
   // counts as empty).
   async remaining(saleId: number): Promise<number | null> {
-    const [value, shards] = await this.redis.hmget(this.keys(saleId).sale, 'remaining', 'shards');
-    if (shards !== null) return sumOf(await this.shardUnits.read(saleId, Number(shards)));
+    const shards = await this.shardsOf(saleId);
+    if (shards !== null && shards > 1) return sumOf(await this.shardUnits.read(saleId, shards));
+    const value = await this.redis.hget(this.keys(saleId).sale, 'remaining');
     return value === null ? null : Number(value);
   }
 
