@@ -36,11 +36,14 @@ try {
     signBuyerToken(`buyer-${i}`, env.config.jwtSecret),
   );
   const limits: number[] = [];
+  const floors: number[] = [];
   const sampler = setInterval(() => {
     void fetch(`${apiUrl}/metrics`)
       .then((r) => r.text())
       .then((text) => {
         const match = /^flashline_admission_limit\{[^}]*\} (\S+)$/m.exec(text);
+        const floor = /^flashline_admission_floor\{[^}]*\} (\S+)$/m.exec(text);
+        if (floor) floors.push(Number(floor[1]));
         if (match) limits.push(Number(match[1]));
       })
       .catch(() => undefined);
@@ -55,6 +58,9 @@ try {
     seconds,
   });
   clearInterval(sampler);
+  const changes = (await (await fetch(`${apiUrl}/metrics`)).text())
+    .split('\n')
+    .filter((line) => line.startsWith('flashline_admission_limit_changes_total{'));
   const cores = coresBetween(before, sampleCpu(pids()));
   const sorted = [...limits].sort((a, b) => a - b);
   log(JSON.stringify(result, null, 1));
@@ -62,7 +68,9 @@ try {
     `limit over the whole run: min ${sorted[0]} / median ${sorted[Math.floor(sorted.length / 2)]} / max ${sorted.at(-1)}`,
   );
   log(`limit samples: ${limits.join(' ')}`);
+  log(`floor samples: ${floors.join(' ')}`);
   log(`cores: ${JSON.stringify(cores)}`);
+  log(`limit changes: ${changes.join('; ')}`);
   const o = result.overload;
   log(
     `goodput at 3x ${o.perSecond} / capacity ${result.capacity.perSecond} = ${(o.perSecond / result.capacity.perSecond).toFixed(2)}; ` +

@@ -95,6 +95,9 @@ describe('loadConfig', () => {
     expect(admission.rssLimitBytes).toBeGreaterThan(0);
     expect(loadConfig({ ADMISSION: 'off' }).admission.enabled).toBe(false);
     expect(loadConfig({ ADMISSION_RSS_MAX_MB: '512' }).admission.rssLimitBytes).toBe(512 * 2 ** 20);
+    expect(admission.floorMemoryMs).toBe(5_000);
+    expect(loadConfig({ ADMISSION_FLOOR_MEMORY_MS: '0' }).admission.floorMemoryMs).toBe(0);
+    expect(() => loadConfig({ ADMISSION_FLOOR_MEMORY_MS: '-1' })).toThrow(/ADMISSION_FLOOR/);
     expect(() => loadConfig({ ADMISSION_MIN_LIMIT: '50', ADMISSION_INITIAL_LIMIT: '10' })).toThrow(
       /ADMISSION_INITIAL_LIMIT/,
     );

@@ -128,6 +128,9 @@ const schema = z
     // Gradient2's rttTolerance: how far the window's latency may rise over the long-term one
     // before the limit falls.
     ADMISSION_RTT_TOLERANCE: z.coerce.number().min(1).default(1.5),
+    // How long the goodput floor remembers a window: the concurrency of the best goodput in that
+    // time is a floor under the latency gradient and the CPU rule (0 = no floor).
+    ADMISSION_FLOOR_MEMORY_MS: int(5000, 0),
     // CPU this process used in a window (cores, at most its event loop's busy share) above
     // which the limit is cut (1 = never).
     ADMISSION_CPU_MAX: ratio(0.95),
@@ -254,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxLimit: e.ADMISSION_MAX_LIMIT,
       windowMs: e.ADMISSION_WINDOW_MS,
       rttTolerance: e.ADMISSION_RTT_TOLERANCE,
+      floorMemoryMs: e.ADMISSION_FLOOR_MEMORY_MS,
       cpuMax: e.ADMISSION_CPU_MAX,
       heapMax: e.ADMISSION_HEAP_MAX,
       rssLimitBytes:

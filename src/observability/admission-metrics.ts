@@ -14,6 +14,11 @@ export function admissionMetrics(registry: Registry) {
       help: 'Purchases in flight at the end of the last admission window',
       registers: [registry],
     }),
+    floor: new Gauge({
+      name: 'flashline_admission_floor',
+      help: 'Concurrency of the best recent goodput, below which only memory rules cut the limit',
+      registers: [registry],
+    }),
     shed: new Counter({
       name: 'flashline_admission_shed_total',
       help: 'Purchases answered 503 because the admission limit was full',

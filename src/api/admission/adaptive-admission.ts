@@ -1,5 +1,6 @@
 import { gradient2Step, initialState, type Gradient2State } from './gradient2.js';
 import { SystemSignals, type SystemReading } from './system-signals.js';
+import { GoodputFloor } from './goodput-floor.js';
 import type { AdmissionMetrics } from '../../observability/admission-metrics.js';
 import type { Logger } from '../../observability/logger.js';
 
@@ -15,11 +16,13 @@ export type AdmissionOptions = {
   heapMax: number;
   // The RSS ceiling: the rule fires at it.
   rssLimitBytes: number;
+  // How long the goodput floor remembers a window (./goodput-floor.ts); 0 = no floor.
+  floorMemoryMs: number;
 };
 
-// What moved the limit in a window: a system rule, the latency gradient, or an idle process
-// returning to its initial limit.
-export type AdmissionSignal = 'cpu' | 'heap' | 'rss' | 'latency' | 'idle';
+// What moved the limit in a window: a system rule, the latency gradient, the goodput floor
+// holding it up against them, or an idle process returning to its initial limit.
+export type AdmissionSignal = 'cpu' | 'heap' | 'rss' | 'latency' | 'floor' | 'idle';
 
 // The multiplicative decrease of concurrency-limits' AIMDLimit, used by the system rules.
 const backoffRatio = 0.9;
@@ -32,10 +35,13 @@ const bbrWindows = 10;
 // (./gradient2.ts), cut further by Alibaba Sentinel's system adaptive protection rules: the
 // process's CPU on its event loop (./system-signals.ts; only while in flight exceeds the best rate times the lowest RTT, Sentinel's
 // BBR check, so a busy loop with few purchases sheds nothing), the V8 heap against its limit,
-// and the RSS against its ceiling. Under API_PROCESSES each process limits itself.
+// and the RSS against its ceiling. Neither the gradient nor the CPU rule cuts below the goodput
+// floor, the concurrency of this process's best recent goodput (./goodput-floor.ts); the memory
+// rules do. Under API_PROCESSES each process limits itself.
 export class AdaptiveAdmission {
   private state: Gradient2State;
   private readonly signals: SystemSignals;
+  private readonly floor: GoodputFloor;
   private timer: NodeJS.Timeout | null = null;
   private inFlight = 0;
   // Sum of the admission times of the requests in flight: their mean age in O(1).
@@ -56,6 +62,7 @@ export class AdaptiveAdmission {
   ) {
     this.state = initialState(options);
     this.signals = new SystemSignals(options.rssLimitBytes);
+    this.floor = new GoodputFloor(Math.ceil(options.floorMemoryMs / options.windowMs));
     metrics.limit.set(Math.floor(this.state.limit));
   }
 
@@ -107,6 +114,7 @@ export class AdaptiveAdmission {
     const peak = Math.max(this.peakInFlight, this.inFlight);
     remember(this.recentRates, this.finished / seconds);
     if (this.finished > 0) remember(this.recentRtts, meanRttMs);
+    this.floor.record(this.finished / seconds, meanRttMs);
     this.finished = 0;
     this.rttSumMs = 0;
     this.peakInFlight = this.inFlight;
@@ -116,15 +124,23 @@ export class AdaptiveAdmission {
     const before = this.state.limit;
     const step = gradient2Step(this.options, this.state, { shortRttMs, peakInFlight: peak });
     const rule = this.systemRule(reading, peak);
-    let driver: AdmissionSignal;
+    if (rule === 'heap' || rule === 'rss') this.floor.reset();
+    const floor = Math.min(this.options.maxLimit, this.floor.value);
+    let driver: AdmissionSignal = shortRttMs === null ? 'idle' : 'latency';
+    let next = step.state.limit;
+    if (next < floor) {
+      next = floor;
+      driver = 'floor';
+    }
     if (rule) {
       const cut = Math.max(this.options.minLimit, Math.min(before, peak) * backoffRatio);
-      this.state = { ...step.state, limit: Math.min(step.state.limit, cut) };
-      driver = rule;
-    } else {
-      this.state = step.state;
-      driver = shortRttMs === null ? 'idle' : 'latency';
+      const bounded = rule === 'cpu' ? Math.max(cut, floor) : cut;
+      if (bounded < next) {
+        next = bounded;
+        driver = rule;
+      }
     }
+    this.state = { ...step.state, limit: next };
 
     const limit = Math.floor(this.state.limit);
     const m = this.metrics;
@@ -134,6 +150,7 @@ export class AdaptiveAdmission {
     m.pressure.set({ signal: 'heap' }, reading.heap);
     m.pressure.set({ signal: 'rss' }, reading.rss);
     m.pressure.set({ signal: 'latency' }, step.gradient);
+    m.floor.set(Math.floor(floor));
     if (limit === Math.floor(before)) return;
     const direction = limit < before ? 'down' : 'up';
     m.changes.inc({ signal: driver, direction });
