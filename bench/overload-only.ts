@@ -7,7 +7,7 @@ import { createBenchEnv } from './env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { spawnProcess, type Child } from './processes.js';
 import { createSale } from './sale.js';
-import { overloadMeasure } from './overload.js';
+import { goodputBound, overloadMeasure } from './overload.js';
 import { coresBetween, sampleCpu } from './cpu.js';
 
 const seconds = Number(process.argv[2] ?? 5);
@@ -56,6 +56,7 @@ try {
     path: `/sales/${saleId}/purchase`,
     tokens,
     seconds,
+    sampleCpu: () => sampleCpu(pids()),
   });
   clearInterval(sampler);
   const changes = (await (await fetch(`${apiUrl}/metrics`)).text())
@@ -77,6 +78,15 @@ try {
       `p99 202 ${o.accepted.p99} vs ${result.capacity.accepted.p99} ms; p99 503 ${o.shed.p99} ms; ` +
       `shed paced at capacity ${result.atCapacity.shed}`,
   );
+  log(`cores by run: ${JSON.stringify(result.cores)}`);
+  log(`what the machine allows at 3x: ${JSON.stringify(goodputBound(result))}`);
+  const probe = o.probe;
+  if (probe) {
+    log(
+      `probe (one buyer, own process, every 20 ms) at 3x: 202 n=${probe[202].count} p50 ${probe[202].p50} p99 ${probe[202].p99} ms; ` +
+        `503 n=${probe[503].count} p50 ${probe[503].p50} p99 ${probe[503].p99} max ${probe[503].max} ms`,
+    );
+  }
 } finally {
   for (const child of children.reverse()) await child.stop();
   await env.cleanup();
