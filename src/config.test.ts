@@ -96,6 +96,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ ADMISSION: 'off' }).admission.enabled).toBe(false);
     expect(loadConfig({ ADMISSION_RSS_MAX_MB: '512' }).admission.rssLimitBytes).toBe(512 * 2 ** 20);
     expect(admission.floorMemoryMs).toBe(5_000);
+    expect(loadConfig({}).listenBacklog).toBe(4096);
+    expect(loadConfig({ API_LISTEN_BACKLOG: '1024' }).listenBacklog).toBe(1024);
     expect(loadConfig({ ADMISSION_FLOOR_MEMORY_MS: '0' }).admission.floorMemoryMs).toBe(0);
     expect(() => loadConfig({ ADMISSION_FLOOR_MEMORY_MS: '-1' })).toThrow(/ADMISSION_FLOOR/);
     expect(() => loadConfig({ ADMISSION_MIN_LIMIT: '50', ADMISSION_INITIAL_LIMIT: '10' })).toThrow(

@@ -29,6 +29,11 @@ const schema = z
       .default('info'),
     HOST: z.string().default('0.0.0.0'),
     PORT: int(3000),
+    // Connections the kernel may hold completed for the API before it accepts them (the kernel
+    // caps it at net.core.somaxconn). Node's default, 511, is smaller than a crowd that connects
+    // at once: past it the kernel drops the buyer's SYN and the browser tries again a whole
+    // second later.
+    API_LISTEN_BACKLOG: int(4096, 1),
     // API processes sharing PORT (node:cluster); 0 = one per core. A Node process answers on one
     // core, so a host with more cores needs more processes to use them.
     API_PROCESSES: int(1),
@@ -199,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: e.LOG_LEVEL,
     host: e.HOST,
     port: e.PORT,
+    listenBacklog: e.API_LISTEN_BACKLOG,
     apiProcesses: e.API_PROCESSES === 0 ? availableParallelism() : e.API_PROCESSES,
     bridgePort: e.BRIDGE_PORT ?? defaultMetricsPorts.bridge,
     workerPort: e.WORKER_PORT ?? defaultMetricsPorts.worker,

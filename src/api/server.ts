@@ -80,7 +80,9 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   const server = await new Promise<Server>((resolve) => {
     const listener = getRequestListener(app.fetch, { hostname: config.host });
     const s = createServer(withEdge(listener, edge));
-    s.listen(config.port, config.host, () => resolve(s));
+    s.listen({ port: config.port, host: config.host, backlog: config.listenBacklog }, () =>
+      resolve(s),
+    );
   });
   const port = (server.address() as AddressInfo).port;
   logger.info({ port }, 'api listening');
