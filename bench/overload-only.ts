@@ -80,11 +80,17 @@ try {
   );
   log(`cores by run: ${JSON.stringify(result.cores)}`);
   log(`what the machine allows at 3x: ${JSON.stringify(goodputBound(result))}`);
+  log(
+    `after the first second at 3x: p99 202 ${o.steady.accepted.p99} ms (${o.steady.accepted.count}), ` +
+      `p99 503 ${o.steady.shed.p99} ms (${o.steady.shed.count})`,
+  );
   const probe = o.probe;
   if (probe) {
     log(
       `probe (one buyer, own process, every 20 ms) at 3x: 202 n=${probe[202].count} p50 ${probe[202].p50} p99 ${probe[202].p99} ms; ` +
-        `503 n=${probe[503].count} p50 ${probe[503].p50} p99 ${probe[503].p99} max ${probe[503].max} ms`,
+        `503 n=${probe[503].count} p50 ${probe[503].p50} p99 ${probe[503].p99} max ${probe[503].max} ms; ` +
+        `after its first second: 202 p99 ${probe.steady[202].p99}, 503 p99 ${probe.steady[503].p99} max ${probe.steady[503].max} ms; ` +
+        `slow: ${JSON.stringify(probe.slow)}`,
     );
   }
 } finally {

@@ -37,9 +37,19 @@ export type OverloadResult = {
     shedPerSecond: number;
     accepted: StatusLatency;
     shed: StatusLatency;
+    // The same after the first second, once the 1,000 connections are open: a crowd connecting
+    // at once waits for the API to accept it, and those first requests alone are 2% of the run.
+    steady: { accepted: StatusLatency; shed: StatusLatency };
     other: Record<string, number>;
     // One more buyer in a process of its own (./probe.ts): latency without autocannon's.
-    probe: { 202: StatusLatency; 503: StatusLatency; other: number } | null;
+    probe: {
+      202: StatusLatency;
+      503: StatusLatency;
+      // After its first second, as `steady` above.
+      steady: { 202: StatusLatency; 503: StatusLatency };
+      other: number;
+      slow: { atMs: number; ms: number; status: number; newConnection: boolean }[];
+    } | null;
   };
   // Cores used during the capacity run and the 3x run, by process (./cpu.ts).
   cores: { capacity: Record<string, number>; overload: Record<string, number> } | null;
@@ -47,6 +57,7 @@ export type OverloadResult = {
 
 const probeScript = fileURLToPath(new URL('probe.ts', import.meta.url));
 const probeIntervalMs = 20;
+const connectionsOpenMs = 1_000;
 
 // The probe's purchases during `seconds`, or null if it could not run.
 async function probe(url: string, tokens: readonly string[], seconds: number) {
@@ -145,6 +156,10 @@ export async function overloadMeasure(spec: OverloadSpec): Promise<OverloadResul
       shedPerSecond: Math.round(overloadRun.rate(503)),
       accepted: over.summary(202),
       shed: over.summary(503),
+      steady: {
+        accepted: over.summaryAfter(202, connectionsOpenMs),
+        shed: over.summaryAfter(503, connectionsOpenMs),
+      },
       other,
       probe: probed,
     },

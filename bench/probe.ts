@@ -17,6 +17,11 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 const body = JSON.stringify({ quantity: 1 });
 const latency = new LatencyByStatus();
 
+// The slow requests (over 100 ms), when they were sent and whether on a new connection: a
+// tail that only new connections have is in the handshake, not in the API's answer.
+const slow: { atMs: number; ms: number; status: number; newConnection: boolean }[] = [];
+let reused = false;
+
 const purchase = (token: string) =>
   new Promise<number>((resolve, reject) => {
     const req = request(
@@ -31,6 +36,7 @@ const purchase = (token: string) =>
         },
       },
       (res) => {
+        reused = req.reusedSocket;
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
       },
@@ -39,14 +45,30 @@ const purchase = (token: string) =>
     req.end(body);
   });
 
-const until = performance.now() + Number(secondsArg) * 1000;
+const begin = performance.now();
+const until = begin + Number(secondsArg) * 1000;
 for (let i = 0; performance.now() < until; i++) {
   const started = performance.now();
   const status = await purchase(tokens[i % tokens.length]!).catch(() => 0);
-  latency.record(status, performance.now() - started);
+  const ms = performance.now() - started;
+  latency.record(status, ms);
+  if (ms > 100) {
+    slow.push({
+      atMs: Math.round(started - begin),
+      ms: Math.round(ms),
+      status,
+      newConnection: !reused,
+    });
+  }
   await sleep(Math.max(0, intervalMs - (performance.now() - started)));
 }
 agent.destroy();
 process.stdout.write(
-  `${JSON.stringify({ 202: latency.summary(202), 503: latency.summary(503), other: latency.count(0) })}\n`,
+  `${JSON.stringify({
+    202: latency.summary(202),
+    503: latency.summary(503),
+    steady: { 202: latency.summaryAfter(202, 1_000), 503: latency.summaryAfter(503, 1_000) },
+    other: latency.count(0),
+    slow,
+  })}\n`,
 );
