@@ -1,5 +1,5 @@
 import type { Latency } from './load.js';
-import type { OverloadResult } from './overload.js';
+import { goodputBound, type OverloadResult } from './overload.js';
 import type { WrkResult } from './wrk.js';
 
 type Summary = {
@@ -226,6 +226,30 @@ export function printReport(report: Report, log: (line: string) => void): void {
       `${m.overload.overload.perSecond} 202/s`,
       `202: ${byStatusMs(m.overload.overload.accepted)}; 503: ${byStatusMs(m.overload.overload.shed)}`,
     ],
+    [
+      '(h)  the same after its first second (connections open)',
+      '',
+      `202: ${byStatusMs(m.overload.overload.steady.accepted)}; 503: ${byStatusMs(m.overload.overload.steady.shed)}`,
+    ],
+    ...(m.overload.overload.probe
+      ? ([
+          [
+            '(h)  one more buyer at 3x, own process, every 20 ms',
+            '',
+            `202: ${byStatusMs(m.overload.overload.probe[202])}; 503: ${byStatusMs(m.overload.overload.probe[503])}`,
+          ],
+        ] as [string, string, string][])
+      : []),
+    ...((bound) =>
+      bound
+        ? ([
+            [
+              '(h)  goodput the machine leaves at 3x (if a 503 were free)',
+              `<= ${bound.goodputRatioBound}x`,
+              `load generator ${bound.loadGeneratorCores.capacity} -> ${bound.loadGeneratorCores.at3x} cores; system ${bound.systemCoresAtCapacity} -> at most ${bound.systemCoresLeftAt3x} of ${bound.machineCores}`,
+            ],
+          ] as [string, string, string][])
+        : [])(goodputBound(m.overload)),
     ...(m.wrk
       ? ([
           ['(g)  wrk bare route, 200 conns', `${m.wrk.bare.perSecond}/s`, wrkMs(m.wrk.bare)],

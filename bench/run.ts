@@ -215,6 +215,7 @@ async function main() {
         path: `/sales/${bigSale}/purchase`,
         tokens,
         seconds: plan.seconds,
+        sampleCpu: () => sampleCpu(Object.fromEntries(children.map((c) => [c.name, c.child.pid]))),
       }),
     );
 
