@@ -96,6 +96,24 @@ describe('adaptive admission under a crowd', () => {
     expect(during).toBeLessThan(400);
   });
 
+  it('lets a crowd the system has room for in within a few windows (slow start)', () => {
+    const admission = new AdaptiveAdmission(
+      baseOptions,
+      admissionMetrics(new Registry()),
+      createLogger('silent', 'test'),
+    );
+    admission.start();
+    const model = crowd(admission, () => 20);
+    model.grow(20);
+    vi.advanceTimersByTime(2_000);
+    // 300 buyers at once, and every purchase still takes 20 ms: nothing queues.
+    model.grow(300);
+    vi.advanceTimersByTime(1_000);
+    admission.stop();
+    // Gradient2 alone grows by about 0.2 sqrt(limit) a window: about 65 after this second.
+    expect(admission.limit).toBeGreaterThanOrEqual(300);
+  });
+
   it('still falls when nothing completes: a stalled dependency is not a goodput to hold', () => {
     const admission = new AdaptiveAdmission(
       baseOptions,

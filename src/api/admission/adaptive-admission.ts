@@ -21,8 +21,9 @@ export type AdmissionOptions = {
 };
 
 // What moved the limit in a window: a system rule, the latency gradient, the goodput floor
-// holding it up against them, or an idle process returning to its initial limit.
-export type AdmissionSignal = 'cpu' | 'heap' | 'rss' | 'latency' | 'floor' | 'idle';
+// holding it up against them, refused demand while the latency showed no queue (slow start),
+// or an idle process returning to its initial limit.
+export type AdmissionSignal = 'cpu' | 'heap' | 'rss' | 'latency' | 'floor' | 'demand' | 'idle';
 
 // The multiplicative decrease of concurrency-limits' AIMDLimit, used by the system rules.
 const backoffRatio = 0.9;
@@ -48,6 +49,7 @@ export class AdaptiveAdmission {
   private inFlightStartSum = 0;
   private peakInFlight = 0;
   private finished = 0;
+  private refused = 0;
   private rttSumMs = 0;
   private windowStartedAt = 0;
   private readonly recentRates: number[] = [];
@@ -86,6 +88,7 @@ export class AdaptiveAdmission {
   // The admission time to hand back to `release`, or null: shed this request.
   tryAcquire(): number | null {
     if (this.inFlight >= this.state.limit) {
+      this.refused++;
       this.metrics.shed.inc();
       return null;
     }
@@ -115,7 +118,9 @@ export class AdaptiveAdmission {
     remember(this.recentRates, this.finished / seconds);
     if (this.finished > 0) remember(this.recentRtts, meanRttMs);
     this.floor.record(this.finished / seconds, meanRttMs);
+    const refused = this.refused;
     this.finished = 0;
+    this.refused = 0;
     this.rttSumMs = 0;
     this.peakInFlight = this.inFlight;
 
@@ -131,6 +136,18 @@ export class AdaptiveAdmission {
     if (next < floor) {
       next = floor;
       driver = 'floor';
+    }
+    // Slow start (TCP's, RFC 5681; concurrency-limits' VegasLimit has one too): purchases were
+    // refused in a window whose latency showed no queue, so the limit was short of the demand,
+    // not of the system. Gradient2 alone grows by about a fifth of sqrt(limit) a window, and a
+    // crowd arriving at a quiet API would be refused for seconds; this grows to the demand
+    // seen, at most doubling. The first window whose latency rises stops it.
+    if (refused > 0 && shortRttMs !== null && step.gradient >= 1) {
+      const demand = Math.min(this.options.maxLimit, before * 2, peak + refused);
+      if (demand > next) {
+        next = demand;
+        driver = 'demand';
+      }
     }
     if (rule) {
       const cut = Math.max(this.options.minLimit, Math.min(before, peak) * backoffRatio);
