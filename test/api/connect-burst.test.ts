@@ -12,8 +12,8 @@ const connectWaitMs = 5_000;
 
 // The crowd of a flash sale connects at once, while the API is busy answering. Connections the
 // API has not accepted yet wait in the kernel's accept queue; past the listen backlog the kernel
-// drops the SYN, and that buyer's browser tries again a second later (then 3 s, 7 s...), the
-// 1-3 s tails of bench (h). The API is stopped (SIGSTOP) while the crowd connects, so nothing is
+// drops the SYN, and that buyer's browser tries again a second later (then 3 s, 7 s...): part
+// of the first second's tail in bench (h). The API is stopped (SIGSTOP) while the crowd connects, so nothing is
 // accepted and the queue alone must hold everybody; then it resumes and answers each one.
 describe.each([
   { processes: '1', what: 'one API process' },
