@@ -17,6 +17,16 @@ const baseOptions: AdmissionOptions = {
   floorMemoryMs: 5_000,
 };
 
+function started(options: AdmissionOptions): AdaptiveAdmission {
+  const admission = new AdaptiveAdmission(
+    options,
+    admissionMetrics(new Registry()),
+    createLogger('silent', 'test'),
+  );
+  admission.start();
+  return admission;
+}
+
 // A closed crowd of `clients`: each presses, waits `rtt()` ms if let in, and presses again
 // 20 ms after a refusal. Time is fake, so the run is exact and instant.
 function crowd(admission: AdaptiveAdmission, rtt: () => number) {
@@ -58,12 +68,7 @@ describe('adaptive admission under a crowd', () => {
   // four times as long whatever the limit (the loop refusing the excess, the machine's cores shared).
   // Gradient2 reads that as its own queue and cuts window after window; goodput falls with it.
   const overloadRun = (floorMemoryMs: number) => {
-    const admission = new AdaptiveAdmission(
-      { ...baseOptions, floorMemoryMs },
-      admissionMetrics(new Registry()),
-      createLogger('silent', 'test'),
-    );
-    admission.start();
+    const admission = started({ ...baseOptions, floorMemoryMs });
     let overloaded = false;
     const model = crowd(admission, () => (overloaded ? 80 : 20));
     model.grow(100);
@@ -97,12 +102,7 @@ describe('adaptive admission under a crowd', () => {
   });
 
   it('lets a crowd the system has room for in within a few windows (slow start)', () => {
-    const admission = new AdaptiveAdmission(
-      baseOptions,
-      admissionMetrics(new Registry()),
-      createLogger('silent', 'test'),
-    );
-    admission.start();
+    const admission = started(baseOptions);
     const model = crowd(admission, () => 20);
     model.grow(20);
     vi.advanceTimersByTime(2_000);
@@ -115,12 +115,7 @@ describe('adaptive admission under a crowd', () => {
   });
 
   it('still falls when nothing completes: a stalled dependency is not a goodput to hold', () => {
-    const admission = new AdaptiveAdmission(
-      baseOptions,
-      admissionMetrics(new Registry()),
-      createLogger('silent', 'test'),
-    );
-    admission.start();
+    const admission = started(baseOptions);
     let stalled = false;
     const model = crowd(admission, () => (stalled ? 600_000 : 20));
     model.grow(40);
