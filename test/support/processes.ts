@@ -36,18 +36,26 @@ export function spawnProcess(
   const lines: string[] = [];
   let isReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (isReady = resolve));
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (!line) continue;
-      lines.push(line);
-      if (lines.length > 200) lines.shift();
-      if (line.includes('"msg":"ready"')) isReady();
-    }
+  // A pipe hands over chunks cut anywhere, so the unfinished end of one waits for the next.
+  const collector = () => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      const parts = (partial + chunk.toString('utf8')).split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts) {
+        if (!line) continue;
+        lines.push(line);
+        if (lines.length > 200) lines.shift();
+        if (line.includes('"msg":"ready"')) isReady();
+      }
+    };
   };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
+  child.stdout.on('data', collector());
+  child.stderr.on('data', collector());
+  // 'close', not 'exit': only then has everything the process wrote been read, its last line
+  // ("stopped") included.
   const exited = new Promise<Exit>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('close', (code, signal) => resolve({ code, signal })),
   );
   const handle: Child = {
     name,
