@@ -15,18 +15,26 @@
     ARGV[5] '1' when the sale has orders to restore: created with `loading` set
     ARGV[6] shards (1: the units live in this hash). A sale over shards keeps here only its
             rules and `shards`; each shard's units hash is loaded with this script too, with
-            its share of the stock and ARGV[6] = 1 (docs/sharded-sales.md)
+            its share of the stock and ARGV[7] (docs/sharded-sales.md)
+    ARGV[7] for a shard's units hash, the shard's index (absent or -1: the sale's own hash).
+            The shard holds the rules too: it is the home of the buyers hashed to it, where
+            their purchases run (reserve-7.lua). Created while restoring, it is `loading`
+            until its buyers' orders are restored.
 
   Output:
     1 LOADED
     0 ALREADY_LOADED  metadata refreshed, remaining untouched
 ]]
 local shards = tonumber(ARGV[6] or '1')
+local shard = tonumber(ARGV[7] or '-1')
 local created
-if shards > 1 then
+if shards > 1 and shard < 0 then
   created = redis.call('HSETNX', KEYS[1], 'shards', shards)
 else
   created = redis.call('HSETNX', KEYS[1], 'remaining', ARGV[1])
+  if shards > 1 then
+    redis.call('HSET', KEYS[1], 'shards', shards, 'shard', shard)
+  end
 end
 if created == 1 and ARGV[5] == '1' then
   redis.call('HSET', KEYS[1], 'loading', '1')

@@ -17,7 +17,7 @@
             goes from 0 remaining to more than 0 (it reopens)
     ARGV[6] sale id, as it appears in that message
 
-  The sale hash's field v counts sold-out / reopened transitions (see reserve-6.lua).
+  The sale hash's field v counts sold-out / reopened transitions (see reserve-7.lua).
 
   A reservation of a sale over shards (field k) holds its unit in shard k, not here: only the
   allowance comes back, and the caller gives the unit back there (lua/give-back-2.lua).

@@ -12,7 +12,7 @@
     KEYS[4..n]   reservation hashes
 
     ARGV[1]      tombstone ttl, seconds
-    ARGV[2]      sale events channel (see reserve-6.lua)
+    ARGV[2]      sale events channel (see reserve-7.lua)
     ARGV[3]      sale id, as it appears in events
     then six per reservation, in the order of KEYS[4..n]:
       order id, buyer, units, reserved at (ms), shard (-1: the sale has no shards), mode:

@@ -2,7 +2,6 @@ import type { ApiDeps } from './deps.js';
 import type { Logger } from '../observability/logger.js';
 import type { ApiMetrics } from '../observability/metrics.js';
 import { ApiError, unavailable } from './api-error.js';
-import { mintOrderId } from '../orders/order-id.js';
 import { insertFailedOrder } from '../db/orders-repository.js';
 import type { OrderMessage } from '../broker/messages.js';
 import type { ReservationState, ReserveOutcome } from '../gate/outcomes.js';
@@ -84,9 +83,10 @@ export async function purchase(
     metrics.gateOutcomes.inc({ outcome: 'unavailable' });
     throw unavailable();
   }
-  const orderId = mintOrderId(request.saleId);
+  let orderId: string;
   let outcome;
   try {
+    orderId = await deps.gate.mintOrderId(request.saleId, request.buyer);
     outcome = await deps.gate.reserve({ ...request, orderId });
   } catch (error) {
     metrics.gateOutcomes.inc({ outcome: 'unavailable' });

@@ -1,6 +1,15 @@
 import type { RedisClient } from '../redis/connection.js';
 import type { Config } from '../config.js';
-import { saleEventsChannel, saleKeys, salesIndexKey, shardStock } from './keys.js';
+import {
+  homeKeys,
+  homeOfBuyer,
+  saleEventsChannel,
+  saleKeys,
+  salesIndexKey,
+  shardStock,
+  type HomeKeys,
+} from './keys.js';
+import { homeOfOrder, mintOrderId } from '../orders/order-id.js';
 import { ShardUnits, type ShardReading, type TakeOutcome } from './shard-units.js';
 import { withScripts, type ScriptedRedis } from './scripts.js';
 import {
@@ -59,7 +68,7 @@ export type ReserveRequest = {
 };
 
 // What the gate knows of a sale, read in one HMGET: `version` orders this reading against
-// the sold-out / reopened events the scripts publish (see lua/reserve-6.lua).
+// the sold-out / reopened events the scripts publish (see lua/reserve-7.lua).
 export type SaleState = {
   version: number;
   remaining: number;
@@ -134,8 +143,51 @@ export class Gate {
     return shards;
   }
 
+  // The sale's own slot: its rules, its shard count, its load lock, and for a sale without
+  // shards every buyer's state too.
   keys(saleId: number) {
     return saleKeys(this.options.prefix, saleId);
+  }
+
+  // Where an order's reservation lives: its buyer's home shard, which its id names, for a sale
+  // over shards; the sale's own slot otherwise.
+  async orderKeys(saleId: number, orderId: string): Promise<HomeKeys> {
+    const shards = this.shardCounts.get(saleId) ?? (await this.shardsOf(saleId)) ?? 1;
+    return homeKeys(this.options.prefix, saleId, homeOfOrder(orderId), shards);
+  }
+
+  private async buyerKeys(saleId: number, buyer: string): Promise<HomeKeys> {
+    const shards = this.shardCounts.get(saleId) ?? (await this.shardsOf(saleId)) ?? 1;
+    return homeKeys(this.options.prefix, saleId, homeOfBuyerIn(buyer, shards), shards);
+  }
+
+  // A new order's id: over shards it names the buyer's home, where its reservation will live.
+  async mintOrderId(saleId: number, buyer: string): Promise<string> {
+    const shards = this.shardCounts.get(saleId) ?? (await this.shardsOf(saleId)) ?? 1;
+    return mintOrderId(saleId, homeOfBuyerIn(buyer, shards));
+  }
+
+  // Order ids grouped by the slot holding their reservations, with each one's place in `ids`:
+  // a script or a pipeline on a cluster may only touch one slot.
+  private async byHome(
+    saleId: number,
+    ids: readonly string[],
+  ): Promise<{ keys: HomeKeys; at: number[] }[]> {
+    const shards = this.shardCounts.get(saleId) ?? (await this.shardsOf(saleId)) ?? 1;
+    return groupBy(
+      ids,
+      (id) => homeOfOrder(id),
+      (home) => homeKeys(this.options.prefix, saleId, home, shards),
+    );
+  }
+
+  // Every slot holding buyers' state: the sale's own, or each of its shards.
+  private async homes(saleId: number): Promise<HomeKeys[]> {
+    const shards = (await this.shardsOf(saleId)) ?? 1;
+    if (shards <= 1) return [this.keys(saleId)];
+    return Array.from({ length: shards }, (_, home) =>
+      homeKeys(this.options.prefix, saleId, home, shards),
+    );
   }
 
   // `restoring`: the sale may have orders already (Redis forgot it), so it is created at full
@@ -150,8 +202,9 @@ export class Gate {
         this.shardUnits.keys(sale.id, shard, shards).units,
         shardStock(sale.stock, shard, shards),
         ...rules,
-        '0',
-        1,
+        restoring ? '1' : '0',
+        shards,
+        shard,
       );
     }
     const loaded = await this.redis.flLoadSale(
@@ -175,12 +228,29 @@ export class Gate {
     await this.redis.flUnlock(this.keys(saleId).loadLock, token);
   }
 
+  // Over shards a shard created again while restoring is loading too: its buyers' state is
+  // not back until the restore has run.
   async isLoading(saleId: number): Promise<boolean> {
-    return (await this.redis.hexists(this.keys(saleId).sale, 'loading')) === 1;
+    const hashes = [this.keys(saleId).sale, ...(await this.shardHashes(saleId))];
+    const flags = await Promise.all(hashes.map((hash) => this.redis.hexists(hash, 'loading')));
+    return flags.some((flag) => flag === 1);
   }
 
+  // The shards first: the sale's own flag is what a crash in between leaves to be seen.
   async finishLoading(saleId: number): Promise<void> {
+    await Promise.all(
+      (await this.shardHashes(saleId)).map((hash) => this.redis.hdel(hash, 'loading')),
+    );
     await this.redis.hdel(this.keys(saleId).sale, 'loading');
+  }
+
+  private async shardHashes(saleId: number): Promise<string[]> {
+    const shards = (await this.shardsOf(saleId)) ?? 1;
+    if (shards <= 1) return [];
+    return Array.from(
+      { length: shards },
+      (_, shard) => this.shardUnits.keys(saleId, shard, shards).units,
+    );
   }
 
   // Re-creates reservations Redis lost, each taking its units again (lua/restore-n.lua).
@@ -199,26 +269,36 @@ export class Gate {
     saleId: number,
     orders: readonly OrderToRestore[],
   ): Promise<RestoreOutcome[]> {
-    const k = this.keys(saleId);
-    const codes = (await this.redis.flRestore(
-      orders.length + 3,
-      k.sale,
-      k.held,
-      k.inflight,
-      ...orders.map((o) => k.reservation(o.orderId)),
-      this.options.tombstoneTtlSeconds,
-      this.eventsChannel,
+    const outcomes: RestoreOutcome[] = orders.map(() => 'sale_missing');
+    const groups = await this.byHome(
       saleId,
-      ...orders.flatMap((o) => [
-        o.orderId,
-        o.buyer,
-        o.quantity,
-        o.reservedAtMs,
-        o.shard ?? -1,
-        o.mode,
-      ]),
-    )) as number[];
-    return orders.map((_, i) => restoreOutcomes[Number(codes[i])] ?? 'sale_missing');
+      orders.map((o) => o.orderId),
+    );
+    await Promise.all(
+      groups.map(async ({ keys: k, at }) => {
+        const group = at.map((i) => orders[i]!);
+        const codes = (await this.redis.flRestore(
+          group.length + 3,
+          k.sale,
+          k.held,
+          k.inflight,
+          ...group.map((o) => k.reservation(o.orderId)),
+          this.options.tombstoneTtlSeconds,
+          this.eventsChannel,
+          saleId,
+          ...group.flatMap((o) => [
+            o.orderId,
+            o.buyer,
+            o.quantity,
+            o.reservedAtMs,
+            o.shard ?? -1,
+            o.mode,
+          ]),
+        )) as number[];
+        at.forEach((i, j) => (outcomes[i] = restoreOutcomes[Number(codes[j])] ?? 'sale_missing'));
+      }),
+    );
+    return outcomes;
   }
 
   private async restoreSharded(
@@ -267,18 +347,34 @@ export class Gate {
     entries: readonly { buyer: string; key: string; orderId: string }[],
   ): Promise<void> {
     if (entries.length === 0) return;
-    const k = this.keys(saleId);
     const ttl = this.options.idempotencyTtlSeconds;
-    const replies = await this.redis
-      .pipeline(
-        entries.map((e) => ['set', k.idempotency(e.buyer, e.key), e.orderId, 'EX', ttl, 'NX']),
-      )
-      .exec();
-    for (const [error] of replies ?? []) if (error) throw error;
+    // Each key lives at its buyer's home, the order's: grouped so a pipeline stays in a slot.
+    for (const { keys: k, at } of await this.byHome(
+      saleId,
+      entries.map((e) => e.orderId),
+    )) {
+      const replies = await this.redis
+        .pipeline(
+          at.map((i) => {
+            const e = entries[i]!;
+            return ['set', k.idempotency(e.buyer, e.key), e.orderId, 'EX', ttl, 'NX'];
+          }),
+        )
+        .exec();
+      for (const [error] of replies ?? []) if (error) throw error;
+    }
   }
 
+  // Over shards the purchase runs at the buyer's home shard, which its order id must name
+  // (mintOrderId): one script takes the allowance and, while that shard has one, the unit.
   async reserve(request: ReserveRequest): Promise<ReserveOutcome> {
-    const k = this.keys(request.saleId);
+    const shards =
+      this.shardCounts.get(request.saleId) ?? (await this.shardsOf(request.saleId)) ?? 1;
+    const home = homeOfBuyerIn(request.buyer, shards);
+    if (home !== homeOfOrder(request.orderId)) {
+      throw new Error(`order id ${request.orderId} does not name its buyer's home shard`);
+    }
+    const k = homeKeys(this.options.prefix, request.saleId, home, shards);
     const key = request.idempotencyKey;
     const reply = await this.redis.flReserve(
       k.sale,
@@ -287,6 +383,7 @@ export class Gate {
       k.inflight,
       key ? k.idempotency(request.buyer, key) : k.idempotency(request.buyer, ''),
       k.rateBucket(request.buyer),
+      k.ledger,
       request.orderId,
       request.buyer,
       request.quantity,
@@ -295,12 +392,17 @@ export class Gate {
       this.options.rateRefillPerSecond ?? 0,
       this.eventsChannel,
       request.saleId,
-      this.shardUnits.firstChoice(request.saleId, this.shardCounts.get(request.saleId)),
+      this.shardUnits.firstChoice(request.saleId, shards, home),
     );
     const outcome = toReserveOutcome(reply);
     if (outcome.kind !== 'reserved' || outcome.shard === undefined) return outcome;
-    this.shardCounts.set(request.saleId, outcome.shards!);
-    return this.takeUnits(request, outcome.shard, outcome.shards!, outcome.reservedAtMs);
+    if (outcome.remaining >= 0) {
+      this.shardUnits.remember(request.saleId, outcome.shard, true);
+      return outcome;
+    }
+    // The home shard had no unit: its allowance is held, the unit comes from another shard.
+    this.shardUnits.remember(request.saleId, home!, false);
+    return this.takeUnits(request, k, outcome.shard, outcome.shards!, outcome.reservedAtMs);
   }
 
   // The second step of a purchase over shards: the home slot holds the allowance and a
@@ -309,12 +411,13 @@ export class Gate {
   // and the answer is SOLD_OUT (docs/sharded-sales.md).
   private async takeUnits(
     request: ReserveRequest,
+    home: HomeKeys,
     first: number,
     shards: number,
     reservedAtMs: number,
   ): Promise<ReserveOutcome> {
     const { saleId, orderId, quantity } = request;
-    const reservationKey = this.keys(saleId).reservation(orderId);
+    const reservationKey = home.reservation(orderId);
     let named = first;
     let missing = false;
     for (const shard of [first, ...this.shardUnits.nextChoices(saleId, first, shards)]) {
@@ -345,12 +448,17 @@ export class Gate {
   // Claims several reservations of one sale in one script call (a worker's batch of jobs).
   async claimMany(saleId: number, orderIds: readonly string[]): Promise<ClaimOutcome[]> {
     if (orderIds.length === 0) return [];
-    const k = this.keys(saleId);
-    const codes = (await this.redis.flClaim(
-      orderIds.length,
-      ...orderIds.map((orderId) => k.reservation(orderId)),
-    )) as number[];
-    return orderIds.map((_, i) => claimOutcomes[Number(codes[i])] ?? 'unknown');
+    const outcomes: ClaimOutcome[] = orderIds.map(() => 'unknown');
+    await Promise.all(
+      (await this.byHome(saleId, orderIds)).map(async ({ keys: k, at }) => {
+        const codes = (await this.redis.flClaim(
+          at.length,
+          ...at.map((i) => k.reservation(orderIds[i]!)),
+        )) as number[];
+        at.forEach((i, j) => (outcomes[i] = claimOutcomes[Number(codes[j])] ?? 'unknown'));
+      }),
+    );
+    return outcomes;
   }
 
   async confirm(saleId: number, orderId: string): Promise<ConfirmOutcome> {
@@ -360,15 +468,20 @@ export class Gate {
   // Confirms several reservations of one sale in one script call (a group commit's orders).
   async confirmMany(saleId: number, orderIds: readonly string[]): Promise<ConfirmOutcome[]> {
     if (orderIds.length === 0) return [];
-    const k = this.keys(saleId);
-    const codes = (await this.redis.flConfirm(
-      orderIds.length + 1,
-      k.inflight,
-      ...orderIds.map((orderId) => k.reservation(orderId)),
-      this.options.tombstoneTtlSeconds,
-      ...orderIds,
-    )) as number[];
-    return orderIds.map((_, i) => confirmOutcomes[Number(codes[i])] ?? 'unknown');
+    const outcomes: ConfirmOutcome[] = orderIds.map(() => 'unknown');
+    await Promise.all(
+      (await this.byHome(saleId, orderIds)).map(async ({ keys: k, at }) => {
+        const codes = (await this.redis.flConfirm(
+          at.length + 1,
+          k.inflight,
+          ...at.map((i) => k.reservation(orderIds[i]!)),
+          this.options.tombstoneTtlSeconds,
+          ...at.map((i) => orderIds[i]!),
+        )) as number[];
+        at.forEach((i, j) => (outcomes[i] = confirmOutcomes[Number(codes[j])] ?? 'unknown'));
+      }),
+    );
+    return outcomes;
   }
 
   async release(
@@ -377,7 +490,7 @@ export class Gate {
     reason: string,
     { force = false } = {},
   ): Promise<ReleaseOutcome> {
-    const k = this.keys(saleId);
+    const k = await this.orderKeys(saleId, orderId);
     const reply = await this.redis.flRelease(
       k.sale,
       k.held,
@@ -413,7 +526,7 @@ export class Gate {
     },
     reason: 'expired' | 'cancelled',
   ): Promise<ReturnOutcome> {
-    const k = this.keys(saleId);
+    const k = await this.orderKeys(saleId, order.orderId);
     const reply = await this.redis.flReturn(
       k.sale,
       k.held,
@@ -442,16 +555,8 @@ export class Gate {
     saleId: number,
     orderIds: readonly string[],
   ): Promise<(ReservationState | null)[]> {
-    if (orderIds.length === 0) return [];
-    const k = this.keys(saleId);
-    const replies = await this.redis
-      .pipeline(orderIds.map((id) => ['hget', k.reservation(id), 's']))
-      .exec();
-    return orderIds.map((_, i) => {
-      const [error, value] = replies?.[i] ?? [null, null];
-      if (error) throw error;
-      return reservationState(value as string | null);
-    });
+    const replies = await this.readReservations(saleId, orderIds, ['s']);
+    return replies.map(([s]) => reservationState(s));
   }
 
   // The state of several reservations of one sale and the shard each names (null: none, or
@@ -460,27 +565,45 @@ export class Gate {
     saleId: number,
     orderIds: readonly string[],
   ): Promise<({ state: ReservationState | null; shard: number | null } | null)[]> {
-    if (orderIds.length === 0) return [];
-    const k = this.keys(saleId);
-    const replies = await this.redis
-      .pipeline(orderIds.map((id) => ['hmget', k.reservation(id), 's', 'k']))
-      .exec();
-    return orderIds.map((_, i) => {
-      const [error, value] = replies?.[i] ?? [null, null];
-      if (error) throw error;
-      const [s, shard] = value as [string | null, string | null];
-      if (s === null) return null;
-      return { state: reservationState(s), shard: shard === null ? null : Number(shard) };
-    });
+    const replies = await this.readReservations(saleId, orderIds, ['s', 'k']);
+    return replies.map(([s, shard]) =>
+      s === null || s === undefined
+        ? null
+        : {
+            state: reservationState(s),
+            shard: shard === null || shard === undefined ? null : Number(shard),
+          },
+    );
+  }
+
+  // Fields of several reservations of one sale, one pipeline per slot holding them.
+  private async readReservations(
+    saleId: number,
+    orderIds: readonly string[],
+    fields: readonly string[],
+  ): Promise<(string | null | undefined)[][]> {
+    const values: (string | null)[][] = orderIds.map(() => fields.map(() => null));
+    for (const { keys: k, at } of await this.byHome(saleId, orderIds)) {
+      const replies = await this.redis
+        .pipeline(at.map((i) => ['hmget', k.reservation(orderIds[i]!), ...fields]))
+        .exec();
+      at.forEach((i, j) => {
+        const [error, value] = replies?.[j] ?? [null, null];
+        if (error) throw error;
+        values[i] = value as (string | null)[];
+      });
+    }
+    return values;
   }
 
   async inflightIds(saleId: number): Promise<string[]> {
-    return this.redis.zrange(this.keys(saleId).inflight, 0, -1);
+    const homes = await this.homes(saleId);
+    return (await Promise.all(homes.map((k) => this.redis.zrange(k.inflight, 0, -1)))).flat();
   }
 
   // A 503 answer means the request had no order: its Idempotency-Key must not replay one.
   async forgetIdempotencyKey(saleId: number, buyer: string, key: string): Promise<void> {
-    await this.redis.del(this.keys(saleId).idempotency(buyer, key));
+    await this.redis.del((await this.buyerKeys(saleId, buyer)).idempotency(buyer, key));
   }
 
   // Over shards: the sum of what each shard can still give (a shard a restore took past zero
@@ -528,7 +651,7 @@ export class Gate {
 
   async reservation(saleId: number, orderId: string): Promise<Reservation | null> {
     const [s, u, q, t, r] = await this.redis.hmget(
-      this.keys(saleId).reservation(orderId),
+      (await this.orderKeys(saleId, orderId)).reservation(orderId),
       's',
       'u',
       'q',
@@ -547,57 +670,61 @@ export class Gate {
   }
 
   async heldBy(saleId: number, buyer: string): Promise<number> {
-    return Number((await this.redis.hget(this.keys(saleId).held, buyer)) ?? 0);
+    return Number((await this.redis.hget((await this.buyerKeys(saleId, buyer)).held, buyer)) ?? 0);
   }
 
   // Orders reserved before `olderThan` that are neither confirmed nor released yet.
+  // Over shards, up to `limit` from each home.
   async inflightBefore(saleId: number, olderThan: Date, limit = 500): Promise<string[]> {
-    return this.redis.zrangebyscore(
-      this.keys(saleId).inflight,
-      '-inf',
-      olderThan.getTime(),
-      'LIMIT',
-      0,
-      limit,
+    const homes = await this.homes(saleId);
+    const pages = await Promise.all(
+      homes.map((k) =>
+        this.redis.zrangebyscore(k.inflight, '-inf', olderThan.getTime(), 'LIMIT', 0, limit),
+      ),
     );
+    return pages.flat();
   }
 
   async inflightCount(saleId: number): Promise<number> {
-    return this.redis.zcard(this.keys(saleId).inflight);
+    const homes = await this.homes(saleId);
+    const counts = await Promise.all(homes.map((k) => this.redis.zcard(k.inflight)));
+    return counts.reduce((sum, count) => sum + count, 0);
   }
 
   // Remaining units and the reservations in flight, read in one MULTI so both describe the
   // same instant. A reservation's quantity never changes, so it is read afterwards.
   async saleSnapshot(saleId: number): Promise<SaleSnapshot | null> {
+    const shards = await this.shardsOf(saleId);
+    if (shards !== null && shards > 1) return this.shardedSnapshot(saleId, shards);
     const k = this.keys(saleId);
     const replies = await this.redis
       .multi()
       .hget(k.sale, 'remaining')
       .zrange(k.inflight, 0, -1)
       .exec();
-    const [homeRemaining, orderIds] = (replies ?? []).map(([error, value]) => {
+    const [remaining, orderIds] = (replies ?? []).map(([error, value]) => {
       if (error) throw error;
       return value;
     }) as [string | null, string[]];
-    // Over shards the units are in other slots: read after the in-flight set, so a unit taken
-    // in between shows as an order in flight whose unit is taken (see drift.ts).
-    const shards = await this.shardsOf(saleId);
-    const remaining =
-      shards !== null && shards > 1
-        ? (await this.shardUnits.read(saleId, shards)).reduce(
-            (sum, r) => sum + (r?.remaining ?? 0),
-            0,
-          )
-        : homeRemaining;
     if (remaining === null) return null;
-    const quantities = orderIds.length
-      ? await this.redis.pipeline(orderIds.map((id) => ['hget', k.reservation(id), 'q'])).exec()
-      : [];
-    const inflight = orderIds.map((orderId, i) => ({
-      orderId,
-      quantity: Number(quantities?.[i]?.[1] ?? 0),
-    }));
-    return { remaining: Number(remaining), inflight };
+    return { remaining: Number(remaining), inflight: await this.quantitiesOf(saleId, orderIds) };
+  }
+
+  // Over shards the homes' in-flight sets and the shards' units are in many slots: the sets are
+  // read first, so a unit taken in between shows as taken for an order not yet seen in flight
+  // (see drift.ts, which reads twice).
+  private async shardedSnapshot(saleId: number, shards: number): Promise<SaleSnapshot | null> {
+    const orderIds = await this.inflightIds(saleId);
+    const readings = await this.shardUnits.read(saleId, shards);
+    if (readings.every((r) => r === null)) return null;
+    const remaining = readings.reduce((sum, r) => sum + (r?.remaining ?? 0), 0);
+    return { remaining, inflight: await this.quantitiesOf(saleId, orderIds) };
+  }
+
+  // A reservation's quantity never changes, so it is read after the state it belongs to.
+  private async quantitiesOf(saleId: number, orderIds: readonly string[]) {
+    const replies = await this.readReservations(saleId, orderIds, ['q']);
+    return orderIds.map((orderId, i) => ({ orderId, quantity: Number(replies[i]?.[0] ?? 0) }));
   }
 
   // Compare-and-set of remaining: applied only if neither remaining nor the in-flight count
@@ -617,6 +744,26 @@ export class Gate {
   async saleIds(): Promise<number[]> {
     return (await this.redis.smembers(salesIndexKey(this.options.prefix))).map(Number);
   }
+}
+
+function homeOfBuyerIn(buyer: string, shards: number): number | null {
+  return shards > 1 ? homeOfBuyer(buyer, shards) : null;
+}
+
+// Items grouped by a key (null included), each group with the places of its items.
+function groupBy<K, V>(
+  ids: readonly string[],
+  keyOf: (id: string) => K,
+  valueOf: (key: K) => V,
+): { keys: V; at: number[] }[] {
+  const groups = new Map<K, number[]>();
+  ids.forEach((id, i) => {
+    const key = keyOf(id);
+    const at = groups.get(key);
+    if (at) at.push(i);
+    else groups.set(key, [i]);
+  });
+  return [...groups].map(([key, at]) => ({ keys: valueOf(key), at }));
 }
 
 function sumOf(shards: readonly (ShardReading | null)[]): number {

@@ -2,23 +2,59 @@ import { spreadTag } from '../redis/slots.js';
 
 // Every Redis key of the gate is built here. All keys of one sale share the hash tag
 // {sale:<id>}, so each Lua script touches a single Redis Cluster slot. A sale over shards
-// keeps its units in shards, each under a tag of its own (shardKeys).
+// keeps its units in shards, each under a tag of its own (shardKeys), and each shard is also
+// the home of the buyers hashed to it (homeKeys, docs/sharded-sales.md).
 export type SaleKeys = ReturnType<typeof saleKeys>;
 export type ShardKeys = ReturnType<typeof shardKeys>;
+export type HomeKeys = ReturnType<typeof keysUnder>;
 
-export function saleKeys(prefix: string, saleId: number) {
-  const tag = `${prefix}:{sale:${saleId}}`;
+// The keys a buyer's purchase touches, under one tag: the hash the reserve script reads the
+// rules and units from, the allowance, the reservations, the in-flight set, the idempotency
+// keys, the rate buckets, and the ledger of the units this tag's shard gave out.
+function keysUnder(tag: string, units: string) {
   return {
-    sale: `${tag}:sale`,
+    sale: units,
     held: `${tag}:held`,
     inflight: `${tag}:inflight`,
-    // Held by the process loading the sale back from PostgreSQL (src/recovery/sale-loader.ts).
-    loadLock: `${tag}:load-lock`,
+    ledger: `${tag}:ledger`,
     reservation: (orderId: string) => `${tag}:res:${orderId}`,
     // Length-prefixed so that buyer "a:b" with key "c" never meets buyer "a" with key "b:c".
     idempotency: (buyer: string, key: string) => `${tag}:idem:${buyer.length}:${buyer}:${key}`,
     rateBucket: (buyer: string) => `${tag}:rate:${buyer}`,
   };
+}
+
+export function saleKeys(prefix: string, saleId: number) {
+  const tag = `${prefix}:{sale:${saleId}}`;
+  return {
+    ...keysUnder(tag, `${tag}:sale`),
+    // Held by the process loading the sale back from PostgreSQL (src/recovery/sale-loader.ts).
+    loadLock: `${tag}:load-lock`,
+  };
+}
+
+// Where an order's or a buyer's state lives: for a sale over shards, the home shard (the
+// shard's units hash doubles as the home's sale hash: it holds a copy of the rules); for a
+// sale without shards (or `home` null), the sale's own slot.
+export function homeKeys(
+  prefix: string,
+  saleId: number,
+  home: number | null,
+  shards: number,
+): HomeKeys {
+  if (home === null || shards <= 1) return saleKeys(prefix, saleId);
+  const shard = shardKeys(prefix, saleId, home, shards);
+  return keysUnder(shard.base, shard.units);
+}
+
+// A buyer's home shard: FNV-1a of the buyer id, so every process picks the same one.
+export function homeOfBuyer(buyer: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < buyer.length; i++) {
+    hash ^= buyer.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shards;
 }
 
 export function salesIndexKey(prefix: string): string {
@@ -44,7 +80,7 @@ export function shardKeys(prefix: string, saleId: number, shard: number, shards:
     shardTags.set(id, tag);
   }
   const base = `${prefix}:{${tag}}`;
-  return { units: `${base}:units`, ledger: `${base}:ledger` };
+  return { base, units: `${base}:units`, ledger: `${base}:ledger` };
 }
 
 // Shard i's share of the stock: an even split, the first `stock % shards` shards one more.

@@ -13,7 +13,8 @@ export function reservationState(letter: string | null | undefined): Reservation
 }
 
 export type ReserveOutcome =
-  // Over shards: `shard` holds the unit, of `shards`; remaining is then unknown (-1).
+  // Over shards: `shard` holds the unit, of `shards`; remaining is that shard's after the
+  // unit was taken at the buyer's home, or -1 when the home had none (a unit is still to take).
   | { kind: 'reserved'; remaining: number; reservedAtMs: number; shard?: number; shards?: number }
   | { kind: 'sold_out' }
   | { kind: 'limit_reached' }
@@ -26,10 +27,11 @@ export type ReserveOutcome =
   | { kind: 'loading' };
 
 export function toReserveOutcome(reply: unknown): ReserveOutcome {
-  const [code, detail, extra, shard, shards] = reply as [
+  const [code, detail, extra, shard, shards, takenAtHome] = reply as [
     number,
     string | number,
     string | undefined,
+    number | undefined,
     number | undefined,
     number | undefined,
   ];
@@ -39,7 +41,7 @@ export function toReserveOutcome(reply: unknown): ReserveOutcome {
         ? { kind: 'reserved', remaining: Number(detail), reservedAtMs: Number(extra) }
         : {
             kind: 'reserved',
-            remaining: -1,
+            remaining: takenAtHome === 1 ? Math.max(0, Number(detail)) : -1,
             reservedAtMs: Number(extra),
             shard: Number(shard),
             shards: Number(shards),

@@ -6,7 +6,7 @@ type Reply = string | number | null | Reply[];
 // Names and key counts of the scripts in lua/; the file name carries the key count, or `n`
 // when each call says how many keys it passes (its first argument).
 const scripts = {
-  flReserve: 'reserve-6',
+  flReserve: 'reserve-7',
   flClaim: 'claim-n',
   flConfirm: 'confirm-n',
   flRelease: 'release-4',

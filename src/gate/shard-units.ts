@@ -13,8 +13,9 @@ export type ShardReading = { remaining: number; version: number };
 
 // The units of sales over shards (docs/sharded-sales.md): each shard is a units hash and a
 // ledger of the orders holding its units, under a hash tag of its own, changed only by
-// lua/take-2.lua and lua/give-back-2.lua. The allowance and the reservation stay at the sale's
-// home slot (Gate); this is the other half of a purchase.
+// lua/take-2.lua and lua/give-back-2.lua, and by the reserve script when a buyer homed on the
+// shard takes its unit (Gate). This is the tail of a purchase: a unit from another shard than
+// the buyer's home, and every give-back.
 export class ShardUnits {
   // Shards this process last found without units, per sale: tried last, never skipped, so a
   // unit left anywhere is still found before a buyer is told SOLD_OUT.
@@ -30,15 +31,16 @@ export class ShardUnits {
     return shardKeys(this.prefix, saleId, shard, shards);
   }
 
-  // The shard a purchase tries first: one this process has not seen empty, at random, so the
-  // buyers of one hot sale spread over its shards. -1 lets the reserve script choose.
-  firstChoice(saleId: number, shards: number | undefined): number {
-    if (!shards || shards <= 1) return -1;
+  // The shard a purchase tries when its home has no unit: one this process has not seen
+  // empty, other than the home, at random, so the buyers of an empty home spread over the
+  // other shards. -1 lets the reserve script choose.
+  firstChoice(saleId: number, shards: number, home: number | null): number {
+    if (shards <= 1) return -1;
     const empty = this.emptySeen.get(saleId);
     const start = Math.floor(Math.random() * shards);
     for (let i = 0; i < shards; i++) {
       const shard = (start + i) % shards;
-      if (!empty?.has(shard)) return shard;
+      if (shard !== home && !empty?.has(shard)) return shard;
     }
     return start;
   }
@@ -119,7 +121,7 @@ export class ShardUnits {
     return { drift: Number(drift), remaining: Number(remaining), loaded: Number(loaded) === 1 };
   }
 
-  private remember(saleId: number, shard: number, hasUnits: boolean): void {
+  remember(saleId: number, shard: number, hasUnits: boolean): void {
     let empty = this.emptySeen.get(saleId);
     if (hasUnits) {
       empty?.delete(shard);

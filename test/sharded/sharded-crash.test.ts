@@ -6,12 +6,13 @@ import { metric, startTestCompensator, type RunningCompensator } from '../suppor
 import { startApi, type RunningApi } from '../../src/api/server.js';
 import { startBridge } from '../../src/bridge/start.js';
 import { startWorker } from '../../src/orders/start-worker.js';
-import { mintOrderId } from '../../src/orders/order-id.js';
+import { homeOfBuyer } from '../../src/gate/keys.js';
 import type { Gate } from '../../src/gate/gate.js';
 
-// A purchase over shards is several script calls (docs/sharded-sales.md): the allowance and a
-// reservation at home, a retarget per shard found empty, the unit from a shard; a release is
-// the allowance back at home, then the unit to its shard. A process killed between two of
+// A purchase over shards is one script call at the buyer's home shard while it has units, and
+// several in the tail (docs/sharded-sales.md): the allowance and a reservation at home, a
+// retarget per shard found empty, the unit from a donor shard; a release is the allowance back
+// at home, then the unit to its shard. A process killed between two of
 // them leaves Redis exactly as the calls before the kill wrote it. Each case here makes those
 // calls with the real scripts and stops where the process would have died; the reconciler
 // must then settle every one, and the sale must sell on and end consistent.
@@ -43,11 +44,15 @@ describe('a process killed between the steps of a purchase over shards', () => {
     await env?.cleanup();
   });
 
-  // Step 1 of a purchase, as the API makes it: the allowance and a pending reservation at
-  // home naming `shard`.
-  const reserveAtHome = async (saleId: number, buyer: string, shard: number) => {
-    const orderId = mintOrderId(saleId);
-    const k = gate.keys(saleId);
+  // Step 1 of a purchase, as the API makes it, at the buyer's home shard: the allowance, a
+  // pending reservation and, when the home has a unit, the unit too. With `donor` the home is
+  // found empty for that moment (its remaining set to 0 around the call), so only the
+  // allowance is taken and the reservation names the donor, whose unit comes next.
+  const reserveAtHome = async (saleId: number, buyer: string, donor?: number) => {
+    const orderId = await gate.mintOrderId(saleId, buyer);
+    const k = await gate.orderKeys(saleId, orderId);
+    const units = await gate.redis.hget(k.sale, 'remaining');
+    if (donor !== undefined) await gate.redis.hset(k.sale, 'remaining', 0);
     const reply = (await gate.redis.flReserve(
       k.sale,
       k.held,
@@ -55,6 +60,7 @@ describe('a process killed between the steps of a purchase over shards', () => {
       k.inflight,
       k.idempotency(buyer, ''),
       k.rateBucket(buyer),
+      k.ledger,
       orderId,
       buyer,
       1,
@@ -63,11 +69,20 @@ describe('a process killed between the steps of a purchase over shards', () => {
       0,
       gate.eventsChannel,
       saleId,
-      shard,
+      donor ?? -1,
     )) as number[];
+    if (donor !== undefined) await gate.redis.hset(k.sale, 'remaining', units!);
     expect(reply[0], 'reserved at home').toBe(0);
-    expect(reply[3], 'names the shard asked for').toBe(shard);
+    if (donor === undefined) expect(reply[5], 'the unit taken at home').toBe(1);
+    else expect([reply[1], reply[3]], 'only the allowance, naming the donor').toEqual([-1, donor]);
     return orderId;
+  };
+
+  // A buyer id hashed to shard `home`.
+  const homedOn = (home: number, shards: number, name: string) => {
+    for (let i = 0; ; i++) {
+      if (homeOfBuyer(`${name}-${i}`, shards) === home) return `${name}-${i}`;
+    }
   };
 
   it('settles each crash window, then sells on and ends consistent', async () => {
@@ -81,20 +96,30 @@ describe('a process killed between the steps of a purchase over shards', () => {
       shards,
     });
     const saleId = created.body.id as number;
+    const [afterHomeBuyer, afterRetargetBuyer, afterTakeBuyer, takenAtHomeBuyer, midRelease] = [
+      'died-after-home',
+      'died-after-retarget',
+      'died-after-take',
+      'died-after-home-take',
+      'died-mid-release',
+    ].map((name) => homedOn(0, shards, name)) as [string, string, string, string, string];
 
-    // Died after the allowance, before any unit: held but nothing taken.
-    const afterHome = await reserveAtHome(saleId, 'died-after-home', 0);
+    // Died after the allowance, its home empty, before any unit: held but nothing taken.
+    const afterHome = await reserveAtHome(saleId, afterHomeBuyer, 1);
     // Died after renaming the reservation to the next shard, before taking there.
-    const afterRetarget = await reserveAtHome(saleId, 'died-after-retarget', 1);
-    expect(await gate.redis.flRetarget(gate.keys(saleId).reservation(afterRetarget), 1, 2)).toBe(1);
-    // Died after taking the unit, before publishing: no 202 was given.
-    const afterTake = await reserveAtHome(saleId, 'died-after-take', 3);
+    const afterRetarget = await reserveAtHome(saleId, afterRetargetBuyer, 1);
+    const retargetKey = (await gate.orderKeys(saleId, afterRetarget)).reservation(afterRetarget);
+    expect(await gate.redis.flRetarget(retargetKey, 1, 2)).toBe(1);
+    // Died after taking the unit from a donor, before publishing: no 202 was given.
+    const afterTake = await reserveAtHome(saleId, afterTakeBuyer, 3);
     expect(await gate.shardUnits.take(saleId, 3, shards, afterTake, 1)).toBe('taken');
+    // Died after the one call that took the allowance and the unit at home, before publishing.
+    const takenAtHome = await reserveAtHome(saleId, takenAtHomeBuyer);
     // A release that died between its two steps: the allowance is back at home, the unit is
     // still in its shard's ledger, and the reservation has left the in-flight set.
-    const halfReleased = await reserveAtHome(saleId, 'died-mid-release', 2);
+    const halfReleased = await reserveAtHome(saleId, midRelease, 2);
     expect(await gate.shardUnits.take(saleId, 2, shards, halfReleased, 1)).toBe('taken');
-    const k = gate.keys(saleId);
+    const k = await gate.orderKeys(saleId, halfReleased);
     const release = (await gate.redis.flRelease(
       k.sale,
       k.held,
@@ -110,7 +135,7 @@ describe('a process killed between the steps of a purchase over shards', () => {
     expect(release[0]).toBe(1);
     expect(release[2], 'the release names the shard holding the unit').toBe('2');
 
-    expect(await gate.remaining(saleId), 'two units held by the dead purchases').toBe(stock - 2);
+    expect(await gate.remaining(saleId), 'three units held by the dead purchases').toBe(stock - 3);
 
     // The reconciler comes up after the "crash", as a restarted compensator would.
     compensator = await startTestCompensator(env);
@@ -119,11 +144,11 @@ describe('a process killed between the steps of a purchase over shards', () => {
         (await gate.inflightCount(saleId)) === 0 && (await gate.remaining(saleId)) === stock,
       { timeoutMs: 20_000, intervalMs: 100, what: 'every dead purchase settled, units back' },
     );
-    for (const orderId of [afterHome, afterRetarget, afterTake, halfReleased]) {
+    for (const orderId of [afterHome, afterRetarget, afterTake, takenAtHome, halfReleased]) {
       const reservation = await gate.reservation(saleId, orderId);
       expect(reservation?.state, `${orderId} released`).toBe('released');
     }
-    for (const buyer of ['died-after-home', 'died-after-retarget', 'died-after-take']) {
+    for (const buyer of [afterHomeBuyer, afterRetargetBuyer, afterTakeBuyer, takenAtHomeBuyer]) {
       expect(await gate.heldBy(saleId, buyer), `${buyer}'s allowance back`).toBe(0);
     }
     expect(
@@ -133,10 +158,11 @@ describe('a process killed between the steps of a purchase over shards', () => {
 
     // The buyers of the dead purchases, and a crowd, buy the whole stock.
     const names = [
-      'died-after-home',
-      'died-after-retarget',
-      'died-after-take',
-      'died-mid-release',
+      afterHomeBuyer,
+      afterRetargetBuyer,
+      afterTakeBuyer,
+      takenAtHomeBuyer,
+      midRelease,
       ...Array.from({ length: 60 }, (_, i) => `crowd-${i}`),
     ];
     const answers = await pool(

@@ -3,8 +3,7 @@ import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import type { TestEnv } from './env.js';
 import { waitFor } from './env.js';
-import { saleKeys } from '../../src/gate/keys.js';
-import { expectShardsHold, gateRemaining } from './shards.js';
+import { expectShardsHold, gateHomes, gateRemaining } from './shards.js';
 import { createRedis, type RedisClient } from '../../src/redis/connection.js';
 
 export type Answer = {
@@ -30,7 +29,7 @@ async function snapshot(env: TestEnv, saleId: number, redisUrl?: string) {
       : new Redis(redisUrl ?? env.config.redisUrl);
   await db.connect();
   try {
-    const keys = saleKeys(env.config.redisPrefix, saleId);
+    const keys = await gateHomes(redis, env.config.redisPrefix, saleId);
     const sale = (
       await db.query('SELECT stock, sold, per_user_limit FROM sales WHERE id = $1', [saleId])
     ).rows[0];
@@ -45,8 +44,8 @@ async function snapshot(env: TestEnv, saleId: number, redisUrl?: string) {
       status: string;
     }[];
     const { remaining, shards } = await gateRemaining(redis, env.config.redisPrefix, saleId);
-    const inflight = await redis.zcard(keys.inflight);
-    const held = await redis.hgetall(keys.held);
+    const inflight = await keys.inflight();
+    const held = await keys.held();
     return { sale, orders, remaining, shards, inflight, held, keys, redis };
   } finally {
     await db.end();

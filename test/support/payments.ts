@@ -2,7 +2,7 @@ import pg from 'pg';
 import { expect } from 'vitest';
 import type { TestEnv } from './env.js';
 import { waitFor } from './env.js';
-import { saleKeys } from '../../src/gate/keys.js';
+import { gateHomes } from './shards.js';
 import { signPaymentBody } from '../../src/payments/signature.js';
 import { createRedis } from '../../src/redis/connection.js';
 import type { Answer } from './oracle.js';
@@ -96,10 +96,10 @@ export async function assertPaymentOracle(
   { timeoutMs = 60_000, windowsClosed = false }: PaymentOracleOptions = {},
 ) {
   const accepted = answers.filter((a) => a.status === 202);
-  const keys = saleKeys(env.config.redisPrefix, saleId);
   // Whatever topology the environment runs on (one server, or the CI's cluster leg).
   const redis = createRedis(env.config);
   try {
+    const keys = await gateHomes(redis, env.config.redisPrefix, saleId);
     await waitFor(
       async () => {
         const rows = await orderRows(env, saleId);
@@ -109,7 +109,7 @@ export async function assertPaymentOracle(
         );
         const open = rows.filter((o) => o.status === 'confirmed' && o.pay_by);
         return (
-          (await redis.zcard(keys.inflight)) === 0 &&
+          (await keys.inflight()) === 0 &&
           accepted.every((a) => ended.has(a.orderId!)) &&
           unreturned.length === 0 &&
           (!windowsClosed || open.length === 0)
@@ -168,9 +168,7 @@ export async function assertPaymentOracle(
       [...perBuyer].filter(([, n]) => n > Number(sale!.per_user_limit)),
       'no buyer above perUserLimit',
     ).toEqual([]);
-    const heldInRedis = Object.entries(await redis.hgetall(keys.held)).filter(
-      ([, n]) => Number(n) > 0,
-    );
+    const heldInRedis = Object.entries(await keys.held()).filter(([, n]) => Number(n) > 0);
     expect(
       new Map(heldInRedis.map(([buyer, n]) => [buyer, Number(n)])),
       'Redis held units == paid + confirmed units per buyer',

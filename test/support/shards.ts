@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
-import { saleKeys, shardKeys, shardStock } from '../../src/gate/keys.js';
+import { homeKeys, saleKeys, shardKeys, shardStock, type HomeKeys } from '../../src/gate/keys.js';
+import { homeOfOrder } from '../../src/orders/order-id.js';
 import type { RedisClient } from '../../src/redis/connection.js';
 
 export type ShardRead = { shard: number; remaining: number; ledger: Map<string, number> };
@@ -49,4 +50,39 @@ export function expectShardsHold(shards: ShardRead[], stock: number, holding: st
   expect(ledgered, 'shard ledgers hold exactly the orders that keep their units').toEqual(
     [...holding].sort(),
   );
+}
+
+export type GateHomes = {
+  // Every slot holding buyers' state: the sale's own, or each shard of a sale over shards.
+  homes: HomeKeys[];
+  // The key of an order's reservation, at the home its id names.
+  reservation: (orderId: string) => string;
+  // The buyers' allowances over every home, and the reservations in flight.
+  held: () => Promise<Record<string, string>>;
+  inflight: () => Promise<number>;
+  inflightIds: () => Promise<string[]>;
+};
+
+// Where a sale's buyers' state lives, read straight from Redis (docs/sharded-sales.md).
+export async function gateHomes(
+  redis: RedisClient,
+  prefix: string,
+  saleId: number,
+): Promise<GateHomes> {
+  const count = Number((await redis.hget(saleKeys(prefix, saleId).sale, 'shards')) ?? 1);
+  const homes =
+    count <= 1
+      ? [saleKeys(prefix, saleId)]
+      : Array.from({ length: count }, (_, home) => homeKeys(prefix, saleId, home, count));
+  const inflightIds = async () =>
+    (await Promise.all(homes.map((k) => redis.zrange(k.inflight, 0, -1)))).flat();
+  return {
+    homes,
+    reservation: (orderId) =>
+      homeKeys(prefix, saleId, homeOfOrder(orderId), count).reservation(orderId),
+    held: async () =>
+      Object.assign({}, ...(await Promise.all(homes.map((k) => redis.hgetall(k.held))))),
+    inflight: async () => (await inflightIds()).length,
+    inflightIds,
+  };
 }

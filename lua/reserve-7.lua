@@ -9,6 +9,8 @@
     KEYS[4] in-flight zset    order id -> reserved at (ms); read by the reconciler
     KEYS[5] idempotency key   -> order id of the first accepted request
     KEYS[6] rate bucket hash  k (tokens), t (refilled at, ms)
+    KEYS[7] shard ledger hash order id -> units, for a sale over shards (see take-2.lua);
+            any key of the same slot otherwise, never written
 
     ARGV[1] order id
     ARGV[2] buyer id
@@ -18,19 +20,24 @@
     ARGV[6] bucket refill, tokens per second
     ARGV[7] sale events channel: PUBLISH '<sale id> <version> 0' when remaining reaches 0
     ARGV[8] sale id, as it appears in that message
-    ARGV[9] shard to try first, for a sale over shards (-1: the script picks one)
+    ARGV[9] shard to try next when the buyer's home shard has no units, for a sale over
+            shards (-1: the script picks one)
 
-  A sale over shards (field `shards` > 1, docs/sharded-sales.md) keeps its units in shard
-  hashes of their own slots: here only the buyer's allowance is taken and the reservation
-  written naming the shard whose unit the caller takes next (lua/take-2.lua). Sold out is
-  then the shards' answer, not this script's.
+  A sale over shards (field `shards` > 1, docs/sharded-sales.md) is called on the buyer's home
+  shard: KEYS[1] is that shard's units hash, which holds a copy of the rules and the field
+  `shard`, its index. The buyer's allowance is taken here, and the unit too when this shard
+  has one: the order goes in this shard's ledger and the reservation names this shard, all in
+  this one call. When it has none, only the allowance is taken and the reservation names
+  ARGV[9], whose unit the caller takes next (lua/take-2.lua). Sold out is then the shards'
+  answer, not this script's.
 
   The sale hash's field v counts sold-out / reopened transitions (see release-4.lua), so a
   listener can order events against a state it read with HMGET.
 
   Output: { code, detail, extra }
     0 RESERVED             detail = remaining after, extra = reserved at (ms, Redis TIME);
-                           over shards: detail = -1, then the shard named and the shard count
+                           over shards: then the shard named and the shard count, and 1
+                           when the unit was taken here; detail = -1 when it was not
     1 SOLD_OUT
     2 LIMIT_REACHED
     3 NOT_FOUND
@@ -41,15 +48,16 @@
     8 QUANTITY_OVER_LIMIT  the request alone asks for more than the per-user limit
     9 LOADING              the sale is being loaded back from PostgreSQL (see load-sale-1.lua)
 ]]
-local saleKey, heldKey, resKey, inflightKey, idemKey, bucketKey =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local saleKey, heldKey, resKey, inflightKey, idemKey, bucketKey, ledgerKey =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local orderId, buyer = ARGV[1], ARGV[2]
 local qty = tonumber(ARGV[3])
 local idemTtl = tonumber(ARGV[4])
 local capacity = tonumber(ARGV[5])
 local refill = tonumber(ARGV[6])
 
-local sale = redis.call('HMGET', saleKey, 'remaining', 'limit', 'starts', 'ends', 'loading', 'shards')
+local sale =
+  redis.call('HMGET', saleKey, 'remaining', 'limit', 'starts', 'ends', 'loading', 'shards', 'shard')
 local shards = tonumber(sale[6] or '1')
 if not sale[1] and shards <= 1 then
   return { 3, '' }
@@ -96,7 +104,7 @@ if qty > limit then
   return { 8, '' }
 end
 -- Sold out is checked before the buyer's limit so a sold-out sale answers the same to everyone;
--- over shards the home slot holds no units, and the shards answer sold out (take-2.lua).
+-- over shards the home shard may be empty while others are not, and the shards answer sold out.
 local sharded = shards > 1
 if not sharded and remaining < qty then
   return { 1, '' }
@@ -113,6 +121,17 @@ if idemTtl > 0 then
   redis.call('SET', idemKey, orderId, 'EX', idemTtl)
 end
 if sharded then
+  local home = sale[7]
+  if home and remaining >= qty then
+    remaining = redis.call('HINCRBY', saleKey, 'remaining', -qty)
+    redis.call('HSET', ledgerKey, orderId, qty)
+    redis.call('HSET', resKey, 'k', home)
+    if remaining <= 0 then
+      local version = redis.call('HINCRBY', saleKey, 'v', 1)
+      redis.call('PUBLISH', ARGV[7], ARGV[8] .. ' ' .. version .. ' 0 ' .. home)
+    end
+    return { 0, remaining, now, tonumber(home), shards, 1 }
+  end
   local shard = tonumber(ARGV[9]) or -1
   if shard < 0 or shard >= shards then
     shard = tonumber(time[2]) % shards
