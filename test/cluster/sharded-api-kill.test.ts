@@ -2,26 +2,22 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, pool } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
-import {
-  buyersNamed,
-  buyOnce,
-  readyWithin,
-  settleFast,
-  spawnPipeline,
-} from '../support/failures.js';
+import { buyOnce, readyWithin, settleFast, spawnPipeline } from '../support/failures.js';
 import { killAll, spawnProcess } from '../support/processes.js';
 import { freePort } from '../support/api-process.js';
 import { stopRedisServers } from '../support/redis-servers.js';
 import { startRedisCluster } from '../support/redis-cluster.js';
-import { saleKeys, shardKeys } from '../../src/gate/keys.js';
+import { homeOfBuyer, saleKeys, shardKeys } from '../../src/gate/keys.js';
+import { gateHomes } from '../support/shards.js';
 import { createRedis } from '../../src/redis/connection.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// A sale over three shards on three masters. The master of one shard (not the sale's home) is
-// paused, so purchases that start on that shard hold their allowance and a pending reservation
-// at home and wait for the unit; the API is then killed -9 with them in hand, between the
-// steps of a cross-shard purchase. After the master resumes and a new API starts, the
+// A sale over three shards on three masters. The buyers homed on two of them buy their homes
+// empty; then the master of the third shard (not the sale's own slot) is paused, so further
+// purchases of those buyers hold their allowance and a pending reservation at their home and
+// wait there for a unit from the paused shard; the API is then killed -9 with them in hand,
+// between the steps of a cross-shard purchase. After the master resumes and a new API starts, the
 // reconciler must settle every one, and the sale sells out exactly.
 describe('the API killed -9 between the steps of a purchase over shards', () => {
   let env: TestEnv | undefined;
@@ -66,21 +62,40 @@ describe('the API killed -9 between the steps of a purchase over shards', () => 
       const victimShard = masters.findIndex((m) => m.port !== home.port);
       const victim = masters[victimShard]!;
 
-      const before = await buyOnce(api, saleId, buyersNamed('before', 30), 8);
-      expect(groupByStatus(before)['202']).toHaveLength(30);
+      // Buyers homed on the other two shards, as many as those shards' units.
+      const homedElsewhere = (name: string, count: number) =>
+        Array.from({ length: count * 20 }, (_, i) => `${name}-${i}`)
+          .filter((buyer) => homeOfBuyer(buyer, shards) !== victimShard)
+          .slice(0, count);
+      const otherUnits = stock - stock / shards;
+      const before = await buyOnce(api, saleId, homedElsewhere('before', otherUnits), 8);
+      expect(groupByStatus(before)['202']).toHaveLength(otherUnits);
+      const shardRemaining = await Promise.all(
+        Array.from({ length: shards }, async (_, s) =>
+          Number(await redis.hget(shardKeys(prefix, saleId, s, shards).units, 'remaining')),
+        ),
+      );
+      expect(shardRemaining, 'each buyer bought at home: only the paused shard has units').toEqual(
+        shardRemaining.map((_, s) => (s === victimShard ? stock / shards : 0)),
+      );
 
       victim.pause();
       const inHand: Promise<unknown>[] = [];
       try {
-        // Unanswered purchases: about a third start on the paused shard and wait there.
-        for (let i = 0; i < 45; i++) {
-          inHand.push(api.purchase(saleId, `in-hand-${i}`).catch(() => undefined));
+        // Unanswered purchases: their homes are empty, so they wait on the paused shard.
+        for (const buyer of homedElsewhere('in-hand', 45)) {
+          inHand.push(api.purchase(saleId, buyer).catch(() => undefined));
         }
+        // Only the other homes are read: a command to the paused master would wait with it.
+        const homes = await gateHomes(redis, prefix, saleId);
+        const awake = homes.homes.filter((_, home) => home !== victimShard);
         await waitFor(
           async () => {
-            const ids = await redis.zrange(saleKeys(prefix, saleId).inflight, 0, -1);
+            const ids = (
+              await Promise.all(awake.map((k) => redis.zrange(k.inflight, 0, -1)))
+            ).flat();
             const named = await Promise.all(
-              ids.map((id) => redis.hmget(saleKeys(prefix, saleId).reservation(id), 's', 'k')),
+              ids.map((id) => redis.hmget(homes.reservation(id), 's', 'k')),
             );
             return named.filter(([s, k]) => s === 'P' && Number(k) === victimShard).length >= 3;
           },
@@ -99,7 +114,8 @@ describe('the API killed -9 between the steps of a purchase over shards', () => 
       const api2 = client(`http://127.0.0.1:${port}`, env);
 
       // Every reservation the dead API held is settled: nothing in flight, every unit back.
-      await waitFor(async () => (await redis.zcard(saleKeys(prefix, saleId).inflight)) === 0, {
+      const homes = await gateHomes(redis, prefix, saleId);
+      await waitFor(async () => (await homes.inflight()) === 0, {
         timeoutMs: 30_000,
         what: 'the dead purchases settled',
       });
