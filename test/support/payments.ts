@@ -46,6 +46,9 @@ export type OrderRowRead = {
   returned_at: Date | null;
   updated_at: Date;
   created_at: Date;
+  // paid_at < pay_by, compared in PostgreSQL at the microseconds it keeps: a Date's
+  // milliseconds can make the two equal.
+  paid_in_window: boolean | null;
 };
 
 export async function orderRows(env: TestEnv, saleId: number): Promise<OrderRowRead[]> {
@@ -55,7 +58,7 @@ export async function orderRows(env: TestEnv, saleId: number): Promise<OrderRowR
     return (
       await db.query(
         `SELECT id, user_id, quantity, status, pay_by, payment_id, returned_at, updated_at,
-           created_at FROM orders WHERE sale_id = $1`,
+           created_at, paid_at < pay_by AS paid_in_window FROM orders WHERE sale_id = $1`,
         [saleId],
       )
     ).rows as OrderRowRead[];
