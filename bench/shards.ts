@@ -17,7 +17,7 @@ import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { startRedisCluster, type RedisCluster } from '../test/support/redis-cluster.js';
 import { stopRedisServers, type RedisServer } from '../test/support/redis-servers.js';
-import { saleKeys, shardKeys } from '../src/gate/keys.js';
+import { homeKeys, saleKeys, shardKeys } from '../src/gate/keys.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { benchOverrides, createBenchEnv } from './env.js';
 import { spawnProcess, stopEveryProcess, type Child } from './processes.js';
@@ -115,7 +115,8 @@ type PhaseResult = {
   };
 };
 
-// Which master holds which part of the sale: its home slot, and each shard's.
+// Which master holds which part of the sale: its own slot ('home' without shards: every
+// buyer's state is there), and each shard's (its units and the buyers homed on it).
 async function placement(
   cluster: RedisCluster,
   prefix: string,
@@ -196,7 +197,14 @@ async function phase(
   // and over shards every shard's ledger.
   const remaining = await remainingOf(apiUrl, saleId);
   const byPort = new Map(masters.map((m) => [m.server.port, m.redis]));
-  const inflight = await byPort.get(where.home)!.zcard(saleKeys(ctx.prefix, saleId).inflight);
+  const inflightPerHome = await Promise.all(
+    shards > 1
+      ? where.shardPorts.map((port, home) =>
+          byPort.get(port)!.zcard(homeKeys(ctx.prefix, saleId, home, shards).inflight),
+        )
+      : [byPort.get(where.home)!.zcard(saleKeys(ctx.prefix, saleId).inflight)],
+  );
+  const inflight = inflightPerHome.reduce((a, b) => a + b, 0);
   const ledgers =
     shards > 1
       ? await Promise.all(

@@ -1,7 +1,7 @@
 --[[
   Gives an order's units back to the shard of a sale over shards that holds them, exactly
   once: only while the shard's ledger has the order (see take-2.lua). Callers give back only
-  after the reservation is released at the sale's home slot (release-4.lua, return-4.lua), or
+  after the reservation is released at its buyer's home (release-4.lua, return-4.lua), or
   when the reconciler's sweep finds a ledger entry no live reservation names.
 
   Input:

@@ -192,8 +192,8 @@ export class Gate {
 
   // `restoring`: the sale may have orders already (Redis forgot it), so it is created at full
   // stock and marked loading until SaleLoader has restored them (lua/load-sale-1.lua).
-  // A sale over shards has its shards loaded first (each with its share of the stock), so a
-  // purchase its home slot lets in always finds them.
+  // A sale over shards has its shards loaded first (each with its share of the stock and a copy
+  // of the rules, as the home of its buyers), then the sale's own hash that announces them.
   async loadSale(sale: SaleForGate, { restoring = false } = {}): Promise<boolean> {
     const shards = sale.shards ?? 1;
     const rules = [sale.perUserLimit, sale.startsAt.getTime(), sale.endsAt?.getTime() ?? 0];
@@ -405,9 +405,9 @@ export class Gate {
     return this.takeUnits(request, k, outcome.shard, outcome.shards!, outcome.reservedAtMs);
   }
 
-  // The second step of a purchase over shards: the home slot holds the allowance and a
-  // pending reservation naming `first`; a unit is taken there, or from each other shard in
-  // turn, the reservation renamed before each try. With none anywhere, the allowance goes back
+  // The tail of a purchase over shards, when the buyer's home had no unit: the home holds the
+  // allowance and a pending reservation naming `first`; a unit is taken there, or from each
+  // other shard in turn, the reservation renamed before each try. With none anywhere, the allowance goes back
   // and the answer is SOLD_OUT (docs/sharded-sales.md).
   private async takeUnits(
     request: ReserveRequest,

@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import { describe, expect, it } from 'vitest';
-import { saleKeys, shardKeys, shardStock } from './keys.js';
+import { homeKeys, homeOfBuyer, saleKeys, shardKeys, shardStock } from './keys.js';
 
 const slotOf = (key: string) => calculateSlot(key);
 
@@ -21,6 +21,24 @@ describe('shard keys', () => {
     const home = saleKeys('fl', 42).sale;
     expect(shardKeys('fl', 42, 0, 3).units).not.toBe(home);
     expect(shardKeys('fl', 42, 1, 3).units).not.toBe(shardKeys('fl', 43, 1, 3).units);
+  });
+
+  it("keep a home's buyer state in its shard's slot, and spread buyers over the homes", () => {
+    const shards = 4;
+    for (let home = 0; home < shards; home++) {
+      const k = homeKeys('fl', 42, home, shards);
+      const shard = shardKeys('fl', 42, home, shards);
+      expect(k.sale).toBe(shard.units);
+      expect(k.ledger).toBe(shard.ledger);
+      for (const key of [k.held, k.inflight, k.reservation('42.1-x'), k.idempotency('b', 'i')]) {
+        expect(slotOf(key)).toBe(slotOf(shard.units));
+      }
+    }
+    expect(homeKeys('fl', 42, null, shards).held).toBe(saleKeys('fl', 42).held);
+    expect(homeKeys('fl', 42, 2, 1).held).toBe(saleKeys('fl', 42).held);
+    const perHome = [0, 0, 0, 0];
+    for (let i = 0; i < 4000; i++) perHome[homeOfBuyer(`buyer-${i}`, shards)]! += 1;
+    for (const count of perHome) expect(count).toBeGreaterThan(800);
   });
 
   it('split the stock evenly, the remainder on the first shards', () => {
