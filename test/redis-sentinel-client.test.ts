@@ -36,8 +36,7 @@ async function startSentinelSet() {
       for (const sentinel of sentinels.servers) {
         const quorum = await sentinel.cli('SENTINEL', 'ckquorum', name).catch(() => '');
         const replicas = await sentinel.cli('SENTINEL', 'replicas', name).catch(() => '');
-        if (!quorum.includes('3 usable') || !replicas.includes(String(replica.port)))
-          return false;
+        if (!quorum.includes('3 usable') || !replicas.includes(String(replica.port))) return false;
       }
       return true;
     },
@@ -138,7 +137,7 @@ describe('a Sentinel client of src/redis/connection.ts across a failover', () =>
 
   // A primary that hangs keeps its sockets open: only the sentinels' +switch-master tells the
   // client to move (the reason connection.ts follows that message at all).
-  it('moves off a primary that hangs, on the sentinels\' word', async () => {
+  it("moves off a primary that hangs, on the sentinels' word", async () => {
     const { primary, replica, name, sentinels } = await startSentinelSet();
     const topology = topologyOf(sentinels, name);
     const gate = createRedis(topology);
