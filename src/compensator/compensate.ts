@@ -55,7 +55,23 @@ export async function compensateOrder(
       deps.logger.info({ ...log, units: order.quantity }, 'order failed; stock returned');
       return { kind: 'returned', units: order.quantity };
     case 'already_released':
+      return { kind: 'already_returned' };
     case 'unknown':
+      // Redis forgot the reservation (a failover to a lagging replica, a rewound AOF): its
+      // units went with it, so nothing is returned, but the failed order still gets its
+      // tombstone, so a late job or release finds the reservation finished (DESIGN.md, when
+      // Redis forgets). A sale Redis lost too is left to its loader, which writes the same.
+      await deps.gate.restore(order.saleId, [
+        {
+          orderId: order.id,
+          buyer: order.userId,
+          quantity: order.quantity,
+          reservedAtMs: order.reservedAt.getTime(),
+          mode: 'failed',
+          shard: order.shard,
+        },
+      ]);
+      deps.logger.warn(log, 'order failed; its reservation was lost by redis, tombstone written');
       return { kind: 'already_returned' };
     case 'in_progress':
       // release --force never answers this; kept so the switch stays exhaustive.

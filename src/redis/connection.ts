@@ -1,6 +1,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
 import { variableKeyScripts } from '../gate/scripts.js';
+import { FollowingSentinelConnector } from './sentinel-connector.js';
 
 export type RedisTopology = Pick<
   Config,
@@ -34,8 +35,17 @@ function topologyOptions(topology: RedisTopology): { url?: string; options: Redi
       db: Number.isInteger(db) ? db : 0,
       ...credentials(topology.redisUrl),
       // Subscribes to the sentinels' +switch-master, so a failover moves the connection at
-      // once instead of when the old primary's socket finally errors.
-      failoverDetector: true,
+      // once instead of when the old primary's socket finally errors. ioredis's own
+      // `failoverDetector` can end the client for good when that message comes during a
+      // reconnect (see sentinel-connector.ts); this connector follows it without ending.
+      failoverDetector: false,
+      Connector: FollowingSentinelConnector,
+      // A sentinel that accepts but does not answer is skipped after this, not waited on
+      // forever (ioredis sets no timeout on the sentinels' commands by default).
+      sentinelCommandTimeout: 2_000,
+      // Asked again, from the first sentinel, for as long as it takes: a strategy that
+      // returned anything but a number would end the client.
+      sentinelRetryStrategy: (times: number) => Math.min(times * 50, 1_000),
     },
   };
 }

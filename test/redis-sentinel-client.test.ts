@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from './support/env.js';
+import {
+  startRedisServer,
+  startSentinels,
+  stopRedisServers,
+  type RedisServer,
+  type Sentinels,
+} from './support/redis-servers.js';
+import { createBullRedis, createRedis, type RedisClient } from '../src/redis/connection.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Whether each sentinel has a client subscribed (the failover detector's +switch-master).
+const subscribed = async (sentinels: RedisServer[]) => {
+  for (const sentinel of sentinels) {
+    const clients = await sentinel.cli('CLIENT', 'LIST').catch(() => '');
+    if (!/ sub=[1-9]/.test(clients)) return false;
+  }
+  return true;
+};
+
+// A primary, its replica in sync and three sentinels that see both.
+async function startSentinelSet() {
+  const primary = await startRedisServer();
+  const replica = await startRedisServer({ replicaOf: primary });
+  await waitFor(
+    async () => (await replica.cli('INFO', 'replication')).includes('master_link_status:up'),
+    { what: 'the replica in sync' },
+  );
+  const name = `fl-${randomBytes(4).toString('hex')}`;
+  const sentinels = await startSentinels(primary, name);
+  await waitFor(
+    async () => {
+      for (const sentinel of sentinels.servers) {
+        const quorum = await sentinel.cli('SENTINEL', 'ckquorum', name).catch(() => '');
+        const replicas = await sentinel.cli('SENTINEL', 'replicas', name).catch(() => '');
+        if (!quorum.includes('3 usable') || !replicas.includes(String(replica.port))) return false;
+      }
+      return true;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, what: 'the sentinels to find each other' },
+  );
+
+  return { primary, replica, name, sentinels };
+}
+
+const topologyOf = (sentinels: Sentinels, name: string) => ({
+  redisUrl: 'redis://127.0.0.1:1/0',
+  redisSentinels: sentinels.servers.map((s) => ({ host: '127.0.0.1', port: s.port })),
+  redisSentinelName: name,
+  redisClusterNodes: null,
+});
+
+// The clients of src/redis/connection.ts against a primary, a replica and three sentinels of
+// the test's own. The sentinel a client asks first stops answering while the primary dies, and
+// the two others promote the replica meanwhile: the +switch-master they publish reaches the
+// client while it is still waiting on the stopped sentinel. ioredis's SentinelConnector then
+// gives up on that connect ("Connection is closed.") and the client ends for good, unless
+// connection.ts keeps it going: every later command answered `Connection is closed.`.
+describe('a Sentinel client of src/redis/connection.ts across a failover', () => {
+  const clients: RedisClient[] = [];
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.disconnect();
+    await stopRedisServers();
+  });
+
+  it('follows the new primary and never ends, while the sentinel it asks stalls', async () => {
+    const { primary, replica, name, sentinels } = await startSentinelSet();
+    const topology = topologyOf(sentinels, name);
+    const gate = createRedis(topology);
+    const bull = createBullRedis(topology);
+    clients.push(gate, bull);
+    const ended: string[] = [];
+    for (const [label, client] of [
+      ['createRedis', gate],
+      ['createBullRedis', bull],
+    ] as const) {
+      client.on('error', () => undefined);
+      client.on('end', () => ended.push(label));
+      await client.set(`k-${label}`, 'before');
+    }
+    // Both failover detectors are subscribed (two subscribers on every sentinel would be
+    // stricter; one is enough to know the subscriptions are under way).
+    await waitFor(() => subscribed(sentinels.servers), {
+      intervalMs: 100,
+      what: 'the failover detectors subscribed',
+    });
+    await sleep(500);
+
+    // The first sentinel each client asks stalls: its socket accepts, nothing answers.
+    const [stalled, ...others] = sentinels.servers;
+    stalled!.pause();
+    await primary.kill9();
+    try {
+      // The two others vote and promote the replica; the +switch-master they publish arrives
+      // while the clients' reconnect still waits on the stalled sentinel.
+      await waitFor(
+        async () => {
+          for (const sentinel of others) {
+            const answer = await sentinel
+              .cli('SENTINEL', 'get-master-addr-by-name', name)
+              .catch(() => '');
+            if (Number(answer.split('\n')[1]) === replica.port) return true;
+          }
+          return false;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, what: 'the replica promoted' },
+      );
+      await waitFor(async () => (await replica.cli('ROLE')).startsWith('master'), {
+        what: 'the replica to act as primary',
+      });
+      await sleep(1000);
+    } finally {
+      stalled!.resume();
+    }
+
+    // Each client writes to the new primary within a few seconds, and none ever ended.
+    for (const [label, client] of [
+      ['createRedis', gate],
+      ['createBullRedis', bull],
+    ] as const) {
+      await waitFor(
+        async () => (await client.set(`k-${label}`, 'after').catch(() => null)) === 'OK',
+        {
+          timeoutMs: 15_000,
+          intervalMs: 100,
+          what: () => `${label} writing to the new primary (status ${client.status})`,
+        },
+      );
+    }
+    expect(await replica.cli('GET', 'k-createRedis')).toBe('after');
+    expect(ended, 'clients that ended').toEqual([]);
+  });
+
+  // A primary that hangs keeps its sockets open: only the sentinels' +switch-master tells the
+  // client to move (the reason connection.ts follows that message at all).
+  it("moves off a primary that hangs, on the sentinels' word", async () => {
+    const { primary, replica, name, sentinels } = await startSentinelSet();
+    const topology = topologyOf(sentinels, name);
+    const gate = createRedis(topology);
+    const bull = createBullRedis(topology);
+    clients.push(gate, bull);
+    for (const client of [gate, bull]) {
+      client.on('error', () => undefined);
+      await client.set('k', 'before');
+    }
+    await waitFor(() => subscribed(sentinels.servers), {
+      intervalMs: 100,
+      what: 'the failover detectors subscribed',
+    });
+    await sleep(500);
+
+    primary.pause();
+    try {
+      await waitFor(async () => (await sentinels.primaryPort()) === replica.port, {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        what: 'the replica promoted',
+      });
+      for (const [label, client] of [
+        ['createRedis', gate],
+        ['createBullRedis', bull],
+      ] as const) {
+        await waitFor(
+          async () => (await client.set(`k-${label}`, 'after').catch(() => null)) === 'OK',
+          {
+            timeoutMs: 10_000,
+            intervalMs: 100,
+            what: () => `${label} writing to the new primary (status ${client.status})`,
+          },
+        );
+        expect(await replica.cli('GET', `k-${label}`)).toBe('after');
+      }
+    } finally {
+      primary.resume();
+    }
+  });
+});
