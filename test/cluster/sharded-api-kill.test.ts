@@ -63,12 +63,17 @@ describe('the API killed -9 between the steps of a purchase over shards', () => 
       const victim = masters[victimShard]!;
 
       // Buyers homed on the other two shards, as many as those shards' units.
-      const homedElsewhere = (name: string, count: number) =>
-        Array.from({ length: count * 20 }, (_, i) => `${name}-${i}`)
-          .filter((buyer) => homeOfBuyer(buyer, shards) !== victimShard)
-          .slice(0, count);
+      // `perHome` buyers homed on each shard but the paused one: exactly a shard's units each.
+      const homedElsewhere = (name: string, perHome: number) =>
+        Array.from({ length: shards }, (_, home) => home)
+          .filter((home) => home !== victimShard)
+          .flatMap((home) =>
+            Array.from({ length: perHome * shards * 20 }, (_, i) => `${name}-${i}`)
+              .filter((buyer) => homeOfBuyer(buyer, shards) === home)
+              .slice(0, perHome),
+          );
       const otherUnits = stock - stock / shards;
-      const before = await buyOnce(api, saleId, homedElsewhere('before', otherUnits), 8);
+      const before = await buyOnce(api, saleId, homedElsewhere('before', stock / shards), 8);
       expect(groupByStatus(before)['202']).toHaveLength(otherUnits);
       const shardRemaining = await Promise.all(
         Array.from({ length: shards }, async (_, s) =>
@@ -83,7 +88,7 @@ describe('the API killed -9 between the steps of a purchase over shards', () => 
       const inHand: Promise<unknown>[] = [];
       try {
         // Unanswered purchases: their homes are empty, so they wait on the paused shard.
-        for (const buyer of homedElsewhere('in-hand', 45)) {
+        for (const buyer of homedElsewhere('in-hand', 20)) {
           inHand.push(api.purchase(saleId, buyer).catch(() => undefined));
         }
         // Only the other homes are read: a command to the paused master would wait with it.
