@@ -59,7 +59,9 @@ local refill = tonumber(ARGV[6])
 local sale =
   redis.call('HMGET', saleKey, 'remaining', 'limit', 'starts', 'ends', 'loading', 'shards', 'shard')
 local shards = tonumber(sale[6] or '1')
-if not sale[1] and shards <= 1 then
+-- The sale's own hash of a sale over shards is no buyer's home (it holds no units): a
+-- purchase is only ever asked at a shard (sale[7]).
+if (not sale[1] and shards <= 1) or (shards > 1 and not sale[7]) then
   return { 3, '' }
 end
 if sale[5] then
