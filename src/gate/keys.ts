@@ -1,4 +1,4 @@
-import { spreadTag } from '../redis/slots.js';
+import { hashModulo, spreadTag } from '../redis/slots.js';
 
 // Every Redis key of the gate is built here. All keys of one sale share the hash tag
 // {sale:<id>}, so each Lua script touches a single Redis Cluster slot. A sale over shards
@@ -47,14 +47,9 @@ export function homeKeys(
   return keysUnder(shard.base, shard.units);
 }
 
-// A buyer's home shard: FNV-1a of the buyer id, so every process picks the same one.
+// A buyer's home shard: a hash of the buyer id, so every process picks the same one.
 export function homeOfBuyer(buyer: string, shards: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < buyer.length; i++) {
-    hash ^= buyer.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % shards;
+  return hashModulo(buyer, shards);
 }
 
 export function salesIndexKey(prefix: string): string {

@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions, type JobType } from 'bullmq';
-import { spreadTag } from '../redis/slots.js';
+import { hashModulo, spreadTag } from '../redis/slots.js';
 import type { Config } from '../config.js';
 import type { OrderMessage } from '../broker/messages.js';
 
@@ -26,15 +26,10 @@ export function orderQueueNames(config: Pick<Config, 'orderQueues'>): string[] {
   );
 }
 
-// FNV-1a: the queue of an order is a pure function of its id, so a redelivered order lands in
+// The queue of an order is a pure function of its id, so a redelivered order lands in
 // the queue that already has its job and `jobId = orderId` makes the second add a no-op.
 export function orderQueueIndex(orderId: string, queues: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < orderId.length; i++) {
-    hash ^= orderId.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0) % queues;
+  return hashModulo(orderId, queues);
 }
 
 export function orderJobOptions(config: Config): DefaultJobOptions {

@@ -15,3 +15,14 @@ export function spreadTag(name: (attempt: number) => string, index: number, coun
     if (slot >= from && slot < to) return tag;
   }
 }
+
+// FNV-1a of a string, modulo `count`: a cheap, stable choice among `count` places, the same in
+// every process (an order's queue, a buyer's home shard).
+export function hashModulo(text: string, count: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % count;
+}
