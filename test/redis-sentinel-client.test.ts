@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from './support/env.js';
 import {
-  startRedisServer,
-  startSentinels,
+  startSentinelSet,
   stopRedisServers,
   type RedisServer,
   type Sentinels,
@@ -20,31 +18,6 @@ const subscribed = async (sentinels: RedisServer[]) => {
   }
   return true;
 };
-
-// A primary, its replica in sync and three sentinels that see both.
-async function startSentinelSet() {
-  const primary = await startRedisServer();
-  const replica = await startRedisServer({ replicaOf: primary });
-  await waitFor(
-    async () => (await replica.cli('INFO', 'replication')).includes('master_link_status:up'),
-    { what: 'the replica in sync' },
-  );
-  const name = `fl-${randomBytes(4).toString('hex')}`;
-  const sentinels = await startSentinels(primary, name);
-  await waitFor(
-    async () => {
-      for (const sentinel of sentinels.servers) {
-        const quorum = await sentinel.cli('SENTINEL', 'ckquorum', name).catch(() => '');
-        const replicas = await sentinel.cli('SENTINEL', 'replicas', name).catch(() => '');
-        if (!quorum.includes('3 usable') || !replicas.includes(String(replica.port))) return false;
-      }
-      return true;
-    },
-    { timeoutMs: 30_000, intervalMs: 200, what: 'the sentinels to find each other' },
-  );
-
-  return { primary, replica, name, sentinels };
-}
 
 const topologyOf = (sentinels: Sentinels, name: string) => ({
   redisUrl: 'redis://127.0.0.1:1/0',

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus } from '../support/system.js';
@@ -12,7 +11,7 @@ import {
   spawnPipeline,
 } from '../support/failures.js';
 import { killAll } from '../support/processes.js';
-import { startRedisServer, startSentinels, stopRedisServers } from '../support/redis-servers.js';
+import { startSentinelSet, stopRedisServers } from '../support/redis-servers.js';
 import { saleKeys } from '../../src/gate/keys.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -31,27 +30,8 @@ describe('Redis Sentinel failover to a lagging replica, mid-sale', () => {
   });
 
   it('follows the new primary, loses no 202 and buys once per key', async () => {
-    const primary = await startRedisServer();
-    const replica = await startRedisServer({ replicaOf: primary });
-    await waitFor(
-      async () => (await replica.cli('INFO', 'replication')).includes('master_link_status:up'),
-      { what: 'the replica in sync' },
-    );
-    const name = `fl-${randomBytes(4).toString('hex')}`;
-    const sentinels = await startSentinels(primary, name);
     // Each sentinel knows the replica and the two others: a failover can be voted and done.
-    await waitFor(
-      async () => {
-        for (const sentinel of sentinels.servers) {
-          const quorum = await sentinel.cli('SENTINEL', 'ckquorum', name).catch(() => '');
-          const replicas = await sentinel.cli('SENTINEL', 'replicas', name).catch(() => '');
-          if (!quorum.includes('3 usable') || !replicas.includes(String(replica.port)))
-            return false;
-        }
-        return true;
-      },
-      { timeoutMs: 30_000, intervalMs: 200, what: 'the sentinels to find each other' },
-    );
+    const { primary, replica, name, sentinels } = await startSentinelSet();
 
     env = await createTestEnv('redis-sentinel', {
       // Nothing listens on port 1: a process that ignored Sentinel would find no Redis.

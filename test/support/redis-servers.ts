@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -244,6 +245,31 @@ export async function startSentinels(
     addresses: servers.map((s) => `127.0.0.1:${s.port}`).join(','),
     primaryPort,
   };
+}
+
+// A primary, its replica in sync and three sentinels that see both.
+export async function startSentinelSet() {
+  const primary = await startRedisServer();
+  const replica = await startRedisServer({ replicaOf: primary });
+  await waitFor(
+    async () => (await replica.cli('INFO', 'replication')).includes('master_link_status:up'),
+    { what: 'the replica in sync' },
+  );
+  const name = `fl-${randomBytes(4).toString('hex')}`;
+  const sentinels = await startSentinels(primary, name);
+  await waitFor(
+    async () => {
+      for (const sentinel of sentinels.servers) {
+        const quorum = await sentinel.cli('SENTINEL', 'ckquorum', name).catch(() => '');
+        const replicas = await sentinel.cli('SENTINEL', 'replicas', name).catch(() => '');
+        if (!quorum.includes('3 usable') || !replicas.includes(String(replica.port))) return false;
+      }
+      return true;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, what: 'the sentinels to find each other' },
+  );
+
+  return { primary, replica, name, sentinels };
 }
 
 // The text of every file of a copy's appendonlydir/, to tell which writes the copy holds.
