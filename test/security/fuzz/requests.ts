@@ -25,8 +25,10 @@ export type HostileRequest = {
   wouldBuy: boolean;
 };
 
+// An order id as API.md's responses give it: `<sale>-<uuid>`, or `<sale>.<home>-<uuid>` for a
+// sale over shards (the buyer's home shard, 0-99).
 const orderIdPattern =
-  /^[1-9][0-9]{0,15}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  /^[1-9][0-9]{0,15}(\.(0|[1-9][0-9]?))?-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const purchaseRequest = (t: FuzzTarget): fc.Arbitrary<HostileRequest> =>
   fc
@@ -113,6 +115,9 @@ const orderRequest = (t: FuzzTarget): fc.Arbitrary<HostileRequest> =>
       auth: buyerAuth(t),
       id: fc.oneof(
         fc.tuple(saleId(t), fc.uuid()).map(([s, u]) => `${s.value}-${u}`),
+        fc
+          .tuple(saleId(t), fc.integer({ min: -1, max: 120 }), fc.uuid())
+          .map(([s, home, u]) => `${s.value}.${home}-${u}`),
         fc
           .string({ unit: 'binary', minLength: 1, maxLength: 60 })
           .filter((s) => s !== '.' && s !== '..'),
