@@ -91,20 +91,7 @@ describe('a Sentinel client of src/redis/connection.ts across a failover', () =>
     }
 
     // Each client writes to the new primary within a few seconds, and none ever ended.
-    for (const [label, client] of [
-      ['createRedis', gate],
-      ['createBullRedis', bull],
-    ] as const) {
-      await waitFor(
-        async () => (await client.set(`k-${label}`, 'after').catch(() => null)) === 'OK',
-        {
-          timeoutMs: 15_000,
-          intervalMs: 100,
-          what: () => `${label} writing to the new primary (status ${client.status})`,
-        },
-      );
-    }
-    expect(await replica.cli('GET', 'k-createRedis')).toBe('after');
+    await expectWritesOnNewPrimary(replica, { createRedis: gate, createBullRedis: bull }, 15_000);
     expect(ended, 'clients that ended').toEqual([]);
   });
 
@@ -133,22 +120,28 @@ describe('a Sentinel client of src/redis/connection.ts across a failover', () =>
         intervalMs: 100,
         what: 'the replica promoted',
       });
-      for (const [label, client] of [
-        ['createRedis', gate],
-        ['createBullRedis', bull],
-      ] as const) {
-        await waitFor(
-          async () => (await client.set(`k-${label}`, 'after').catch(() => null)) === 'OK',
-          {
-            timeoutMs: 10_000,
-            intervalMs: 100,
-            what: () => `${label} writing to the new primary (status ${client.status})`,
-          },
-        );
-        expect(await replica.cli('GET', `k-${label}`)).toBe('after');
-      }
+      await expectWritesOnNewPrimary(replica, { createRedis: gate, createBullRedis: bull }, 10_000);
     } finally {
       primary.resume();
     }
   });
 });
+
+// Each client's write lands on the promoted replica within `timeoutMs`.
+async function expectWritesOnNewPrimary(
+  replica: RedisServer,
+  clients: Record<string, RedisClient>,
+  timeoutMs: number,
+): Promise<void> {
+  for (const [label, client] of Object.entries(clients)) {
+    await waitFor(
+      async () => (await client.set(`k-${label}`, 'after').catch(() => null)) === 'OK',
+      {
+        timeoutMs,
+        intervalMs: 100,
+        what: () => `${label} writing to the new primary (status ${client.status})`,
+      },
+    );
+    expect(await replica.cli('GET', `k-${label}`)).toBe('after');
+  }
+}
