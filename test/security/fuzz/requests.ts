@@ -25,8 +25,9 @@ export type HostileRequest = {
   wouldBuy: boolean;
 };
 
-// An order id as API.md's responses give it: `<sale>-<uuid>`, or `<sale>.<home>-<uuid>` for a
-// sale over shards (the buyer's home shard, 0-99).
+// The order id format src/orders/order-id.ts mints: `<sale>-<uuid>`, or `<sale>.<home>-<uuid>`
+// for a sale over shards (the buyer's home shard, 0-99). Written out here, not imported, so the
+// fuzz judges the API's validation against the format rather than against itself.
 const orderIdPattern =
   /^[1-9][0-9]{0,15}(\.(0|[1-9][0-9]?))?-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
