@@ -68,6 +68,17 @@ describe('loadConfig', () => {
     expect(loadConfig({}).amqpDeliveryLimit).toBe(50);
   });
 
+  it('replicates quorum queues three times, and takes the nodes of a RabbitMQ cluster', () => {
+    expect(loadConfig({}).amqpQuorumSize).toBe(3);
+    expect(loadConfig({ AMQP_QUORUM_SIZE: '0' }).amqpQuorumSize).toBe(0);
+    expect(() => loadConfig({ AMQP_QUORUM_SIZE: '9' })).toThrow(/AMQP_QUORUM_SIZE/);
+    const nodes = 'amqp://u:p@rabbit-1:5672/shop,amqp://u:p@rabbit-2:5672/shop';
+    expect(loadConfig({ AMQP_URL: nodes }).amqpUrl).toBe(nodes);
+    expect(() =>
+      loadConfig({ AMQP_URL: 'amqp://rabbit-1:5672/shop,amqp://rabbit-2:5672/other' }),
+    ).toThrow(/AMQP_URL.*different vhosts/);
+  });
+
   it('keeps a message of orders within what the bridge accepts', () => {
     expect(loadConfig({}).publishBatchMax).toBe(128);
     expect(loadConfig({ PUBLISH_BATCH_MAX: String(maxOrdersPerMessage) }).publishBatchMax).toBe(

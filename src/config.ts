@@ -1,6 +1,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { z } from 'zod';
 import { maxOrdersPerMessage } from './broker/messages.js';
+import { parseAmqpUrls } from './broker/urls.js';
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
@@ -59,7 +60,17 @@ const schema = z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,32}$/)
       .default('fl'),
-    AMQP_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672/'),
+    // One RabbitMQ node, or several nodes of one cluster, comma-separated (src/broker/urls.ts).
+    AMQP_URL: z
+      .string()
+      .default('amqp://guest:guest@127.0.0.1:5672/')
+      .superRefine((list, ctx) => {
+        try {
+          parseAmqpUrls(list);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }),
     // Quorum queues are replicated over the cluster's nodes (Raft); classic ones live on one
     // node. A queue's type cannot change once declared (docs/operations.md, switching).
     AMQP_QUEUE_TYPE: z.enum(['quorum', 'classic']).default('quorum'),
@@ -67,6 +78,10 @@ const schema = z
     // it out again (a message that kills its consumer every time). Every bridge restart and
     // every failed store redelivers the messages it held, so well above those.
     AMQP_DELIVERY_LIMIT: int(50, 1),
+    // Replicas of each quorum queue (x-quorum-initial-group-size), set when a queue is first
+    // declared: 3 survives one node's loss, 5 two. 0 leaves it to the broker, for queues
+    // declared before this setting existed (docs/operations.md, RabbitMQ cluster).
+    AMQP_QUORUM_SIZE: int(3).pipe(z.number().max(7)),
     JWT_SECRET: z.string().min(8).default('flashline-dev-secret'),
     ADMIN_TOKEN: z.string().min(8).default('flashline-dev-admin'),
     PUBLISH_TIMEOUT_MS: int(3000, 1),
@@ -226,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     amqpUrl: e.AMQP_URL,
     amqpQueueType: e.AMQP_QUEUE_TYPE,
     amqpDeliveryLimit: e.AMQP_DELIVERY_LIMIT,
+    amqpQuorumSize: e.AMQP_QUORUM_SIZE,
     jwtSecret: e.JWT_SECRET,
     adminToken: e.ADMIN_TOKEN,
     publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,

@@ -2,6 +2,7 @@ import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../observability/logger.js';
 import { assertTopology, type QueueSettings } from './topology.js';
+import { parseAmqpUrls, redact } from './urls.js';
 
 type OnChannel = (channel: ConfirmChannel) => Promise<void>;
 
@@ -12,23 +13,29 @@ export class BrokerUnavailableError extends Error {
 // One AMQP connection with one confirm channel, kept alive: when the broker restarts or
 // drops the connection it reconnects with capped exponential backoff and full jitter,
 // declares the topology again and re-runs every `onChannel` hook (consumers resubscribe).
+// `url` may name several nodes of a cluster (src/broker/urls.ts): each attempt tries the
+// next one, round robin, starting from the first, and the backoff grows once per round, so
+// a lost node is replaced by a live one at once (docs/operations.md, RabbitMQ cluster).
 export class BrokerConnection extends EventEmitter {
   private model: ChannelModel | null = null;
   private current: ConfirmChannel | null = null;
   private readonly hooks: OnChannel[] = [];
+  private readonly urls: string[];
+  private next = 0;
   private closing = false;
   private attempt = 0;
   private timer: NodeJS.Timeout | null = null;
   private connecting: Promise<void> | null = null;
 
   constructor(
-    private readonly url: string,
+    url: string,
     private readonly logger: Logger,
     private readonly name: string,
     // Every process of a deployment must declare the same queue type (the config's).
     private readonly queueSettings: QueueSettings,
   ) {
     super();
+    this.urls = parseAmqpUrls(url);
   }
 
   get channel(): ConfirmChannel | null {
@@ -88,8 +95,12 @@ export class BrokerConnection extends EventEmitter {
 
   private async connect(): Promise<void> {
     let model: ChannelModel | null = null;
+    const url = this.urls[this.next % this.urls.length]!;
+    // Whatever happens to this attempt or to the connection it opens, the next goes elsewhere.
+    this.next += 1;
+    const node = redact(url);
     try {
-      model = await amqp.connect(this.url, {
+      model = await amqp.connect(url, {
         clientProperties: { connection_name: this.name },
         // A broker that accepts TCP but never answers must not stall reconnecting forever.
         timeout: 10_000,
@@ -105,7 +116,7 @@ export class BrokerConnection extends EventEmitter {
         this.logger.warn({ err: error }, 'amqp connection error'),
       );
       const opened = model;
-      model.on('close', () => this.lost(opened));
+      model.on('close', () => this.lost(opened, node));
       const channel = await model.createConfirmChannel();
       channel.on('error', (error: Error) => this.logger.warn({ err: error }, 'amqp channel error'));
       // A channel closed by the broker (for example a bad ack) leaves the connection open:
@@ -118,18 +129,22 @@ export class BrokerConnection extends EventEmitter {
       // Lost again while the hooks ran: lost() has already scheduled the next attempt.
       if (this.model !== model) return;
       this.attempt = 0;
-      this.logger.info({ broker: this.name }, 'amqp connected');
+      this.logger.info({ broker: this.name, node }, 'amqp connected');
       this.emit('connected', channel);
     } catch (error) {
       if (model && this.model !== model) await model.close().catch(() => undefined);
       if (/PRECONDITION_FAILED/.test(String(error))) {
-        // Retrying cannot help: the queues exist with other arguments (another type).
+        // Retrying cannot help: the queues exist with other arguments (another type or size).
         this.logger.error(
-          { err: error, queueType: this.queueSettings.amqpQueueType },
-          'the broker has these queues with other arguments; AMQP_QUEUE_TYPE must match them (docs/operations.md)',
+          {
+            err: error,
+            queueType: this.queueSettings.amqpQueueType,
+            quorumSize: this.queueSettings.amqpQuorumSize,
+          },
+          'the broker has these queues with other arguments; AMQP_QUEUE_TYPE and AMQP_QUORUM_SIZE must match them (docs/operations.md)',
         );
       }
-      this.logger.warn({ err: error, attempt: this.attempt }, 'amqp connect failed');
+      this.logger.warn({ err: error, attempt: this.attempt, node }, 'amqp connect failed');
       this.scheduleReconnect();
     }
   }
@@ -145,19 +160,20 @@ export class BrokerConnection extends EventEmitter {
     }
   }
 
-  private lost(model: ChannelModel): void {
+  private lost(model: ChannelModel, node: string): void {
     // Failures before the connection was adopted are handled by connect() itself.
     if (this.model !== model) return;
     this.model = null;
     this.current = null;
     this.emit('disconnected');
     if (this.closing) return;
-    this.logger.warn({ broker: this.name }, 'amqp connection lost; reconnecting');
+    this.logger.warn({ broker: this.name, node }, 'amqp connection lost; reconnecting');
     this.scheduleReconnect();
   }
 
   private scheduleReconnect(): void {
-    const ceiling = Math.min(10_000, 100 * 2 ** this.attempt);
+    const round = Math.floor(this.attempt / this.urls.length);
+    const ceiling = Math.min(10_000, 100 * 2 ** round);
     this.attempt += 1;
     this.connectSoon(Math.random() * ceiling);
   }

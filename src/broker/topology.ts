@@ -16,12 +16,14 @@ export const topology = {
   parkedRoutingKey: 'order.parked',
 } as const;
 
-export type QueueSettings = Pick<Config, 'amqpQueueType' | 'amqpDeliveryLimit'>;
+export type QueueSettings = Pick<Config, 'amqpQueueType' | 'amqpDeliveryLimit' | 'amqpQuorumSize'>;
 
-// The arguments of a queue of the configured type. A quorum queue dead-letters at least once
-// (the message leaves only when the dead-letter queue confirmed it, which needs reject-publish
-// rather than dropping the oldest), and after `amqpDeliveryLimit` deliveries, so a message
-// that kills its consumer every time does not loop for ever. A classic queue has neither.
+// The arguments of a queue of the configured type. A quorum queue has `amqpQuorumSize`
+// replicas (0: as many as the broker chooses, every node on RabbitMQ 3.x), dead-letters at
+// least once (the message leaves only when the dead-letter queue confirmed it, which needs
+// reject-publish rather than dropping the oldest), and after `amqpDeliveryLimit` deliveries,
+// so a message that kills its consumer every time does not loop for ever. A classic queue has
+// none of these.
 function queueOptions(
   settings: QueueSettings,
   deadLetter?: { exchange: string; routingKey: string },
@@ -35,6 +37,9 @@ function queueOptions(
     ...dlx,
     arguments: {
       'x-queue-type': 'quorum',
+      ...(settings.amqpQuorumSize > 0
+        ? { 'x-quorum-initial-group-size': settings.amqpQuorumSize }
+        : {}),
       ...(deadLetter
         ? {
             'x-dead-letter-strategy': 'at-least-once',
