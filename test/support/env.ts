@@ -21,6 +21,8 @@ export const services = {
 
 const ownsRedis = (overrides: Record<string, string>) =>
   ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].some((name) => name in overrides);
+// A test that brings a RabbitMQ of its own (a cluster) needs no vhost on the shared broker.
+const ownsBroker = (overrides: Record<string, string>) => 'AMQP_URL' in overrides;
 
 export type TestEnv = {
   id: string;
@@ -78,8 +80,10 @@ export async function createTestEnv(
       : {}),
     ...overrides,
   };
-  await rabbitmqctl('add_vhost', vhost);
-  await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+  if (!ownsBroker(overrides)) {
+    await rabbitmqctl('add_vhost', vhost);
+    await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
+  }
   await migrateDatabase(env.DATABASE_URL!);
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel, `test-${name}`);
@@ -90,7 +94,7 @@ export async function createTestEnv(
     env,
     logger,
     cleanup: async () => {
-      await rabbitmqctl('delete_vhost', vhost).catch(() => undefined);
+      if (!ownsBroker(overrides)) await rabbitmqctl('delete_vhost', vhost).catch(() => undefined);
       const admin = new pg.Client({ connectionString: `${services.postgres}/postgres` });
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);

@@ -23,6 +23,8 @@ export type RabbitNode = {
   url: (vhost?: string) => string;
   // rabbitmqctl -n <node> <args>
   ctl: (...args: string[]) => Promise<string>;
+  // rabbitmq-queues -n <node> <args>
+  queues: (...args: string[]) => Promise<string>;
   // rabbitmq-server -detached, from whatever its directory holds, then await_startup.
   start: () => Promise<void>;
   // rabbitmqctl stop, waiting for the process to exit.
@@ -145,13 +147,16 @@ function createNode(clusterDir: string, plan: NodePlan): RabbitNode {
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
   };
   pidFiles.add(pidFile);
-  const ctl = async (...args: string[]) => {
-    const { stdout } = await run(bin('rabbitmqctl'), ['-n', plan.name, '-q', ...args], {
-      env,
-      timeout: 60_000,
-    });
-    return stdout;
-  };
+  const cli =
+    (tool: string) =>
+    async (...args: string[]) => {
+      const { stdout } = await run(bin(tool), ['-n', plan.name, '-q', ...args], {
+        env,
+        timeout: 60_000,
+      });
+      return stdout;
+    };
+  const ctl = cli('rabbitmqctl');
   const start = async () => {
     await run(bin('rabbitmq-server'), ['-detached'], { env, timeout: 30_000 });
     // await_startup fails at once while the node has not registered with epmd yet.
@@ -190,6 +195,7 @@ function createNode(clusterDir: string, plan: NodePlan): RabbitNode {
     distPort: plan.distPort,
     url: (vhost = '/') => `amqp://guest:guest@127.0.0.1:${plan.port}/${encodeURIComponent(vhost)}`,
     ctl,
+    queues: cli('rabbitmq-queues'),
     start,
     stop,
     kill9,
