@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor, type TestEnv } from '../support/env.js';
+import { client } from '../support/system.js';
+import { buyersNamed } from '../support/failures.js';
+import { killAll } from '../support/processes.js';
+import { shopInBackground, tally } from '../support/service-restart.js';
+import {
+  startRabbitCluster,
+  type RabbitCluster,
+  type RabbitNode,
+} from '../support/rabbit-cluster.js';
+import {
+  createClusterEnv,
+  declareThrough,
+  expectNothingLost,
+  expectRunning,
+  sellingSince,
+  spawnOnNodes,
+  wholeQueue,
+} from '../support/rabbit-cluster-sale.js';
+
+// Issue #26, item 3: two of the three nodes are stopped mid-sale, the leader first. The last
+// node holds no majority: it pauses (pause_minority) and no publish can be confirmed, so every
+// purchase is answered 503 and gives its units back. A node coming back makes a majority
+// again: the queue elects a leader, every process reconnects and the sale goes on.
+describe('RabbitMQ cluster: two of three nodes stopped mid-sale', () => {
+  let cluster: RabbitCluster;
+  let env: TestEnv;
+
+  beforeAll(async () => {
+    cluster = await startRabbitCluster(3);
+    env = await createClusterEnv('rmq-two-down', cluster);
+  });
+  afterAll(async () => {
+    await killAll();
+    await env?.cleanup();
+    await cluster?.stop();
+  });
+
+  it('answers 503 without a majority, sells again when a node is back, and loses nothing', async () => {
+    const [n1, n2, n3] = cluster.nodes as [RabbitNode, RabbitNode, RabbitNode];
+    await declareThrough(env, n1);
+    const pipeline = await spawnOnNodes(env, cluster, {
+      // The API's first node comes back last: it sells again through another.
+      api: [n2, n3, n1],
+      bridge: [n1, n2, n3],
+      worker: [n2, n1, n3],
+      compensator: [n3, n1, n2],
+    });
+    const api = client(pipeline.baseUrl, env);
+    const stock = 300;
+    const saleId = (await api.createSale({ sku: 'rmq-two-down', name: 'Minority', stock })).body
+      .id as number;
+
+    const shoppers = shopInBackground(api, saleId, buyersNamed('buyer', 400), { admit: 80 });
+    let downAt = 0;
+    let restartingAt = 0;
+    try {
+      await waitFor(async () => shoppers.accepted() >= 40, { what: 'the sale under way' });
+      await n1.stop();
+      await n2.stop();
+      downAt = Date.now();
+      // New buyers keep pressing buy against a cluster with no majority.
+      shoppers.admit(30);
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      restartingAt = Date.now();
+      await n1.start();
+      const backAt = Date.now();
+      shoppers.admit();
+      await sellingSince(shoppers.answers, backAt, 'with a majority again');
+      await n2.start();
+      await wholeQueue(cluster);
+      await shoppers.done();
+    } finally {
+      await shoppers.stop();
+    }
+
+    // Asked and answered with one node of three: nothing could be confirmed, so 503.
+    const whileDown = shoppers.answers.filter(
+      (a) => a.startedAt >= downAt && a.endedAt <= restartingAt,
+    );
+    expect(whileDown.length, 'purchases were tried without a majority').toBeGreaterThan(0);
+    expect(tally(whileDown), 'answers without a majority').toBe(
+      JSON.stringify({ 503: whileDown.length }),
+    );
+    await expectNothingLost(env, saleId, shoppers.answers, stock);
+    const { bridge, worker, compensator } = pipeline;
+    expectRunning([pipeline.api, bridge, worker, compensator]);
+  }, 180_000);
+});
