@@ -3,6 +3,7 @@ import { waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
 import { buyersNamed } from '../support/failures.js';
 import { killAll } from '../support/processes.js';
+import { topology } from '../../src/broker/topology.js';
 import { shopInBackground } from '../support/service-restart.js';
 import {
   startRabbitCluster,
@@ -35,6 +36,19 @@ describe('RabbitMQ cluster: a follower stopped mid-sale', () => {
     await killAll();
     await env?.cleanup();
     await cluster?.stop();
+  });
+
+  it('declares every queue a quorum queue of three replicas, its leader where it was declared', async () => {
+    const [n1, n2] = cluster.nodes as [RabbitNode, RabbitNode, RabbitNode];
+    await declareThrough(env, n1);
+    const listed = await n2.ctl('list_queues', 'name', 'type', 'arguments', 'leader', 'members');
+    for (const name of [topology.ordersQueue, topology.deadLetterQueue, topology.parkedQueue]) {
+      const line = listed.split('\n').find((l) => l.split('\t')[0] === name) ?? `${name} missing`;
+      expect(line, name).toMatch(/\tquorum\t/);
+      expect(line, name).toMatch(/x-quorum-initial-group-size[^\d]+3\b/);
+      expect(line.split('\t')[3], `${name}'s leader`).toBe(n1.name);
+      for (const node of cluster.nodes) expect(line.split('\t')[4], name).toContain(node.name);
+    }
   });
 
   it('keeps selling on the two others, takes the follower back, and loses nothing', async () => {
