@@ -2,7 +2,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
     // Each file there starts a RabbitMQ cluster of its own: they run in a CI leg of their own
     // (`npm run test:rabbit-cluster`, test/rabbit-cluster/vitest.config.ts), not twice.
     exclude: [...configDefaults.exclude, 'test/rabbit-cluster/**'],
