@@ -43,7 +43,7 @@ export function minuteLine(
     `min ${minute}: ${run.sales.length} sales, answers ${JSON.stringify(answers)}`,
     `failures ${run.failures.length}, faults ${run.faultsDone.length}`,
     procs,
-    `redis ${mb(f['redis.usedMemory'])} ${f['redis.keys'] ?? '-'} keys`,
+    `redis ${mb(f['redis.usedMemory'])} ${f['redis.keys'] ?? '-'} keys + ${f['redis.retainedJobs'] ?? '-'} finished jobs`,
     `orders queue ${f['rabbitmq.flashline.orders'] ?? '-'}, amqp conns ${f['rabbitmq.connections'] ?? '-'}`,
     `pg conns ${f['postgres.connections'] ?? '-'}`,
   ].join('; ');
