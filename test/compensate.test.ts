@@ -5,7 +5,7 @@ import { createDatabase, type Database } from '../src/db/client.js';
 import { insertSale } from '../src/db/sales-repository.js';
 import { findOrder, type OrderToWrite } from '../src/db/orders-repository.js';
 import { Gate, gateOptions } from '../src/gate/gate.js';
-import { mintOrderId } from '../src/orders/order-id.js';
+import { mintOrderId } from '../src/gate/order-id.js';
 import { compensateOrder } from '../src/compensator/compensate.js';
 import { createRedis, type RedisClient } from '../src/redis/connection.js';
 

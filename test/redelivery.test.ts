@@ -9,7 +9,7 @@ import { createBullRedis } from '../src/redis/connection.js';
 import { topology } from '../src/broker/topology.js';
 import { processOrder, type ProcessorDeps } from '../src/orders/processor.js';
 import { insertConfirmedOrder } from '../src/db/orders-repository.js';
-import { mintOrderId } from '../src/orders/order-id.js';
+import { mintOrderId } from '../src/gate/order-id.js';
 import type { OrderMessage } from '../src/broker/messages.js';
 
 // The original system's worker took stock twice for a redelivered message. Here a message

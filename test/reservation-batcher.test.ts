@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { deleteKeys, services } from './support/env.js';
 import { Gate } from '../src/gate/gate.js';
-import { mintOrderId } from '../src/orders/order-id.js';
+import { mintOrderId } from '../src/gate/order-id.js';
 import { ReservationBatcher } from '../src/orders/reservation-batcher.js';
 
 // The worker's claims and confirms, batched per event-loop turn, against a real Redis.

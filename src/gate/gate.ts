@@ -9,7 +9,7 @@ import {
   shardStock,
   type HomeKeys,
 } from './keys.js';
-import { homeOfOrder, mintOrderId } from '../orders/order-id.js';
+import { homeOfOrder, mintOrderId } from './order-id.js';
 import { ShardUnits, type ShardReading, type TakeOutcome } from './shard-units.js';
 import { withScripts, type ScriptedRedis } from './scripts.js';
 import {

@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import { describe, expect, it } from 'vitest';
-import { mintOrderId } from './order-id.js';
+import { mintOrderId } from '../gate/order-id.js';
 import { orderQueueIndex, orderQueueNames } from './queue.js';
 
 describe('order queues', () => {

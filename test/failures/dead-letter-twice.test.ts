@@ -15,7 +15,7 @@ import { startWorker } from '../../src/orders/start-worker.js';
 import { insertConfirmedOrder } from '../../src/db/orders-repository.js';
 import type { DeadLetter, OrderBatchMessage } from '../../src/broker/messages.js';
 import { topology } from '../../src/broker/topology.js';
-import { mintOrderId } from '../../src/orders/order-id.js';
+import { mintOrderId } from '../../src/gate/order-id.js';
 
 describe('the same dead letter delivered twice', () => {
   let env: TestEnv;

@@ -13,7 +13,7 @@ import { startApi, type RunningApi } from '../../src/api/server.js';
 import { startBridge } from '../../src/bridge/start.js';
 import { startWorker } from '../../src/orders/start-worker.js';
 import { createRedis, type RedisClient } from '../../src/redis/connection.js';
-import { mintOrderId } from '../../src/orders/order-id.js';
+import { mintOrderId } from '../../src/gate/order-id.js';
 import type { Gate } from '../../src/gate/gate.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

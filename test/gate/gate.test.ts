@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { deleteKeys, services } from '../support/env.js';
 import { Gate } from '../../src/gate/gate.js';
-import { mintOrderId } from '../../src/orders/order-id.js';
+import { mintOrderId } from '../../src/gate/order-id.js';
 import { randomBytes } from 'node:crypto';
 
 // The Lua scripts against a real Redis, under a key prefix of this run only.

@@ -9,7 +9,7 @@ import { assertOracle, type Answer } from '../support/oracle.js';
 import { expectError } from '../support/contract.js';
 import { insertConfirmedOrder } from '../../src/db/orders-repository.js';
 import { classifyError } from '../../src/errors/classify.js';
-import { mintOrderId } from '../../src/orders/order-id.js';
+import { mintOrderId } from '../../src/gate/order-id.js';
 import { topology } from '../../src/broker/topology.js';
 import { bullPrefix, orderQueueNames } from '../../src/orders/queue.js';
 import type { OrderMessage } from '../../src/broker/messages.js';

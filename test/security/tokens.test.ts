@@ -5,7 +5,7 @@ import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, startSystem, type Client, type System } from '../support/system.js';
 import { expectError, sendRaw, stockState } from '../support/contract.js';
 import { signBuyerToken } from '../../src/auth/jwt.js';
-import { mintOrderId } from '../../src/orders/order-id.js';
+import { mintOrderId } from '../../src/gate/order-id.js';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);

@@ -5,7 +5,7 @@ import { paymentWebhookSchema } from '../validation.js';
 import { logOf } from '../middleware/request-logger.js';
 import { verifyPaymentSignature } from '../../payments/signature.js';
 import { payOrder } from '../../payments/arbiter.js';
-import { saleIdOfOrder } from '../../orders/order-id.js';
+import { saleIdOfOrder } from '../../gate/order-id.js';
 import type { PaymentMetrics } from '../../observability/payment-metrics.js';
 
 // A real notification is a few hundred bytes; the edge's limit is for every route.
