@@ -1,6 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
-import { variableKeyScripts } from '../gate/scripts.js';
 import { FollowingSentinelConnector } from './sentinel-connector.js';
 
 export type RedisTopology = Pick<
@@ -57,15 +56,10 @@ function connectCluster(topology: RedisTopology, options: RedisOptions): Cluster
     redisOptions: { ...credentials(topology.redisUrl), ...perNode },
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
     ...(lazyConnect === undefined ? {} : { lazyConnect }),
-    ...(enableAutoPipelining
-      ? {
-          enableAutoPipelining: true,
-          // Autopipelining routes a custom command by its first argument, which for a script
-          // that is passed its key count is that number, not a key: such scripts go unpipelined
-          // and ioredis routes them by their real first key (ioredis issue 2109).
-          autoPipeliningIgnoredCommands: [...variableKeyScripts],
-        }
-      : {}),
+    // Autopipelining routes a custom command by its first argument: every script in lua/
+    // has a fixed key count, so that is its first key (ioredis issue 2109 is what a script
+    // passed its key count as first argument met).
+    ...(enableAutoPipelining ? { enableAutoPipelining: true } : {}),
     // A master that went away is asked again about its slots this often, so its slots come
     // back soon after it does.
     slotsRefreshInterval: 2_000,

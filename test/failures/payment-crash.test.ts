@@ -65,12 +65,13 @@ describe('the payment window, whatever crashes', () => {
     expect(Number(await redis.hget(keys.sale, 'remaining'))).toBe(0);
     // The reconciler's drift reading counts the units on their way back: nothing to repair.
     const db = createDatabase(env.config.databaseUrl, 1);
-    const gate = new Gate(createRedis(env.config), gateOptions(env.config));
+    const gateRedis = createRedis(env.config);
+    const gate = new Gate(gateRedis, gateOptions(env.config));
     try {
       const reading = await readDrift(db, gate, saleId);
       expect(reading?.drift).toBe(0);
     } finally {
-      gate.redis.disconnect();
+      gateRedis.disconnect();
       await db.$client.end();
     }
   };

@@ -15,6 +15,7 @@ import { startWorker } from '../../src/orders/start-worker.js';
 import { createRedis, type RedisClient } from '../../src/redis/connection.js';
 import { mintOrderId } from '../../src/gate/order-id.js';
 import type { Gate } from '../../src/gate/gate.js';
+import { saleKeys } from '../../src/gate/keys.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -103,7 +104,7 @@ describe('the reconciler', () => {
     const saleId = await createSale('drift', 10);
     const answers = await buyOnce(buyers, saleId, buyersNamed('d', 3));
     await assertOracle(env, saleId, answers);
-    const saleKey = gate.keys(saleId).sale;
+    const saleKey = saleKeys(env.config.redisPrefix, saleId).sale;
     const repairsBefore = await metric(sut.metricsPort, 'flashline_reconciler_repairs_total');
 
     // Units appear from nowhere (an oversell risk)...
@@ -126,7 +127,7 @@ describe('the reconciler', () => {
     const answers = await buyOnce(buyers, saleId, buyersNamed('r', 4));
     await assertOracle(env, saleId, answers);
     // Redis lost the sale (restarted without its data). It exists: 503, never 404.
-    await redis.del(gate.keys(saleId).sale);
+    await redis.del(saleKeys(env.config.redisPrefix, saleId).sale);
     const early = await buyers.purchase(saleId, 'too-early');
     expect(early.status).toBe(503);
     expect(early.headers.get('retry-after')).toBe('1');

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import pg from 'pg';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
-import { createRedis, scanKeys } from '../../src/redis/connection.js';
+import { createRedis, scanKeys, type RedisClient } from '../../src/redis/connection.js';
 import { topology } from '../../src/broker/topology.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 
@@ -113,6 +113,30 @@ export async function deleteKeys(url: string, pattern: string): Promise<void> {
       cursor = next;
       if (keys.length) await redis.unlink(...keys);
     } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+// The run's Redis, for a test that needs no database or vhost of its own: the cluster of a
+// cluster run (.ci/run starts one), else the one server.
+export function runRedis(): RedisClient {
+  if (!services.redisCluster) return new Redis(services.redis);
+  const nodes = services.redisCluster.split(',').map((node) => {
+    const [host, port] = node.split(':');
+    return { host: host ?? '127.0.0.1', port: Number(port) };
+  });
+  return new Cluster(nodes);
+}
+
+// Removes a pattern's keys from the run's Redis (every master of a cluster).
+export async function deleteRunKeys(pattern: string): Promise<void> {
+  if (!services.redisCluster) return deleteKeys(services.redis, pattern);
+  const redis = runRedis();
+  try {
+    for await (const keys of scanKeys(redis, pattern)) {
+      for (const key of keys) await redis.unlink(key);
+    }
   } finally {
     redis.disconnect();
   }
