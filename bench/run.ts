@@ -17,6 +17,7 @@ import { coresBetween, sampleCpu } from './cpu.js';
 import { createSale } from './sale.js';
 import { overloadMeasure } from './overload.js';
 import { wrk, wrkAvailable, type WrkResult } from './wrk.js';
+import { soldOf } from '../test/support/sales.js';
 
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
@@ -30,11 +31,6 @@ const apiProcesses = Math.max(1, Number(process.env.BENCH_API_PROCESSES ?? 1));
 const resultsDir = fileURLToPath(new URL('results/', import.meta.url));
 
 const log = (message: string) => process.stdout.write(`[bench] ${message}\n`);
-
-async function soldOf(db: pg.Pool, saleId: number): Promise<number> {
-  const result = await db.query<{ sold: number }>('SELECT sold FROM sales WHERE id = $1', [saleId]);
-  return result.rows[0]?.sold ?? 0;
-}
 
 // Polls sales.sold until it reaches `target` (null while still unknown); returns when the
 // count first reached its final value, and the rate from the first confirmed order to it.
