@@ -13,8 +13,8 @@ import type { RestoreMode } from '../gate/outcomes.js';
 import { PermanentError } from '../errors/permanent-error.js';
 import { TransientError } from '../errors/transient-error.js';
 import { classifyError, errorReason, type ErrorClass } from '../errors/classify.js';
-import { restoreModeOf } from '../recovery/restore-mode.js';
-import { finishReturn } from '../payments/arbiter.js';
+import { restoreModeOf } from './restore-mode.js';
+import { finishReturn } from './give-back.js';
 
 export type JobOutcome =
   | 'confirmed'
