@@ -18,7 +18,7 @@ import { load } from './load.js';
 import { coresBetween, sampleCpu, type CpuSample } from './cpu.js';
 import { createSale } from './sale.js';
 import { commandStats, isScript, type CommandStats } from './redis-stats.js';
-import { bullPrefix, orderQueueName } from '../src/orders/queue.js';
+import { bullPrefix, orderQueueName } from '../src/queues/names.js';
 
 const orders = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 20_000);
 const split = process.argv.includes('--split');

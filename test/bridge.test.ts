@@ -9,13 +9,8 @@ import { Bridge } from '../src/bridge/bridge.js';
 import { BrokerConnection } from '../src/broker/connection.js';
 import { topology } from '../src/broker/topology.js';
 import type { OrderBatchMessage, OrderMessage } from '../src/broker/messages.js';
-import {
-  bullPrefix,
-  createOrderQueues,
-  orderQueueNames,
-  type OrderJobData,
-  type OrderQueues,
-} from '../src/orders/queue.js';
+import { createOrderQueues, type OrderJobData, type OrderQueues } from '../src/orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../src/queues/names.js';
 import { startBridge } from '../src/bridge/start.js';
 import { createBullRedis, createRedis } from '../src/redis/connection.js';
 import { createDatabase, type Database } from '../src/db/client.js';

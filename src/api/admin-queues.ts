@@ -9,8 +9,7 @@ import { Hono } from 'hono';
 import type { ApiDeps } from './deps.js';
 import { requireAdmin } from './middleware/auth.js';
 import { routeNotFound } from './api-error.js';
-import { bullPrefix, orderQueueNames } from '../orders/queue.js';
-import { expiryQueueName } from '../payments/expiry-queue.js';
+import { bullPrefix, expiryQueueName, orderQueueNames } from '../queues/names.js';
 import { scanKeys, type RedisClient } from '../redis/connection.js';
 
 export const adminQueuesPath = '/admin/queues';

@@ -12,20 +12,14 @@ import { createRegistry } from '../observability/metrics.js';
 import { metricsPortChoice, serveMetrics } from '../observability/metrics-server.js';
 import { bullmqJobStates, workerMetrics } from '../observability/worker-metrics.js';
 import { withProcessSpan } from '../observability/trace-context.js';
-import {
-  bullPrefix,
-  createOrderQueues,
-  orderQueueFamily,
-  orderQueueNames,
-  type OrderJobData,
-} from './queue.js';
+import { createOrderQueues, type OrderJobData } from './queue.js';
+import { bullPrefix, expiryQueueName, orderQueueFamily, orderQueueNames } from '../queues/names.js';
 import { createOrderProcessor, type JobOutcome } from './processor.js';
 import { OrderBatcher } from './order-batcher.js';
 import { ReservationBatcher } from './reservation-batcher.js';
 import {
   createExpiryProcessor,
   createExpiryQueue,
-  expiryQueueName,
   scheduleExpiry,
 } from '../payments/expiry-queue.js';
 import { paymentMetrics } from '../observability/payment-metrics.js';

@@ -1,10 +1,8 @@
 import { DelayedError, Queue, type ConnectionOptions, type Job } from 'bullmq';
 import type { Config } from '../config.js';
-import { bullPrefix } from '../orders/queue.js';
+import { bullPrefix, expiryQueueName } from '../queues/names.js';
 import { expireOrder, type ArbiterDeps } from './arbiter.js';
 
-// Braced like the order queues (src/orders/queue.ts): a BullMQ queue's keys share one slot.
-export const expiryQueueName = '{expiry}';
 export type ExpiryJobData = { orderId: string };
 
 // Deterministic: an order confirmed twice (a redelivered job) schedules one expiry. BullMQ

@@ -5,7 +5,7 @@ import { createApp } from '../../src/api/app.js';
 import { answerRecorder } from '../../src/api/middleware/http-metrics.js';
 import { apiMetrics, createRegistry } from '../../src/observability/metrics.js';
 import { signBuyerToken } from '../../src/auth/jwt.js';
-import { bullPrefix, orderQueueNames } from '../../src/orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../../src/queues/names.js';
 import { Queue } from 'bullmq';
 
 // hono compiles an app's routes into one RegExpRouter when it can and falls back to a

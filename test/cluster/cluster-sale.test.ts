@@ -7,7 +7,7 @@ import { killAll } from '../support/processes.js';
 import { stopRedisServers } from '../support/redis-servers.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { saleKeys } from '../../src/gate/keys.js';
-import { bullPrefix, orderQueueNames } from '../../src/orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../../src/queues/names.js';
 
 // The whole pipeline, as the Procfile's processes, on a Redis Cluster of three masters of the
 // test's own, with REDIS_URL pointing nowhere: nothing may fall back to a single server.

@@ -11,8 +11,7 @@ import { createDatabase } from '../../src/db/client.js';
 import { Gate, gateOptions } from '../../src/gate/gate.js';
 import { readDrift } from '../../src/compensator/drift.js';
 import { saleKeys } from '../../src/gate/keys.js';
-import { bullPrefix } from '../../src/orders/queue.js';
-import { expiryQueueName } from '../../src/payments/expiry-queue.js';
+import { bullPrefix, expiryQueueName } from '../../src/queues/names.js';
 import { createBullRedis, createRedis, type RedisClient } from '../../src/redis/connection.js';
 
 const fault = { FAULT_KILL_AFTER_EXPIRY_COMMIT: '1' };

@@ -13,7 +13,7 @@ import {
 } from '../support/failures.js';
 import { killAll } from '../support/processes.js';
 import { startRedisServer, stopRedisServers } from '../support/redis-servers.js';
-import { orderQueueNames } from '../../src/orders/queue.js';
+import { orderQueueNames } from '../../src/queues/names.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -8,7 +8,7 @@ import { buyersNamed, buyOnce } from '../support/failures.js';
 import { killAll, spawnProcess } from '../support/processes.js';
 import { startApi } from '../../src/api/server.js';
 import { startBridge } from '../../src/bridge/start.js';
-import { bullPrefix, orderQueueNames } from '../../src/orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../../src/queues/names.js';
 import { createBullRedis } from '../../src/redis/connection.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];

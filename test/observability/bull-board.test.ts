@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { client, pool, startSystem, type System } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
-import { bullPrefix } from '../../src/orders/queue.js';
+import { bullPrefix } from '../../src/queues/names.js';
 
 const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
 

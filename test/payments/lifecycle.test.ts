@@ -1,4 +1,4 @@
-import { expiryQueueName } from '../../src/payments/expiry-queue.js';
+import { expiryQueueName } from '../../src/queues/names.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, startSystem, type Client, type System } from '../support/system.js';

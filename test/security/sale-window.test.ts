@@ -11,7 +11,7 @@ import { insertConfirmedOrder } from '../../src/db/orders-repository.js';
 import { classifyError } from '../../src/errors/classify.js';
 import { mintOrderId } from '../../src/orders/order-id.js';
 import { topology } from '../../src/broker/topology.js';
-import { bullPrefix, orderQueueNames } from '../../src/orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../../src/queues/names.js';
 import type { OrderMessage } from '../../src/broker/messages.js';
 
 const hour = 3600_000;

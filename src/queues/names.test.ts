@@ -1,7 +1,7 @@
 import calculateSlot from 'cluster-key-slot';
 import { describe, expect, it } from 'vitest';
-import { mintOrderId } from './order-id.js';
-import { orderQueueIndex, orderQueueNames } from './queue.js';
+import { mintOrderId } from '../orders/order-id.js';
+import { orderQueueIndex, orderQueueNames } from './names.js';
 
 describe('order queues', () => {
   it('puts queue i of n in the i-th n-th of the slot space, one tag per queue', () => {
