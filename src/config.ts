@@ -1,6 +1,10 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { z } from 'zod';
-import { maxOrdersPerMessage } from './broker/messages.js';
+
+// The most orders one message may hold (maxOrdersPerMessage in src/broker/messages.ts, where
+// a longer message is refused as unparseable). Written here too, since config imports nothing
+// from the domain; src/config.test.ts checks that the two agree.
+const maxPublishBatch = 10_000;
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
@@ -72,7 +76,7 @@ const schema = z
     PUBLISH_TIMEOUT_MS: int(3000, 1),
     // Orders an API process accepts in one event-loop turn go to RabbitMQ as one message, up to
     // this many (1 = a message per order). See src/broker/order-publisher.ts.
-    PUBLISH_BATCH_MAX: int(128, 1).pipe(z.number().max(maxOrdersPerMessage)),
+    PUBLISH_BATCH_MAX: int(128, 1).pipe(z.number().max(maxPublishBatch)),
     // Messages the bridge holds unacked: each stays so until PostgreSQL has a row for every
     // order in it (the durable record while its job lives in a Redis that may forget it), so
     // this bounds the orders between RabbitMQ and the commit.
