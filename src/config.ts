@@ -89,6 +89,8 @@ const schema = z
     // Orders the bridge stores in one BullMQ addBulk: one MULTI, during which the shared Redis
     // answers no reserve, so not too many.
     BRIDGE_BULK_MAX: int(256, 1),
+    // Wait before the bridge stores again a bulk that Redis refused.
+    BRIDGE_RETRY_DELAY_MS: int(1_000, 1),
     // Jobs in flight per worker: more of them make larger group commits and claim/confirm
     // batches, so less CPU per order (bench/README.md, the drain (e): 64 -> 512 drained ~1.4x).
     WORKER_CONCURRENCY: int(512, 1),
@@ -238,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     bridgeSettleIntervalMs: e.BRIDGE_SETTLE_INTERVAL_MS,
     bridgeReaddAfterMs: e.BRIDGE_READD_AFTER_MS,
     bridgeBulkMax: e.BRIDGE_BULK_MAX,
+    bridgeRetryDelayMs: e.BRIDGE_RETRY_DELAY_MS,
     workerConcurrency: e.WORKER_CONCURRENCY,
     drainNice: e.DRAIN_NICE,
     jobAttempts: e.JOB_ATTEMPTS,

@@ -51,17 +51,21 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     inspectRedis = createBullRedis(env.config);
     inspectQueues = createOrderQueues(env.config, inspectRedis);
     inspect = inspectQueues.queues[0]!;
-    sut = new Bridge(
+    sut = new Bridge({
       broker,
       queue,
-      env.logger,
-      {
+      logger: env.logger,
+      counters: {
         forwarded: () => (counts.forwarded += 1),
         failed: (reason) => (counts[reason] += 1),
       },
-      { prefetch: 64, maxBulk: 100, retryDelayMs: 100, settleIntervalMs: 20, readdAfterMs: 60_000 },
-      (ids) => ordersWithRows(db, ids),
-    );
+      settledOrders: (ids) => ordersWithRows(db, ids),
+      prefetch: 64,
+      maxBulk: 100,
+      retryDelayMs: 100,
+      settleIntervalMs: 20,
+      readdAfterMs: 60_000,
+    });
     sut.start();
     await broker.start();
     publisher = await brokerClient(env);

@@ -31,20 +31,18 @@ export async function startBridge(config: Config, logger: Logger) {
   const redis = createBullRedis(config);
   const queue = createOrderQueues(config, redis);
   const db = createDatabase(config.databaseUrl, 2);
-  const bridge = new Bridge(
+  const bridge = new Bridge({
     broker,
     queue,
     logger,
     counters,
-    {
-      prefetch: config.bridgePrefetch,
-      maxBulk: config.bridgeBulkMax,
-      retryDelayMs: 1_000,
-      settleIntervalMs: config.bridgeSettleIntervalMs,
-      readdAfterMs: config.bridgeReaddAfterMs,
-    },
-    (ids) => ordersWithRows(db, ids),
-  );
+    settledOrders: (ids) => ordersWithRows(db, ids),
+    prefetch: config.bridgePrefetch,
+    maxBulk: config.bridgeBulkMax,
+    retryDelayMs: config.bridgeRetryDelayMs,
+    settleIntervalMs: config.bridgeSettleIntervalMs,
+    readdAfterMs: config.bridgeReaddAfterMs,
+  });
   // A completed job's order has its row: hearing of it settles the order without asking
   // PostgreSQL (which the bridge then asks only about orders it heard nothing of).
   // Each QueueEvents blocks on its own connection, one per order queue.
