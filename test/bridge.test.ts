@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Worker, type Queue } from 'bullmq';
-import type { RedisClient } from '../src/redis/connection.js';
 import { createTestEnv, rabbitmqctl, waitFor, type TestEnv } from './support/env.js';
 import { brokerClient } from './support/failures.js';
 import { orderMessage } from './support/messages.js';
@@ -11,8 +10,8 @@ import { topology } from '../src/broker/topology.js';
 import type { OrderBatchMessage, OrderMessage } from '../src/broker/messages.js';
 import { createOrderQueues, type OrderJobData, type OrderQueues } from '../src/orders/queue.js';
 import { bullPrefix, orderQueueNames } from '../src/queues/names.js';
-import { startBridge } from '../src/bridge/start.js';
-import { createBullRedis, createRedis } from '../src/redis/connection.js';
+import { startBridge } from '../src/cmd/wiring/bridge.js';
+import { createBullRedis, createRedis, type RedisClient } from '../src/redis/connection.js';
 import { createDatabase, type Database } from '../src/db/client.js';
 import { ordersWithRows } from '../src/db/orders-repository.js';
 

@@ -9,8 +9,8 @@ export type Start = (config: Config, logger: Logger) => Promise<Running>;
 // Imports a process's modules only when called. Entries pass their start function this way
 // so that tracing is running before `pg` is first imported (its instrumentation hooks the
 // import); a start function imported statically works too, only without database spans.
-export function startFrom(load: () => Promise<Start>): Start {
-  return async (config, logger) => (await load())(config, logger);
+export function startFrom(load: (config: Config) => Promise<Start>): Start {
+  return async (config, logger) => (await load(config))(config, logger);
 }
 
 // The frame every process entry shares: read config, start tracing when configured, start,

@@ -1,4 +1,4 @@
-import { DelayedError, Queue, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Config } from '../config.js';
 import { bullPrefix, expiryQueueName } from '../queues/names.js';
 import { expireOrder, type ArbiterDeps } from './arbiter.js';
@@ -52,4 +52,21 @@ export function createExpiryProcessor(deps: ArbiterDeps) {
     }
     return result.kind;
   };
+}
+
+// The worker's expiry jobs, with the order workers' lock and stall settings.
+export function startExpiryWorker(
+  config: Config,
+  connection: ConnectionOptions,
+  deps: ArbiterDeps,
+): Worker<ExpiryJobData> {
+  const worker = new Worker<ExpiryJobData>(expiryQueueName, createExpiryProcessor(deps), {
+    connection,
+    prefix: bullPrefix(config),
+    concurrency: config.expiryConcurrency,
+    lockDuration: config.workerLockDurationMs,
+    stalledInterval: config.workerStalledIntervalMs,
+  });
+  worker.on('error', (error) => deps.logger.error({ err: error }, 'expiry worker error'));
+  return worker;
 }

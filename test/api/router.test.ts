@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../support/env.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
 import { createApp } from '../../src/api/app.js';
 import { answerRecorder } from '../../src/api/middleware/http-metrics.js';
 import { apiMetrics, createRegistry } from '../../src/observability/metrics.js';

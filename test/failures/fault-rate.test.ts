@@ -9,9 +9,9 @@ import {
   startTestCompensator,
   type RunningCompensator,
 } from '../support/failures.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
-import { startBridge } from '../../src/bridge/start.js';
-import { startWorker } from '../../src/orders/start-worker.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
+import { startBridge } from '../../src/cmd/wiring/bridge.js';
+import { startWorker } from '../../src/cmd/wiring/worker.js';
 
 describe('FAULT_FAIL_RATE=0.2 during a sale', () => {
   let env: TestEnv;

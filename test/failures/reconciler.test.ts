@@ -9,9 +9,9 @@ import {
   startTestCompensator,
   type RunningCompensator,
 } from '../support/failures.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
-import { startBridge } from '../../src/bridge/start.js';
-import { startWorker } from '../../src/orders/start-worker.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
+import { startBridge } from '../../src/cmd/wiring/bridge.js';
+import { startWorker } from '../../src/cmd/wiring/worker.js';
 import { createRedis, type RedisClient } from '../../src/redis/connection.js';
 import { mintOrderId } from '../../src/orders/order-id.js';
 import type { Gate } from '../../src/gate/gate.js';

@@ -6,8 +6,8 @@ import { client, groupByStatus } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
 import { buyersNamed, buyOnce } from '../support/failures.js';
 import { killAll, spawnProcess } from '../support/processes.js';
-import { startApi } from '../../src/api/server.js';
-import { startBridge } from '../../src/bridge/start.js';
+import { startApi } from '../../src/cmd/wiring/api.js';
+import { startBridge } from '../../src/cmd/wiring/bridge.js';
 import { bullPrefix, orderQueueNames } from '../../src/queues/names.js';
 import { createBullRedis } from '../../src/redis/connection.js';
 

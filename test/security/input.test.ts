@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { client, startSystem, type Client, type System } from '../support/system.js';
 import { expectError, sendRaw, stockState, type StockState } from '../support/contract.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
 
 // Bodies of POST /sales/:id/purchase that are each a 400 and change nothing. The sale's
 // perUserLimit is 3.

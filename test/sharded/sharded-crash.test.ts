@@ -3,9 +3,9 @@ import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, pool, type Client } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { metric, startTestCompensator, type RunningCompensator } from '../support/failures.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
-import { startBridge } from '../../src/bridge/start.js';
-import { startWorker } from '../../src/orders/start-worker.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
+import { startBridge } from '../../src/cmd/wiring/bridge.js';
+import { startWorker } from '../../src/cmd/wiring/worker.js';
 import { homeOfBuyer } from '../../src/gate/keys.js';
 import type { Gate } from '../../src/gate/gate.js';
 

@@ -1,7 +1,7 @@
 import type { TestEnv } from './env.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
-import { startBridge } from '../../src/bridge/start.js';
-import { startWorker } from '../../src/orders/start-worker.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
+import { startBridge } from '../../src/cmd/wiring/bridge.js';
+import { startWorker } from '../../src/cmd/wiring/worker.js';
 import { signBuyerToken } from '../../src/auth/jwt.js';
 
 export type System = {
