@@ -36,13 +36,13 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
 
   beforeEach(async () => {
     env = await createTestEnv('bridge');
-    db = createDatabase(env.config.databaseUrl, 2);
+    db = createDatabase(env.config.database.url, 2);
     // The sale of test/support/messages.ts orderMessage(), so order rows can be written.
     await db.$client.query(
       `INSERT INTO sales (id, sku, name, stock) OVERRIDING SYSTEM VALUE VALUES (7, 'b', 'b', 1000)`,
     );
     Object.assign(counts, { forwarded: 0, unparseable: 0, enqueue_failed: 0 });
-    broker = new BrokerConnection(env.config.amqpUrl, env.logger, 'test-bridge', env.config);
+    broker = new BrokerConnection(env.config.amqp.url, env.logger, 'test-bridge', env.config);
     redis = createRedis(env.config, { enableOfflineQueue: false });
     queue = createOrderQueues(env.config, redis);
     // A connection taken away makes the queue report errors; the bridge's failures are counted.
@@ -293,7 +293,7 @@ const ready = (publisher: Awaited<ReturnType<typeof brokerClient>>) =>
   publisher.messageCount(topology.ordersQueue);
 
 async function unacked(env: TestEnv): Promise<number> {
-  const vhost = decodeURIComponent(new URL(env.config.amqpUrl).pathname.slice(1));
+  const vhost = decodeURIComponent(new URL(env.config.amqp.url).pathname.slice(1));
   const out = await rabbitmqctl('list_queues', '-p', vhost, 'name', 'messages_unacknowledged');
   const line = out.split('\n').find((l) => l.split(/\s+/)[0] === topology.ordersQueue);
   return line ? Number(line.split(/\s+/)[1]) : -1;

@@ -19,7 +19,7 @@ describe('compensating an order that failed for good', () => {
 
   beforeAll(async () => {
     env = await createTestEnv('compensate');
-    db = createDatabase(env.config.databaseUrl, 2);
+    db = createDatabase(env.config.database.url, 2);
     redis = createRedis(env.config);
     gate = new Gate(redis, gateOptions(env.config));
   });

@@ -78,7 +78,7 @@ export function adminQueuesApp(deps: ApiDeps) {
 
   const app = new Hono()
     .basePath(adminQueuesPath)
-    .use('*', requireAdmin(deps.config.adminToken))
+    .use('*', requireAdmin(deps.config.auth.adminToken))
     .use('/api/queues', async (_c, next) => {
       // In the background: the page polls this route, and a scan must not slow it down.
       void discover();

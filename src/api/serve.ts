@@ -35,10 +35,11 @@ export async function serveApi(
     }),
   };
   const server = await new Promise<Server>((resolve) => {
-    const listener = getRequestListener(app.fetch, { hostname: config.host });
+    const listener = getRequestListener(app.fetch, { hostname: config.http.host });
     const s = createServer(withEdge(listener, edge));
-    s.listen({ port: config.port, host: config.host, backlog: config.listenBacklog }, () =>
-      resolve(s),
+    s.listen(
+      { port: config.http.port, host: config.http.host, backlog: config.api.listenBacklog },
+      () => resolve(s),
     );
   });
   return {

@@ -6,7 +6,7 @@ import { runProcess, startFrom } from './run-process.js';
 runProcess(
   'api',
   startFrom(async (config) =>
-    cluster.isPrimary && config.apiProcesses > 1
+    cluster.isPrimary && config.api.processes > 1
       ? (await import('../api/cluster.js')).startApiCluster
       : (await import('./wiring/api.js')).startApi,
   ),

@@ -28,10 +28,10 @@ export function startOrderWorkers(
       connection,
       prefix: bullPrefix(config),
       // WORKER_CONCURRENCY is the process's; ids spread orders evenly over the queues.
-      concurrency: Math.max(1, Math.ceil(config.workerConcurrency / names.length)),
-      lockDuration: config.workerLockDurationMs,
-      stalledInterval: config.workerStalledIntervalMs,
-      maxStalledCount: config.workerMaxStalledCount,
+      concurrency: Math.max(1, Math.ceil(config.worker.concurrency / names.length)),
+      lockDuration: config.worker.lockDurationMs,
+      stalledInterval: config.worker.stalledIntervalMs,
+      maxStalledCount: config.worker.maxStalledCount,
     });
     worker.on('error', (error) => deps.logger.error({ err: error }, 'worker error'));
     worker.on('failed', deps.unrun.onFailed);

@@ -8,8 +8,8 @@ export type OrderJob = { name: string; data: OrderJobData; opts: { jobId: string
 
 export function orderJobOptions(config: Config): DefaultJobOptions {
   return {
-    attempts: config.jobAttempts,
-    backoff: { type: 'exponential', delay: config.jobBackoffMs },
+    attempts: config.queues.jobAttempts,
+    backoff: { type: 'exponential', delay: config.queues.jobBackoffMs },
     // Finished jobs are kept a while for bull-board and so that a late redelivery of the
     // same order id finds its job and adds nothing.
     removeOnComplete: { age: 3600, count: 10_000 },

@@ -63,9 +63,9 @@ export function startExpiryWorker(
   const worker = new Worker<ExpiryJobData>(expiryQueueName, createExpiryProcessor(deps), {
     connection,
     prefix: bullPrefix(config),
-    concurrency: config.expiryConcurrency,
-    lockDuration: config.workerLockDurationMs,
-    stalledInterval: config.workerStalledIntervalMs,
+    concurrency: config.worker.expiryConcurrency,
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
   });
   worker.on('error', (error) => deps.logger.error({ err: error }, 'expiry worker error'));
   return worker;

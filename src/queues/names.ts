@@ -4,8 +4,8 @@ import { hashModulo, spreadTag } from '../redis/slots.js';
 // Every BullMQ queue of a deployment is named here. Each Queue, Worker, QueueEvents and
 // bull-board adapter uses these names and this prefix, or it would look at other keys.
 
-export function bullPrefix(config: Pick<Config, 'redisPrefix'>): string {
-  return `${config.redisPrefix}:bull`;
+export function bullPrefix(config: { redis: Pick<Config['redis'], 'prefix'> }): string {
+  return `${config.redis.prefix}:bull`;
 }
 
 // What the order queues are called together (traces, logs): each is `{orders-<i>-<k>}`.
@@ -18,9 +18,11 @@ export function orderQueueName(index: number, queues = 1): string {
   return `{${spreadTag((k) => `orders-${index}-${k}`, index, queues)}}`;
 }
 
-export function orderQueueNames(config: Pick<Config, 'orderQueues'>): string[] {
-  return Array.from({ length: config.orderQueues }, (_, i) =>
-    orderQueueName(i, config.orderQueues),
+export function orderQueueNames(config: {
+  queues: Pick<Config['queues'], 'orderQueues'>;
+}): string[] {
+  return Array.from({ length: config.queues.orderQueues }, (_, i) =>
+    orderQueueName(i, config.queues.orderQueues),
   );
 }
 

@@ -32,7 +32,7 @@ describe('the same dead letter delivered twice', () => {
     bridge = await startBridge(env.config, env.logger);
     sut = await startTestCompensator(env);
     broker = await brokerClient(env);
-    db = new pg.Client({ connectionString: env.config.databaseUrl });
+    db = new pg.Client({ connectionString: env.config.database.url });
     await db.connect();
   });
   afterAll(async () => {

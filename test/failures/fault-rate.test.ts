@@ -65,7 +65,10 @@ describe('FAULT_FAIL_RATE=0.2 during a sale', () => {
 
     // Fault injection off: fresh buyers get exactly the returned units, no more.
     await worker.stop();
-    worker = await startWorker({ ...env.config, faultFailRate: 0 }, env.logger);
+    worker = await startWorker(
+      { ...env.config, fault: { ...env.config.fault, failRate: 0 } },
+      env.logger,
+    );
     const fresh = await buyOnce(buyers, saleId, buyersNamed('fresh', returned + 10));
     const byStatus = groupByStatus(fresh);
     expect(byStatus['202']).toHaveLength(returned);

@@ -59,11 +59,11 @@ describe('the payment window, whatever crashes', () => {
     const expired = rows.filter((o) => o.status === 'expired');
     expect(expired).toHaveLength(1);
     expect(expired[0]!.returned_at).toBeNull();
-    const keys = saleKeys(env.config.redisPrefix, saleId);
+    const keys = saleKeys(env.config.redis.prefix, saleId);
     expect(await redis.hget(keys.reservation(expired[0]!.id), 's')).toBe('F');
     expect(Number(await redis.hget(keys.sale, 'remaining'))).toBe(0);
     // The reconciler's drift reading counts the units on their way back: nothing to repair.
-    const db = createDatabase(env.config.databaseUrl, 1);
+    const db = createDatabase(env.config.database.url, 1);
     const gate = new Gate(createRedis(env.config), gateOptions(env.config));
     try {
       const reading = await readDrift(db, gate, saleId);

@@ -144,7 +144,9 @@ describe('the reconciler', () => {
     // A pass every 50 ms, all through the sale: a repair made from a reading taken while
     // orders moved would break the oracle.
     await sut.stop();
-    sut = await startTestCompensator(env, { reconcileIntervalMs: 50 });
+    sut = await startTestCompensator(env, {
+      reconcile: { ...env.config.reconcile, intervalMs: 50 },
+    });
     const saleId = await createSale('busy', 300);
     const answers = await buyOnce(buyers, saleId, buyersNamed('b', 400), 32);
     const oracle = await assertOracle(env, saleId, answers);

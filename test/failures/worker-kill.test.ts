@@ -51,8 +51,8 @@ async function killWorkerMidSale(name: string, overrides: Record<string, string>
   cleanups.push(() => queue.close());
   let stalled = 0;
   events.on('stalled', () => (stalled += 1));
-  const admin = new pg.Client({ connectionString: env.config.databaseUrl });
-  const locker = new pg.Client({ connectionString: env.config.databaseUrl });
+  const admin = new pg.Client({ connectionString: env.config.database.url });
+  const locker = new pg.Client({ connectionString: env.config.database.url });
   await admin.connect();
   await locker.connect();
   cleanups.push(

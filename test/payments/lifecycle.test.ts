@@ -213,7 +213,7 @@ describe('the payment window', () => {
     expect(await metric(workerPort, 'flashline_order_expiries_late_total')).toBe(0);
 
     const board = await api.raw('GET', '/admin/queues/api/queues', {
-      authorization: `Bearer ${env.config.adminToken}`,
+      authorization: `Bearer ${env.config.auth.adminToken}`,
     });
     expect(board.status).toBe(200);
     const names = (board.body.queues as { name: string }[]).map((q) => q.name);

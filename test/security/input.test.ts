@@ -237,7 +237,7 @@ describe('hostile input', () => {
         expect((await sendRaw(blindUrl, 'GET', `/orders/${id}`, headers)).status).toBe(400);
       }
       const admin = {
-        authorization: `Bearer ${env.config.adminToken}`,
+        authorization: `Bearer ${env.config.auth.adminToken}`,
         'content-type': 'application/json',
       };
       for (const [why, body] of Object.entries(badSaleBodies())) {

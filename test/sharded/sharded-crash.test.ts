@@ -127,7 +127,7 @@ describe('a process killed between the steps of a purchase over shards', () => {
       k.inflight,
       halfReleased,
       '0',
-      env.config.tombstoneTtlSeconds,
+      env.config.gate.tombstoneTtlSeconds,
       'publish_failed',
       gate.eventsChannel,
       saleId,

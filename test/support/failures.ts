@@ -43,7 +43,7 @@ export async function metric(
 
 // A test's own AMQP connection to its vhost, for publishing what no Flashline process would.
 export async function brokerClient(env: TestEnv) {
-  const connection: ChannelModel = await amqp.connect(env.config.amqpUrl);
+  const connection: ChannelModel = await amqp.connect(env.config.amqp.url);
   const channel: ConfirmChannel = await connection.createConfirmChannel();
   return {
     channel,

@@ -34,7 +34,7 @@ export type Client = ReturnType<typeof client>;
 
 export function client(baseUrl: string, env: TestEnv) {
   const buyerHeaders = (buyer: string) => ({
-    authorization: `Bearer ${signBuyerToken(buyer, env.config.jwtSecret)}`,
+    authorization: `Bearer ${signBuyerToken(buyer, env.config.auth.jwtSecret)}`,
     'content-type': 'application/json',
   });
   const call = async (
@@ -68,7 +68,7 @@ export function client(baseUrl: string, env: TestEnv) {
         'POST',
         '/admin/sales',
         {
-          authorization: `Bearer ${env.config.adminToken}`,
+          authorization: `Bearer ${env.config.auth.adminToken}`,
           'content-type': 'application/json',
         },
         sale,

@@ -39,7 +39,7 @@ async function verifiedNotification(c: Context, deps: ApiDeps, refuse: Refuse) {
     );
   }
   if (
-    !verifyPaymentSignature(body, c.req.header('x-signature'), deps.config.paymentWebhookSecret)
+    !verifyPaymentSignature(body, c.req.header('x-signature'), deps.config.payment.webhookSecret)
   ) {
     throw refuse(
       401,

@@ -23,18 +23,18 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   // Reserve calls of all requests in flight leave in one write per event-loop turn instead
   // of one write (one syscall) each.
   const redis = createRedis(config, { enableAutoPipelining: true });
-  const db = createDatabase(config.databaseUrl, config.pgPoolMax);
-  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-api', config);
+  const db = createDatabase(config.database.url, config.database.pgPoolMax);
+  const broker = new BrokerConnection(config.amqp.url, logger, 'flashline-api', config);
   await broker.start();
   // A connection in subscriber mode can run nothing else, hence its own.
   const subscriber = createRedis(config, {
     autoResubscribe: false,
-    connectionName: `${config.redisPrefix}-sale-events`,
+    connectionName: `${config.redis.prefix}-sale-events`,
   });
 
   const gate = new Gate(redis, gateOptions(config));
   const saleCache = new SaleCache(gate, subscriber, logger, {
-    refreshMs: config.saleCacheRefreshMs,
+    refreshMs: config.api.saleCacheRefreshMs,
   });
   // Not awaited: until subscribed, every purchase simply asks the gate.
   void saleCache.start();
@@ -52,8 +52,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     gate,
     broker,
     orders: new OrderPublisher(
-      new ConfirmedPublisher(broker, config.publishTimeoutMs),
-      config.publishBatchMax,
+      new ConfirmedPublisher(broker, config.amqp.publishTimeoutMs),
+      config.amqp.publishBatchMax,
     ),
     saleCache,
     admission,

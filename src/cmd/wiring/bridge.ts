@@ -17,9 +17,9 @@ import { quit, serveProcessMetrics } from './shared.js';
 // its orders have their rows.
 export async function startBridge(config: Config, logger: Logger) {
   const registry = createRegistry('bridge');
-  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-bridge', config);
+  const broker = new BrokerConnection(config.amqp.url, logger, 'flashline-bridge', config);
   const redis = createBullRedis(config);
-  const db = createDatabase(config.databaseUrl, 2);
+  const db = createDatabase(config.database.url, 2);
 
   const counters = bridgeMetrics(registry, async () => {
     const depths = new Map<string, number>();
@@ -38,11 +38,11 @@ export async function startBridge(config: Config, logger: Logger) {
     logger,
     counters,
     settledOrders: (ids) => ordersWithRows(db, ids),
-    prefetch: config.bridgePrefetch,
-    maxBulk: config.bridgeBulkMax,
-    retryDelayMs: config.bridgeRetryDelayMs,
-    settleIntervalMs: config.bridgeSettleIntervalMs,
-    readdAfterMs: config.bridgeReaddAfterMs,
+    prefetch: config.bridge.prefetch,
+    maxBulk: config.bridge.bulkMax,
+    retryDelayMs: config.bridge.retryDelayMs,
+    settleIntervalMs: config.bridge.settleIntervalMs,
+    readdAfterMs: config.bridge.readdAfterMs,
   });
   const completions = listenForCompletions(config, bridge, logger);
   bridge.start();

@@ -25,23 +25,25 @@ export async function startCompensator(config: Config, logger: Logger) {
 
   // Every call of the repairs is bounded, so a stalled Redis or PostgreSQL fails a pass
   // instead of hanging it.
-  const gateRedis = createRedis(config, { commandTimeout: config.recoveryCommandTimeoutMs });
+  const gateRedis = createRedis(config, {
+    commandTimeout: config.reconcile.recoveryCommandTimeoutMs,
+  });
   const bullRedis = createBullRedis(config);
-  const db = createDatabase(config.databaseUrl, config.pgPoolMax, {
-    queryTimeoutMs: config.recoveryCommandTimeoutMs,
+  const db = createDatabase(config.database.url, config.database.pgPoolMax, {
+    queryTimeoutMs: config.reconcile.recoveryCommandTimeoutMs,
   });
   const gate = new Gate(gateRedis, gateOptions(config));
   const queue = createOrderQueues(config, bullRedis);
-  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-compensator', config);
-  const publisher = new ConfirmedPublisher(broker, config.publishTimeoutMs);
+  const broker = new BrokerConnection(config.amqp.url, logger, 'flashline-compensator', config);
+  const publisher = new ConfirmedPublisher(broker, config.amqp.publishTimeoutMs);
 
   const consumer = new DeadLetterConsumer({
     broker,
     publisher,
     compensation: { db, gate, logger },
     logger,
-    prefetch: config.compensatorPrefetch,
-    retryDelayMs: config.compensatorRetryDelayMs,
+    prefetch: config.compensator.prefetch,
+    retryDelayMs: config.compensator.retryDelayMs,
     onResult: (result, units) => {
       metrics.deadLetters.inc({ result });
       if (units > 0) metrics.stockReturned.inc(units);
@@ -52,11 +54,11 @@ export async function startCompensator(config: Config, logger: Logger) {
     db,
     gate,
     logger,
-    metrics: paymentMetrics(registry, config.expiryLateAfterMs / 1000),
+    metrics: paymentMetrics(registry, config.payment.expiryLateAfterMs / 1000),
     afterExpiryCommit: expiryCommitFault(config),
-    intervalMs: config.paymentSweepIntervalMs,
-    batch: config.paymentSweepBatch,
-    passTimeoutMs: config.reconcilePassTimeoutMs,
+    intervalMs: config.payment.sweepIntervalMs,
+    batch: config.payment.sweepBatch,
+    passTimeoutMs: config.reconcile.passTimeoutMs,
     onPass: (result) => metrics.passes.inc({ result, kind: 'expiry_sweep' }),
   });
 
@@ -103,10 +105,10 @@ function createReconciler(
     loader: new SaleLoader(db, gate, logger),
     queue,
     logger,
-    intervalMs: config.reconcileIntervalMs,
-    staleAfterMs: config.reconcileStaleAfterMs,
-    passTimeoutMs: config.reconcilePassTimeoutMs,
-    restoreWindowMs: config.tombstoneTtlSeconds * 1000,
+    intervalMs: config.reconcile.intervalMs,
+    staleAfterMs: config.reconcile.staleAfterMs,
+    passTimeoutMs: config.reconcile.passTimeoutMs,
+    restoreWindowMs: config.gate.tombstoneTtlSeconds * 1000,
     onPass: (result, repair) => metrics.passes.inc({ result, kind: repair ? 'repair' : 'routine' }),
     onOrder: (outcome) => {
       metrics.reconciledOrders.inc({ result: outcome.kind });

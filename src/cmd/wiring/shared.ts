@@ -11,7 +11,7 @@ export async function serveProcessMetrics(
   registry: Registry,
   role: 'bridge' | 'worker' | 'compensator',
 ) {
-  const served = await serveMetrics(registry, config.host, metricsPortChoice(config, role));
+  const served = await serveMetrics(registry, config.http.host, metricsPortChoice(config, role));
   logger.info({ metricsPort: served.port }, `${role} metrics listening`);
   return served;
 }

@@ -27,8 +27,8 @@ export async function startWorker(config: Config, logger: Logger) {
   const bullRedis = createBullRedis(config);
   // The claim and confirm batches of different sales share one write per event-loop turn.
   const gateRedis = createRedis(config, { enableAutoPipelining: true });
-  const db = createDatabase(config.databaseUrl, config.pgPoolMax);
-  const broker = new BrokerConnection(config.amqpUrl, logger, 'flashline-worker', config);
+  const db = createDatabase(config.database.url, config.database.pgPoolMax);
+  const broker = new BrokerConnection(config.amqp.url, logger, 'flashline-worker', config);
   await broker.start();
 
   // The worker needs no Queue of its own: these only sample job counts for the gauge.
@@ -36,23 +36,25 @@ export async function startWorker(config: Config, logger: Logger) {
   const metrics = workerMetrics(registry, () => queue.getJobCounts(...bullmqJobStates));
   const gate = new Gate(gateRedis, gateOptions(config));
   const batcher = new OrderBatcher(db, {
-    maxBatch: config.orderBatchMax,
-    lingerMs: config.orderBatchLingerMs,
+    maxBatch: config.worker.orderBatchMax,
+    lingerMs: config.worker.orderBatchLingerMs,
   });
   const expiryQueue = createExpiryQueue(config, bullRedis);
   const expiries = new ExpiryScheduler(expiryQueue, (saleId) =>
     findSale(db, saleId).then((sale) => sale?.paymentWindowSeconds ?? null),
   );
-  const deadLetter = deadLetterThrough(new ConfirmedPublisher(broker, config.publishTimeoutMs));
+  const deadLetter = deadLetterThrough(
+    new ConfirmedPublisher(broker, config.amqp.publishTimeoutMs),
+  );
   const processor = createOrderProcessor({
     // A script call per sale and batch, at most as many orders as one group commit.
-    gate: new ReservationBatcher(gate, config.orderBatchMax),
+    gate: new ReservationBatcher(gate, config.worker.orderBatchMax),
     restorer: gate,
     returner: gate,
     scheduleExpiry: (order, payBy) => expiries.schedule(order, payBy),
     db,
     logger,
-    faultFailRate: config.faultFailRate,
+    faultFailRate: config.fault.failRate,
     writeConfirmed: (order) => batcher.commit(order),
     deadLetter,
     onFailure: metrics.failed,
@@ -68,7 +70,7 @@ export async function startWorker(config: Config, logger: Logger) {
     db,
     gate,
     logger,
-    metrics: paymentMetrics(registry, config.expiryLateAfterMs / 1000),
+    metrics: paymentMetrics(registry, config.payment.expiryLateAfterMs / 1000),
     afterExpiryCommit: expiryCommitFault(config),
   });
   const metricsServer = await serveProcessMetrics(config, logger, registry, 'worker');
