@@ -20,7 +20,7 @@ describe('compensating an order that failed for good', () => {
 
   beforeAll(async () => {
     env = await createTestEnv('compensate');
-    db = createDatabase(env.config.databaseUrl, 2);
+    db = createDatabase(env.config.database.url, 2);
     redis = createRedis(env.config);
     gate = new Gate(redis, gateOptions(env.config));
   });
@@ -94,7 +94,7 @@ describe('compensating an order that failed for good', () => {
     const reservation = await gate.reservation(saleId, order.id);
     expect(reservation?.state, 'the reservation is a tombstone').toBe('released');
     expect(await gate.remaining(saleId)).toBe(5);
-    expect(await gateProbe(redis, env.config.redisPrefix).heldBy(saleId, 'forgotten')).toBe(0);
+    expect(await gateProbe(redis, env.config.redis.prefix).heldBy(saleId, 'forgotten')).toBe(0);
     // A late job for it finds it finished and writes nothing.
     expect(await gate.claim(saleId, order.id)).toBe('gone');
   });

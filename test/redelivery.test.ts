@@ -27,7 +27,7 @@ describe('an order delivered or run more than once', () => {
     env = await createTestEnv('redelivery');
     sut = await startSystem(env);
     api = client(sut.baseUrl, env);
-    db = new pg.Client({ connectionString: env.config.databaseUrl });
+    db = new pg.Client({ connectionString: env.config.database.url });
     await db.connect();
     deps = {
       gate: sut.api.deps.gate,

@@ -125,7 +125,7 @@ export class BrokerConnection extends EventEmitter {
       if (/PRECONDITION_FAILED/.test(String(error))) {
         // Retrying cannot help: the queues exist with other arguments (another type).
         this.logger.error(
-          { err: error, queueType: this.queueSettings.amqpQueueType },
+          { err: error, queueType: this.queueSettings.amqp.queueType },
           'the broker has these queues with other arguments; AMQP_QUEUE_TYPE must match them (docs/operations.md)',
         );
       }

@@ -16,11 +16,11 @@ export const topology = {
   parkedRoutingKey: 'order.parked',
 } as const;
 
-export type QueueSettings = Pick<Config, 'amqpQueueType' | 'amqpDeliveryLimit'>;
+export type QueueSettings = { amqp: Pick<Config['amqp'], 'queueType' | 'deliveryLimit'> };
 
 // The arguments of a queue of the configured type. A quorum queue dead-letters at least once
 // (the message leaves only when the dead-letter queue confirmed it, which needs reject-publish
-// rather than dropping the oldest), and after `amqpDeliveryLimit` deliveries, so a message
+// rather than dropping the oldest), and after `deliveryLimit` deliveries, so a message
 // that kills its consumer every time does not loop for ever. A classic queue has neither.
 function queueOptions(
   settings: QueueSettings,
@@ -29,7 +29,7 @@ function queueOptions(
   const dlx = deadLetter
     ? { deadLetterExchange: deadLetter.exchange, deadLetterRoutingKey: deadLetter.routingKey }
     : {};
-  if (settings.amqpQueueType === 'classic') return { durable: true, ...dlx };
+  if (settings.amqp.queueType === 'classic') return { durable: true, ...dlx };
   return {
     durable: true,
     ...dlx,
@@ -39,7 +39,7 @@ function queueOptions(
         ? {
             'x-dead-letter-strategy': 'at-least-once',
             'x-overflow': 'reject-publish',
-            'x-delivery-limit': settings.amqpDeliveryLimit,
+            'x-delivery-limit': settings.amqp.deliveryLimit,
           }
         : {}),
     },
@@ -62,7 +62,7 @@ export async function assertTopology(channel: Channel, settings: QueueSettings):
   // is parked by the broker.
   await channel.assertQueue(
     topology.deadLetterQueue,
-    settings.amqpQueueType === 'quorum'
+    settings.amqp.queueType === 'quorum'
       ? queueOptions(settings, {
           exchange: topology.parkingExchange,
           routingKey: topology.parkedRoutingKey,

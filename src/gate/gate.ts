@@ -34,11 +34,11 @@ export type GateOptions = {
 
 export function gateOptions(config: Config): GateOptions {
   return {
-    prefix: config.redisPrefix,
-    tombstoneTtlSeconds: config.tombstoneTtlSeconds,
-    idempotencyTtlSeconds: config.idempotencyTtlSeconds,
-    rateCapacity: config.rateLimitCapacity,
-    rateRefillPerSecond: config.rateLimitRefillPerSecond,
+    prefix: config.redis.prefix,
+    tombstoneTtlSeconds: config.gate.tombstoneTtlSeconds,
+    idempotencyTtlSeconds: config.gate.idempotencyTtlSeconds,
+    rateCapacity: config.gate.rateLimitCapacity,
+    rateRefillPerSecond: config.gate.rateLimitRefillPerSecond,
   };
 }
 

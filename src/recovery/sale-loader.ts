@@ -4,8 +4,8 @@ import type { Database } from '../db/client.js';
 import { orders, type OrderStatus, type Sale } from '../db/schema.js';
 import type { Gate, OrderToRestore } from '../gate/gate.js';
 import type { Logger } from '../observability/logger.js';
-import { restoreModeOf } from './restore-mode.js';
-import { finishReturn } from '../payments/arbiter.js';
+import { restoreModeOf } from '../orders/restore-mode.js';
+import { finishReturn } from '../orders/give-back.js';
 
 // Orders read from PostgreSQL and restored in one script call.
 const pageSize = 1_000;

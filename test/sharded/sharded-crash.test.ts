@@ -3,9 +3,9 @@ import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, pool, type Client } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { metric, startTestCompensator, type RunningCompensator } from '../support/failures.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
-import { startBridge } from '../../src/bridge/start.js';
-import { startWorker } from '../../src/orders/start-worker.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
+import { startBridge } from '../../src/cmd/wiring/bridge.js';
+import { startWorker } from '../../src/cmd/wiring/worker.js';
 import { homeOfBuyer, shardKeys } from '../../src/gate/keys.js';
 import type { Gate } from '../../src/gate/gate.js';
 import { reserveScript, retargetScript } from '../../src/gate/scripts/purchase-scripts.js';
@@ -44,7 +44,7 @@ describe('a process killed between the steps of a purchase over shards', () => {
     buyers = client(`http://127.0.0.1:${api.port}`, env);
     gate = api.deps.gate;
     redis = createRedis(env.config);
-    probe = gateProbe(redis, env.config.redisPrefix);
+    probe = gateProbe(redis, env.config.redis.prefix);
   });
   afterAll(async () => {
     await compensator?.stop();
@@ -139,7 +139,7 @@ describe('a process killed between the steps of a purchase over shards', () => {
         orderId: halfReleased,
         force: false,
         reason: 'publish_failed',
-        tombstoneTtlSeconds: env.config.tombstoneTtlSeconds,
+        tombstoneTtlSeconds: env.config.gate.tombstoneTtlSeconds,
       },
     );
     expect(release.kind).toBe('released');
@@ -196,7 +196,7 @@ describe('a process killed between the steps of a purchase over shards', () => {
     // against PostgreSQL shows it, and the order must take its unit again.
     const lost = answers.find((a) => a.status === 202)!;
     const lostShard = (await gate.reservationShards(saleId, [lost.orderId!]))[0]!.shard!;
-    const shardKeysOfLost = shardKeys(env.config.redisPrefix, saleId, lostShard, shards);
+    const shardKeysOfLost = shardKeys(env.config.redis.prefix, saleId, lostShard, shards);
     await redis
       .multi()
       .hdel(shardKeysOfLost.ledger, lost.orderId!)

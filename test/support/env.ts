@@ -82,7 +82,7 @@ export async function createTestEnv(
   await rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*');
   await migrateDatabase(env.DATABASE_URL!);
   const config = loadConfig(env);
-  const logger = createLogger(config.logLevel, `test-${name}`);
+  const logger = createLogger(config.process.logLevel, `test-${name}`);
 
   return {
     id,
@@ -96,9 +96,9 @@ export async function createTestEnv(
       await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       await admin.end();
       if (services.redisCluster && env.REDIS_CLUSTER_NODES === services.redisCluster) {
-        await deleteClusterKeys(config, `${config.redisPrefix}:*`);
+        await deleteClusterKeys(config, `${config.redis.prefix}:*`);
       } else {
-        await deleteKeys(services.redis, `${config.redisPrefix}:*`);
+        await deleteKeys(services.redis, `${config.redis.prefix}:*`);
       }
     },
   };
@@ -181,7 +181,7 @@ export async function orderQueuePolicy(
   name: string,
   definition: object,
 ): Promise<() => Promise<void>> {
-  const vhost = decodeURIComponent(new URL(env.config.amqpUrl).pathname.slice(1));
+  const vhost = decodeURIComponent(new URL(env.config.amqp.url).pathname.slice(1));
   const queue = `^${topology.ordersQueue.replaceAll('.', '\\.')}$`;
   await rabbitmqctl(
     'set_policy',
@@ -216,7 +216,7 @@ export async function rejectOrderPublishes(env: TestEnv): Promise<() => Promise<
   const refusing = 'flashline.test.refuse-orders';
   const { ordersExchange, ordersQueue, ordersRoutingKey } = topology;
   const withChannel = async (work: (channel: amqp.Channel) => Promise<void>) => {
-    const connection = await amqp.connect(env.config.amqpUrl);
+    const connection = await amqp.connect(env.config.amqp.url);
     try {
       await work(await connection.createChannel());
     } finally {
