@@ -1,5 +1,70 @@
+import { readdirSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+// Imports point down (docs/layout.md): a folder of src/ imports only folders of lower layers,
+// never one of its own layer or above. Lowest first.
+const layers = [
+  ['config', 'errors', 'types'],
+  ['redis', 'auth', 'observability'],
+  ['gate', 'broker', 'db', 'queues'],
+  ['orders'],
+  ['recovery'],
+  ['payments'],
+  ['api', 'bridge', 'compensator'],
+  ['cmd'],
+];
+
+// A new folder of src/ is placed in a layer before anything lints.
+const unplaced = readdirSync(`${import.meta.dirname}/src`, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && !layers.flat().includes(entry.name))
+  .map((entry) => `src/${entry.name}`);
+if (unplaced.length > 0) {
+  throw new Error(`eslint.config.mjs: place ${unplaced.join(', ')} in a layer of \`layers\``);
+}
+
+// One no-restricted-imports entry per folder and depth: a file in src/<folder>/ at depth d
+// reaches the top of src/ with exactly d `../`, so the regex names the other folders exactly.
+function layerRules() {
+  const rank = (name) => layers.findIndex((layer) => layer.includes(name));
+  const rules = [];
+  for (const folder of layers.flat().filter((name) => name !== 'config')) {
+    const above = layers.flat().filter((name) => rank(name) >= rank(folder) && name !== folder);
+    if (above.length === 0) continue;
+    const below = layers.slice(0, rank(folder)).map((layer) => layer.join(', '));
+    for (let depth = 1; depth <= 3; depth++) {
+      rules.push({
+        files: [`src/${folder}/${'*/'.repeat(depth - 1)}*.ts`],
+        // A test may reach across layers to build its inputs.
+        ignores: ['src/**/*.test.ts'],
+        rules: {
+          'no-restricted-imports': [
+            'error',
+            {
+              patterns: [
+                {
+                  regex: `^${'\\.\\./'.repeat(depth)}(${above.join('|')})(/|\\.js$)`,
+                  message: `src/${folder} is in layer ${rank(folder)} of docs/layout.md: it imports only lower layers (${below.join(' < ') || 'none'}).`,
+                },
+              ],
+            },
+          ],
+        },
+      });
+    }
+  }
+  // config.ts imports nothing from the domain.
+  rules.push({
+    files: ['src/config.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^\\./', message: 'config.ts imports nothing from src/.' }] },
+      ],
+    },
+  });
+  return rules;
+}
 
 export default tseslint.config(
   { ignores: ['node_modules', 'dist', 'migrations', 'k6', 'coverage', 'test/artifacts'] },
@@ -22,4 +87,5 @@ export default tseslint.config(
     files: ['test/**/*.ts', 'bench/**/*.ts', 'src/**/*.test.ts'],
     rules: { 'no-console': 'off' },
   },
+  ...layerRules(),
 );

@@ -75,7 +75,7 @@ const cluster = await startRedisCluster(masterCount);
 const env = await createBenchEnv('cluster');
 Object.assign(env.env, { REDIS_CLUSTER_NODES: cluster.nodes, REDIS_URL: 'redis://127.0.0.1:1/0' });
 const children: Child[] = [];
-const db = new pg.Pool({ connectionString: env.config.databaseUrl, max: 1 });
+const db = new pg.Pool({ connectionString: env.config.database.url, max: 1 });
 const masters = cluster.masters.map((server) => ({ server, redis: new Redis(server.url) }));
 try {
   const api = await spawnProcess('api', 'src/cmd/api.ts', {
@@ -88,15 +88,15 @@ try {
   const sales: number[] = [];
   const used = new Set<number>();
   for (let i = 0; sales.length < masterCount && i < 200; i++) {
-    const id = await createSale(baseUrl, env.config.adminToken, `c-${i}`, 10_000_000, 1_000);
-    const master = await cluster.masterOf(saleKeys(env.config.redisPrefix, id).sale);
+    const id = await createSale(baseUrl, env.config.auth.adminToken, `c-${i}`, 10_000_000, 1_000);
+    const master = await cluster.masterOf(saleKeys(env.config.redis.prefix, id).sale);
     if (!used.has(master.port)) {
       used.add(master.port);
       sales.push(id);
     }
   }
   const tokens = Array.from({ length: 10_000 }, (_, i) =>
-    signBuyerToken(`b-${i}`, env.config.jwtSecret),
+    signBuyerToken(`b-${i}`, env.config.auth.jwtSecret),
   );
   let accepted = 0;
   const gate = await measure('gate (API alone)', masters, async () => {

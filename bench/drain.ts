@@ -18,7 +18,7 @@ import { load } from './load.js';
 import { coresBetween, sampleCpu, type CpuSample } from './cpu.js';
 import { createSale } from './sale.js';
 import { commandStats, isScript, type CommandStats } from './redis-stats.js';
-import { bullPrefix, orderQueueName } from '../src/orders/queue.js';
+import { bullPrefix, orderQueueName } from '../src/queues/names.js';
 
 const orders = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 20_000);
 const split = process.argv.includes('--split');
@@ -61,8 +61,8 @@ function report(phase: string, before: Sample, after: Sample, count: number) {
 
 const env = await createBenchEnv('drain');
 const children: Child[] = [];
-const db = new pg.Pool({ connectionString: env.config.databaseUrl, max: 1 });
-const redis = new Redis(env.config.redisUrl);
+const db = new pg.Pool({ connectionString: env.config.database.url, max: 1 });
+const redis = new Redis(env.config.redis.url);
 try {
   const api = await spawnProcess('api', 'src/cmd/api.ts', {
     env: env.env,
@@ -70,9 +70,9 @@ try {
     args: [],
   });
   const baseUrl = `http://127.0.0.1:${api.port}`;
-  const saleId = await createSale(baseUrl, env.config.adminToken, 'd', 10_000_000, 1_000);
+  const saleId = await createSale(baseUrl, env.config.auth.adminToken, 'd', 10_000_000, 1_000);
   const tokens = Array.from({ length: 10_000 }, (_, i) =>
-    signBuyerToken(`b-${i}`, env.config.jwtSecret),
+    signBuyerToken(`b-${i}`, env.config.auth.jwtSecret),
   );
   const queued = await load({
     baseUrl,

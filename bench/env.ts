@@ -17,8 +17,8 @@ export async function createBenchEnv(name: string) {
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production',
     ADMISSION: defaults.admission.enabled ? 'adaptive' : 'off',
-    DRAIN_NICE: String(defaults.drainNice),
-    JOB_BACKOFF_MS: String(defaults.jobBackoffMs),
+    DRAIN_NICE: String(defaults.process.drainNice),
+    JOB_BACKOFF_MS: String(defaults.queues.jobBackoffMs),
     ...benchOverrides,
   });
   // One cleanup however many ask: the script's own `finally` also runs when the interrupted

@@ -31,9 +31,15 @@ try {
   await spawn('worker', 'src/cmd/worker.ts');
   await spawn('bridge', 'src/cmd/bridge.ts');
   const apiUrl = `http://127.0.0.1:${api.port}`;
-  const saleId = await createSale(apiUrl, env.config.adminToken, 'overload', 10_000_000, 1_000);
+  const saleId = await createSale(
+    apiUrl,
+    env.config.auth.adminToken,
+    'overload',
+    10_000_000,
+    1_000,
+  );
   const tokens = Array.from({ length: 100_000 }, (_, i) =>
-    signBuyerToken(`buyer-${i}`, env.config.jwtSecret),
+    signBuyerToken(`buyer-${i}`, env.config.auth.jwtSecret),
   );
   const limits: number[] = [];
   const floors: number[] = [];

@@ -41,10 +41,12 @@ try {
   children.push(api);
   const baseUrl = `http://127.0.0.1:${api.port}`;
   const tokens = Array.from({ length: 50_000 }, (_, i) =>
-    signBuyerToken(`b-${i}`, env.config.jwtSecret),
+    signBuyerToken(`b-${i}`, env.config.auth.jwtSecret),
   );
   const stock = scenario === 'sold-out' ? 1 : 10_000_000;
-  const saleId = bare ? 1 : await createSale(baseUrl, env.config.adminToken, 'p', stock, 1_000);
+  const saleId = bare
+    ? 1
+    : await createSale(baseUrl, env.config.auth.adminToken, 'p', stock, 1_000);
   const path = `/sales/${saleId}/purchase`;
   if (scenario === 'sold-out')
     await load({ baseUrl, path, tokens, rotate: false, connections: 1, amount: 1 });
@@ -62,7 +64,7 @@ try {
 
   if (scenario === 'drain') {
     const backlog = result.byStatus['202'] ?? 0;
-    const db = new pg.Pool({ connectionString: env.config.databaseUrl, max: 1 });
+    const db = new pg.Pool({ connectionString: env.config.database.url, max: 1 });
     const worker = await spawnProcess('worker', 'src/cmd/worker.ts', {
       env: env.env,
       portVariable: 'WORKER_PORT',

@@ -17,6 +17,7 @@ import { coresBetween, sampleCpu } from './cpu.js';
 import { createSale } from './sale.js';
 import { overloadMeasure } from './overload.js';
 import { wrk, wrkAvailable, type WrkResult } from './wrk.js';
+import { soldOf } from '../test/support/sales.js';
 
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
@@ -30,11 +31,6 @@ const apiProcesses = Math.max(1, Number(process.env.BENCH_API_PROCESSES ?? 1));
 const resultsDir = fileURLToPath(new URL('results/', import.meta.url));
 
 const log = (message: string) => process.stdout.write(`[bench] ${message}\n`);
-
-async function soldOf(db: pg.Pool, saleId: number): Promise<number> {
-  const result = await db.query<{ sold: number }>('SELECT sold FROM sales WHERE id = $1', [saleId]);
-  return result.rows[0]?.sold ?? 0;
-}
 
 // Polls sales.sold until it reaches `target` (null while still unknown); returns when the
 // count first reached its final value, and the rate from the first confirmed order to it.
@@ -70,7 +66,7 @@ async function main() {
   const env = await createBenchEnv('bench');
   const cpuProfileDir = profile ? `${resultsDir}profiles` : undefined;
   const children: Child[] = [];
-  const db = new pg.Pool({ connectionString: env.config.databaseUrl, max: 2 });
+  const db = new pg.Pool({ connectionString: env.config.database.url, max: 2 });
   try {
     const bareUrls: string[] = [];
     const apiUrls: string[] = [];
@@ -108,7 +104,7 @@ async function main() {
       return result;
     };
     const tokens = Array.from({ length: plan.selloutBuyers }, (_, i) =>
-      signBuyerToken(`buyer-${i}`, env.config.jwtSecret),
+      signBuyerToken(`buyer-${i}`, env.config.auth.jwtSecret),
     );
     const flatOut = { connections, seconds: plan.seconds };
 
@@ -124,13 +120,13 @@ async function main() {
     );
     log("(a') raw confirmed publishes through amqplib");
     const rawPublishes = await measured("(a')", () =>
-      rawConfirmedPublishes(env.config.amqpUrl, connections, plan.seconds),
+      rawConfirmedPublishes(env.config.amqp.url, connections, plan.seconds),
     );
 
     log('(b) purchase accepted path, flat out (bridge and worker not started yet)');
     const bigSale = await createSale(
       apiUrl,
-      env.config.adminToken,
+      env.config.auth.adminToken,
       'bench-accepted',
       10_000_000,
       1_000,
@@ -163,13 +159,13 @@ async function main() {
     const drain = await measured('(e)', () => watchConfirmed(db, bigSale, () => backlog));
     log('(e) raw single-row INSERTs through pg');
     const rawInserts = await rawSingleRowInserts(
-      env.config.databaseUrl,
-      env.config.pgPoolMax,
+      env.config.database.url,
+      env.config.database.pgPoolMax,
       plan.rawSeconds,
     );
 
     log('(c) purchase sold-out path, flat out');
-    const soldOutSale = await createSale(apiUrl, env.config.adminToken, 'bench-sold-out', 1);
+    const soldOutSale = await createSale(apiUrl, env.config.auth.adminToken, 'bench-sold-out', 1);
     const first = await load({
       baseUrl: apiTarget,
       path: `/sales/${soldOutSale}/purchase`,
@@ -249,7 +245,7 @@ async function main() {
     log(`(f) sell-out of ${plan.selloutStock} units to ${plan.selloutBuyers} distinct buyers`);
     const selloutSale = await createSale(
       apiUrl,
-      env.config.adminToken,
+      env.config.auth.adminToken,
       'bench-sellout',
       plan.selloutStock,
     );

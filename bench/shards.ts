@@ -318,13 +318,13 @@ async function main(started: Started): Promise<boolean> {
     );
     // One buyer per purchase (perUserLimit 1); a few spare in case autocannon asks for more.
     const tokens = Array.from({ length: purchases + warmup + connections }, (_, i) =>
-      signBuyerToken(`b-${i}`, env.config.jwtSecret),
+      signBuyerToken(`b-${i}`, env.config.auth.jwtSecret),
     );
     // Each path warmed up on a sale of its own first, so neither phase pays the JIT.
     for (const shards of [1, masterCount]) {
       const saleId = await createShardedSale(
         apiUrl,
-        env.config.adminToken,
+        env.config.auth.adminToken,
         `warm-${shards}`,
         shards,
       );
@@ -340,8 +340,8 @@ async function main(started: Started): Promise<boolean> {
     }
     const ctx = {
       apiUrl,
-      adminToken: env.config.adminToken,
-      prefix: env.config.redisPrefix,
+      adminToken: env.config.auth.adminToken,
+      prefix: env.config.redis.prefix,
       cluster,
       masters,
       tokens,

@@ -58,12 +58,12 @@ async function main() {
     }
     const sale = await createSale(
       apiUrl,
-      env.config.adminToken,
+      env.config.auth.adminToken,
       'steady',
       soldOut ? 1 : 10_000_000,
     );
     const tokens = Array.from({ length: rate * seconds * 2 }, (_, i) =>
-      signBuyerToken(`buyer-${i}`, env.config.jwtSecret),
+      signBuyerToken(`buyer-${i}`, env.config.auth.jwtSecret),
     );
     const fixed = (baseUrl: string, path: string, rotate: boolean) =>
       loadAtRate({ baseUrl, path, tokens, rotate }, rate, seconds);
@@ -72,7 +72,7 @@ async function main() {
     // where (d) comes after the flat-out measures.
     log('warming up');
     const warmupTokens = Array.from({ length: 30_000 }, (_, i) =>
-      signBuyerToken(`warmup-${i}`, env.config.jwtSecret),
+      signBuyerToken(`warmup-${i}`, env.config.auth.jwtSecret),
     );
     const warmup = { tokens: warmupTokens, connections: 50, amount: warmupTokens.length };
     await load({ ...warmup, baseUrl: apiUrl, path: `/sales/${sale}/purchase`, rotate: true });
@@ -82,13 +82,13 @@ async function main() {
     log(`${path} path @ ${rate}/s for ${seconds} s${drain ? ', bridge and worker draining' : ''}`);
     const metric = 'flashline_publish_confirm_duration_seconds';
     const bucketsBefore = await scrapeBuckets(`${apiUrl}/metrics`, metric);
-    const redisBefore = await redisScriptUs(env.config.redisUrl);
+    const redisBefore = await redisScriptUs(env.config.redis.url);
     const pids = Object.fromEntries(children.map((c) => [c.name, c.child.pid]));
     const cpuBefore = sampleCpu(pids);
     // As in run.ts: sold out with one token per connection, accepted with a new buyer each time.
     const measured = await fixed(apiUrl, `/sales/${sale}/purchase`, !soldOut);
     const cores = coresBetween(cpuBefore, sampleCpu(pids));
-    const redisUs = (await redisScriptUs(env.config.redisUrl)) - redisBefore;
+    const redisUs = (await redisScriptUs(env.config.redis.url)) - redisBefore;
     const [confirmP50, confirmP99] = quantilesBetween(
       bucketsBefore,
       await scrapeBuckets(`${apiUrl}/metrics`, metric),

@@ -9,23 +9,22 @@
     KEYS[2] shard ledger hash
 
     ARGV[1] order id
-    ARGV[2] sale events channel: PUBLISH '<sale id> <version> <remaining> <shard>' when the
-            shard goes from 0 remaining to more than 0 (it reopens)
+    ARGV[2] sale events channel: the shard reopens when its remaining goes from 0 to more
+            (includes/sale-events.lua)
     ARGV[3] sale id, as it appears in that message
     ARGV[4] shard index, as it appears in that message
 
   Output: { code, remaining }
-     1 GIVEN_BACK  remaining = the shard's units after
-     0 NOT_HELD    the ledger does not have the order: nothing written
+    OK        given back: remaining = the shard's units after
+    NOT_HELD  the ledger does not have the order: nothing written
 ]]
+--- @include "includes/sale-events"
+
 local qty = tonumber(redis.call('HGET', KEYS[2], ARGV[1]))
 if not qty then
-  return { 0, 0 }
+  return { Code.NOT_HELD }
 end
 redis.call('HDEL', KEYS[2], ARGV[1])
 local remaining = redis.call('HINCRBY', KEYS[1], 'remaining', qty)
-if remaining > 0 and remaining - qty <= 0 then
-  local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
-  redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' ' .. version .. ' ' .. remaining .. ' ' .. ARGV[4])
-end
-return { 1, remaining }
+publishIfReopened(KEYS[1], ARGV[2], ARGV[3], remaining - qty, remaining, ARGV[4])
+return { Code.OK, remaining }

@@ -2,7 +2,7 @@
   Loads a sale into the gate. Idempotent: the remaining count is set only the first time,
   so loading again (a retry, the reconciler at start) never resets stock already sold.
   A sale loaded back after Redis forgot it starts at its full stock with the field `loading`
-  set: its orders are then restored from PostgreSQL (restore-n.lua takes each one's units)
+  set: its orders are then restored from PostgreSQL (restore-3.lua takes each one's units)
   and `loading` is removed; until then the gate answers LOADING to buyers.
 
   Input:
@@ -21,9 +21,9 @@
             their purchases run (reserve-7.lua). Created while restoring, it is `loading`
             until its buyers' orders are restored.
 
-  Output:
-    1 LOADED
-    0 ALREADY_LOADED  metadata refreshed, remaining untouched
+  Output: { code }
+    OK       loaded
+    UPDATED  loaded already: its rules written again, remaining untouched
 ]]
 local shards = tonumber(ARGV[6] or '1')
 local shard = tonumber(ARGV[7] or '-1')
@@ -40,4 +40,7 @@ if created == 1 and ARGV[5] == '1' then
   redis.call('HSET', KEYS[1], 'loading', '1')
 end
 redis.call('HSET', KEYS[1], 'stock', ARGV[1], 'limit', ARGV[2], 'starts', ARGV[3], 'ends', ARGV[4])
-return created
+if created == 1 then
+  return { Code.OK }
+end
+return { Code.UPDATED }

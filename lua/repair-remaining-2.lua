@@ -11,17 +11,17 @@
     ARGV[2] in-flight reservations as read (count)
     ARGV[3] corrected remaining
 
-  Output:
-    1 REPAIRED
-    0 MOVED     remaining or the in-flight set changed since the reading, or the sale is
-                being loaded back (load-sale-1.lua): nothing written
+  Output: { code }
+    OK       repaired
+    STALE    remaining or the in-flight set changed since the reading: nothing written
+    LOADING  the sale is being loaded back (load-sale-1.lua): nothing written
 ]]
 local remaining = redis.call('HGET', KEYS[1], 'remaining')
 if remaining ~= ARGV[1] or redis.call('ZCARD', KEYS[2]) ~= tonumber(ARGV[2]) then
-  return 0
+  return { Code.STALE }
 end
 if redis.call('HEXISTS', KEYS[1], 'loading') == 1 then
-  return 0
+  return { Code.LOADING }
 end
 redis.call('HSET', KEYS[1], 'remaining', ARGV[3])
-return 1
+return { Code.OK }

@@ -8,14 +8,14 @@
     KEYS[1] shard units hash
     KEYS[2] shard ledger hash
 
-  Output: { drift, remaining, loaded }
-    drift = remaining as found minus what the ledger says (0: nothing written)
-    remaining = the shard's remaining after
-    loaded = 1, or 0 when the shard is not in Redis ({ 0, 0, 0 }: nothing written)
+  Output: { code, drift, remaining }
+    OK       checked: drift = remaining as found minus what the ledger says (0: nothing
+             written), remaining = the shard's remaining after
+    MISSING  the shard is not in Redis: nothing written
 ]]
 local shard = redis.call('HMGET', KEYS[1], 'remaining', 'stock')
 if not shard[1] or not shard[2] then
-  return { 0, 0, 0 }
+  return { Code.MISSING }
 end
 local held = 0
 for _, units in ipairs(redis.call('HVALS', KEYS[2])) do
@@ -26,4 +26,4 @@ local drift = tonumber(shard[1]) - expected
 if drift ~= 0 then
   redis.call('HSET', KEYS[1], 'remaining', expected)
 end
-return { drift, expected, 1 }
+return { Code.OK, drift, expected }

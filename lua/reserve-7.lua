@@ -18,7 +18,8 @@
     ARGV[4] idempotency ttl, seconds (0 = the request has no Idempotency-Key)
     ARGV[5] bucket capacity (0 = no rate limit)
     ARGV[6] bucket refill, tokens per second
-    ARGV[7] sale events channel: PUBLISH '<sale id> <version> 0' when remaining reaches 0
+    ARGV[7] sale events channel: the sale (or the home shard) sells out when its remaining
+            reaches 0 (includes/sale-events.lua)
     ARGV[8] sale id, as it appears in that message
     ARGV[9] shard to try next when the buyer's home shard has no units, for a sale over
             shards (-1: the script picks one)
@@ -31,23 +32,25 @@
   ARGV[9], whose unit the caller takes next (lua/take-2.lua). Sold out is then the shards'
   answer, not this script's.
 
-  The sale hash's field v counts sold-out / reopened transitions (see release-4.lua), so a
-  listener can order events against a state it read with HMGET.
+  The sale hash's field v counts sold-out / reopened transitions (includes/sale-events.lua),
+  so a listener can order events against a state it read with HMGET.
 
   Output: { code, detail, extra }
-    0 RESERVED             detail = remaining after, extra = reserved at (ms, Redis TIME);
-                           over shards: then the shard named and the shard count, and 1
-                           when the unit was taken here; detail = -1 when it was not
-    1 SOLD_OUT
-    2 LIMIT_REACHED
-    3 NOT_FOUND
-    4 NOT_STARTED
-    5 ENDED
-    6 RATE_LIMITED         detail = ms until a token is back
-    7 REPLAYED             detail = order id of the first answer, extra = its state
-    8 QUANTITY_OVER_LIMIT  the request alone asks for more than the per-user limit
-    9 LOADING              the sale is being loaded back from PostgreSQL (see load-sale-1.lua)
+    OK                   reserved: detail = remaining after, extra = reserved at (ms, Redis
+                         TIME); over shards: then the shard named and the shard count, and 1
+                         when the unit was taken here; detail = -1 when it was not
+    SOLD_OUT
+    LIMIT_REACHED
+    MISSING              no such sale (or a sale over shards asked outside a shard)
+    NOT_STARTED
+    ENDED
+    RATE_LIMITED         detail = ms until a token is back
+    REPLAYED             detail = order id of the first answer, extra = its state
+    QUANTITY_OVER_LIMIT  the request alone asks for more than the per-user limit
+    LOADING              the sale is being loaded back from PostgreSQL (see load-sale-1.lua)
 ]]
+--- @include "includes/sale-events"
+
 local saleKey, heldKey, resKey, inflightKey, idemKey, bucketKey, ledgerKey =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local orderId, buyer = ARGV[1], ARGV[2]
@@ -62,10 +65,10 @@ local shards = tonumber(sale[6] or '1')
 -- The sale's own hash of a sale over shards is no buyer's home (it holds no units): a
 -- purchase is only ever asked at a shard (sale[7]).
 if (not sale[1] and shards <= 1) or (shards > 1 and not sale[7]) then
-  return { 3, '' }
+  return { Code.MISSING }
 end
 if sale[5] then
-  return { 9, '' }
+  return { Code.LOADING }
 end
 local remaining, limit = tonumber(sale[1]), tonumber(sale[2])
 local starts, ends = tonumber(sale[3]), tonumber(sale[4])
@@ -79,15 +82,15 @@ if idemTtl > 0 then
   local first = redis.call('GET', idemKey)
   if first then
     local state = redis.call('HGET', string.gsub(resKey, '[^:]+$', first), 's')
-    return { 7, first, state or 'R' }
+    return { Code.REPLAYED, first, state or 'R' }
   end
 end
 
 if now < starts then
-  return { 4, '' }
+  return { Code.NOT_STARTED }
 end
 if ends > 0 and now >= ends then
-  return { 5, '' }
+  return { Code.ENDED }
 end
 
 if capacity > 0 then
@@ -96,24 +99,24 @@ if capacity > 0 then
   local at = tonumber(bucket[2]) or now
   tokens = math.min(capacity, tokens + (now - at) * refill / 1000)
   if tokens < 1 then
-    return { 6, math.ceil((1 - tokens) * 1000 / refill) }
+    return { Code.RATE_LIMITED, math.ceil((1 - tokens) * 1000 / refill) }
   end
   redis.call('HSET', bucketKey, 'k', tokens - 1, 't', now)
   redis.call('PEXPIRE', bucketKey, math.ceil(capacity * 1000 / refill) + 1000)
 end
 
 if qty > limit then
-  return { 8, '' }
+  return { Code.QUANTITY_OVER_LIMIT }
 end
 -- Sold out is checked before the buyer's limit so a sold-out sale answers the same to everyone;
 -- over shards the home shard may be empty while others are not, and the shards answer sold out.
 local sharded = shards > 1
 if not sharded and remaining < qty then
-  return { 1, '' }
+  return { Code.SOLD_OUT }
 end
 local held = tonumber(redis.call('HGET', heldKey, buyer) or '0')
 if held + qty > limit then
-  return { 2, '' }
+  return { Code.LIMIT_REACHED }
 end
 
 redis.call('HINCRBY', heldKey, buyer, qty)
@@ -125,25 +128,19 @@ end
 if sharded then
   local home = sale[7]
   if home and remaining >= qty then
-    remaining = redis.call('HINCRBY', saleKey, 'remaining', -qty)
+    local after = redis.call('HINCRBY', saleKey, 'remaining', -qty)
     redis.call('HSET', ledgerKey, orderId, qty)
     redis.call('HSET', resKey, 'k', home)
-    if remaining <= 0 then
-      local version = redis.call('HINCRBY', saleKey, 'v', 1)
-      redis.call('PUBLISH', ARGV[7], ARGV[8] .. ' ' .. version .. ' 0 ' .. home)
-    end
-    return { 0, remaining, now, tonumber(home), shards, 1 }
+    publishIfSoldOut(saleKey, ARGV[7], ARGV[8], remaining, after, home)
+    return { Code.OK, after, now, tonumber(home), shards, 1 }
   end
   local shard = tonumber(ARGV[9]) or -1
   if shard < 0 or shard >= shards then
     shard = tonumber(time[2]) % shards
   end
   redis.call('HSET', resKey, 'k', shard)
-  return { 0, -1, now, shard, shards }
+  return { Code.OK, -1, now, shard, shards }
 end
-redis.call('HINCRBY', saleKey, 'remaining', -qty)
-if remaining == qty then
-  local version = redis.call('HINCRBY', saleKey, 'v', 1)
-  redis.call('PUBLISH', ARGV[7], ARGV[8] .. ' ' .. version .. ' 0')
-end
-return { 0, remaining - qty, now }
+local after = redis.call('HINCRBY', saleKey, 'remaining', -qty)
+publishIfSoldOut(saleKey, ARGV[7], ARGV[8], remaining, after)
+return { Code.OK, after, now }

@@ -10,14 +10,14 @@
     ARGV[1] shard it names now
     ARGV[2] shard to name instead
 
-  Output:
-    1 MOVED
-    0 STALE  the reservation is no longer pending on ARGV[1] (the reconciler released it):
-             nothing written, and the purchase must stop
+  Output: { code }
+    OK     moved
+    STALE  the reservation is no longer pending on ARGV[1] (the reconciler released it):
+           nothing written, and the purchase must stop
 ]]
 local reservation = redis.call('HMGET', KEYS[1], 's', 'k')
 if reservation[1] ~= 'P' or reservation[2] ~= ARGV[1] then
-  return 0
+  return { Code.STALE }
 end
 redis.call('HSET', KEYS[1], 'k', ARGV[2])
-return 1
+return { Code.OK }

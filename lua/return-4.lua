@@ -5,7 +5,7 @@
   longer be paid; a second call finds the tombstone and changes nothing.
 
   Input:
-    KEYS[1] sale hash
+    KEYS[1] sale hash (the buyer's home shard's units hash, over shards)
     KEYS[2] held hash
     KEYS[3] reservation hash
     KEYS[4] in-flight zset
@@ -16,8 +16,8 @@
     ARGV[4] reserved at, ms
     ARGV[5] tombstone ttl, seconds
     ARGV[6] reason, kept on the tombstone ('expired' or 'cancelled')
-    ARGV[7] sale events channel: PUBLISH '<sale id> <version> <remaining>' when the sale
-            goes from 0 remaining to more than 0 (it reopens; see release-4.lua)
+    ARGV[7] sale events channel: the sale reopens when its remaining goes from 0 to more
+            (includes/sale-events.lua)
     ARGV[8] sale id, as it appears in that message
 
   A confirmed reservation (F) is the usual case. A committing one (C: a worker died between
@@ -27,41 +27,26 @@
   comes back here, and the caller gives the unit back there.
 
   Output: { code, remaining, shard }
-     1 RETURNED          remaining = the sale's remaining units after the return (-1 over
-                         shards, where shard names the shard holding the unit)
-     0 ALREADY_RETURNED  the reservation is a tombstone (R): nothing written
-     2 ABSENT            Redis forgot the reservation, so it holds none of its units (a script
-                         takes units and writes the reservation together): a tombstone R is
-                         written so a later restore does not take them again
-    -2 PENDING           state P: no order row can be final yet; nothing written
+    OK         returned: remaining = the sale's units after (-1 over shards, where shard
+               names the shard holding the unit)
+    TOMBSTONE  Redis forgot the reservation, so it holds none of its units (a script takes
+               units and writes the reservation together): a tombstone R is written so a
+               later restore does not take them again
+    RELEASED   the reservation is a tombstone (R) already: nothing written
+    PENDING    state P: no order row can be final yet; nothing written
 ]]
+--- @include "includes/release-reservation"
+
 local state = redis.call('HGET', KEYS[3], 's')
 if state == 'R' then
-  return { 0, 0 }
+  return { Code.RELEASED }
 end
 if state == 'P' then
-  return { -2, 0 }
+  return { Code.PENDING }
 end
 if not state then
   redis.call('HSET', KEYS[3], 's', 'R', 'u', ARGV[2], 'q', ARGV[3], 't', ARGV[4], 'r', ARGV[6])
   redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
-  return { 2, 0 }
+  return { Code.TOMBSTONE }
 end
-
-local reservation = redis.call('HMGET', KEYS[3], 'u', 'q', 'k')
-local buyer, qty, shard = reservation[1], tonumber(reservation[2]), reservation[3]
-local remaining = -1
-if not shard then
-  remaining = redis.call('HINCRBY', KEYS[1], 'remaining', qty)
-  if remaining > 0 and remaining - qty <= 0 then
-    local version = redis.call('HINCRBY', KEYS[1], 'v', 1)
-    redis.call('PUBLISH', ARGV[7], ARGV[8] .. ' ' .. version .. ' ' .. remaining)
-  end
-end
-if redis.call('HINCRBY', KEYS[2], buyer, -qty) <= 0 then
-  redis.call('HDEL', KEYS[2], buyer)
-end
-redis.call('HSET', KEYS[3], 's', 'R', 'r', ARGV[6])
-redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
-redis.call('ZREM', KEYS[4], ARGV[1])
-return { 1, remaining, shard }
+return releaseReservation(KEYS, ARGV[1], ARGV[5], ARGV[6], ARGV[7], ARGV[8])

@@ -11,33 +11,31 @@
     ARGV[1] order id
     ARGV[2] units
     ARGV[3] '1' takes even past zero: an order PostgreSQL holds as sold (a restore)
-    ARGV[4] sale events channel: PUBLISH '<sale id> <version> 0 <shard>' when the shard
-            reaches 0 remaining
+    ARGV[4] sale events channel: the shard sells out when its remaining reaches 0
+            (includes/sale-events.lua)
     ARGV[5] sale id, as it appears in that message
     ARGV[6] shard index, as it appears in that message
 
-  Output: { code, remaining, version }
-     1 TAKEN      remaining = the shard's units after
-     2 HELD       the ledger had this order already: nothing written
-     0 EMPTY      not enough units on this shard: nothing written
-    -1 MISSING    no such shard hash (Redis forgot it): nothing written
+  Output: { code, remaining }
+    OK        taken: remaining = the shard's units after
+    HELD      the ledger had this order already: nothing written
+    SOLD_OUT  not enough units on this shard: nothing written
+    MISSING   no such shard hash (Redis forgot it): nothing written
 ]]
+--- @include "includes/sale-events"
+
 local orderId, qty = ARGV[1], tonumber(ARGV[2])
 if redis.call('HEXISTS', KEYS[2], orderId) == 1 then
-  return { 2, tonumber(redis.call('HGET', KEYS[1], 'remaining') or '0'), 0 }
+  return { Code.HELD, tonumber(redis.call('HGET', KEYS[1], 'remaining') or '0') }
 end
-local shard = redis.call('HMGET', KEYS[1], 'remaining', 'v')
-if not shard[1] then
-  return { -1, 0, 0 }
+local before = tonumber(redis.call('HGET', KEYS[1], 'remaining'))
+if not before then
+  return { Code.MISSING }
 end
-local remaining, version = tonumber(shard[1]), tonumber(shard[2] or '0')
-if remaining < qty and ARGV[3] ~= '1' then
-  return { 0, remaining, version }
+if before < qty and ARGV[3] ~= '1' then
+  return { Code.SOLD_OUT, before }
 end
-remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -qty)
+local remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -qty)
 redis.call('HSET', KEYS[2], orderId, qty)
-if remaining <= 0 and remaining + qty > 0 then
-  version = redis.call('HINCRBY', KEYS[1], 'v', 1)
-  redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. version .. ' 0 ' .. ARGV[6])
-end
-return { 1, remaining, version }
+publishIfSoldOut(KEYS[1], ARGV[4], ARGV[5], before, remaining, ARGV[6])
+return { Code.OK, remaining }

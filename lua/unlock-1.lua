@@ -6,11 +6,12 @@
     KEYS[1] lock key
     ARGV[1] the caller's token, as set with SET ... NX PX
 
-  Output:
-    1 RELEASED
-    0 NOT_OURS  the lock is gone or held by another token: nothing written
+  Output: { code }
+    OK        the lock is released
+    NOT_OURS  the lock is gone or held by another token: nothing written
 ]]
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return { Code.NOT_OURS }
 end
-return 0
+redis.call('DEL', KEYS[1])
+return { Code.OK }

@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Worker, type Queue } from 'bullmq';
-import type { RedisClient } from '../src/redis/connection.js';
 import { createTestEnv, rabbitmqctl, waitFor, type TestEnv } from './support/env.js';
 import { brokerClient } from './support/failures.js';
 import { orderMessage } from './support/messages.js';
@@ -9,15 +8,10 @@ import { Bridge } from '../src/bridge/bridge.js';
 import { BrokerConnection } from '../src/broker/connection.js';
 import { topology } from '../src/broker/topology.js';
 import type { OrderBatchMessage, OrderMessage } from '../src/broker/messages.js';
-import {
-  bullPrefix,
-  createOrderQueues,
-  orderQueueNames,
-  type OrderJobData,
-  type OrderQueues,
-} from '../src/orders/queue.js';
-import { startBridge } from '../src/bridge/start.js';
-import { createBullRedis, createRedis } from '../src/redis/connection.js';
+import { createOrderQueues, type OrderJobData, type OrderQueues } from '../src/orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../src/queues/names.js';
+import { startBridge } from '../src/cmd/wiring/bridge.js';
+import { createBullRedis, createRedis, type RedisClient } from '../src/redis/connection.js';
 import { createDatabase, type Database } from '../src/db/client.js';
 import { ordersWithRows } from '../src/db/orders-repository.js';
 
@@ -42,13 +36,13 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
 
   beforeEach(async () => {
     env = await createTestEnv('bridge');
-    db = createDatabase(env.config.databaseUrl, 2);
+    db = createDatabase(env.config.database.url, 2);
     // The sale of test/support/messages.ts orderMessage(), so order rows can be written.
     await db.$client.query(
       `INSERT INTO sales (id, sku, name, stock) OVERRIDING SYSTEM VALUE VALUES (7, 'b', 'b', 1000)`,
     );
     Object.assign(counts, { forwarded: 0, unparseable: 0, enqueue_failed: 0 });
-    broker = new BrokerConnection(env.config.amqpUrl, env.logger, 'test-bridge', env.config);
+    broker = new BrokerConnection(env.config.amqp.url, env.logger, 'test-bridge', env.config);
     redis = createRedis(env.config, { enableOfflineQueue: false });
     queue = createOrderQueues(env.config, redis);
     // A connection taken away makes the queue report errors; the bridge's failures are counted.
@@ -56,17 +50,21 @@ describe('the bridge from RabbitMQ to BullMQ', () => {
     inspectRedis = createBullRedis(env.config);
     inspectQueues = createOrderQueues(env.config, inspectRedis);
     inspect = inspectQueues.queues[0]!;
-    sut = new Bridge(
+    sut = new Bridge({
       broker,
       queue,
-      env.logger,
-      {
+      logger: env.logger,
+      counters: {
         forwarded: () => (counts.forwarded += 1),
         failed: (reason) => (counts[reason] += 1),
       },
-      { prefetch: 64, maxBulk: 100, retryDelayMs: 100, settleIntervalMs: 20, readdAfterMs: 60_000 },
-      (ids) => ordersWithRows(db, ids),
-    );
+      settledOrders: (ids) => ordersWithRows(db, ids),
+      prefetch: 64,
+      maxBulk: 100,
+      retryDelayMs: 100,
+      settleIntervalMs: 20,
+      readdAfterMs: 60_000,
+    });
     sut.start();
     await broker.start();
     publisher = await brokerClient(env);
@@ -295,7 +293,7 @@ const ready = (publisher: Awaited<ReturnType<typeof brokerClient>>) =>
   publisher.messageCount(topology.ordersQueue);
 
 async function unacked(env: TestEnv): Promise<number> {
-  const vhost = decodeURIComponent(new URL(env.config.amqpUrl).pathname.slice(1));
+  const vhost = decodeURIComponent(new URL(env.config.amqp.url).pathname.slice(1));
   const out = await rabbitmqctl('list_queues', '-p', vhost, 'name', 'messages_unacknowledged');
   const line = out.split('\n').find((l) => l.split(/\s+/)[0] === topology.ordersQueue);
   return line ? Number(line.split(/\s+/)[1]) : -1;

@@ -5,9 +5,10 @@ import { createDatabase, type Database } from '../src/db/client.js';
 import { insertSale } from '../src/db/sales-repository.js';
 import { findOrder, type OrderToWrite } from '../src/db/orders-repository.js';
 import { Gate, gateOptions } from '../src/gate/gate.js';
-import { mintOrderId } from '../src/orders/order-id.js';
+import { mintOrderId } from '../src/gate/order-id.js';
 import { compensateOrder } from '../src/compensator/compensate.js';
 import { createRedis, type RedisClient } from '../src/redis/connection.js';
+import { gateProbe } from './support/gate-probe.js';
 
 // The compensator's step for a dead letter, against a real PostgreSQL and Redis: the order is
 // failed first, then its reservation finished with its units back.
@@ -19,7 +20,7 @@ describe('compensating an order that failed for good', () => {
 
   beforeAll(async () => {
     env = await createTestEnv('compensate');
-    db = createDatabase(env.config.databaseUrl, 2);
+    db = createDatabase(env.config.database.url, 2);
     redis = createRedis(env.config);
     gate = new Gate(redis, gateOptions(env.config));
   });
@@ -93,7 +94,7 @@ describe('compensating an order that failed for good', () => {
     const reservation = await gate.reservation(saleId, order.id);
     expect(reservation?.state, 'the reservation is a tombstone').toBe('released');
     expect(await gate.remaining(saleId)).toBe(5);
-    expect(await gate.heldBy(saleId, 'forgotten')).toBe(0);
+    expect(await gateProbe(redis, env.config.redis.prefix).heldBy(saleId, 'forgotten')).toBe(0);
     // A late job for it finds it finished and writes nothing.
     expect(await gate.claim(saleId, order.id)).toBe('gone');
   });

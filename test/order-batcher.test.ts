@@ -34,7 +34,7 @@ describe('group commit of confirmed orders', () => {
 
   beforeAll(async () => {
     env = await createTestEnv('batcher');
-    db = createDatabase(env.config.databaseUrl, 4);
+    db = createDatabase(env.config.database.url, 4);
   });
   afterAll(async () => {
     await db?.$client.end();

@@ -18,7 +18,7 @@ describe('orders accepted in one event-loop turn travel as one message', () => {
   beforeAll(async () => {
     env = await createTestEnv('orderpub');
     broker = new BrokerConnection(
-      env.config.amqpUrl,
+      env.config.amqp.url,
       env.logger,
       'test-order-publisher',
       env.config,

@@ -22,8 +22,8 @@ describe('the per-buyer rate limit', () => {
 
   it('defaults to a burst of 20 and 10 tokens a second', () => {
     const config = loadConfig({});
-    expect(config.rateLimitCapacity).toBe(20);
-    expect(config.rateLimitRefillPerSecond).toBe(10);
+    expect(config.gate.rateLimitCapacity).toBe(20);
+    expect(config.gate.rateLimitRefillPerSecond).toBe(10);
   });
 
   it('answers 429 with Retry-After once a buyer spends the burst, then lets them in again', async () => {

@@ -4,12 +4,13 @@ import { createTestEnv, waitFor, type TestEnv } from './support/env.js';
 import { client, startSystem, type Client, type System } from './support/system.js';
 import { assertOracle, type Answer } from './support/oracle.js';
 import { brokerClient, metric } from './support/failures.js';
+import { soldOf } from './support/sales.js';
 import { createOrderQueues } from '../src/orders/queue.js';
 import { createBullRedis } from '../src/redis/connection.js';
 import { topology } from '../src/broker/topology.js';
 import { processOrder, type ProcessorDeps } from '../src/orders/processor.js';
 import { insertConfirmedOrder } from '../src/db/orders-repository.js';
-import { mintOrderId } from '../src/orders/order-id.js';
+import { mintOrderId } from '../src/gate/order-id.js';
 import type { OrderMessage } from '../src/broker/messages.js';
 
 // The original system's worker took stock twice for a redelivered message. Here a message
@@ -26,7 +27,7 @@ describe('an order delivered or run more than once', () => {
     env = await createTestEnv('redelivery');
     sut = await startSystem(env);
     api = client(sut.baseUrl, env);
-    db = new pg.Client({ connectionString: env.config.databaseUrl });
+    db = new pg.Client({ connectionString: env.config.database.url });
     await db.connect();
     deps = {
       gate: sut.api.deps.gate,
@@ -46,8 +47,6 @@ describe('an order delivered or run more than once', () => {
     (await api.createSale({ sku, name: sku, stock, perUserLimit: 2 })).body.id as number;
   const rowsOf = async (orderId: string) =>
     (await db.query('SELECT status FROM orders WHERE id = $1', [orderId])).rows;
-  const soldOf = async (saleId: number) =>
-    Number((await db.query('SELECT sold FROM sales WHERE id = $1', [saleId])).rows[0].sold);
 
   it('writes a message that reaches the broker again once, even after its job is gone', async () => {
     const saleId = await newSale('redelivered', 5);
@@ -86,7 +85,7 @@ describe('an order delivered or run more than once', () => {
       connection.disconnect();
     }
     expect(await rowsOf(orderId)).toEqual([{ status: 'confirmed' }]);
-    expect(await soldOf(saleId)).toBe(1);
+    expect(await soldOf(db, saleId)).toBe(1);
     await assertOracle(env, saleId, [{ status: 202, orderId, buyer: 'ann', quantity: 1 }]);
   });
 
@@ -109,7 +108,7 @@ describe('an order delivered or run more than once', () => {
     };
     const outcomes = await Promise.all([processOrder(deps, message), processOrder(deps, message)]);
     expect(outcomes.sort()).toEqual(['already_confirmed', 'confirmed']);
-    expect(await soldOf(saleId)).toBe(2);
+    expect(await soldOf(db, saleId)).toBe(2);
     const answers: Answer[] = [{ status: 202, orderId, buyer: 'bob', quantity: 2 }];
     await assertOracle(env, saleId, answers);
   });
@@ -140,7 +139,7 @@ describe('an order delivered or run more than once', () => {
 
     expect(await processOrder(deps, message)).toBe('already_confirmed');
     expect((await sut.api.deps.gate.reservation(saleId, orderId))?.state).toBe('confirmed');
-    expect(await soldOf(saleId)).toBe(1);
+    expect(await soldOf(db, saleId)).toBe(1);
     await assertOracle(env, saleId, [{ status: 202, orderId, buyer: 'cat', quantity: 1 }]);
   });
 });

@@ -20,10 +20,12 @@ const subscribed = async (sentinels: RedisServer[]) => {
 };
 
 const topologyOf = (sentinels: Sentinels, name: string) => ({
-  redisUrl: 'redis://127.0.0.1:1/0',
-  redisSentinels: sentinels.servers.map((s) => ({ host: '127.0.0.1', port: s.port })),
-  redisSentinelName: name,
-  redisClusterNodes: null,
+  redis: {
+    url: 'redis://127.0.0.1:1/0',
+    sentinels: sentinels.servers.map((s) => ({ host: '127.0.0.1', port: s.port })),
+    sentinelName: name,
+    clusterNodes: null,
+  },
 });
 
 // The clients of src/redis/connection.ts against a primary, a replica and three sentinels of

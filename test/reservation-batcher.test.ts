@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { deleteKeys, services } from './support/env.js';
 import { Gate } from '../src/gate/gate.js';
-import { mintOrderId } from '../src/orders/order-id.js';
+import { mintOrderId } from '../src/gate/order-id.js';
 import { ReservationBatcher } from '../src/orders/reservation-batcher.js';
+import { gateProbe } from './support/gate-probe.js';
 
 // The worker's claims and confirms, batched per event-loop turn, against a real Redis.
 describe('claims and confirms of the jobs a worker runs at once', () => {
@@ -62,11 +63,11 @@ describe('claims and confirms of the jobs a worker runs at once', () => {
     ]);
     expect(confirmed).toEqual([...bigIds.map(() => 'confirmed'), 'confirmed', 'released']);
     expect(sut.stats.confirms).toEqual({ orders: 152, calls: 4 });
-    expect(await gate.inflightCount(big)).toBe(0);
+    expect(await gateProbe(redis, prefix).inflightCount(big)).toBe(0);
     expect(await gate.remaining(big)).toBe(50);
     // The order nobody confirmed is still being written: it stays committing and in flight.
     expect((await gate.reservation(small, smallIds[1]!))?.state).toBe('committing');
-    expect(await gate.inflightCount(small)).toBe(1);
+    expect(await gateProbe(redis, prefix).inflightCount(small)).toBe(1);
   });
 
   it('fails every call of a batch whose script call failed, and serves the next turn', async () => {

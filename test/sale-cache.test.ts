@@ -4,9 +4,9 @@ import { createTestEnv, waitFor, type TestEnv } from './support/env.js';
 import { client, type Client } from './support/system.js';
 import { spawnApi, type ApiProcess } from './support/api-process.js';
 import { assertOracle, type Answer } from './support/oracle.js';
-import { startApi } from '../src/api/server.js';
-import { startBridge } from '../src/bridge/start.js';
-import { startWorker } from '../src/orders/start-worker.js';
+import { startApi } from '../src/cmd/wiring/api.js';
+import { startBridge } from '../src/cmd/wiring/bridge.js';
+import { startWorker } from '../src/cmd/wiring/worker.js';
 import { createDatabase, type Database } from '../src/db/client.js';
 import { insertFailedOrder } from '../src/db/orders-repository.js';
 import { createRedis } from '../src/redis/connection.js';
@@ -30,7 +30,7 @@ describe('the local sold-out cache across API processes', () => {
     // Only events may change a flag here: the periodic re-read is pushed out of the test.
     env = await createTestEnv('salecache', { SALE_CACHE_REFRESH_MS: '600000' });
     [a, b] = await Promise.all([spawnApi(env), spawnApi(env)]);
-    db = createDatabase(env.config.databaseUrl, 2);
+    db = createDatabase(env.config.database.url, 2);
     // One server here (REDIS_URL), so the client is a plain Redis.
     redis = createRedis(env.config) as Redis;
     gate = new Gate(redis, gateOptions(env.config));
@@ -116,7 +116,7 @@ describe('the local sold-out cache across API processes', () => {
   it('ignores an event older than the state it holds', async () => {
     const apiA = client(a.baseUrl, env);
     // A stale "reopened" (counter 1) arriving after the sale sold out again (counter 3).
-    await redis.publish(saleEventsChannel(env.config.redisPrefix), `${saleId} 1 2`);
+    await redis.publish(saleEventsChannel(env.config.redis.prefix), `${saleId} 1 2`);
     await expectSoldOutFromMemory(apiA, a);
   });
 
@@ -158,7 +158,7 @@ describe('the local sold-out cache across API processes', () => {
     const clients = String(await redis.client('LIST'));
     const subscribers = clients
       .split('\n')
-      .filter((line) => line.includes(` name=${env.config.redisPrefix}-sale-events `))
+      .filter((line) => line.includes(` name=${env.config.redis.prefix}-sale-events `))
       .map((line) => /\bid=(\d+)/.exec(line)![1]!);
     expect(subscribers.length).toBeGreaterThanOrEqual(2);
     for (const id of subscribers) await redis.client('KILL', 'ID', id);

@@ -10,8 +10,8 @@ export type Fault = { name: string; inject: (stack: Stack) => Promise<void> };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function terminateConnections(stack: Stack): Promise<void> {
-  const database = new URL(stack.env.config.databaseUrl).pathname.slice(1);
-  const admin = new pg.Client({ connectionString: stack.env.config.databaseUrl });
+  const database = new URL(stack.env.config.database.url).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: stack.env.config.database.url });
   await admin.connect();
   try {
     await admin.query(

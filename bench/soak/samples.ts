@@ -63,8 +63,8 @@ export async function sample(stack: Stack): Promise<Sample> {
     redis.disconnect();
   }
   Object.assign(figures, await rabbitFigures(stack));
-  const database = new URL(stack.env.config.databaseUrl).pathname.slice(1);
-  const admin = new pg.Client({ connectionString: stack.env.config.databaseUrl });
+  const database = new URL(stack.env.config.database.url).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: stack.env.config.database.url });
   try {
     await admin.connect();
     const { rows } = await admin.query<{ count: string }>(

@@ -9,8 +9,7 @@ import { Hono } from 'hono';
 import type { ApiDeps } from './deps.js';
 import { requireAdmin } from './middleware/auth.js';
 import { routeNotFound } from './api-error.js';
-import { bullPrefix, orderQueueNames } from '../orders/queue.js';
-import { expiryQueueName } from '../payments/expiry-queue.js';
+import { bullPrefix, expiryQueueName, orderQueueNames } from '../queues/names.js';
 import { scanKeys, type RedisClient } from '../redis/connection.js';
 
 export const adminQueuesPath = '/admin/queues';
@@ -79,7 +78,7 @@ export function adminQueuesApp(deps: ApiDeps) {
 
   const app = new Hono()
     .basePath(adminQueuesPath)
-    .use('*', requireAdmin(deps.config.adminToken))
+    .use('*', requireAdmin(deps.config.auth.adminToken))
     .use('/api/queues', async (_c, next) => {
       // In the background: the page polls this route, and a scan must not slow it down.
       void discover();

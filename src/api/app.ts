@@ -55,7 +55,7 @@ export function createApp(
   app.all(adminQueuesPath, toBoard);
   app.all(`${adminQueuesPath}/*`, toBoard);
   app.route('/sales', salesRoutes(deps, metrics));
-  const payments = paymentMetrics(registry, deps.config.expiryLateAfterMs / 1000);
+  const payments = paymentMetrics(registry, deps.config.payment.expiryLateAfterMs / 1000);
   app.route('/orders', ordersRoutes(deps, payments));
   app.route('/payments', paymentsRoutes(deps, payments));
 

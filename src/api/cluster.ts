@@ -42,7 +42,7 @@ export async function startApiCluster(config: Config, logger: Logger) {
     setTimeout(() => !stopping && fork(), respawnDelayMs).unref();
   });
 
-  const listening = Array.from({ length: config.apiProcesses }, () => {
+  const listening = Array.from({ length: config.api.processes }, () => {
     const worker = fork();
     return new Promise<void>((resolve, reject) => {
       worker.once('listening', () => resolve());
@@ -50,7 +50,7 @@ export async function startApiCluster(config: Config, logger: Logger) {
     });
   });
   await Promise.all(listening);
-  logger.info({ processes: config.apiProcesses, port: config.port }, 'api cluster listening');
+  logger.info({ processes: config.api.processes, port: config.http.port }, 'api cluster listening');
 
   return {
     stop: async () => {

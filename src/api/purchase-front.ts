@@ -49,7 +49,7 @@ export function purchaseFrontDoor(deps: PurchaseFrontDeps) {
     const match = purchasePath.exec(incoming.url ?? '');
     if (!match) return false;
     if (deps.saleCache && incoming.headers['idempotency-key'] === undefined) {
-      const known = deps.saleCache.publicRefusal(Number(match[1]), Date.now());
+      const known = deps.saleCache.refusal(Number(match[1]), Date.now(), null);
       if (known) {
         deps.metrics.saleCacheAnswers.inc({ outcome: known });
         deps.metrics.gateOutcomes.inc({ outcome: known });

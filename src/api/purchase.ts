@@ -71,7 +71,7 @@ export async function purchase(
   log: () => Logger = () => deps.logger,
 ): Promise<PurchaseAccepted | ApiError> {
   if (deps.saleCache && request.idempotencyKey === undefined) {
-    const cached = deps.saleCache.refusal(request.saleId, request.quantity, Date.now());
+    const cached = deps.saleCache.refusal(request.saleId, Date.now(), request.quantity);
     if (cached) {
       metrics.saleCacheAnswers.inc({ outcome: cached });
       metrics.gateOutcomes.inc({ outcome: outcomeLabel(cached) });

@@ -1,29 +1,10 @@
-import type { Gate, SaleState } from '../gate/gate.js';
+import type { Gate } from '../gate/gate.js';
+import { parseSaleEvent } from '../gate/sale-event.js';
 import type { Logger } from '../observability/logger.js';
 import { isCluster, type RedisClient } from '../redis/connection.js';
+import { SaleEntry, type CachedRefusal, type PublicRefusal } from './sale-entry.js';
 
-// Answers the cache may give without asking Redis, in the order the reserve script checks
-// them, so a cached answer is the one the script would have given.
-export type CachedRefusal = 'not_started' | 'ended' | 'quantity_over_limit' | 'sold_out';
-
-export type PublicRefusal = Exclude<CachedRefusal, 'quantity_over_limit'>;
-
-// A sale's window is fixed when it is created; only the clocks judging it may differ.
-const windowMarginMs = 1_000;
-
-type Entry = {
-  // Highest transition counter seen (from a load or an event); -1 before either.
-  version: number;
-  soldOut: boolean;
-  // A sale over shards: each shard's counter and flag, from events and readings alike (an
-  // event may come before the first reading); the sale is sold out when all are.
-  shards: Map<number, { version: number; soldOut: boolean }>;
-  // The sale's shard count once read; null before, or for a sale without shards.
-  shardCount: number | null;
-  meta: Pick<SaleState, 'perUserLimit' | 'startsAtMs' | 'endsAtMs'> | null;
-  loading: boolean;
-  loadedAtMs: number;
-};
+export type { CachedRefusal, PublicRefusal } from './sale-entry.js';
 
 // Any sale id a buyer names gets an entry (ids of no sale too, so they are not re-read on
 // every request): bounded, a full cache is emptied and refilled on use.
@@ -36,13 +17,13 @@ export type SaleCacheOptions = {
   refreshMs: number;
 };
 
-// A local sold-out flag per sale, so a sold-out storm is answered without Redis. The reserve
-// and release scripts publish every sold-out / reopened transition with a counter (the sale
-// hash's `v`); a sale is read with HMGET on first use, only while subscribed, and the higher
-// counter wins, so an event and a reading that cross in flight settle on the newer state.
-// While the subscription is down nothing is answered from the cache.
+// A local sold-out flag per sale, so a sold-out storm is answered without Redis. The scripts
+// publish every sold-out / reopened transition with a counter (lua/includes/sale-events.lua);
+// a sale is read on first use, only while subscribed, and each entry (./sale-entry.ts) keeps
+// the newer of what it read and what it heard. While the subscription is down nothing is
+// answered from the cache.
 export class SaleCache {
-  private readonly entries = new Map<number, Entry>();
+  private readonly entries = new Map<number, SaleEntry>();
   private live = false;
   private stopping = false;
   private resubscribing = false;
@@ -59,7 +40,7 @@ export class SaleCache {
   // reconnect subscribes and resets the cache here).
   async start(): Promise<void> {
     this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.gate.eventsChannel) this.onEvent(message);
+      if (channel === this.gate.eventsChannel) this.onMessage(message);
     });
     // Events published while disconnected are lost: forget everything until subscribed again.
     this.subscriber.on('close', () => this.goDark());
@@ -84,59 +65,45 @@ export class SaleCache {
     return this.live;
   }
 
-  // The hot path: a refusal when the sale is known sold out, else null (ask the gate).
-  // A sale seen for the first time is loaded in the background; this request goes to Redis.
-  refusal(saleId: number, quantity: number, nowMs: number): CachedRefusal | null {
+  // The hot path: what the cache may answer for the sale (SaleEntry.refusal), else null (ask
+  // the gate). A sale seen for the first time is read in the background; this request goes
+  // to Redis.
+  refusal(saleId: number, nowMs: number, quantity: number): CachedRefusal | null;
+  refusal(saleId: number, nowMs: number, quantity: null): PublicRefusal | null;
+  refusal(saleId: number, nowMs: number, quantity: number | null): CachedRefusal | null {
     const entry = this.entryOf(saleId, nowMs);
-    const meta = entry?.meta;
-    if (!entry || !meta || !entry.soldOut) return null;
-    if (nowMs < meta.startsAtMs) return 'not_started';
-    if (meta.endsAtMs !== null && nowMs >= meta.endsAtMs) return 'ended';
-    if (quantity > meta.perUserLimit) return 'quantity_over_limit';
-    return 'sold_out';
+    if (!entry) return null;
+    return quantity === null ? entry.refusal(nowMs, null) : entry.refusal(nowMs, quantity);
   }
 
-  // What anyone may know of the sale without credentials or a body (API.md: a sale sold out
-  // or outside its window may be answered before both), else null. The window is judged by
-  // this process's clock, which may differ from Redis's, the one the gate judges by: within
-  // `windowMarginMs` of either end the gate is asked.
-  publicRefusal(saleId: number, nowMs: number): PublicRefusal | null {
-    const entry = this.entryOf(saleId, nowMs);
-    const meta = entry?.meta;
-    if (!entry || !meta) return null;
-    if (nowMs < meta.startsAtMs - windowMarginMs) return 'not_started';
-    if (meta.endsAtMs !== null && nowMs >= meta.endsAtMs + windowMarginMs) return 'ended';
-    if (!entry.soldOut) return null;
-    if (nowMs < meta.startsAtMs) return 'not_started';
-    if (meta.endsAtMs !== null && nowMs >= meta.endsAtMs) return 'ended';
-    return 'sold_out';
-  }
-
-  private entryOf(saleId: number, nowMs: number): Entry | null {
+  private entryOf(saleId: number, nowMs: number): SaleEntry | null {
     if (!this.live) return null;
     let entry = this.entries.get(saleId);
     if (!entry) {
       if (this.entries.size >= maxEntries) this.entries.clear();
-      entry = {
-        version: -1,
-        soldOut: false,
-        shards: new Map(),
-        shardCount: null,
-        meta: null,
-        loading: false,
-        loadedAtMs: 0,
-      };
+      entry = new SaleEntry();
       this.entries.set(saleId, entry);
     }
-    const meta = entry.meta;
-    if (
-      !entry.loading &&
-      (meta === null || entry.soldOut) &&
-      nowMs - entry.loadedAtMs >= this.options.refreshMs
-    ) {
-      this.load(saleId, entry, nowMs);
-    }
+    if (entry.needsReading(nowMs, this.options.refreshMs)) this.read(saleId, entry, nowMs);
     return entry;
+  }
+
+  private read(saleId: number, entry: SaleEntry, nowMs: number): void {
+    entry.startReading();
+    this.gate.saleState(saleId).then(
+      // An entry emptied out of the cache meanwhile is not written.
+      (state) => entry.finishReading(nowMs, this.entries.get(saleId) === entry ? state : null),
+      (error: unknown) => {
+        entry.finishReading(nowMs, null);
+        this.logger.warn({ err: error, saleId }, 'sale state load failed');
+      },
+    );
+  }
+
+  // A sale not cached yet is read after this event on first use: nothing to do.
+  private onMessage(message: string): void {
+    const event = parseSaleEvent(message);
+    if (event) this.entries.get(event.saleId)?.onEvent(event);
   }
 
   private async subscribe(): Promise<boolean> {
@@ -173,65 +140,4 @@ export class SaleCache {
     this.live = false;
     this.entries.clear();
   }
-
-  private load(saleId: number, entry: Entry, nowMs: number): void {
-    entry.loading = true;
-    this.gate.saleState(saleId).then(
-      (state) => {
-        entry.loading = false;
-        entry.loadedAtMs = nowMs;
-        if (this.entries.get(saleId) !== entry || !state) return;
-        entry.meta = {
-          perUserLimit: state.perUserLimit,
-          startsAtMs: state.startsAtMs,
-          endsAtMs: state.endsAtMs,
-        };
-        if (state.shards) {
-          entry.shardCount = state.shards.length;
-          state.shards.forEach((shard, i) => {
-            const version = shard?.version ?? -1;
-            const known = entry.shards.get(i);
-            if (known && known.version > version) return;
-            entry.shards.set(i, { version, soldOut: (shard?.remaining ?? 0) <= 0 });
-          });
-          entry.soldOut = allShardsSoldOut(entry);
-        } else if (state.version >= entry.version) {
-          entry.version = state.version;
-          entry.soldOut = state.remaining <= 0;
-        }
-      },
-      (error: unknown) => {
-        entry.loading = false;
-        entry.loadedAtMs = nowMs;
-        this.logger.warn({ err: error, saleId }, 'sale state load failed');
-      },
-    );
-  }
-
-  // '<sale> <version> <remaining>', or with a fourth field, the shard that moved.
-  private onEvent(message: string): void {
-    const [sale, version, remaining, shardIndex] = message.split(' ').map(Number);
-    if (sale === undefined || version === undefined || remaining === undefined) return;
-    // A sale not cached yet is read after this event on first use: nothing to do.
-    const entry = this.entries.get(sale);
-    if (!entry) return;
-    if (shardIndex !== undefined) {
-      const known = entry.shards.get(shardIndex);
-      if (known && !(version > known.version)) return;
-      entry.shards.set(shardIndex, { version, soldOut: remaining <= 0 });
-      entry.soldOut = allShardsSoldOut(entry);
-      return;
-    }
-    if (!(version > entry.version)) return;
-    entry.version = version;
-    entry.soldOut = remaining <= 0;
-  }
-}
-
-function allShardsSoldOut(entry: Entry): boolean {
-  if (entry.shardCount === null) return false;
-  for (let shard = 0; shard < entry.shardCount; shard++) {
-    if (!entry.shards.get(shard)?.soldOut) return false;
-  }
-  return true;
 }

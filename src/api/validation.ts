@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { badRequest } from './api-error.js';
-import { saleIdOfOrder } from '../orders/order-id.js';
+import { saleIdOfOrder } from '../gate/order-id.js';
 
 const saleIdPattern = /^[1-9][0-9]{0,14}$/;
 

@@ -138,8 +138,8 @@ export class BrokerConnection extends EventEmitter {
         this.logger.error(
           {
             err: error,
-            queueType: this.queueSettings.amqpQueueType,
-            quorumSize: this.queueSettings.amqpQuorumSize,
+            queueType: this.queueSettings.amqp.queueType,
+            quorumSize: this.queueSettings.amqp.quorumSize,
           },
           'the broker has these queues with other arguments; AMQP_QUEUE_TYPE and AMQP_QUORUM_SIZE must match them (docs/operations.md)',
         );

@@ -16,14 +16,15 @@ export const topology = {
   parkedRoutingKey: 'order.parked',
 } as const;
 
-export type QueueSettings = Pick<Config, 'amqpQueueType' | 'amqpDeliveryLimit' | 'amqpQuorumSize'>;
+export type QueueSettings = {
+  amqp: Pick<Config['amqp'], 'queueType' | 'deliveryLimit' | 'quorumSize'>;
+};
 
-// The arguments of a queue of the configured type. A quorum queue has `amqpQuorumSize`
-// replicas (0: as many as the broker chooses, every node on RabbitMQ 3.x), dead-letters at
-// least once (the message leaves only when the dead-letter queue confirmed it, which needs
-// reject-publish rather than dropping the oldest), and after `amqpDeliveryLimit` deliveries,
-// so a message that kills its consumer every time does not loop for ever. A classic queue has
-// none of these.
+// The arguments of a queue of the configured type. A quorum queue has `quorumSize` replicas
+// (0: as many as the broker chooses, every node on RabbitMQ 3.x), dead-letters at least once
+// (the message leaves only when the dead-letter queue confirmed it, which needs reject-publish
+// rather than dropping the oldest), and after `deliveryLimit` deliveries, so a message that
+// kills its consumer every time does not loop for ever. A classic queue has none of these.
 function queueOptions(
   settings: QueueSettings,
   deadLetter?: { exchange: string; routingKey: string },
@@ -31,20 +32,20 @@ function queueOptions(
   const dlx = deadLetter
     ? { deadLetterExchange: deadLetter.exchange, deadLetterRoutingKey: deadLetter.routingKey }
     : {};
-  if (settings.amqpQueueType === 'classic') return { durable: true, ...dlx };
+  if (settings.amqp.queueType === 'classic') return { durable: true, ...dlx };
   return {
     durable: true,
     ...dlx,
     arguments: {
       'x-queue-type': 'quorum',
-      ...(settings.amqpQuorumSize > 0
-        ? { 'x-quorum-initial-group-size': settings.amqpQuorumSize }
+      ...(settings.amqp.quorumSize > 0
+        ? { 'x-quorum-initial-group-size': settings.amqp.quorumSize }
         : {}),
       ...(deadLetter
         ? {
             'x-dead-letter-strategy': 'at-least-once',
             'x-overflow': 'reject-publish',
-            'x-delivery-limit': settings.amqpDeliveryLimit,
+            'x-delivery-limit': settings.amqp.deliveryLimit,
           }
         : {}),
     },
@@ -67,7 +68,7 @@ export async function assertTopology(channel: Channel, settings: QueueSettings):
   // is parked by the broker.
   await channel.assertQueue(
     topology.deadLetterQueue,
-    settings.amqpQueueType === 'quorum'
+    settings.amqp.queueType === 'quorum'
       ? queueOptions(settings, {
           exchange: topology.parkingExchange,
           routingKey: topology.parkedRoutingKey,

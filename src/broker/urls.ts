@@ -1,3 +1,5 @@
+import { amqpNodeUrls } from '../config.js';
+
 // AMQP_URL names one RabbitMQ node or several of one cluster, comma-separated:
 // `amqp://u:p@rabbit-1:5672/v,amqp://u:p@rabbit-2:5672/v`. A process connects to the first
 // and, when it loses that node, to the next (docs/operations.md, RabbitMQ cluster).
@@ -11,33 +13,18 @@ export class AmqpUrlError extends Error {
 export const defaultHeartbeatSeconds = 10;
 
 export function parseAmqpUrls(list: string): string[] {
-  const entries = list.split(',').map((entry) => entry.trim());
-  const urls = entries.map((entry) => {
-    let url: URL;
-    try {
-      url = new URL(entry);
-    } catch {
-      throw new AmqpUrlError(`not a URL: ${JSON.stringify(redact(entry))}`);
-    }
-    if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') {
-      throw new AmqpUrlError(`not an amqp:// or amqps:// URL: ${redact(entry)}`);
-    }
+  let urls: URL[];
+  try {
+    urls = amqpNodeUrls(list);
+  } catch (error) {
+    throw new AmqpUrlError((error as Error).message);
+  }
+  return urls.map((url) => {
     if (!url.searchParams.has('heartbeat')) {
       url.searchParams.set('heartbeat', String(defaultHeartbeatSeconds));
     }
-    return url;
+    return url.toString();
   });
-  // The nodes of one cluster serve the same vhost: a list naming two is a mistake.
-  const vhosts = new Set(urls.map(vhostOf));
-  if (vhosts.size > 1) {
-    throw new AmqpUrlError(`the nodes name different vhosts: ${[...vhosts].join(' ')}`);
-  }
-  return urls.map((url) => url.toString());
-}
-
-// As amqplib reads it: the path without its slash, unescaped; none is `/`.
-export function vhostOf(url: URL): string {
-  return decodeURIComponent(url.pathname.slice(1)) || '/';
 }
 
 // host:port/vhost, for logs: never the credentials.

@@ -2,6 +2,6 @@ import { runProcess, startFrom } from './run-process.js';
 
 runProcess(
   'bridge',
-  startFrom(async () => (await import('../bridge/start.js')).startBridge),
+  startFrom(async () => (await import('./wiring/bridge.js')).startBridge),
   { drain: true },
 );

@@ -2,6 +2,6 @@ import { runProcess, startFrom } from './run-process.js';
 
 runProcess(
   'compensator',
-  startFrom(async () => (await import('../compensator/start.js')).startCompensator),
+  startFrom(async () => (await import('./wiring/compensator.js')).startCompensator),
   { drain: true },
 );

@@ -3,10 +3,10 @@ import { createLogger } from '../observability/logger.js';
 import { migrateDatabase } from '../db/migrate.js';
 
 const config = loadConfig();
-const logger = createLogger(config.logLevel, 'migrate');
+const logger = createLogger(config.process.logLevel, 'migrate');
 try {
-  await migrateDatabase(config.databaseUrl);
-  logger.info({ database: new URL(config.databaseUrl).pathname.slice(1) }, 'migrations applied');
+  await migrateDatabase(config.database.url);
+  logger.info({ database: new URL(config.database.url).pathname.slice(1) }, 'migrations applied');
 } catch (error) {
   logger.fatal({ err: error }, 'migration failed');
   process.exitCode = 1;

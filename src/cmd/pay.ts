@@ -11,5 +11,5 @@ if (!orderId) {
 const config = loadConfig();
 const paymentId = process.argv[3] ?? `pay-${randomUUID()}`;
 process.stdout.write(
-  `${payCurl(`http://localhost:${config.port}`, orderId, paymentId, config.paymentWebhookSecret)}\n`,
+  `${payCurl(`http://localhost:${config.http.port}`, orderId, paymentId, config.payment.webhookSecret)}\n`,
 );

@@ -9,8 +9,8 @@ export type Start = (config: Config, logger: Logger) => Promise<Running>;
 // Imports a process's modules only when called. Entries pass their start function this way
 // so that tracing is running before `pg` is first imported (its instrumentation hooks the
 // import); a start function imported statically works too, only without database spans.
-export function startFrom(load: () => Promise<Start>): Start {
-  return async (config, logger) => (await load())(config, logger);
+export function startFrom(load: (config: Config) => Promise<Start>): Start {
+  return async (config, logger) => (await load(config))(config, logger);
 }
 
 // The frame every process entry shares: read config, start tracing when configured, start,
@@ -20,8 +20,8 @@ export function startFrom(load: () => Promise<Start>): Start {
 // shares with the API, buyers' answers get the CPU first and the queue absorbs the difference.
 export function runProcess(name: string, start: Start, options: { drain?: boolean } = {}): void {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel, name);
-  const nice = lowerPriority(options.drain ? config.drainNice : 0);
+  const logger = createLogger(config.process.logLevel, name);
+  const nice = lowerPriority(options.drain ? config.process.drainNice : 0);
   let tracing: Tracing | null = null;
   try {
     tracing = startTracing(tracingOptions(config, name));
@@ -37,7 +37,7 @@ export function runProcess(name: string, start: Start, options: { drain?: boolea
     const deadline = setTimeout(() => {
       logger.error('drain deadline passed; exiting');
       process.exit(1);
-    }, config.shutdownTimeoutMs);
+    }, config.process.shutdownTimeoutMs);
     deadline.unref();
     running
       .then((started) => started.stop())

@@ -15,11 +15,11 @@ import { payCurl } from './pay-command.js';
 // output prefixed, and print how to buy. Like foreman: when one process dies, all stop.
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const config = loadConfig();
-const logger = createLogger(config.logLevel, 'start');
+const logger = createLogger(config.process.logLevel, 'start');
 const out = (text: string) => process.stdout.write(`${text}\n`);
 
-await migrateDatabase(config.databaseUrl);
-const db = createDatabase(config.databaseUrl, 1);
+await migrateDatabase(config.database.url);
+const db = createDatabase(config.database.url, 1);
 const redis = createRedis(config);
 const sale = await ensureDemoSale(db, new Gate(redis, gateOptions(config)));
 await db.$client.end();
@@ -69,14 +69,14 @@ for (const entry of readProcfile(`${root}Procfile`)) {
 process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));
 
-const base = `http://localhost:${config.port}`;
+const base = `http://localhost:${config.http.port}`;
 for (let attempt = 0; attempt < 120 && !stopping; attempt++) {
   const ready = await fetch(`${base}/readyz`).then(
     (r) => r.ok,
     () => false,
   );
   if (ready) {
-    const token = signBuyerToken('alice', config.jwtSecret);
+    const token = signBuyerToken('alice', config.auth.jwtSecret);
     out('');
     out(
       `Flashline is up. Demo sale ${sale.id} "${sale.name}": ${sale.stock} units, ${sale.perUserLimit} per buyer.`,
@@ -98,7 +98,7 @@ for (let attempt = 0; attempt < 120 && !stopping; attempt++) {
       out(
         `Orders are held ${sale.paymentWindowSeconds ?? 0} s for payment. Alice's order ${demoOrder} is confirmed and waits; pay it as the payment provider would:`,
       );
-      out(`  ${payCurl(base, demoOrder, `demo-${Date.now()}`, config.paymentWebhookSecret)}`);
+      out(`  ${payCurl(base, demoOrder, `demo-${Date.now()}`, config.payment.webhookSecret)}`);
       out('or let alice cancel it:');
       out(
         `  curl -s -X POST ${base}/orders/${demoOrder}/cancel -H 'authorization: Bearer ${token}'`,

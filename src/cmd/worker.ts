@@ -2,6 +2,6 @@ import { runProcess, startFrom } from './run-process.js';
 
 runProcess(
   'worker',
-  startFrom(async () => (await import('../orders/start-worker.js')).startWorker),
+  startFrom(async () => (await import('./wiring/worker.js')).startWorker),
   { drain: true },
 );

@@ -3,7 +3,7 @@ import type { Database } from '../db/client.js';
 import type { Gate } from '../gate/gate.js';
 import { TransientError } from '../errors/transient-error.js';
 import { findOrder, insertFailedOrder, type OrderToWrite } from '../db/orders-repository.js';
-import { finishReturn } from '../payments/arbiter.js';
+import { finishReturn } from '../orders/give-back.js';
 
 export type CompensationDeps = { db: Database; gate: Gate; logger: Logger };
 

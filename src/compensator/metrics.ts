@@ -44,3 +44,5 @@ export function compensatorMetrics(registry: Registry) {
     }),
   };
 }
+
+export type CompensatorMetrics = ReturnType<typeof compensatorMetrics>;

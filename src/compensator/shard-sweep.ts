@@ -32,7 +32,7 @@ export async function sweepShards(
   const counts: ShardSweepCounts = { givenBack: 0, retaken: 0, repaired: 0 };
   const ledgers: Map<string, number>[] = [];
   for (let shard = 0; shard < shards; shard++) {
-    const ledger = await gate.shardUnits.ledger(saleId, shard, shards);
+    const ledger = await gate.shardLedger(saleId, shard, shards);
     ledgers.push(ledger);
     const orderIds = [...ledger.keys()];
     const homes = await gate.reservationShards(saleId, orderIds);
@@ -53,7 +53,7 @@ export async function sweepShards(
       for (const row of rows) if (finalWithoutUnits.has(row.status)) owedBack.push(row.id);
     }
     for (const orderId of owedBack) {
-      const { givenBack } = await gate.shardUnits.giveBack(saleId, shard, shards, orderId);
+      const { givenBack } = await gate.giveBackShardUnits(saleId, shard, shards, orderId);
       if (givenBack) {
         counts.givenBack += 1;
         logger.warn({ saleId, shard, orderId }, 'unit held for no reservation; given back');
@@ -71,9 +71,7 @@ export async function sweepShards(
     if (ledgers[home.shard]?.has(orderId)) continue;
     const quantity = (await gate.reservation(saleId, orderId))?.quantity;
     if (!quantity) continue;
-    const taken = await gate.shardUnits.take(saleId, home.shard, shards, orderId, quantity, {
-      force: true,
-    });
+    const taken = await gate.retakeShardUnits(saleId, home.shard, shards, { orderId, quantity });
     if (taken === 'taken') {
       counts.retaken += 1;
       logger.warn(
@@ -84,7 +82,7 @@ export async function sweepShards(
   }
 
   for (let shard = 0; shard < shards; shard++) {
-    const { drift, loaded } = await gate.shardUnits.repair(saleId, shard, shards);
+    const { drift, loaded } = await gate.repairShard(saleId, shard, shards);
     if (loaded && drift !== 0) {
       counts.repaired += 1;
       logger.warn(

@@ -39,8 +39,3 @@ export async function listOpenSales(db: Database, endedWithin = '1 day'): Promis
     .from(sales)
     .where(or(isNull(sales.endsAt), gt(sales.endsAt, sql`now() - ${endedWithin}::interval`)));
 }
-
-export async function soldOf(db: Database, id: number): Promise<number | null> {
-  const [row] = await db.select({ sold: sales.sold }).from(sales).where(eq(sales.id, id));
-  return row?.sold ?? null;
-}

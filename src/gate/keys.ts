@@ -17,6 +17,8 @@ function keysUnder(tag: string, units: string) {
     held: `${tag}:held`,
     inflight: `${tag}:inflight`,
     ledger: `${tag}:ledger`,
+    // The batch scripts are given this prefix and build each reservation's key from it.
+    reservations: `${tag}:res:`,
     reservation: (orderId: string) => `${tag}:res:${orderId}`,
     // Length-prefixed so that buyer "a:b" with key "c" never meets buyer "a" with key "b:c".
     idempotency: (buyer: string, key: string) => `${tag}:idem:${buyer.length}:${buyer}:${key}`,

@@ -1,4 +1,8 @@
-// Return codes of lua/*.lua, mapped to typed outcomes in one place.
+import { codeName, type CodeName } from './codes.js';
+import { int, list, listOf, optionalInt, text } from './reply.js';
+
+// Every script's reply turned into its typed outcome, in one place beside the code table
+// (./codes.ts), as BullMQ's classes/finished-errors.ts beside its enums/error-code.ts.
 export type ReservationState = 'pending' | 'committing' | 'confirmed' | 'released';
 
 const stateByLetter: Record<string, ReservationState> = {
@@ -10,6 +14,10 @@ const stateByLetter: Record<string, ReservationState> = {
 
 export function reservationState(letter: string | null | undefined): ReservationState | null {
   return letter ? (stateByLetter[letter] ?? null) : null;
+}
+
+function unexpected(script: string, code: CodeName): Error {
+  return new Error(`${script} answered ${code}, which it does not return`);
 }
 
 export type ReserveOutcome =
@@ -26,78 +34,101 @@ export type ReserveOutcome =
   | { kind: 'quantity_over_limit' }
   | { kind: 'loading' };
 
+// The outcome of each code a script answers; any other code is a bug in that script.
+function outcomeFor<T>(script: string, name: CodeName, outcomes: Partial<Record<CodeName, T>>): T {
+  const outcome = outcomes[name];
+  if (outcome === undefined) throw unexpected(script, name);
+  return outcome;
+}
+
+function outcomeOf<T>(script: string, code: unknown, outcomes: Partial<Record<CodeName, T>>): T {
+  return outcomeFor(script, codeName(code, script), outcomes);
+}
+
+// As outcomeOf, for outcomes that read the rest of the reply.
+function decode<T>(script: string, code: unknown, decoders: Partial<Record<CodeName, () => T>>) {
+  return outcomeOf(script, code, decoders)();
+}
+
 export function toReserveOutcome(reply: unknown): ReserveOutcome {
-  const [code, detail, extra, shard, shards, takenAtHome] = reply as [
-    number,
-    string | number,
-    string | undefined,
-    number | undefined,
-    number | undefined,
-    number | undefined,
-  ];
-  switch (code) {
-    case 0:
-      return shard === undefined
-        ? { kind: 'reserved', remaining: Number(detail), reservedAtMs: Number(extra) }
-        : {
-            kind: 'reserved',
-            remaining: takenAtHome === 1 ? Math.max(0, Number(detail)) : -1,
-            reservedAtMs: Number(extra),
-            shard: Number(shard),
-            shards: Number(shards),
-          };
-    case 1:
-      return { kind: 'sold_out' };
-    case 2:
-      return { kind: 'limit_reached' };
-    case 3:
-      return { kind: 'not_found' };
-    case 4:
-      return { kind: 'not_started' };
-    case 5:
-      return { kind: 'ended' };
-    case 6:
-      return { kind: 'rate_limited', retryAfterMs: Number(detail) };
-    case 7:
+  const script = 'reserve-7';
+  const [code, detail, extra, shard, shards, takenAtHome] = list(reply, script);
+  return decode<ReserveOutcome>(script, code, {
+    OK: () => {
+      const reservedAtMs = int(extra, script);
+      const remaining = int(detail, script);
+      const at = optionalInt(shard, script);
+      if (at === undefined) return { kind: 'reserved', remaining, reservedAtMs };
       return {
-        kind: 'replayed',
-        orderId: String(detail),
-        state: reservationState(extra) ?? 'released',
+        kind: 'reserved',
+        remaining: optionalInt(takenAtHome, script) === 1 ? Math.max(0, remaining) : -1,
+        reservedAtMs,
+        shard: at,
+        shards: int(shards, script),
       };
-    case 8:
-      return { kind: 'quantity_over_limit' };
-    case 9:
-      return { kind: 'loading' };
-    default:
-      throw new Error(`reserve script answered unknown code ${String(code)}`);
-  }
+    },
+    SOLD_OUT: () => ({ kind: 'sold_out' }),
+    LIMIT_REACHED: () => ({ kind: 'limit_reached' }),
+    MISSING: () => ({ kind: 'not_found' }),
+    NOT_STARTED: () => ({ kind: 'not_started' }),
+    ENDED: () => ({ kind: 'ended' }),
+    RATE_LIMITED: () => ({ kind: 'rate_limited', retryAfterMs: int(detail, script) }),
+    REPLAYED: () => ({
+      kind: 'replayed',
+      orderId: text(detail, script),
+      state: reservationState(text(extra, script)) ?? 'released',
+    }),
+    QUANTITY_OVER_LIMIT: () => ({ kind: 'quantity_over_limit' }),
+    LOADING: () => ({ kind: 'loading' }),
+  });
+}
+
+// One code per order of a batch script, in the order asked.
+function batchOutcomes<T>(
+  reply: unknown,
+  script: string,
+  count: number,
+  outcomes: Partial<Record<CodeName, T>>,
+): T[] {
+  return listOf(reply, script, count).map((code) => outcomeOf(script, code, outcomes));
 }
 
 export type ClaimOutcome = 'go' | 'gone' | 'confirmed' | 'unknown';
-export const claimOutcomes: Record<number, ClaimOutcome> = {
-  1: 'go',
-  0: 'gone',
-  2: 'confirmed',
-  [-1]: 'unknown',
-};
+
+// A claim repeated after a crash finds its reservation committing: the job goes on.
+export function toClaimOutcomes(reply: unknown, count: number): ClaimOutcome[] {
+  return batchOutcomes<ClaimOutcome>(reply, 'claim-1', count, {
+    OK: 'go',
+    COMMITTING: 'go',
+    RELEASED: 'gone',
+    CONFIRMED: 'confirmed',
+    MISSING: 'unknown',
+  });
+}
 
 export type ConfirmOutcome = 'confirmed' | 'already_confirmed' | 'released' | 'unknown';
-export const confirmOutcomes: Record<number, ConfirmOutcome> = {
-  1: 'confirmed',
-  0: 'already_confirmed',
-  [-2]: 'released',
-  [-1]: 'unknown',
-};
+
+export function toConfirmOutcomes(reply: unknown, count: number): ConfirmOutcome[] {
+  return batchOutcomes<ConfirmOutcome>(reply, 'confirm-1', count, {
+    OK: 'confirmed',
+    CONFIRMED: 'already_confirmed',
+    RELEASED: 'released',
+    MISSING: 'unknown',
+  });
+}
 
 export type RestoreMode = 'confirmed' | 'failed' | 'claim';
 export type RestoreOutcome = 'restored' | 'refused' | 'exists' | 'sale_missing' | 'loading';
-export const restoreOutcomes: Record<number, RestoreOutcome> = {
-  1: 'restored',
-  0: 'refused',
-  2: 'exists',
-  [-3]: 'sale_missing',
-  [-4]: 'loading',
-};
+
+export function toRestoreOutcomes(reply: unknown, count: number): RestoreOutcome[] {
+  return batchOutcomes<RestoreOutcome>(reply, 'restore-3', count, {
+    OK: 'restored',
+    TOMBSTONE: 'refused',
+    EXISTS: 'exists',
+    MISSING: 'sale_missing',
+    LOADING: 'loading',
+  });
+}
 
 export type ReleaseOutcome =
   // `shard`: the sale is over shards and that one holds the unit (the Gate gives it back).
@@ -108,24 +139,17 @@ export type ReleaseOutcome =
   | { kind: 'unknown' };
 
 export function toReleaseOutcome(reply: unknown): ReleaseOutcome {
-  const [code, remaining, shard] = reply as [number, number, string | null | undefined];
-  switch (code) {
-    case 1:
-      return shard === null || shard === undefined
-        ? { kind: 'released', remaining }
-        : { kind: 'released', remaining, shard: Number(shard) };
-    case 0:
-      return { kind: 'already_released' };
-    case 2:
-      return { kind: 'in_progress' };
-    case 3:
-      return { kind: 'confirmed' };
-    case -1:
-      return { kind: 'unknown' };
-    default:
-      throw new Error(`release script answered unknown code ${String(code)}`);
-  }
+  const back = unitsBack(reply, 'release-4');
+  if (typeof back !== 'string') return { kind: 'released', ...back };
+  return outcomeFor('release-4', back, releaseRefusals);
 }
+
+const releaseRefusals: Partial<Record<CodeName, ReleaseOutcome>> = {
+  RELEASED: { kind: 'already_released' },
+  COMMITTING: { kind: 'in_progress' },
+  CONFIRMED: { kind: 'confirmed' },
+  MISSING: { kind: 'unknown' },
+};
 
 export type ReturnOutcome =
   | { kind: 'returned'; remaining: number; shard?: number }
@@ -134,19 +158,68 @@ export type ReturnOutcome =
   | { kind: 'pending' };
 
 export function toReturnOutcome(reply: unknown): ReturnOutcome {
-  const [code, remaining, shard] = reply as [number, number, string | null | undefined];
-  switch (code) {
-    case 1:
-      return shard === null || shard === undefined
-        ? { kind: 'returned', remaining }
-        : { kind: 'returned', remaining, shard: Number(shard) };
-    case 0:
-      return { kind: 'already_returned' };
-    case 2:
-      return { kind: 'absent' };
-    case -2:
-      return { kind: 'pending' };
-    default:
-      throw new Error(`return script answered unknown code ${String(code)}`);
-  }
+  const back = unitsBack(reply, 'return-4');
+  if (typeof back !== 'string') return { kind: 'returned', ...back };
+  return outcomeFor('return-4', back, {
+    RELEASED: { kind: 'already_returned' },
+    TOMBSTONE: { kind: 'absent' },
+    PENDING: { kind: 'pending' },
+  });
+}
+
+// A reservation's units back (lua/includes/release-reservation.lua answers OK, remaining and,
+// over shards, the shard holding the unit), or the code of why not.
+function unitsBack(
+  reply: unknown,
+  script: string,
+): { remaining: number; shard?: number } | CodeName {
+  const [code, remaining, shard] = list(reply, script);
+  const name = codeName(code, script);
+  if (name !== 'OK') return name;
+  const at = optionalInt(shard, script);
+  const units = int(remaining, script);
+  return at === undefined ? { remaining: units } : { remaining: units, shard: at };
+}
+
+// Whether the script did what it was asked: OK, or one of the codes it answers instead.
+export function toDone(reply: unknown, script: string, instead: readonly CodeName[]): boolean {
+  return outcomeOf(script, list(reply, script)[0], {
+    OK: true,
+    ...Object.fromEntries(instead.map((name) => [name, false])),
+  });
+}
+
+export type TakeOutcome = 'taken' | 'held' | 'empty' | 'missing';
+
+export function toTakeOutcome(reply: unknown): TakeOutcome {
+  return outcomeOf<TakeOutcome>('take-2', list(reply, 'take-2')[0], {
+    OK: 'taken',
+    HELD: 'held',
+    SOLD_OUT: 'empty',
+    MISSING: 'missing',
+  });
+}
+
+// `givenBack` false: the ledger no longer had the order.
+export type GiveBackOutcome = { givenBack: boolean; remaining: number };
+
+export function toGiveBackOutcome(reply: unknown): GiveBackOutcome {
+  const script = 'give-back-2';
+  const [code, remaining] = list(reply, script);
+  return decode<GiveBackOutcome>(script, code, {
+    OK: () => ({ givenBack: true, remaining: int(remaining, script) }),
+    NOT_HELD: () => ({ givenBack: false, remaining: 0 }),
+  });
+}
+
+// A shard checked against its ledger: `drift` units set right (`loaded` false: no such shard).
+export type ShardRepair = { drift: number; remaining: number; loaded: boolean };
+
+export function toShardRepair(reply: unknown): ShardRepair {
+  const script = 'repair-shard-2';
+  const [code, drift, remaining] = list(reply, script);
+  return decode<ShardRepair>(script, code, {
+    OK: () => ({ drift: int(drift, script), remaining: int(remaining, script), loaded: true }),
+    MISSING: () => ({ drift: 0, remaining: 0, loaded: false }),
+  });
 }

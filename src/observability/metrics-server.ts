@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import type { Config } from '../config.js';
+import { defaultMetricsPorts, type Config } from '../config.js';
 
 export type PortChoice = {
   port: number;
@@ -18,23 +18,19 @@ export class MetricsPortBusyError extends Error {
 // Far enough for a handful of processes of one kind on one host.
 const portSearchWidth = 20;
 
+const roles = ['bridge', 'worker', 'compensator'] as const;
+type Role = (typeof roles)[number];
+
 // A default port moves up to the next free one, skipping the other processes' ports, so a
 // second worker on the host does not take the compensator's; a port set in the env never moves.
-export function metricsPortChoice(
-  config: Config,
-  role: 'bridge' | 'worker' | 'compensator',
-): PortChoice {
-  const ports = {
-    bridge: config.bridgePort,
-    worker: config.workerPort,
-    compensator: config.compensatorPort,
-  };
-  const port = ports[role];
-  const fixed = config.metricsPortsFixed[role] || port === 0;
+export function metricsPortChoice(config: Pick<Config, 'http'>, role: Role): PortChoice {
+  const portOf = (r: Role) => config.http[`${r}Port`] ?? defaultMetricsPorts[r];
+  const port = portOf(role);
+  const fixed = config.http[`${role}Port`] !== undefined || port === 0;
   return {
     port,
     searchUpTo: fixed ? 0 : portSearchWidth,
-    avoid: [config.port, ...Object.values(ports)].filter((p) => p !== port),
+    avoid: [config.http.port, ...roles.map(portOf)].filter((p) => p !== port),
   };
 }
 

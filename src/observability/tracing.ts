@@ -31,8 +31,8 @@ export function tracingEnabled(): boolean {
 
 export function tracingOptions(config: Config, processName: string): TracingOptions {
   return {
-    serviceName: config.otelServiceName ?? `flashline-${processName}`,
-    otlpEndpoint: config.otlpEndpoint,
+    serviceName: config.otel.serviceName ?? `flashline-${processName}`,
+    otlpEndpoint: config.otel.exporterOtlpEndpoint,
   };
 }
 

@@ -46,3 +46,5 @@ export function workerMetrics(
       jobs.inc({ outcome: final ? 'failed' : 'retried', error_class: errorClass }),
   };
 }
+
+export type WorkerMetrics = ReturnType<typeof workerMetrics>;

@@ -2,7 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from '../observability/logger.js';
 import type { Database } from '../db/client.js';
 import type { Gate } from '../gate/gate.js';
-import { orderMessageSchema, type OrderMessage } from '../broker/messages.js';
+import { orderMessageSchema } from '../broker/messages.js';
 import {
   insertConfirmedOrder,
   insertFailedOrder,
@@ -13,8 +13,9 @@ import type { RestoreMode } from '../gate/outcomes.js';
 import { PermanentError } from '../errors/permanent-error.js';
 import { TransientError } from '../errors/transient-error.js';
 import { classifyError, errorReason, type ErrorClass } from '../errors/classify.js';
-import { restoreModeOf } from '../recovery/restore-mode.js';
-import { finishReturn } from '../payments/arbiter.js';
+import { restoreModeOf } from './restore-mode.js';
+import { finishReturn } from './give-back.js';
+import { orderOfJob, type DeadLetterOrder } from './dead-letter.js';
 
 export type JobOutcome =
   | 'confirmed'
@@ -36,8 +37,8 @@ export type ProcessorDeps = {
   returner?: Pick<Gate, 'returnUnits'>;
   db: Database;
   logger: Logger;
-  // Hands an order that failed for good to the compensator; must be durable when it resolves.
-  deadLetter: (order: OrderMessage, reason: string, attempts: number) => Promise<void>;
+  // Hands an order that failed for good to the compensator (dead-letter.ts).
+  deadLetter: DeadLetterOrder;
   faultFailRate?: number;
   // Writes the confirmed order with insertConfirmedOrder's contract; the worker passes its
   // group-commit batcher here. Defaults to insertConfirmedOrder itself.
@@ -173,7 +174,8 @@ async function restoreOrThrow(
 
 // Wraps processOrder for BullMQ: permanent errors, and the last transient attempt, go to the
 // dead-letter queue before the job fails, so a job never fails without its order being
-// handed on. A permanent error ends retries through UnrecoverableError.
+// handed on (a job failed without running is UnrunJobs'). A permanent error ends retries
+// through UnrecoverableError.
 export function createOrderProcessor(deps: ProcessorDeps) {
   return async (job: Job): Promise<JobOutcome> => {
     try {
@@ -190,10 +192,10 @@ export function createOrderProcessor(deps: ProcessorDeps) {
         throw error;
       }
       deps.logger.error(log, 'order job failed for good; dead-lettering');
-      const order = orderMessageSchema.safeParse(job.data);
-      if (order.success) {
+      const order = orderOfJob(job);
+      if (order) {
         try {
-          await deps.deadLetter(order.data, reason, attempts);
+          await deps.deadLetter(order, reason, attempts);
         } catch (publishError) {
           // Not handed on: fail this attempt as a retryable one so the job runs again later;
           // if that was its last attempt the reconciler finds the reservation and fails it.

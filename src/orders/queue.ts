@@ -1,41 +1,15 @@
 import { Queue, type ConnectionOptions, type DefaultJobOptions, type JobType } from 'bullmq';
-import { hashModulo, spreadTag } from '../redis/slots.js';
 import type { Config } from '../config.js';
 import type { OrderMessage } from '../broker/messages.js';
+import { bullPrefix, orderQueueIndex, orderQueueNames } from '../queues/names.js';
 
 export type OrderJobData = OrderMessage;
 export type OrderJob = { name: string; data: OrderJobData; opts: { jobId: string } };
 
-export function bullPrefix(config: Pick<Config, 'redisPrefix'>): string {
-  return `${config.redisPrefix}:bull`;
-}
-
-// What the order queues are called together (traces, logs): each is `{orders-<i>-<k>}`.
-export const orderQueueFamily = 'orders';
-
-// A BullMQ queue's Lua touches all its keys at once, so they must share a hash slot; the tag is
-// in the name, not the prefix, so that each order queue has a slot (and a master) of its own.
-// Tags are chosen so that queue i of n lands in the i-th n-th of the slot space (spreadTag).
-export function orderQueueName(index: number, queues = 1): string {
-  return `{${spreadTag((k) => `orders-${index}-${k}`, index, queues)}}`;
-}
-
-export function orderQueueNames(config: Pick<Config, 'orderQueues'>): string[] {
-  return Array.from({ length: config.orderQueues }, (_, i) =>
-    orderQueueName(i, config.orderQueues),
-  );
-}
-
-// The queue of an order is a pure function of its id, so a redelivered order lands in
-// the queue that already has its job and `jobId = orderId` makes the second add a no-op.
-export function orderQueueIndex(orderId: string, queues: number): number {
-  return hashModulo(orderId, queues);
-}
-
 export function orderJobOptions(config: Config): DefaultJobOptions {
   return {
-    attempts: config.jobAttempts,
-    backoff: { type: 'exponential', delay: config.jobBackoffMs },
+    attempts: config.queues.jobAttempts,
+    backoff: { type: 'exponential', delay: config.queues.jobBackoffMs },
     // Finished jobs are kept a while for bull-board and so that a late redelivery of the
     // same order id finds its job and adds nothing.
     removeOnComplete: { age: 3600, count: 10_000 },

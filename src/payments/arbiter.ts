@@ -1,21 +1,8 @@
-import type { Database } from '../db/client.js';
-import type { Gate } from '../gate/gate.js';
-import type { ReturnOutcome } from '../gate/outcomes.js';
-import type { Logger } from '../observability/logger.js';
 import type { PaymentMetrics } from '../observability/payment-metrics.js';
-import {
-  markPaid,
-  markReturned,
-  markReturning,
-  readOrder,
-  type OrderRow,
-  type Returning,
-} from '../db/payments-repository.js';
+import { markPaid, markReturning, readOrder, type OrderRow } from '../db/payments-repository.js';
+import { finishReturn, type GiveBackDeps } from '../orders/give-back.js';
 
-export type ArbiterDeps = {
-  db: Database;
-  gate: Pick<Gate, 'returnUnits'>;
-  logger: Logger;
+export type ArbiterDeps = GiveBackDeps & {
   metrics?: PaymentMetrics | undefined;
   // Fault injection (FAULT_KILL_AFTER_EXPIRY_COMMIT): runs between an expiry's commit and
   // its units' return, the crash window the sweep closes.
@@ -169,33 +156,4 @@ export async function expireOrder(
     await finishReturn(deps, row);
   }
   return { kind: 'settled', status: row.status };
-}
-
-// Gives the units of an expired or cancelled order back in Redis, then records that they
-// are back. Safe to call any number of times, from any process: the script returns them once.
-export async function finishReturn(
-  deps: ArbiterDeps,
-  order: Pick<OrderRow, 'id' | 'saleId' | 'userId' | 'quantity' | 'reservedAt' | 'status'> &
-    Partial<Pick<OrderRow, 'shard'>>,
-): Promise<ReturnOutcome> {
-  const reason: Returning = order.status === 'cancelled' ? 'cancelled' : 'expired';
-  const outcome = await deps.gate.returnUnits(
-    order.saleId,
-    {
-      orderId: order.id,
-      buyer: order.userId,
-      quantity: order.quantity,
-      reservedAt: order.reservedAt,
-      shard: order.shard ?? null,
-    },
-    reason,
-  );
-  if (outcome.kind === 'pending') {
-    // A reservation still pending cannot belong to a final row: leave it for the drift check.
-    deps.logger.error({ orderId: order.id }, 'returned order has a pending reservation');
-    return outcome;
-  }
-  if (outcome.kind === 'returned') deps.metrics?.returned(order.quantity);
-  await markReturned(deps.db, order.id);
-  return outcome;
 }

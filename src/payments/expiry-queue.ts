@@ -1,10 +1,8 @@
-import { DelayedError, Queue, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Config } from '../config.js';
-import { bullPrefix } from '../orders/queue.js';
+import { bullPrefix, expiryQueueName } from '../queues/names.js';
 import { expireOrder, type ArbiterDeps } from './arbiter.js';
 
-// Braced like the order queues (src/orders/queue.ts): a BullMQ queue's keys share one slot.
-export const expiryQueueName = '{expiry}';
 export type ExpiryJobData = { orderId: string };
 
 // Deterministic: an order confirmed twice (a redelivered job) schedules one expiry. BullMQ
@@ -54,4 +52,21 @@ export function createExpiryProcessor(deps: ArbiterDeps) {
     }
     return result.kind;
   };
+}
+
+// The worker's expiry jobs, with the order workers' lock and stall settings.
+export function startExpiryWorker(
+  config: Config,
+  connection: ConnectionOptions,
+  deps: ArbiterDeps,
+): Worker<ExpiryJobData> {
+  const worker = new Worker<ExpiryJobData>(expiryQueueName, createExpiryProcessor(deps), {
+    connection,
+    prefix: bullPrefix(config),
+    concurrency: config.worker.expiryConcurrency,
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
+  });
+  worker.on('error', (error) => deps.logger.error({ err: error }, 'expiry worker error'));
+  return worker;
 }

@@ -1,6 +1,7 @@
 import { dueOrders, unreturnedOrders } from '../db/payments-repository.js';
 import { PeriodicPass } from '../recovery/periodic-pass.js';
-import { expireOrder, finishReturn, type ArbiterDeps } from './arbiter.js';
+import { finishReturn } from '../orders/give-back.js';
+import { expireOrder, type ArbiterDeps } from './arbiter.js';
 
 export type SweepResult = 'ok' | 'failed';
 

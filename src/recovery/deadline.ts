@@ -20,7 +20,3 @@ export async function withDeadline<T>(
     clearTimeout(timer);
   }
 }
-
-export function isDeadlineExceeded(error: unknown): boolean {
-  return error instanceof TransientError && error.reason === 'deadline_exceeded';
-}

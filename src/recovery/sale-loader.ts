@@ -4,8 +4,8 @@ import type { Database } from '../db/client.js';
 import { orders, type OrderStatus, type Sale } from '../db/schema.js';
 import type { Gate, OrderToRestore } from '../gate/gate.js';
 import type { Logger } from '../observability/logger.js';
-import { restoreModeOf } from './restore-mode.js';
-import { finishReturn } from '../payments/arbiter.js';
+import { restoreModeOf } from '../orders/restore-mode.js';
+import { finishReturn } from '../orders/give-back.js';
 
 // Orders read from PostgreSQL and restored in one script call.
 const pageSize = 1_000;
@@ -25,7 +25,7 @@ export type LoadResult =
 // DESIGN.md, when Redis forgets: a sale missing from Redis is loaded back from PostgreSQL
 // before it answers buyers again. It is created at its full stock and marked `loading` (the
 // gate answers LOADING, the API 503), every order PostgreSQL holds is restored with its units
-// (lua/restore-n.lua), and the mark is removed. Redis counts an order's units exactly while
+// (lua/restore-3.lua), and the mark is removed. Redis counts an order's units exactly while
 // its reservation exists, so orders restored meanwhile by a worker, or twice by two loaders,
 // are counted once, and the orders still in flight are counted as their jobs re-reserve.
 export class SaleLoader {

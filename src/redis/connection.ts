@@ -1,12 +1,10 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.js';
-import { variableKeyScripts } from '../gate/scripts.js';
 import { FollowingSentinelConnector } from './sentinel-connector.js';
 
-export type RedisTopology = Pick<
-  Config,
-  'redisUrl' | 'redisSentinels' | 'redisSentinelName' | 'redisClusterNodes'
->;
+export type RedisTopology = {
+  redis: Pick<Config['redis'], 'url' | 'sentinels' | 'sentinelName' | 'clusterNodes'>;
+};
 
 // A connection to whichever topology the config names: a server, a Sentinel-followed primary,
 // or a Redis Cluster. Both speak the same commands; what differs (scan, ping, the masters) is
@@ -25,15 +23,15 @@ function credentials(redisUrl: string): Pick<RedisOptions, 'username' | 'passwor
 // The one place that chooses the Redis topology: the server of REDIS_URL, the primary that
 // Sentinel names, followed across failovers, or a Redis Cluster. Nothing else names a host.
 function topologyOptions(topology: RedisTopology): { url?: string; options: RedisOptions } {
-  if (!topology.redisSentinels) return { url: topology.redisUrl, options: {} };
-  const url = new URL(topology.redisUrl);
+  if (!topology.redis.sentinels) return { url: topology.redis.url, options: {} };
+  const url = new URL(topology.redis.url);
   const db = Number(url.pathname.slice(1) || 0);
   return {
     options: {
-      sentinels: topology.redisSentinels,
-      name: topology.redisSentinelName,
+      sentinels: topology.redis.sentinels,
+      name: topology.redis.sentinelName,
       db: Number.isInteger(db) ? db : 0,
-      ...credentials(topology.redisUrl),
+      ...credentials(topology.redis.url),
       // Subscribes to the sentinels' +switch-master, so a failover moves the connection at
       // once instead of when the old primary's socket finally errors. ioredis's own
       // `failoverDetector` can end the client for good when that message comes during a
@@ -54,27 +52,22 @@ function topologyOptions(topology: RedisTopology): { url?: string; options: Redi
 function connectCluster(topology: RedisTopology, options: RedisOptions): Cluster {
   const { enableOfflineQueue, enableAutoPipelining, lazyConnect, ...perNode } = options;
   const clusterOptions: ClusterOptions = {
-    redisOptions: { ...credentials(topology.redisUrl), ...perNode },
+    redisOptions: { ...credentials(topology.redis.url), ...perNode },
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
     ...(lazyConnect === undefined ? {} : { lazyConnect }),
-    ...(enableAutoPipelining
-      ? {
-          enableAutoPipelining: true,
-          // Autopipelining routes a custom command by its first argument, which for a script
-          // that is passed its key count is that number, not a key: such scripts go unpipelined
-          // and ioredis routes them by their real first key (ioredis issue 2109).
-          autoPipeliningIgnoredCommands: [...variableKeyScripts],
-        }
-      : {}),
+    // Autopipelining routes a custom command by its first argument: every script in lua/
+    // has a fixed key count, so that is its first key (ioredis issue 2109 is what a script
+    // passed its key count as first argument met).
+    ...(enableAutoPipelining ? { enableAutoPipelining: true } : {}),
     // A master that went away is asked again about its slots this often, so its slots come
     // back soon after it does.
     slotsRefreshInterval: 2_000,
   };
-  return new Cluster(topology.redisClusterNodes ?? [], clusterOptions);
+  return new Cluster(topology.redis.clusterNodes ?? [], clusterOptions);
 }
 
 function connect(topology: RedisTopology, options: RedisOptions): RedisClient {
-  if (topology.redisClusterNodes) return connectCluster(topology, options);
+  if (topology.redis.clusterNodes) return connectCluster(topology, options);
   const { url, options: base } = topologyOptions(topology);
   return url ? new Redis(url, { ...base, ...options }) : new Redis({ ...base, ...options });
 }

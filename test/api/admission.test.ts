@@ -106,7 +106,7 @@ describe('adaptive admission', () => {
     const badSale = await api.raw(
       'POST',
       '/admin/sales',
-      { authorization: `Bearer ${env.config.adminToken}`, 'content-type': 'application/json' },
+      { authorization: `Bearer ${env.config.auth.adminToken}`, 'content-type': 'application/json' },
       { sku: '' },
     );
     expect(badSale.status).toBe(400);

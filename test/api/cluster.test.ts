@@ -6,8 +6,8 @@ import { client, groupByStatus } from '../support/system.js';
 import { spawnApi, type ApiProcess } from '../support/api-process.js';
 import { assertOracle } from '../support/oracle.js';
 import { buyOnce, buyersNamed } from '../support/failures.js';
-import { startBridge } from '../../src/bridge/start.js';
-import { startWorker } from '../../src/orders/start-worker.js';
+import { startBridge } from '../../src/cmd/wiring/bridge.js';
+import { startWorker } from '../../src/cmd/wiring/worker.js';
 
 const run = promisify(execFile);
 

@@ -91,7 +91,7 @@ describe('response and log hygiene', () => {
   });
 
   it('a 500 names no internals, is counted, and is logged with its cause and request id', async () => {
-    const db = new pg.Client({ connectionString: env.config.databaseUrl });
+    const db = new pg.Client({ connectionString: env.config.database.url });
     await db.connect();
     const countedBefore = await serverErrors('/sales/:saleId');
     // Schema drift: the query the route runs now fails in PostgreSQL with 42703.

@@ -17,7 +17,7 @@ describe('a publish the broker refuses', () => {
     env = await createTestEnv('pubfail');
     sut = await startSystem(env);
     api = client(sut.baseUrl, env);
-    redis = new Redis(env.config.redisUrl);
+    redis = new Redis(env.config.redis.url);
   });
   afterAll(async () => {
     redis?.disconnect();
@@ -29,7 +29,7 @@ describe('a publish the broker refuses', () => {
     const saleId = (
       await api.createSale({ sku: 'pubfail', name: 'Refused', stock: 3, perUserLimit: 2 })
     ).body.id as number;
-    const keys = saleKeys(env.config.redisPrefix, saleId);
+    const keys = saleKeys(env.config.redis.prefix, saleId);
     const answers: Answer[] = [];
 
     const acceptPublishes = await rejectOrderPublishes(env);
@@ -97,7 +97,7 @@ describe('a publish the broker refuses', () => {
     }));
     await assertOracle(env, saleId, answers);
     expect(
-      Number(await redis.hget(saleKeys(env.config.redisPrefix, saleId).sale, 'remaining')),
+      Number(await redis.hget(saleKeys(env.config.redis.prefix, saleId).sale, 'remaining')),
     ).toBe(3);
   });
 });

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../support/env.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
 import { createApp } from '../../src/api/app.js';
 import { answerRecorder } from '../../src/api/middleware/http-metrics.js';
 import { apiMetrics, createRegistry } from '../../src/observability/metrics.js';
 import { signBuyerToken } from '../../src/auth/jwt.js';
-import { bullPrefix, orderQueueNames } from '../../src/orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../../src/queues/names.js';
 import { Queue } from 'bullmq';
 
 // hono compiles an app's routes into one RegExpRouter when it can and falls back to a
@@ -30,7 +30,7 @@ describe('routing', () => {
   });
 
   it("compiles every route of the API into hono's RegExpRouter", async () => {
-    const buyer = `Bearer ${signBuyerToken('router-buyer', env.config.jwtSecret)}`;
+    const buyer = `Bearer ${signBuyerToken('router-buyer', env.config.auth.jwtSecret)}`;
     const purchase = await app.request('/sales/424242/purchase', {
       method: 'POST',
       headers: { authorization: buyer, 'content-type': 'application/json' },
@@ -47,7 +47,7 @@ describe('routing', () => {
     expect(await refused.json()).toMatchObject({ error: { code: 'UNAUTHORIZED' } });
     expect((await app.request('/admin/queues/api/queues')).status).toBe(401);
 
-    const admin = { authorization: `Bearer ${env.config.adminToken}` };
+    const admin = { authorization: `Bearer ${env.config.auth.adminToken}` };
     const page = await app.request('/admin/queues', { headers: admin });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Flashline queues');

@@ -30,7 +30,7 @@ describe('the dead-letter path on quorum queues, on a Redis Cluster', () => {
       JOB_ATTEMPTS: '1',
       ...settleFast,
     });
-    db = new pg.Client({ connectionString: env.config.databaseUrl });
+    db = new pg.Client({ connectionString: env.config.database.url });
     await db.connect();
   });
   afterAll(async () => {
@@ -51,7 +51,7 @@ describe('the dead-letter path on quorum queues, on a Redis Cluster', () => {
     const port = await freePort();
     const api = spawnProcess('api', env, { PORT: String(port) });
     await readyWithin(api);
-    const vhost = decodeURIComponent(new URL(env.config.amqpUrl).pathname.slice(1));
+    const vhost = decodeURIComponent(new URL(env.config.amqp.url).pathname.slice(1));
     const listed = await rabbitmqctl('list_queues', '-p', vhost, 'name', 'type', 'arguments');
     const line = (name: string) =>
       listed.split('\n').find((l) => l.split('\t')[0] === name) ?? `${name} missing`;
@@ -110,7 +110,7 @@ describe('the dead-letter path on quorum queues, on a Redis Cluster', () => {
     expect(bought.status).toBe(202);
     const orderId = bought.body.orderId as string;
 
-    const connection = await amqp.connect(env.config.amqpUrl);
+    const connection = await amqp.connect(env.config.amqp.url);
     let deliveries = 0;
     try {
       const channel = await connection.createChannel();

@@ -36,7 +36,7 @@ describe('a Redis Cluster master killed -9 mid-sale', () => {
     // Two sales on two different masters: the victim serves the first.
     const stock = 3000;
     const masterOfSale = async (id: number) =>
-      cluster.masterOf(saleKeys(env!.config.redisPrefix, id).sale);
+      cluster.masterOf(saleKeys(env!.config.redis.prefix, id).sale);
     const hit = (await api.createSale({ sku: 'kill-hit', name: 'Hit', stock })).body.id as number;
     const victim = await masterOfSale(hit);
     let spared = 0;

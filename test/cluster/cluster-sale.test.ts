@@ -7,7 +7,7 @@ import { killAll } from '../support/processes.js';
 import { stopRedisServers } from '../support/redis-servers.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { saleKeys } from '../../src/gate/keys.js';
-import { bullPrefix, orderQueueNames } from '../../src/orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../../src/queues/names.js';
 
 // The whole pipeline, as the Procfile's processes, on a Redis Cluster of three masters of the
 // test's own, with REDIS_URL pointing nowhere: nothing may fall back to a single server.
@@ -40,7 +40,7 @@ describe('a flash sale on a Redis Cluster', () => {
       const created = await api.createSale({ sku: `cluster-${i}`, name: 'Cluster', stock: 60 });
       expect(created.status).toBe(201);
       const id = created.body.id as number;
-      const master = await cluster.masterOf(saleKeys(env.config.redisPrefix, id).sale);
+      const master = await cluster.masterOf(saleKeys(env.config.redis.prefix, id).sale);
       if (!sales.some((s) => s.port === master.port)) sales.push({ id, port: master.port });
     }
     expect(sales).toHaveLength(3);
@@ -87,17 +87,17 @@ describe('a flash sale on a Redis Cluster', () => {
 
     // bull-board shows every order queue.
     const board = await api.raw('GET', '/admin/queues/api/queues', {
-      authorization: `Bearer ${env.config.adminToken}`,
+      authorization: `Bearer ${env.config.auth.adminToken}`,
     });
     expect(board.status, JSON.stringify(board.body)).toBe(200);
     const shown = (board.body.queues as { name: string }[]).map((q) => q.name);
     for (const name of orderQueueNames(env.config)) expect(shown).toContain(name);
 
     // The queues are of the configured type (quorum unless the run chose classic).
-    const vhost = decodeURIComponent(new URL(env.config.amqpUrl).pathname.slice(1));
+    const vhost = decodeURIComponent(new URL(env.config.amqp.url).pathname.slice(1));
     const types = await rabbitmqctl('list_queues', '-p', vhost, 'name', 'type');
     for (const queue of ['flashline\\.orders', 'flashline\\.orders\\.dead']) {
-      expect(types).toMatch(new RegExp(`^${queue}\\s+${env.config.amqpQueueType}$`, 'm'));
+      expect(types).toMatch(new RegExp(`^${queue}\\s+${env.config.amqp.queueType}$`, 'm'));
     }
   });
 });

@@ -51,7 +51,7 @@ describe('the API killed -9 between the steps of a purchase over shards', () => 
       });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       const saleId = created.body.id as number;
-      const prefix = env.config.redisPrefix;
+      const prefix = env.config.redis.prefix;
       const home = await cluster.masterOf(saleKeys(prefix, saleId).sale);
       const masters = await Promise.all(
         Array.from({ length: shards }, (_, s) =>

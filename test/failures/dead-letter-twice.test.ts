@@ -9,13 +9,13 @@ import {
   startTestCompensator,
   type RunningCompensator,
 } from '../support/failures.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
-import { startBridge } from '../../src/bridge/start.js';
-import { startWorker } from '../../src/orders/start-worker.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
+import { startBridge } from '../../src/cmd/wiring/bridge.js';
+import { startWorker } from '../../src/cmd/wiring/worker.js';
 import { insertConfirmedOrder } from '../../src/db/orders-repository.js';
 import type { DeadLetter, OrderBatchMessage } from '../../src/broker/messages.js';
 import { topology } from '../../src/broker/topology.js';
-import { mintOrderId } from '../../src/orders/order-id.js';
+import { mintOrderId } from '../../src/gate/order-id.js';
 
 describe('the same dead letter delivered twice', () => {
   let env: TestEnv;
@@ -32,7 +32,7 @@ describe('the same dead letter delivered twice', () => {
     bridge = await startBridge(env.config, env.logger);
     sut = await startTestCompensator(env);
     broker = await brokerClient(env);
-    db = new pg.Client({ connectionString: env.config.databaseUrl });
+    db = new pg.Client({ connectionString: env.config.database.url });
     await db.connect();
   });
   afterAll(async () => {

@@ -9,9 +9,9 @@ import {
   startTestCompensator,
   type RunningCompensator,
 } from '../support/failures.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
-import { startBridge } from '../../src/bridge/start.js';
-import { startWorker } from '../../src/orders/start-worker.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
+import { startBridge } from '../../src/cmd/wiring/bridge.js';
+import { startWorker } from '../../src/cmd/wiring/worker.js';
 
 describe('FAULT_FAIL_RATE=0.2 during a sale', () => {
   let env: TestEnv;
@@ -65,7 +65,10 @@ describe('FAULT_FAIL_RATE=0.2 during a sale', () => {
 
     // Fault injection off: fresh buyers get exactly the returned units, no more.
     await worker.stop();
-    worker = await startWorker({ ...env.config, faultFailRate: 0 }, env.logger);
+    worker = await startWorker(
+      { ...env.config, fault: { ...env.config.fault, failRate: 0 } },
+      env.logger,
+    );
     const fresh = await buyOnce(buyers, saleId, buyersNamed('fresh', returned + 10));
     const byStatus = groupByStatus(fresh);
     expect(byStatus['202']).toHaveLength(returned);

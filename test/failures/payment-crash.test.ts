@@ -11,8 +11,7 @@ import { createDatabase } from '../../src/db/client.js';
 import { Gate, gateOptions } from '../../src/gate/gate.js';
 import { readDrift } from '../../src/compensator/drift.js';
 import { saleKeys } from '../../src/gate/keys.js';
-import { bullPrefix } from '../../src/orders/queue.js';
-import { expiryQueueName } from '../../src/payments/expiry-queue.js';
+import { bullPrefix, expiryQueueName } from '../../src/queues/names.js';
 import { createBullRedis, createRedis, type RedisClient } from '../../src/redis/connection.js';
 
 const fault = { FAULT_KILL_AFTER_EXPIRY_COMMIT: '1' };
@@ -60,17 +59,18 @@ describe('the payment window, whatever crashes', () => {
     const expired = rows.filter((o) => o.status === 'expired');
     expect(expired).toHaveLength(1);
     expect(expired[0]!.returned_at).toBeNull();
-    const keys = saleKeys(env.config.redisPrefix, saleId);
+    const keys = saleKeys(env.config.redis.prefix, saleId);
     expect(await redis.hget(keys.reservation(expired[0]!.id), 's')).toBe('F');
     expect(Number(await redis.hget(keys.sale, 'remaining'))).toBe(0);
     // The reconciler's drift reading counts the units on their way back: nothing to repair.
-    const db = createDatabase(env.config.databaseUrl, 1);
-    const gate = new Gate(createRedis(env.config), gateOptions(env.config));
+    const db = createDatabase(env.config.database.url, 1);
+    const gateRedis = createRedis(env.config);
+    const gate = new Gate(gateRedis, gateOptions(env.config));
     try {
       const reading = await readDrift(db, gate, saleId);
       expect(reading?.drift).toBe(0);
     } finally {
-      gate.redis.disconnect();
+      gateRedis.disconnect();
       await db.$client.end();
     }
   };

@@ -50,10 +50,10 @@ describe('PostgreSQL restarted mid-sale', () => {
     const stock = 300;
     const sale = await api.createSale({ sku: 'pg-restart', name: 'Restarted', stock });
     const saleId = sale.body.id as number;
-    const admin = new pg.Client({ connectionString: env.config.databaseUrl });
+    const admin = new pg.Client({ connectionString: env.config.database.url });
     admin.on('error', () => undefined);
     const rows = async () => {
-      const db = new pg.Client({ connectionString: env.config.databaseUrl });
+      const db = new pg.Client({ connectionString: env.config.database.url });
       await db.connect();
       try {
         return Number((await db.query('SELECT count(*) FROM orders')).rows[0].count);

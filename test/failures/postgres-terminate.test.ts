@@ -25,8 +25,8 @@ describe('PostgreSQL backends terminated mid-sale', () => {
     env = await createTestEnv('pg-terminate', { WORKER_CONCURRENCY: '32' });
     system = await startSystem(env);
     compensator = await startTestCompensator(env);
-    admin = new pg.Client({ connectionString: env.config.databaseUrl });
-    locker = new pg.Client({ connectionString: env.config.databaseUrl });
+    admin = new pg.Client({ connectionString: env.config.database.url });
+    locker = new pg.Client({ connectionString: env.config.database.url });
     await admin.connect();
     await locker.connect();
     lockerPid = Number((await locker.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
@@ -39,7 +39,7 @@ describe('PostgreSQL backends terminated mid-sale', () => {
     await env?.cleanup();
   });
 
-  const database = () => new URL(env.config.databaseUrl).pathname.slice(1);
+  const database = () => new URL(env.config.database.url).pathname.slice(1);
   const rows = async () => Number((await admin.query('SELECT count(*) FROM orders')).rows[0].count);
 
   // Holds the workers inside their transactions (their UPDATE of sales waits for the lock),

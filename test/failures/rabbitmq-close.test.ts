@@ -28,7 +28,7 @@ describe('RabbitMQ connections closed mid-sale', () => {
     await env?.cleanup();
   });
 
-  const vhost = () => decodeURIComponent(new URL(env.config.amqpUrl).pathname.slice(1));
+  const vhost = () => decodeURIComponent(new URL(env.config.amqp.url).pathname.slice(1));
 
   // The connections of this test's vhost only: other runs on this broker are left alone.
   async function connections(): Promise<string[]> {

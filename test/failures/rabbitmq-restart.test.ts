@@ -89,7 +89,7 @@ describe('RabbitMQ restarted mid-sale', () => {
     // Every buyer had a final answer, so every 202 must be a confirmed unit: none was lost
     // with the broker (and then failed by the reconciler).
     const oracle = await assertOracle(env, saleId, answers);
-    const admin = new pg.Client({ connectionString: env.config.databaseUrl });
+    const admin = new pg.Client({ connectionString: env.config.database.url });
     await admin.connect();
     const failedReasons = (
       await admin.query(`SELECT DISTINCT reason FROM orders WHERE status = 'failed'`)

@@ -29,7 +29,7 @@ describe('a reconciler pass against a stalled Redis', () => {
       RECOVERY_COMMAND_TIMEOUT_MS: '300',
     });
     // An open sale, so that a pass has Redis work to do for it.
-    const db = createDatabase(env.config.databaseUrl, 1);
+    const db = createDatabase(env.config.database.url, 1);
     await insertSale(db, {
       sku: 'deadline',
       name: 'deadline',
@@ -59,7 +59,7 @@ describe('a reconciler pass against a stalled Redis', () => {
       what: 'passes succeeding again once Redis answers',
     });
     // The sale the passes look after is loaded.
-    expect(await redis.cli('HGET', `${env.config.redisPrefix}:{sale:1}:sale`, 'remaining')).toBe(
+    expect(await redis.cli('HGET', `${env.config.redis.prefix}:{sale:1}:sale`, 'remaining')).toBe(
       '10',
     );
   });

@@ -9,12 +9,13 @@ import {
   startTestCompensator,
   type RunningCompensator,
 } from '../support/failures.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
-import { startBridge } from '../../src/bridge/start.js';
-import { startWorker } from '../../src/orders/start-worker.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
+import { startBridge } from '../../src/cmd/wiring/bridge.js';
+import { startWorker } from '../../src/cmd/wiring/worker.js';
 import { createRedis, type RedisClient } from '../../src/redis/connection.js';
-import { mintOrderId } from '../../src/orders/order-id.js';
+import { mintOrderId } from '../../src/gate/order-id.js';
 import type { Gate } from '../../src/gate/gate.js';
+import { saleKeys } from '../../src/gate/keys.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -103,7 +104,7 @@ describe('the reconciler', () => {
     const saleId = await createSale('drift', 10);
     const answers = await buyOnce(buyers, saleId, buyersNamed('d', 3));
     await assertOracle(env, saleId, answers);
-    const saleKey = gate.keys(saleId).sale;
+    const saleKey = saleKeys(env.config.redis.prefix, saleId).sale;
     const repairsBefore = await metric(sut.metricsPort, 'flashline_reconciler_repairs_total');
 
     // Units appear from nowhere (an oversell risk)...
@@ -126,7 +127,7 @@ describe('the reconciler', () => {
     const answers = await buyOnce(buyers, saleId, buyersNamed('r', 4));
     await assertOracle(env, saleId, answers);
     // Redis lost the sale (restarted without its data). It exists: 503, never 404.
-    await redis.del(gate.keys(saleId).sale);
+    await redis.del(saleKeys(env.config.redis.prefix, saleId).sale);
     const early = await buyers.purchase(saleId, 'too-early');
     expect(early.status).toBe(503);
     expect(early.headers.get('retry-after')).toBe('1');
@@ -144,7 +145,9 @@ describe('the reconciler', () => {
     // A pass every 50 ms, all through the sale: a repair made from a reading taken while
     // orders moved would break the oracle.
     await sut.stop();
-    sut = await startTestCompensator(env, { reconcileIntervalMs: 50 });
+    sut = await startTestCompensator(env, {
+      reconcile: { ...env.config.reconcile, intervalMs: 50 },
+    });
     const saleId = await createSale('busy', 300);
     const answers = await buyOnce(buyers, saleId, buyersNamed('b', 400), 32);
     const oracle = await assertOracle(env, saleId, answers);

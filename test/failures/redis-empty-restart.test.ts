@@ -13,7 +13,7 @@ import {
 } from '../support/failures.js';
 import { killAll } from '../support/processes.js';
 import { startRedisServer, stopRedisServers } from '../support/redis-servers.js';
-import { orderQueueNames } from '../../src/orders/queue.js';
+import { orderQueueNames } from '../../src/queues/names.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -40,7 +40,7 @@ describe('Redis restarted empty, mid-sale', () => {
     });
     const sut = await spawnPipeline(env);
     const api = client(sut.baseUrl, env);
-    const db = new pg.Client({ connectionString: env.config.databaseUrl });
+    const db = new pg.Client({ connectionString: env.config.database.url });
     await db.connect();
     try {
       // A second sale, sold out before the loss: it must come back sold out, not missing.
@@ -137,7 +137,7 @@ describe('Redis restarted empty, mid-sale', () => {
 
       // bull-board still shows the order queue.
       const board = await api.raw('GET', '/admin/queues/api/queues', {
-        authorization: `Bearer ${env.config.adminToken}`,
+        authorization: `Bearer ${env.config.auth.adminToken}`,
       });
       expect(board.status, JSON.stringify(board.body)).toBe(200);
       expect(

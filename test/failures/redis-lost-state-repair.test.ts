@@ -33,7 +33,7 @@ describe('Redis rewound with nothing in flight', () => {
     const stock = 20;
     const sale = await api.createSale({ sku: 'rewound', name: 'Rewound', stock, perUserLimit: 2 });
     const saleId = sale.body.id as number;
-    const keys = saleKeys(env.config.redisPrefix, saleId);
+    const keys = saleKeys(env.config.redis.prefix, saleId);
     await waitFor(async () => (await redis.cli('HGET', keys.sale, 'remaining')) === '20', {
       what: 'the sale in Redis',
     });

@@ -51,7 +51,7 @@ describe('Redis Sentinel failover to a lagging replica, mid-sale', () => {
     });
     expect(sale.status, JSON.stringify(sale.body)).toBe(201);
     const saleId = sale.body.id as number;
-    const keys = saleKeys(env.config.redisPrefix, saleId);
+    const keys = saleKeys(env.config.redis.prefix, saleId);
 
     const buying = keepBuying(api, saleId, pressOf, { lanes: 4, gapMs: 40 });
     let cutAt = 0;

@@ -6,9 +6,9 @@ import { client, groupByStatus } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
 import { buyersNamed, buyOnce } from '../support/failures.js';
 import { killAll, spawnProcess } from '../support/processes.js';
-import { startApi } from '../../src/api/server.js';
-import { startBridge } from '../../src/bridge/start.js';
-import { bullPrefix, orderQueueNames } from '../../src/orders/queue.js';
+import { startApi } from '../../src/cmd/wiring/api.js';
+import { startBridge } from '../../src/cmd/wiring/bridge.js';
+import { bullPrefix, orderQueueNames } from '../../src/queues/names.js';
 import { createBullRedis } from '../../src/redis/connection.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -51,8 +51,8 @@ async function killWorkerMidSale(name: string, overrides: Record<string, string>
   cleanups.push(() => queue.close());
   let stalled = 0;
   events.on('stalled', () => (stalled += 1));
-  const admin = new pg.Client({ connectionString: env.config.databaseUrl });
-  const locker = new pg.Client({ connectionString: env.config.databaseUrl });
+  const admin = new pg.Client({ connectionString: env.config.database.url });
+  const locker = new pg.Client({ connectionString: env.config.database.url });
   await admin.connect();
   await locker.connect();
   cleanups.push(

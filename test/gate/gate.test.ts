@@ -1,15 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { deleteKeys, services } from '../support/env.js';
+import { deleteRunKeys, runRedis } from '../support/env.js';
 import { Gate } from '../../src/gate/gate.js';
-import { mintOrderId } from '../../src/orders/order-id.js';
+import { saleKeys } from '../../src/gate/keys.js';
+import { mintOrderId } from '../../src/gate/order-id.js';
+import type { RedisClient } from '../../src/redis/connection.js';
+import { gateProbe, type GateProbe } from '../support/gate-probe.js';
 import { randomBytes } from 'node:crypto';
 
-// The Lua scripts against a real Redis, under a key prefix of this run only.
+// The Lua scripts against a real Redis (the cluster of a cluster run), under a key prefix of
+// this run only.
 describe('the Lua gatekeeper', () => {
   const prefix = `t_gate_${randomBytes(4).toString('hex')}`;
-  let redis: Redis;
+  let redis: RedisClient;
   let sut: Gate;
+  let probe: GateProbe;
   let nextSale = 1;
 
   const newSale = async (
@@ -35,21 +39,22 @@ describe('the Lua gatekeeper', () => {
   };
 
   beforeAll(() => {
-    redis = new Redis(services.redis);
+    redis = runRedis();
     sut = new Gate(redis, { prefix, tombstoneTtlSeconds: 3600, idempotencyTtlSeconds: 60 });
+    probe = gateProbe(redis, prefix);
   });
   afterAll(async () => {
     redis.disconnect();
-    await deleteKeys(services.redis, `${prefix}:*`);
+    await deleteRunKeys(`${prefix}:*`);
   });
 
   it('lets exactly 100 of 1,000 concurrent reservations through on 100 units', async () => {
     const saleId = await newSale(100);
     // Separate connections, so the calls really interleave at the server.
-    const connections = Array.from(
-      { length: 10 },
-      () =>
-        new Gate(new Redis(services.redis), {
+    const clients = Array.from({ length: 10 }, () => runRedis());
+    const connections = clients.map(
+      (client) =>
+        new Gate(client, {
           prefix,
           tombstoneTtlSeconds: 3600,
           idempotencyTtlSeconds: 60,
@@ -65,11 +70,11 @@ describe('the Lua gatekeeper', () => {
         }),
       ),
     );
-    for (const gate of connections) gate.redis.disconnect();
+    for (const client of clients) client.disconnect();
     expect(results.filter((r) => r.kind === 'reserved')).toHaveLength(100);
     expect(results.filter((r) => r.kind === 'sold_out')).toHaveLength(900);
     expect(await sut.remaining(saleId)).toBe(0);
-    expect(await sut.inflightCount(saleId)).toBe(100);
+    expect(await probe.inflightCount(saleId)).toBe(100);
   });
 
   it('never sells the last unit twice (no off-by-one at zero)', async () => {
@@ -100,7 +105,7 @@ describe('the Lua gatekeeper', () => {
     expect((await reserve(saleId, 'a', 1)).outcome.kind).toBe('limit_reached');
     expect((await reserve(saleId, 'b', 3)).outcome.kind).toBe('quantity_over_limit');
     expect(await sut.remaining(saleId)).toBe(8);
-    expect(await sut.heldBy(saleId, 'a')).toBe(2);
+    expect(await probe.heldBy(saleId, 'a')).toBe(2);
   });
 
   it('answers not_found, not_started and ended without writing', async () => {
@@ -114,7 +119,7 @@ describe('the Lua gatekeeper', () => {
     expect((await reserve(past, 'a')).outcome.kind).toBe('ended');
     expect(await sut.remaining(future)).toBe(5);
     expect(await sut.remaining(past)).toBe(5);
-    expect(await redis.exists(sut.keys(999_999).sale)).toBe(0);
+    expect(await redis.exists(saleKeys(prefix, 999_999).sale)).toBe(0);
   });
 
   it('releases exactly once: a second release changes nothing', async () => {
@@ -127,8 +132,8 @@ describe('the Lua gatekeeper', () => {
       kind: 'already_released',
     });
     expect(await sut.remaining(saleId)).toBe(5);
-    expect(await sut.heldBy(saleId, 'a')).toBe(0);
-    expect(await sut.inflightCount(saleId)).toBe(0);
+    expect(await probe.heldBy(saleId, 'a')).toBe(0);
+    expect(await probe.inflightCount(saleId)).toBe(0);
     expect((await sut.reservation(saleId, orderId))?.state).toBe('released');
   });
 
@@ -147,8 +152,8 @@ describe('the Lua gatekeeper', () => {
       kind: 'confirmed',
     });
     expect(await sut.remaining(saleId)).toBe(4);
-    expect(await sut.inflightCount(saleId)).toBe(0);
-    expect(await redis.ttl(sut.keys(saleId).reservation(orderId))).toBeGreaterThan(0);
+    expect(await probe.inflightCount(saleId)).toBe(0);
+    expect(await redis.ttl(saleKeys(prefix, saleId).reservation(orderId))).toBeGreaterThan(0);
   });
 
   it('lets a forced release return a committing reservation, after which claim answers gone', async () => {
@@ -201,10 +206,10 @@ describe('the Lua gatekeeper', () => {
     expect(await sut.claimMany(saleId, [])).toEqual([]);
     expect(await sut.confirmMany(saleId, [])).toEqual([]);
     expect(await sut.remaining(saleId)).toBe(7);
-    expect(await sut.inflightCount(saleId)).toBe(0);
+    expect(await probe.inflightCount(saleId)).toBe(0);
     for (const orderId of [pending, committing]) {
       expect((await sut.reservation(saleId, orderId))?.state).toBe('confirmed');
-      expect(await redis.ttl(sut.keys(saleId).reservation(orderId))).toBeGreaterThan(0);
+      expect(await redis.ttl(saleKeys(prefix, saleId).reservation(orderId))).toBeGreaterThan(0);
     }
   });
 
@@ -248,6 +253,28 @@ describe('the Lua gatekeeper', () => {
     expect(await sut.remaining(saleId)).toBe(9);
   });
 
+  it('lets only the holder of the load lock release it', async () => {
+    const saleId = await newSale(1);
+    expect(await sut.lockLoad(saleId, 'a', 60_000)).toBe(true);
+    expect(await sut.lockLoad(saleId, 'b', 60_000)).toBe(false);
+    await sut.unlockLoad(saleId, 'b');
+    expect(await redis.get(saleKeys(prefix, saleId).loadLock)).toBe('a');
+    await sut.unlockLoad(saleId, 'a');
+    expect(await sut.lockLoad(saleId, 'b', 60_000)).toBe(true);
+  });
+
+  it('repairs remaining only while the sale is as the reading saw it', async () => {
+    const saleId = await newSale(10);
+    const seen = (await sut.saleSnapshot(saleId))!;
+    expect(seen).toEqual({ remaining: 10, inflight: [] });
+    await reserve(saleId, 'a');
+    expect(await sut.repairRemaining(saleId, seen, 7)).toBe(false);
+    expect(await sut.remaining(saleId)).toBe(9);
+    const now = (await sut.saleSnapshot(saleId))!;
+    expect(await sut.repairRemaining(saleId, now, 7)).toBe(true);
+    expect(await sut.remaining(saleId)).toBe(7);
+  });
+
   it('keeps remaining == stock - held units through any mix of operations', async () => {
     const saleId = await newSale(50, 3);
     const live: string[] = [];
@@ -264,7 +291,7 @@ describe('the Lua gatekeeper', () => {
         await sut.confirm(saleId, orderId);
       }
     }
-    const held = Object.values(await redis.hgetall(sut.keys(saleId).held)).reduce(
+    const held = Object.values(await redis.hgetall(saleKeys(prefix, saleId).held)).reduce(
       (sum, units) => sum + Number(units),
       0,
     );

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { client, pool, startSystem, type System } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
-import { bullPrefix } from '../../src/orders/queue.js';
+import { bullPrefix } from '../../src/queues/names.js';
 
 const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
 
@@ -101,7 +101,7 @@ describe('bull-board in a real browser', () => {
     await assertOracle(env, saleId, saleAnswers);
     // A queue the API knows nothing about, which the board must find by itself.
     const other = new Queue('maintenance', {
-      connection: { url: env.config.redisUrl },
+      connection: { url: env.config.redis.url },
       prefix: bullPrefix(env.config),
     });
     await other.add('sweep', { note: 'no worker takes this' });
@@ -121,7 +121,7 @@ describe('bull-board in a real browser', () => {
     const accepted = saleAnswers.filter((a) => a.status === 202).map((a) => a.orderId!);
     expect(accepted).toHaveLength(3);
     const context = await browser.newContext({
-      httpCredentials: { username: 'admin', password: env.config.adminToken },
+      httpCredentials: { username: 'admin', password: env.config.auth.adminToken },
       viewport: { width: 1280, height: 800 },
     });
     try {

@@ -168,7 +168,7 @@ describe('one trace per purchase, across the api, the bridge and the worker', ()
     const created = await api.createSale({ sku: 'trace-batch', name: 'Batch', stock: 200 });
     const saleId = created.body.id as number;
     // A copy of every order message, from a queue of the test's own on the same exchange.
-    const connection = await amqp.connect(env.config.amqpUrl);
+    const connection = await amqp.connect(env.config.amqp.url);
     const channel = await connection.createChannel();
     try {
       const { queue } = await channel.assertQueue('', { exclusive: true });

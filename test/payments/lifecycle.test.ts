@@ -1,4 +1,4 @@
-import { expiryQueueName } from '../../src/payments/expiry-queue.js';
+import { expiryQueueName } from '../../src/queues/names.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, startSystem, type Client, type System } from '../support/system.js';
@@ -213,7 +213,7 @@ describe('the payment window', () => {
     expect(await metric(workerPort, 'flashline_order_expiries_late_total')).toBe(0);
 
     const board = await api.raw('GET', '/admin/queues/api/queues', {
-      authorization: `Bearer ${env.config.adminToken}`,
+      authorization: `Bearer ${env.config.auth.adminToken}`,
     });
     expect(board.status).toBe(200);
     const names = (board.body.queues as { name: string }[]).map((q) => q.name);

@@ -118,7 +118,7 @@ describe(`the ${maxBodyBytes}-byte body limit`, () => {
 
   it('413 on the admin endpoint too, before anything is parsed', async () => {
     const admin = {
-      authorization: `Bearer ${env.config.adminToken}`,
+      authorization: `Bearer ${env.config.auth.adminToken}`,
       'content-type': 'application/json',
     };
     const body = JSON.stringify({ sku: 'huge', name: 'n'.repeat(maxBodyBytes), stock: 1 });

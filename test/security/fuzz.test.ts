@@ -35,9 +35,9 @@ describe('fuzzing the API with hostile requests', () => {
         }),
       },
       perUserLimit,
-      jwtSecret: env.config.jwtSecret,
-      adminToken: env.config.adminToken,
-      forgedTokens: await forgeTokens(env.config.jwtSecret, env.config.adminToken),
+      jwtSecret: env.config.auth.jwtSecret,
+      adminToken: env.config.auth.adminToken,
+      forgedTokens: await forgeTokens(env.config.auth.jwtSecret, env.config.auth.adminToken),
     };
     before = await stockState(env, Object.values(target.sales));
   });

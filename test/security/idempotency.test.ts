@@ -63,8 +63,8 @@ describe('Idempotency-Key', () => {
       const first = await buy(saleId, 'carol', 'once');
       await assertOracle(env, saleId, [first]);
       // Redis forgets the key (restarted from older files, a failover to a lagging replica).
-      const redis = new Redis(env.config.redisUrl);
-      await redis.del(saleKeys(env.config.redisPrefix, saleId).idempotency('carol', 'once'));
+      const redis = new Redis(env.config.redis.url);
+      await redis.del(saleKeys(env.config.redis.prefix, saleId).idempotency('carol', 'once'));
       redis.disconnect();
 
       const second = await buy(saleId, 'carol', 'once');
@@ -97,9 +97,9 @@ describe('Idempotency-Key', () => {
   it('is stored with the reservation, holding the order id, with the configured TTL', async () => {
     const saleId = await newSale('idem-ttl');
     const answer = await buy(saleId, 'ttl-buyer', 'ttl-key');
-    const redis = new Redis(env.config.redisUrl);
+    const redis = new Redis(env.config.redis.url);
     try {
-      const key = saleKeys(env.config.redisPrefix, saleId).idempotency('ttl-buyer', 'ttl-key');
+      const key = saleKeys(env.config.redis.prefix, saleId).idempotency('ttl-buyer', 'ttl-key');
       expect(await redis.get(key)).toBe(answer.orderId);
       const ttl = await redis.ttl(key);
       expect(ttl).toBeGreaterThan(idempotencyTtlSeconds - 60);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { client, startSystem, type Client, type System } from '../support/system.js';
 import { expectError, sendRaw, stockState, type StockState } from '../support/contract.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
 
 // Bodies of POST /sales/:id/purchase that are each a 400 and change nothing. The sale's
 // perUserLimit is 3.
@@ -237,7 +237,7 @@ describe('hostile input', () => {
         expect((await sendRaw(blindUrl, 'GET', `/orders/${id}`, headers)).status).toBe(400);
       }
       const admin = {
-        authorization: `Bearer ${env.config.adminToken}`,
+        authorization: `Bearer ${env.config.auth.adminToken}`,
         'content-type': 'application/json',
       };
       for (const [why, body] of Object.entries(badSaleBodies())) {

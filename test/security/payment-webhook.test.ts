@@ -52,7 +52,7 @@ describe('the payment webhook refuses what it must', () => {
     }));
   const signed = (body: string) => ({
     'content-type': 'application/json',
-    'x-signature': signPaymentBody(body, env.config.paymentWebhookSecret),
+    'x-signature': signPaymentBody(body, env.config.payment.webhookSecret),
   });
 
   it('refuses forged and malformed calls, and they change nothing', async () => {
@@ -68,7 +68,7 @@ describe('the payment webhook refuses what it must', () => {
         "another body's signature",
         post(JSON.stringify({ orderId, paymentId: 'pay-forged' }), {
           'content-type': 'application/json',
-          'x-signature': signPaymentBody(good, env.config.paymentWebhookSecret),
+          'x-signature': signPaymentBody(good, env.config.payment.webhookSecret),
         }),
         401,
       ],
@@ -167,7 +167,7 @@ describe('the payment webhook refuses what it must', () => {
     const forged = webhookLines.filter((l) => l.includes('"status":401'));
     expect(forged.length).toBe(5);
     for (const line of forged) expect(line).toContain(orderId);
-    const secret = env.config.paymentWebhookSecret;
+    const secret = env.config.payment.webhookSecret;
     const digest = signPaymentBody(JSON.stringify({ orderId, paymentId: 'pay-1' }), secret).slice(
       7,
     );

@@ -9,9 +9,9 @@ import { assertOracle, type Answer } from '../support/oracle.js';
 import { expectError } from '../support/contract.js';
 import { insertConfirmedOrder } from '../../src/db/orders-repository.js';
 import { classifyError } from '../../src/errors/classify.js';
-import { mintOrderId } from '../../src/orders/order-id.js';
+import { mintOrderId } from '../../src/gate/order-id.js';
 import { topology } from '../../src/broker/topology.js';
-import { bullPrefix, orderQueueNames } from '../../src/orders/queue.js';
+import { bullPrefix, orderQueueNames } from '../../src/queues/names.js';
 import type { OrderMessage } from '../../src/broker/messages.js';
 
 const hour = 3600_000;
@@ -36,7 +36,7 @@ describe('sale windows and per-user limits, at the gate and in the database', ()
     env = await createTestEnv('salewindow', { JOB_ATTEMPTS: '2' });
     sut = await startSystem(env);
     api = client(sut.baseUrl, env);
-    db = new pg.Client({ connectionString: env.config.databaseUrl });
+    db = new pg.Client({ connectionString: env.config.database.url });
     await db.connect();
   });
   afterAll(async () => {
@@ -223,10 +223,10 @@ describe('sale windows and per-user limits, at the gate and in the database', ()
       const orderId = await publishOrder('forger', Date.now() - 2 * hour);
 
       const queue = new Queue(orderQueueNames(env.config)[0]!, {
-        connection: new Redis(env.config.redisUrl, { maxRetriesPerRequest: null }),
+        connection: new Redis(env.config.redis.url, { maxRetriesPerRequest: null }),
         prefix: bullPrefix(env.config),
       });
-      const connection = await amqp.connect(env.config.amqpUrl);
+      const connection = await amqp.connect(env.config.amqp.url);
       const channel = await connection.createChannel();
       try {
         await waitFor(async () => (await queue.getJob(orderId))?.isFailed(), {

@@ -5,7 +5,7 @@ import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, startSystem, type Client, type System } from '../support/system.js';
 import { expectError, sendRaw, stockState } from '../support/contract.js';
 import { signBuyerToken } from '../../src/auth/jwt.js';
-import { mintOrderId } from '../../src/orders/order-id.js';
+import { mintOrderId } from '../../src/gate/order-id.js';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
@@ -21,7 +21,7 @@ describe('who may do what', () => {
     env = await createTestEnv('tokens');
     sut = await startSystem(env);
     api = client(sut.baseUrl, env);
-    secret = env.config.jwtSecret;
+    secret = env.config.auth.jwtSecret;
     const created = await api.createSale({ sku: 'tokens', name: 'Tokens', stock: 50 });
     saleId = created.body.id;
   });
@@ -57,7 +57,7 @@ describe('who may do what', () => {
         'empty sub': `Bearer ${signBuyerToken('', secret)}`,
         'sub of 65 characters': `Bearer ${signBuyerToken('x'.repeat(65), secret)}`,
         'numeric sub': `Bearer ${await sign({ sub: 7 } as never, secret, 'HS256')}`,
-        'the admin token': `Bearer ${env.config.adminToken}`,
+        'the admin token': `Bearer ${env.config.auth.adminToken}`,
         'basic auth': `Basic ${Buffer.from(`alice:${secret}`).toString('base64')}`,
         'no scheme': signBuyerToken('alice', secret),
         'two tokens': `Bearer ${signBuyerToken('alice', secret)} ${signBuyerToken('bob', secret)}`,
@@ -100,7 +100,7 @@ describe('who may do what', () => {
       );
 
     it('refuses near misses and buyer tokens, and asks a browser for basic auth', async () => {
-      const token = env.config.adminToken;
+      const token = env.config.auth.adminToken;
       const attempts = {
         'buyer token': `Bearer ${signBuyerToken('admin', secret)}`,
         'one character short': `Bearer ${token.slice(0, -1)}`,
@@ -120,7 +120,7 @@ describe('who may do what', () => {
     });
 
     it('accepts the bearer token and basic auth admin:<ADMIN_TOKEN>', async () => {
-      const token = env.config.adminToken;
+      const token = env.config.auth.adminToken;
       expect((await createWith(`Bearer ${token}`, 'admin-bearer')).status).toBe(201);
       const basic = `Basic ${Buffer.from(`admin:${token}`).toString('base64')}`;
       expect((await createWith(basic, 'admin-basic')).status).toBe(201);

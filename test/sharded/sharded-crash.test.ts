@@ -3,11 +3,16 @@ import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, pool, type Client } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { metric, startTestCompensator, type RunningCompensator } from '../support/failures.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
-import { startBridge } from '../../src/bridge/start.js';
-import { startWorker } from '../../src/orders/start-worker.js';
-import { homeOfBuyer } from '../../src/gate/keys.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
+import { startBridge } from '../../src/cmd/wiring/bridge.js';
+import { startWorker } from '../../src/cmd/wiring/worker.js';
+import { homeOfBuyer, shardKeys } from '../../src/gate/keys.js';
 import type { Gate } from '../../src/gate/gate.js';
+import { reserveScript, retargetScript } from '../../src/gate/scripts/purchase-scripts.js';
+import { releaseScript } from '../../src/gate/scripts/order-scripts.js';
+import { takeScript } from '../../src/gate/scripts/shard-scripts.js';
+import { createRedis, type RedisClient } from '../../src/redis/connection.js';
+import { gateProbe, type GateProbe } from '../support/gate-probe.js';
 
 // A purchase over shards is one script call at the buyer's home shard while it has units, and
 // several in the tail (docs/sharded-sales.md): the allowance and a reservation at home, a
@@ -24,6 +29,9 @@ describe('a process killed between the steps of a purchase over shards', () => {
   let compensator: RunningCompensator;
   let buyers: Client;
   let gate: Gate;
+  // The test's own connection, for the script calls it makes as a process would have.
+  let redis: RedisClient;
+  let probe: GateProbe;
 
   beforeAll(async () => {
     env = await createTestEnv('sharded-crash', {
@@ -35,12 +43,15 @@ describe('a process killed between the steps of a purchase over shards', () => {
     worker = await startWorker(env.config, env.logger.child({ proc: 'worker' }));
     buyers = client(`http://127.0.0.1:${api.port}`, env);
     gate = api.deps.gate;
+    redis = createRedis(env.config);
+    probe = gateProbe(redis, env.config.redis.prefix);
   });
   afterAll(async () => {
     await compensator?.stop();
     await worker?.stop();
     await bridge?.stop();
     await api?.stop();
+    redis?.disconnect();
     await env?.cleanup();
   });
 
@@ -50,31 +61,30 @@ describe('a process killed between the steps of a purchase over shards', () => {
   // allowance is taken and the reservation names the donor, whose unit comes next.
   const reserveAtHome = async (saleId: number, buyer: string, donor?: number) => {
     const orderId = await gate.mintOrderId(saleId, buyer);
-    const k = await gate.orderKeys(saleId, orderId);
-    const units = await gate.redis.hget(k.sale, 'remaining');
-    if (donor !== undefined) await gate.redis.hset(k.sale, 'remaining', 0);
-    const reply = (await gate.redis.flReserve(
-      k.sale,
-      k.held,
-      k.reservation(orderId),
-      k.inflight,
-      k.idempotency(buyer, ''),
-      k.rateBucket(buyer),
-      k.ledger,
+    const at = await probe.orderHome(saleId, orderId);
+    const k = await probe.orderKeys(saleId, orderId);
+    const units = await redis.hget(k.sale, 'remaining');
+    if (donor !== undefined) await redis.hset(k.sale, 'remaining', 0);
+    const outcome = await reserveScript(probe.scripts, at, {
       orderId,
       buyer,
-      1,
-      0,
-      0,
-      0,
-      gate.eventsChannel,
-      saleId,
-      donor ?? -1,
-    )) as number[];
-    if (donor !== undefined) await gate.redis.hset(k.sale, 'remaining', units!);
-    expect(reply[0], 'reserved at home').toBe(0);
-    if (donor === undefined) expect(reply[5], 'the unit taken at home').toBe(1);
-    else expect([reply[1], reply[3]], 'only the allowance, naming the donor').toEqual([-1, donor]);
+      quantity: 1,
+      idempotency: null,
+      rate: { capacity: 0, refillPerSecond: 0 },
+      nextShard: donor ?? -1,
+    });
+    if (donor !== undefined) await redis.hset(k.sale, 'remaining', units!);
+    expect(outcome.kind, 'reserved at home').toBe('reserved');
+    if (outcome.kind !== 'reserved') return orderId;
+    // remaining is -1 exactly when the unit was not taken at home (src/gate/outcomes.ts).
+    if (donor === undefined)
+      expect(outcome.remaining, 'the unit taken at home').toBeGreaterThanOrEqual(0);
+    else {
+      expect([outcome.remaining, outcome.shard], 'only the allowance, naming the donor').toEqual([
+        -1,
+        donor,
+      ]);
+    }
     return orderId;
   };
 
@@ -108,32 +118,35 @@ describe('a process killed between the steps of a purchase over shards', () => {
     const afterHome = await reserveAtHome(saleId, afterHomeBuyer, 1);
     // Died after renaming the reservation to the next shard, before taking there.
     const afterRetarget = await reserveAtHome(saleId, afterRetargetBuyer, 1);
-    const retargetKey = (await gate.orderKeys(saleId, afterRetarget)).reservation(afterRetarget);
-    expect(await gate.redis.flRetarget(retargetKey, 1, 2)).toBe(1);
+    const retargetHome = await probe.orderHome(saleId, afterRetarget);
+    const retarget = { orderId: afterRetarget, from: 1, to: 2 };
+    expect(await retargetScript(probe.scripts, retargetHome, retarget)).toBe(true);
     // Died after taking the unit from a donor, before publishing: no 202 was given.
     const afterTake = await reserveAtHome(saleId, afterTakeBuyer, 3);
-    expect(await gate.shardUnits.take(saleId, 3, shards, afterTake, 1)).toBe('taken');
+    const take = (shard: number, orderId: string) =>
+      takeScript(probe.scripts, { saleId, shard, shards }, { orderId, quantity: 1, force: false });
+    expect(await take(3, afterTake)).toBe('taken');
     // Died after the one call that took the allowance and the unit at home, before publishing.
     const takenAtHome = await reserveAtHome(saleId, takenAtHomeBuyer);
     // A release that died between its two steps: the allowance is back at home, the unit is
     // still in its shard's ledger, and the reservation has left the in-flight set.
     const halfReleased = await reserveAtHome(saleId, midRelease, 2);
-    expect(await gate.shardUnits.take(saleId, 2, shards, halfReleased, 1)).toBe('taken');
-    const k = await gate.orderKeys(saleId, halfReleased);
-    const release = (await gate.redis.flRelease(
-      k.sale,
-      k.held,
-      k.reservation(halfReleased),
-      k.inflight,
-      halfReleased,
-      '0',
-      env.config.tombstoneTtlSeconds,
-      'publish_failed',
-      gate.eventsChannel,
-      saleId,
-    )) as [number, number, string];
-    expect(release[0]).toBe(1);
-    expect(release[2], 'the release names the shard holding the unit').toBe('2');
+    expect(await take(2, halfReleased)).toBe('taken');
+    const release = await releaseScript(
+      probe.scripts,
+      await probe.orderHome(saleId, halfReleased),
+      {
+        orderId: halfReleased,
+        force: false,
+        reason: 'publish_failed',
+        tombstoneTtlSeconds: env.config.gate.tombstoneTtlSeconds,
+      },
+    );
+    expect(release.kind).toBe('released');
+    expect(
+      release.kind === 'released' && release.shard,
+      'the release names the shard holding the unit',
+    ).toBe(2);
 
     expect(await gate.remaining(saleId), 'three units held by the dead purchases').toBe(stock - 3);
 
@@ -141,7 +154,7 @@ describe('a process killed between the steps of a purchase over shards', () => {
     compensator = await startTestCompensator(env);
     await waitFor(
       async () =>
-        (await gate.inflightCount(saleId)) === 0 && (await gate.remaining(saleId)) === stock,
+        (await probe.inflightCount(saleId)) === 0 && (await gate.remaining(saleId)) === stock,
       { timeoutMs: 20_000, intervalMs: 100, what: 'every dead purchase settled, units back' },
     );
     for (const orderId of [afterHome, afterRetarget, afterTake, takenAtHome, halfReleased]) {
@@ -149,7 +162,7 @@ describe('a process killed between the steps of a purchase over shards', () => {
       expect(reservation?.state, `${orderId} released`).toBe('released');
     }
     for (const buyer of [afterHomeBuyer, afterRetargetBuyer, afterTakeBuyer, takenAtHomeBuyer]) {
-      expect(await gate.heldBy(saleId, buyer), `${buyer}'s allowance back`).toBe(0);
+      expect(await probe.heldBy(saleId, buyer), `${buyer}'s allowance back`).toBe(0);
     }
     expect(
       await metric(compensator.metricsPort, 'flashline_reconciler_repairs_total'),
@@ -183,8 +196,8 @@ describe('a process killed between the steps of a purchase over shards', () => {
     // against PostgreSQL shows it, and the order must take its unit again.
     const lost = answers.find((a) => a.status === 202)!;
     const lostShard = (await gate.reservationShards(saleId, [lost.orderId!]))[0]!.shard!;
-    const shardKeysOfLost = gate.shardUnits.keys(saleId, lostShard, shards);
-    await gate.redis
+    const shardKeysOfLost = shardKeys(env.config.redis.prefix, saleId, lostShard, shards);
+    await redis
       .multi()
       .hdel(shardKeysOfLost.ledger, lost.orderId!)
       .hincrby(shardKeysOfLost.units, 'remaining', 1)

@@ -113,7 +113,7 @@ describe('a sale over shards', () => {
     // The sold-out cache learnt it from the shards' own events: every shard said empty.
     const perShard = await Promise.all(
       Array.from({ length: shards }, (_, shard) =>
-        redis.hget(shardKeys(env.config.redisPrefix, saleId, shard, shards).units, 'remaining'),
+        redis.hget(shardKeys(env.config.redis.prefix, saleId, shard, shards).units, 'remaining'),
       ),
     );
     expect(perShard.map(Number)).toEqual(Array(shards).fill(0));

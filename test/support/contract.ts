@@ -53,8 +53,8 @@ async function countKeys(redis: Redis, pattern: string): Promise<number> {
 
 // Everything a purchase could change, in PostgreSQL and in the gate's Redis state.
 export async function stockState(env: TestEnv, saleIds: number[]): Promise<StockState> {
-  const db = new pg.Client({ connectionString: env.config.databaseUrl });
-  const redis = new Redis(env.config.redisUrl);
+  const db = new pg.Client({ connectionString: env.config.database.url });
+  const redis = new Redis(env.config.redis.url);
   await db.connect();
   try {
     const sales = (
@@ -66,14 +66,14 @@ export async function stockState(env: TestEnv, saleIds: number[]): Promise<Stock
     const saleBuyers = Number((await db.query('SELECT count(*) AS n FROM sale_buyers')).rows[0].n);
     const perSale: StockState['redis'] = {};
     for (const saleId of saleIds) {
-      const keys = saleKeys(env.config.redisPrefix, saleId);
+      const keys = saleKeys(env.config.redis.prefix, saleId);
       perSale[saleId] = {
         remaining: await redis.hget(keys.sale, 'remaining'),
         held: await redis.hgetall(keys.held),
         inflight: await redis.zcard(keys.inflight),
       };
     }
-    const prefix = env.config.redisPrefix;
+    const prefix = env.config.redis.prefix;
     return {
       sales,
       orders,

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import pg from 'pg';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
-import { createRedis, scanKeys } from '../../src/redis/connection.js';
+import { createRedis, scanKeys, type RedisClient } from '../../src/redis/connection.js';
 import { topology } from '../../src/broker/topology.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 
@@ -86,7 +86,7 @@ export async function createTestEnv(
   }
   await migrateDatabase(env.DATABASE_URL!);
   const config = loadConfig(env);
-  const logger = createLogger(config.logLevel, `test-${name}`);
+  const logger = createLogger(config.process.logLevel, `test-${name}`);
 
   return {
     id,
@@ -100,9 +100,9 @@ export async function createTestEnv(
       await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       await admin.end();
       if (services.redisCluster && env.REDIS_CLUSTER_NODES === services.redisCluster) {
-        await deleteClusterKeys(config, `${config.redisPrefix}:*`);
+        await deleteClusterKeys(config, `${config.redis.prefix}:*`);
       } else {
-        await deleteKeys(services.redis, `${config.redisPrefix}:*`);
+        await deleteKeys(services.redis, `${config.redis.prefix}:*`);
       }
     },
   };
@@ -117,6 +117,30 @@ export async function deleteKeys(url: string, pattern: string): Promise<void> {
       cursor = next;
       if (keys.length) await redis.unlink(...keys);
     } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+// The run's Redis, for a test that needs no database or vhost of its own: the cluster of a
+// cluster run (.ci/run starts one), else the one server.
+export function runRedis(): RedisClient {
+  if (!services.redisCluster) return new Redis(services.redis);
+  const nodes = services.redisCluster.split(',').map((node) => {
+    const [host, port] = node.split(':');
+    return { host: host ?? '127.0.0.1', port: Number(port) };
+  });
+  return new Cluster(nodes);
+}
+
+// Removes a pattern's keys from the run's Redis (every master of a cluster).
+export async function deleteRunKeys(pattern: string): Promise<void> {
+  if (!services.redisCluster) return deleteKeys(services.redis, pattern);
+  const redis = runRedis();
+  try {
+    for await (const keys of scanKeys(redis, pattern)) {
+      for (const key of keys) await redis.unlink(key);
+    }
   } finally {
     redis.disconnect();
   }
@@ -161,7 +185,7 @@ export async function orderQueuePolicy(
   name: string,
   definition: object,
 ): Promise<() => Promise<void>> {
-  const vhost = decodeURIComponent(new URL(env.config.amqpUrl).pathname.slice(1));
+  const vhost = decodeURIComponent(new URL(env.config.amqp.url).pathname.slice(1));
   const queue = `^${topology.ordersQueue.replaceAll('.', '\\.')}$`;
   await rabbitmqctl(
     'set_policy',
@@ -196,7 +220,7 @@ export async function rejectOrderPublishes(env: TestEnv): Promise<() => Promise<
   const refusing = 'flashline.test.refuse-orders';
   const { ordersExchange, ordersQueue, ordersRoutingKey } = topology;
   const withChannel = async (work: (channel: amqp.Channel) => Promise<void>) => {
-    const connection = await amqp.connect(env.config.amqpUrl);
+    const connection = await amqp.connect(env.config.amqp.url);
     try {
       await work(await connection.createChannel());
     } finally {

@@ -1,7 +1,7 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { TestEnv } from './env.js';
 import type { Config } from '../../src/config.js';
-import { startCompensator } from '../../src/compensator/start.js';
+import { startCompensator } from '../../src/cmd/wiring/compensator.js';
 import { topology } from '../../src/broker/topology.js';
 import type { Answer } from './oracle.js';
 import { pool, type Client } from './system.js';
@@ -43,7 +43,7 @@ export async function metric(
 
 // A test's own AMQP connection to its vhost, for publishing what no Flashline process would.
 export async function brokerClient(env: TestEnv) {
-  const connection: ChannelModel = await amqp.connect(env.config.amqpUrl);
+  const connection: ChannelModel = await amqp.connect(env.config.amqp.url);
   const channel: ConfirmChannel = await connection.createConfirmChannel();
   return {
     channel,

@@ -22,14 +22,14 @@ export type OracleOptions = {
 };
 
 async function snapshot(env: TestEnv, saleId: number, redisUrl?: string) {
-  const db = new pg.Client({ connectionString: env.config.databaseUrl });
+  const db = new pg.Client({ connectionString: env.config.database.url });
   const redis: RedisClient =
-    !redisUrl && env.config.redisClusterNodes
+    !redisUrl && env.config.redis.clusterNodes
       ? createRedis(env.config)
-      : new Redis(redisUrl ?? env.config.redisUrl);
+      : new Redis(redisUrl ?? env.config.redis.url);
   await db.connect();
   try {
-    const keys = await gateHomes(redis, env.config.redisPrefix, saleId);
+    const keys = await gateHomes(redis, env.config.redis.prefix, saleId);
     const sale = (
       await db.query('SELECT stock, sold, per_user_limit FROM sales WHERE id = $1', [saleId])
     ).rows[0];
@@ -43,7 +43,7 @@ async function snapshot(env: TestEnv, saleId: number, redisUrl?: string) {
       quantity: number;
       status: string;
     }[];
-    const { remaining, shards } = await gateRemaining(redis, env.config.redisPrefix, saleId);
+    const { remaining, shards } = await gateRemaining(redis, env.config.redis.prefix, saleId);
     const inflight = await keys.inflight();
     const held = await keys.held();
     return { sale, orders, remaining, shards, inflight, held, keys, redis };
@@ -147,7 +147,7 @@ export async function assertOneOrderPerKey(env: TestEnv, saleId: number, answers
     ids.add(answer.orderId);
     orderIdsByKey.set(key, ids);
   }
-  const db = new pg.Client({ connectionString: env.config.databaseUrl });
+  const db = new pg.Client({ connectionString: env.config.database.url });
   await db.connect();
   try {
     const confirmed = new Set(

@@ -16,7 +16,7 @@ export async function payWebhook(
   env: TestEnv,
   orderId: string,
   paymentId: string,
-  { secret = env.config.paymentWebhookSecret, signature, raw }: WebhookOptions = {},
+  { secret = env.config.payment.webhookSecret, signature, raw }: WebhookOptions = {},
 ) {
   const body = raw ?? JSON.stringify({ orderId, paymentId });
   const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -52,7 +52,7 @@ export type OrderRowRead = {
 };
 
 export async function orderRows(env: TestEnv, saleId: number): Promise<OrderRowRead[]> {
-  const db = new pg.Client({ connectionString: env.config.databaseUrl });
+  const db = new pg.Client({ connectionString: env.config.database.url });
   await db.connect();
   try {
     return (
@@ -72,7 +72,7 @@ export async function sql<T = Record<string, unknown>>(
   text: string,
   values: unknown[] = [],
 ): Promise<T[]> {
-  const db = new pg.Client({ connectionString: env.config.databaseUrl });
+  const db = new pg.Client({ connectionString: env.config.database.url });
   await db.connect();
   try {
     return (await db.query(text, values)).rows as T[];
@@ -102,7 +102,7 @@ export async function assertPaymentOracle(
   // Whatever topology the environment runs on (one server, or the CI's cluster leg).
   const redis = createRedis(env.config);
   try {
-    const keys = await gateHomes(redis, env.config.redisPrefix, saleId);
+    const keys = await gateHomes(redis, env.config.redis.prefix, saleId);
     await waitFor(
       async () => {
         const rows = await orderRows(env, saleId);
@@ -150,7 +150,7 @@ export async function assertPaymentOracle(
     }
     expect(paid + unpaid, 'held units <= stock').toBeLessThanOrEqual(stock);
     expect(Number(sale!.sold), 'sales.sold == paid + confirmed-and-unpaid').toBe(paid + unpaid);
-    const { remaining, shards } = await gateRemaining(redis, env.config.redisPrefix, saleId);
+    const { remaining, shards } = await gateRemaining(redis, env.config.redis.prefix, saleId);
     expect(remaining, 'Redis remaining == stock - paid - confirmed-and-unpaid').toBe(
       stock - paid - unpaid,
     );

@@ -119,7 +119,7 @@ export async function expectNothingLost(
   ).toBe(true);
   const oracle = await assertOracle(env, saleId, answers, { timeoutMs: 90_000 });
   expect(oracle.confirmedUnits, 'the stock sold out').toBe(stock);
-  const admin = new pg.Client({ connectionString: env.config.databaseUrl });
+  const admin = new pg.Client({ connectionString: env.config.database.url });
   await admin.connect();
   try {
     const { rows } = await admin.query<{ id: string; status: string; reason: string | null }>(

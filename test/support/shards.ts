@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import { homeKeys, saleKeys, shardKeys, shardStock, type HomeKeys } from '../../src/gate/keys.js';
-import { homeOfOrder } from '../../src/orders/order-id.js';
+import { homeOfOrder } from '../../src/gate/order-id.js';
 import type { RedisClient } from '../../src/redis/connection.js';
 
 export type ShardRead = { shard: number; remaining: number; ledger: Map<string, number> };

@@ -1,7 +1,7 @@
 import type { TestEnv } from './env.js';
-import { startApi, type RunningApi } from '../../src/api/server.js';
-import { startBridge } from '../../src/bridge/start.js';
-import { startWorker } from '../../src/orders/start-worker.js';
+import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
+import { startBridge } from '../../src/cmd/wiring/bridge.js';
+import { startWorker } from '../../src/cmd/wiring/worker.js';
 import { signBuyerToken } from '../../src/auth/jwt.js';
 
 export type System = {
@@ -34,7 +34,7 @@ export type Client = ReturnType<typeof client>;
 
 export function client(baseUrl: string, env: TestEnv) {
   const buyerHeaders = (buyer: string) => ({
-    authorization: `Bearer ${signBuyerToken(buyer, env.config.jwtSecret)}`,
+    authorization: `Bearer ${signBuyerToken(buyer, env.config.auth.jwtSecret)}`,
     'content-type': 'application/json',
   });
   const call = async (
@@ -68,7 +68,7 @@ export function client(baseUrl: string, env: TestEnv) {
         'POST',
         '/admin/sales',
         {
-          authorization: `Bearer ${env.config.adminToken}`,
+          authorization: `Bearer ${env.config.auth.adminToken}`,
           'content-type': 'application/json',
         },
         sale,

@@ -8,7 +8,7 @@ import { saleView } from '../sale-view.js';
 import { logOf } from '../middleware/request-logger.js';
 
 export function adminSalesRoutes(deps: ApiDeps) {
-  return new Hono().use('*', requireAdmin(deps.config.adminToken)).post('/', async (c) => {
+  return new Hono().use('*', requireAdmin(deps.config.auth.adminToken)).post('/', async (c) => {
     rejectQuery(c.req.query());
     const body = await readJson(c.req, createSaleSchema);
     let sale;

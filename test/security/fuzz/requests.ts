@@ -25,7 +25,7 @@ export type HostileRequest = {
   wouldBuy: boolean;
 };
 
-// The order id format src/orders/order-id.ts mints: `<sale>-<uuid>`, or `<sale>.<home>-<uuid>`
+// The order id format src/gate/order-id.ts mints: `<sale>-<uuid>`, or `<sale>.<home>-<uuid>`
 // for a sale over shards (the buyer's home shard, 0-99). Written out here, not imported, so the
 // fuzz judges the API's validation against the format rather than against itself.
 const orderIdPattern =

@@ -1,12 +1,12 @@
 import calculateSlot from 'cluster-key-slot';
 import { describe, expect, it } from 'vitest';
-import { mintOrderId } from './order-id.js';
-import { orderQueueIndex, orderQueueNames } from './queue.js';
+import { mintOrderId } from '../gate/order-id.js';
+import { orderQueueIndex, orderQueueNames } from './names.js';
 
 describe('order queues', () => {
   it('puts queue i of n in the i-th n-th of the slot space, one tag per queue', () => {
     for (const n of [1, 3, 12]) {
-      const sut = orderQueueNames({ orderQueues: n });
+      const sut = orderQueueNames({ queues: { orderQueues: n } });
       expect(new Set(sut).size).toBe(n);
       sut.forEach((name, i) => {
         expect(name).toMatch(/^\{[^{}:]+\}$/);

@@ -1,0 +1,54 @@
+import { getRequestListener } from '@hono/node-server';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { ApiMetrics } from '../observability/metrics.js';
+import { tracingEnabled } from '../observability/tracing.js';
+import { createApp, maxBodyBytes } from './app.js';
+import { withEdge } from './edge.js';
+import { answerRecorder } from './middleware/http-metrics.js';
+import type { ApiDeps } from './deps.js';
+import { purchaseFrontDoor } from './purchase-front.js';
+
+export type ServedApi = { port: number; close: () => Promise<void> };
+
+// Listens on HOST:PORT with the app behind its edge: the body limit, and the front door
+// that admits purchases (and answers sold-out ones) before the app reads them.
+export async function serveApi(
+  deps: ApiDeps,
+  registry: Registry,
+  metrics: ApiMetrics,
+): Promise<ServedApi> {
+  const { config, saleCache, admission } = deps;
+  const recordAnswer = answerRecorder(metrics);
+  const app = createApp(deps, registry, metrics, recordAnswer);
+  const edge = {
+    maxBodyBytes,
+    onTooLarge: (method: string, seconds: number) => recordAnswer('*', method, 413, seconds),
+    // With tracing on, sold-out answers are the app's, so each still has its server span; the
+    // front door then only admits.
+    front: purchaseFrontDoor({
+      saleCache: tracingEnabled() ? undefined : saleCache,
+      admission,
+      metrics,
+      recordAnswer,
+    }),
+  };
+  const server = await new Promise<Server>((resolve) => {
+    const listener = getRequestListener(app.fetch, { hostname: config.http.host });
+    const s = createServer(withEdge(listener, edge));
+    s.listen(
+      { port: config.http.port, host: config.http.host, backlog: config.api.listenBacklog },
+      () => resolve(s),
+    );
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      // Stop accepting; requests in flight finish (their publishes are confirmed) first.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import type { Config } from '../../config.js';
+import type { Logger } from '../../observability/logger.js';
+import { createRedis } from '../../redis/connection.js';
+import { createDatabase } from '../../db/client.js';
+import { Gate, gateOptions } from '../../gate/gate.js';
+import { BrokerConnection } from '../../broker/connection.js';
+import { ConfirmedPublisher } from '../../broker/publisher.js';
+import { OrderPublisher } from '../../broker/order-publisher.js';
+import { apiMetrics, createRegistry } from '../../observability/metrics.js';
+import { admissionMetrics } from '../../observability/admission-metrics.js';
+import { SaleLoader } from '../../recovery/sale-loader.js';
+import { SaleRecovery } from '../../recovery/sale-recovery.js';
+import type { ApiDeps } from '../../api/deps.js';
+import { SaleCache } from '../../api/sale-cache.js';
+import { AdaptiveAdmission } from '../../api/admission/adaptive-admission.js';
+import { serveApi } from '../../api/serve.js';
+import { quit } from './shared.js';
+
+export type RunningApi = { port: number; deps: ApiDeps; stop: () => Promise<void> };
+
+// The API process: answers buyers, reserving at the gate and publishing each accepted order.
+export async function startApi(config: Config, logger: Logger): Promise<RunningApi> {
+  // Reserve calls of all requests in flight leave in one write per event-loop turn instead
+  // of one write (one syscall) each.
+  const redis = createRedis(config, { enableAutoPipelining: true });
+  const db = createDatabase(config.database.url, config.database.pgPoolMax);
+  const broker = new BrokerConnection(config.amqp.url, logger, 'flashline-api', config);
+  await broker.start();
+  // A connection in subscriber mode can run nothing else, hence its own.
+  const subscriber = createRedis(config, {
+    autoResubscribe: false,
+    connectionName: `${config.redis.prefix}-sale-events`,
+  });
+
+  const gate = new Gate(redis, gateOptions(config));
+  const saleCache = new SaleCache(gate, subscriber, logger, {
+    refreshMs: config.api.saleCacheRefreshMs,
+  });
+  // Not awaited: until subscribed, every purchase simply asks the gate.
+  void saleCache.start();
+  const registry = createRegistry('api');
+  const metrics = apiMetrics(registry);
+  const admission = config.admission.enabled
+    ? new AdaptiveAdmission(config.admission, admissionMetrics(registry), logger)
+    : undefined;
+  admission?.start();
+  const deps: ApiDeps = {
+    config,
+    logger,
+    db,
+    redis,
+    gate,
+    broker,
+    orders: new OrderPublisher(
+      new ConfirmedPublisher(broker, config.amqp.publishTimeoutMs),
+      config.amqp.publishBatchMax,
+    ),
+    saleCache,
+    admission,
+    saleRecovery: new SaleRecovery(db, new SaleLoader(db, gate, logger), logger),
+  };
+  const http = await serveApi(deps, registry, metrics);
+  logger.info({ port: http.port }, 'api listening');
+
+  return {
+    port: http.port,
+    deps,
+    stop: async () => {
+      await http.close();
+      admission?.stop();
+      await saleCache.stop();
+      await broker.close();
+      await quit(redis);
+      await db.$client.end();
+    },
+  };
+}
