@@ -37,7 +37,11 @@ export function minuteLine(
     for (const a of sale.answers) answers[a.status] = (answers[a.status] ?? 0) + 1;
   }
   const procs = ['api', 'bridge', 'worker', 'compensator']
-    .map((p) => `${p} ${mb(f[`${p}.rss`])}/${mb(f[`${p}.heap`])}/${f[`${p}.handles`] ?? '-'}h`)
+    .map(
+      (p) =>
+        `${p} ${mb(f[`${p}.rss`])}/${mb(f[`${p}.heap`])}/${f[`${p}.handles`] ?? '-'}h/` +
+        `${Math.round((f[`${p}.lagP99`] ?? Number.NaN) * 1000)}ms`,
+    )
     .join(' ');
   return [
     `min ${minute}: ${run.sales.length} sales, answers ${JSON.stringify(answers)}`,
