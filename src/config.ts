@@ -1,6 +1,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { z } from 'zod';
 import { maxOrdersPerMessage } from './broker/messages.js';
+import { checkTrust, trustFields, trustSettings } from './config-trust.js';
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 const ratio = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
@@ -67,7 +68,8 @@ const schema = z
     // it out again (a message that kills its consumer every time). Every bridge restart and
     // every failed store redelivers the messages it held, so well above those.
     AMQP_DELIVERY_LIMIT: int(50, 1),
-    JWT_SECRET: z.string().min(8).default('flashline-dev-secret'),
+    // JWT_SECRET and every identity-provider, proof-of-work and client-address setting.
+    ...trustFields,
     ADMIN_TOKEN: z.string().min(8).default('flashline-dev-admin'),
     PUBLISH_TIMEOUT_MS: int(3000, 1),
     // Orders an API process accepts in one event-loop turn go to RabbitMQ as one message, up to
@@ -178,7 +180,8 @@ const schema = z
   .refine((e) => !e.REDIS_CLUSTER_NODES || /^\/?0?$/.test(new URL(e.REDIS_URL).pathname), {
     message: 'a Redis Cluster has only database 0: REDIS_URL must name no other',
     path: ['REDIS_URL'],
-  });
+  })
+  .superRefine(checkTrust);
 
 // What this process may use: its cgroup's limit when it has one (Node reports 0, or on some
 // versions undefined, without), else the host's memory.
@@ -226,7 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     amqpUrl: e.AMQP_URL,
     amqpQueueType: e.AMQP_QUEUE_TYPE,
     amqpDeliveryLimit: e.AMQP_DELIVERY_LIMIT,
-    jwtSecret: e.JWT_SECRET,
+    ...trustSettings(e),
     adminToken: e.ADMIN_TOKEN,
     publishTimeoutMs: e.PUBLISH_TIMEOUT_MS,
     publishBatchMax: e.PUBLISH_BATCH_MAX,

@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import type { SaleCache } from './sale-cache.js';
 import type { AdaptiveAdmission } from './admission/adaptive-admission.js';
 import type { SaleRecovery } from '../recovery/sale-recovery.js';
+import type { BuyerVerifier } from '../auth/buyer-verifier.js';
 
 export type ApiDeps = {
   config: Config;
@@ -23,4 +24,6 @@ export type ApiDeps = {
   admission?: AdaptiveAdmission | undefined;
   // Loads back a sale Redis forgot; without it a sale missing from Redis answers 404.
   saleRecovery?: SaleRecovery;
+  // Who a buyer's token names: HS256 with JWT_SECRET, or the identity provider's tokens.
+  buyers: BuyerVerifier;
 };

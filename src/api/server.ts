@@ -21,6 +21,7 @@ import { purchaseFrontDoor } from './purchase-front.js';
 import { tracingEnabled } from '../observability/tracing.js';
 import { SaleLoader } from '../recovery/sale-loader.js';
 import { SaleRecovery } from '../recovery/sale-recovery.js';
+import { buyerVerifier } from '../auth/buyer-verifier.js';
 
 export type RunningApi = { port: number; deps: ApiDeps; stop: () => Promise<void> };
 
@@ -62,7 +63,9 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     saleCache,
     admission,
     saleRecovery: new SaleRecovery(db, new SaleLoader(db, gate, logger), logger),
+    buyers: buyerVerifier(config, logger),
   };
+  deps.buyers.start();
   const recordAnswer = answerRecorder(metrics);
   const app = createApp(deps, registry, metrics, recordAnswer);
   const edge = {

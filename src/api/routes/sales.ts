@@ -31,7 +31,8 @@ export function salesRoutes(deps: ApiDeps, metrics: ApiMetrics) {
       // the app (../purchase-front.ts); here the contract's order: 401 for credentials, 400
       // for the request, then the sale's own answer.
       .post('/:saleId/purchase', async (c) => {
-        const buyer = authenticateBuyer(c.req.header('authorization'), deps.config.jwtSecret);
+        const verified = authenticateBuyer(c.req.header('authorization'), deps.buyers);
+        const buyer = typeof verified === 'string' ? verified : await verified;
         const saleId = parseSaleId(c.req.param('saleId'));
         rejectQuery(c.req.query());
         const rawKey = c.req.header('idempotency-key');
