@@ -22,6 +22,10 @@ import { tracingEnabled } from '../observability/tracing.js';
 import { SaleLoader } from '../recovery/sale-loader.js';
 import { SaleRecovery } from '../recovery/sale-recovery.js';
 import { buyerVerifier } from '../auth/buyer-verifier.js';
+import { ProofOfWork } from '../pow/proof-of-work.js';
+import { powMetrics } from '../observability/pow-metrics.js';
+import { ProofOfWorkSales } from './proof-of-work-sales.js';
+import { ClientAddresses } from './client-address.js';
 
 export type RunningApi = { port: number; deps: ApiDeps; stop: () => Promise<void> };
 
@@ -64,6 +68,14 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     admission,
     saleRecovery: new SaleRecovery(db, new SaleLoader(db, gate, logger), logger),
     buyers: buyerVerifier(config, logger),
+    proofOfWork: new ProofOfWork(redis, {
+      prefix: config.redisPrefix,
+      pow: config.proofOfWork,
+      limits: config.challengeLimits,
+      metrics: powMetrics(registry),
+    }),
+    proofOfWorkSales: new ProofOfWorkSales(db),
+    clientAddresses: new ClientAddresses(config.trustedProxies),
   };
   deps.buyers.start();
   const recordAnswer = answerRecorder(metrics);

@@ -11,6 +11,7 @@ export type NewSale = {
   endsAt: Date | null;
   paymentWindowSeconds?: number | null;
   shards?: number;
+  proofOfWork?: boolean;
 };
 
 export class SkuTakenError extends Error {
@@ -43,4 +44,13 @@ export async function listOpenSales(db: Database, endedWithin = '1 day'): Promis
 export async function soldOf(db: Database, id: number): Promise<number | null> {
   const [row] = await db.select({ sold: sales.sold }).from(sales).where(eq(sales.id, id));
   return row?.sold ?? null;
+}
+
+// Whether a sale asks for proof of work; null when there is no such sale.
+export async function proofOfWorkOf(db: Database, id: number): Promise<boolean | null> {
+  const [row] = await db
+    .select({ proofOfWork: sales.proofOfWork })
+    .from(sales)
+    .where(eq(sales.id, id));
+  return row?.proofOfWork ?? null;
 }
