@@ -33,6 +33,7 @@ describe('fuzzing the API with hostile requests', () => {
           startsAt: new Date(Date.now() - 2 * hour),
           endsAt: new Date(Date.now() - hour),
         }),
+        pow: await create('fuzz-pow', { proofOfWork: true }),
       },
       perUserLimit,
       jwtSecret: env.config.jwtSecret,
