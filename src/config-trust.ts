@@ -64,10 +64,10 @@ export const trustFields = {
   POW_CHALLENGE_SECONDS: int(120, 10).pipe(z.number().max(3600)),
   // PBKDF2 iterations per attempt (ALTCHA's cost), from a quiet sale to a crowded one...
   POW_MIN_COST: int(50, 1),
-  POW_MAX_COST: int(1000, 1),
+  POW_MAX_COST: int(500, 1),
   // ...and the attempts a solution takes on average: a challenge costs its solver about
   // POW_ATTEMPTS x cost iterations, and the server one derivation of `cost` to issue it.
-  POW_ATTEMPTS: int(4000, 2),
+  POW_ATTEMPTS: int(8000, 2),
   // Challenges issued per second for one sale, over every API process, at which the cost
   // reaches POW_MAX_COST; from none up to it the cost rises in a straight line.
   POW_CROWD_RATE: int(500, 1),

@@ -1,6 +1,7 @@
 import type { ApiDeps } from './deps.js';
 import { ApiError, unavailable } from './api-error.js';
 import type { PowVerdict } from '../pow/proof-of-work.js';
+import type { SaleWork } from './proof-of-work-sales.js';
 
 const challengeRequired = new ApiError(
   403,
@@ -14,13 +15,13 @@ const challengeFailed = new ApiError(
 );
 export const saleNotFound = new ApiError(404, 'SALE_NOT_FOUND', 'no such sale');
 
-// Whether the sale asks for proof of work: from the process's cache when it knows the sale, a
-// plain value then; 404 for a sale PostgreSQL does not know, 503 while it cannot be asked.
-export function saleAsksProofOfWork(deps: ApiDeps, saleId: number): boolean | Promise<boolean> {
+// What the sale asks: from the process's cache when it knows the sale, a plain value then; 404
+// for a sale PostgreSQL does not know, 503 while it cannot be asked.
+export function saleWork(deps: ApiDeps, saleId: number): SaleWork | Promise<SaleWork> {
   const cached = deps.proofOfWorkSales.cached(saleId);
   if (cached !== undefined) return cached;
   return deps.proofOfWorkSales.read(saleId).then(
-    (flag) => flag ?? Promise.reject(saleNotFound),
+    (entry) => entry ?? Promise.reject(saleNotFound),
     (error: unknown) => {
       deps.logger.warn({ err: error, saleId }, 'proof-of-work flag unreadable: postgresql away');
       throw unavailable();

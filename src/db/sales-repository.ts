@@ -46,11 +46,15 @@ export async function soldOf(db: Database, id: number): Promise<number | null> {
   return row?.sold ?? null;
 }
 
-// Whether a sale asks for proof of work; null when there is no such sale.
-export async function proofOfWorkOf(db: Database, id: number): Promise<boolean | null> {
+// Whether a sale asks for proof of work, and when it starts (neither changes after creation);
+// null when there is no such sale.
+export async function proofOfWorkOf(
+  db: Database,
+  id: number,
+): Promise<{ proofOfWork: boolean; startsAt: Date } | null> {
   const [row] = await db
-    .select({ proofOfWork: sales.proofOfWork })
+    .select({ proofOfWork: sales.proofOfWork, startsAt: sales.startsAt })
     .from(sales)
     .where(eq(sales.id, id));
-  return row?.proofOfWork ?? null;
+  return row ?? null;
 }

@@ -3,13 +3,8 @@ import type { RedisClient } from '../redis/connection.js';
 import type { ProofOfWorkConfig } from '../config-trust.js';
 import type { PowMetrics } from '../observability/pow-metrics.js';
 import { proofOfWorkKeys } from '../gate/keys.js';
-import {
-  challengeSecrets,
-  checkSolution,
-  createSaleChallenge,
-  type ChallengeSecrets,
-  type FailureReason,
-} from './challenge.js';
+import { challengeSecrets, createSaleChallenge, type ChallengeSecrets } from './challenge.js';
+import { checkSolution, type FailureReason } from './solution.js';
 import { costFor, Crowd, type ChallengeLimits } from './crowd.js';
 import { spendSolution } from './spent-solutions.js';
 
@@ -51,9 +46,16 @@ export class ProofOfWork {
   }
 
   // GET /sales/:saleId/challenge: within the buyer's and the address's limits, a challenge for
-  // this buyer and sale at the cost the sale's rate of attempts sets. `address` is the
-  // client's bucket (src/api/client-address.ts), null when unknown.
-  async issue(saleId: number, buyer: string, address: string | null): Promise<IssueOutcome> {
+  // this buyer and sale at the cost the sale's rate of attempts sets; before the sale starts,
+  // at the highest cost, since a challenge asked early can be solved early and kept for the
+  // opening second's crowd. `address` is the client's bucket (src/api/client-address.ts),
+  // null when unknown.
+  async issue(
+    saleId: number,
+    buyer: string,
+    address: string | null,
+    startsAtMs: number,
+  ): Promise<IssueOutcome> {
     const nowMs = this.now();
     const admission = await this.crowd.admit(saleId, buyer, address, this.options.limits, nowMs);
     const metrics = this.options.metrics;
@@ -61,7 +63,8 @@ export class ProofOfWork {
       metrics?.challenges.inc({ outcome: `limited_${admission.by}` });
       return { kind: 'limited', retryAfterSeconds: admission.retryAfterSeconds };
     }
-    const cost = costFor(await this.crowd.attempt(saleId, nowMs), this.options.pow);
+    const rate = await this.crowd.attempt(saleId, nowMs);
+    const cost = nowMs < startsAtMs ? this.options.pow.maxCost : costFor(rate, this.options.pow);
     const challenge = await createSaleChallenge(this.secrets, {
       buyer,
       saleId,
@@ -98,7 +101,7 @@ export class ProofOfWork {
     header: string | undefined,
     idempotencyKey: string | undefined,
   ): Promise<PowVerdict> {
-    const check = await checkSolution(this.secrets, header, buyer, saleId);
+    const check = checkSolution(this.secrets, header, buyer, saleId);
     if (check.kind === 'missing') return { kind: 'required' };
     if (check.kind === 'failed') return check;
     const key = proofOfWorkKeys(this.options.prefix, saleId).spent(check.nonce);

@@ -9,6 +9,7 @@ import { assertOracle } from '../support/oracle.js';
 import { launchChromium } from '../support/browser.js';
 import { bearer } from '../support/proof-of-work.js';
 import { solveChallenge } from '../../src/pow/browser-solver.js';
+import { loadConfig } from '../../src/config.js';
 
 const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
 
@@ -30,7 +31,8 @@ describe('a browser solving a proof-of-work challenge', () => {
 
   beforeAll(async () => {
     // The defaults' highest cost, at the real number of attempts: what a person meets in a crowd.
-    env = await createTestEnv('powbrowser', { POW_MIN_COST: '1000', POW_MAX_COST: '1000' });
+    const highest = String(loadConfig({}).proofOfWork.maxCost);
+    env = await createTestEnv('powbrowser', { POW_MIN_COST: highest, POW_MAX_COST: highest });
     sut = await startSystem(env);
     browser = await launchChromium();
   });
@@ -85,7 +87,11 @@ describe('a browser solving a proof-of-work challenge', () => {
     await mkdir(artifacts, { recursive: true });
     await page.screenshot({ path: path.join(artifacts, 'proof-of-work-browser.png') });
     console.log('browser solve', result);
-    expect(result).toMatchObject({ challenge: 200, cost: 1000, purchase: 202 });
+    expect(result).toMatchObject({
+      challenge: 200,
+      cost: env.config.proofOfWork.maxCost,
+      purchase: 202,
+    });
     await assertOracle(env, saleId, [
       { status: result.purchase, orderId: result.orderId, buyer: 'browser-buyer', quantity: 1 },
     ]);

@@ -238,4 +238,17 @@ describe('proof of work (API.md, sales with proofOfWork)', () => {
     await sleep(2_100);
     expect(await costOf('quiet-1')).toBe(costFor(1, curve));
   });
+
+  it('prices a challenge asked before the sale starts at the highest cost', async () => {
+    const created = await api.createSale({
+      sku: 'pow-early',
+      name: 'Early',
+      stock: 5,
+      proofOfWork: true,
+      startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    const answer = await askChallenge(sut.baseUrl, env, 'early-bird', created.body.id as number);
+    expect(answer.status).toBe(200);
+    expect(answer.body.parameters.cost).toBe(20);
+  });
 });

@@ -4,7 +4,7 @@ import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../api-error.js';
 import { authenticateBuyer } from '../middleware/auth.js';
 import { parseSaleId, rejectQuery } from '../validation.js';
-import { saleAsksProofOfWork } from '../proof-of-work-check.js';
+import { saleWork } from '../proof-of-work-check.js';
 import { addressBucket } from '../client-address.js';
 
 const noProofOfWork = new ApiError(409, 'NO_PROOF_OF_WORK', 'this sale asks for no proof of work');
@@ -27,12 +27,14 @@ export function challengeRoutes(deps: ApiDeps) {
     const buyer = await authenticateBuyer(c.req.header('authorization'), deps.buyers);
     const saleId = parseSaleId(c.req.param('saleId'));
     rejectQuery(c.req.query());
-    if (!(await saleAsksProofOfWork(deps, saleId))) throw noProofOfWork;
+    const work = await saleWork(deps, saleId);
+    if (!work.asks) throw noProofOfWork;
     const address = deps.clientAddresses.of(peerOf(c), c.req.header('x-forwarded-for'));
     const outcome = await deps.proofOfWork.issue(
       saleId,
       buyer,
       address === null ? null : addressBucket(address),
+      work.startsAtMs,
     );
     if (outcome.kind === 'limited') {
       throw new ApiError(429, 'RATE_LIMITED', 'too many challenges asked', {

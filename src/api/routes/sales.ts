@@ -15,7 +15,7 @@ import { findSale } from '../../db/sales-repository.js';
 import { saleView } from '../sale-view.js';
 import { purchase } from '../purchase.js';
 import { logOf } from '../middleware/request-logger.js';
-import { requireProofOfWork, saleAsksProofOfWork } from '../proof-of-work-check.js';
+import { requireProofOfWork, saleWork } from '../proof-of-work-check.js';
 
 export function salesRoutes(deps: ApiDeps, metrics: ApiMetrics) {
   return (
@@ -41,9 +41,9 @@ export function salesRoutes(deps: ApiDeps, metrics: ApiMetrics) {
           rawKey === undefined ? undefined : badRequestFrom(idempotencyKeySchema, rawKey);
         const { quantity } = await readJson(c.req, purchaseBodySchema, {});
         // Proof of work comes after the 401 and the 400 (API.md), before the sale's answers.
-        let asks = saleAsksProofOfWork(deps, saleId);
-        if (typeof asks !== 'boolean') asks = await asks;
-        if (asks) {
+        let work = saleWork(deps, saleId);
+        if (work instanceof Promise) work = await work;
+        if (work.asks) {
           await requireProofOfWork(deps, saleId, buyer, c.req.header('x-altcha'), idempotencyKey);
         }
         // Everything is validated before this line: the gate is the first Redis call.
