@@ -1,9 +1,11 @@
 // What a bot farm pays against what one person pays, for bench/trust.ts, on the running API
-// with the default costs. The farm's clients each arrive from an address of their own (through
-// a trusted proxy: TRUSTED_PROXIES=127.0.0.1), all in the same moment, ask for a challenge each
-// (their crowd sets the cost), then solve them on every core the farm has (worker threads, the
-// bot solver of ./trust-work.ts) and buy with each solution, until `places` purchases are
-// accepted. A person asks for one challenge and solves it once: alone, and in the farm's crowd.
+// with the default costs, at a drop: a sale with proof of work opening in a few seconds. The
+// farm's clients each come from an address of their own (through a trusted proxy:
+// TRUSTED_PROXIES=127.0.0.1), all ask for a challenge before the opening (so at the highest
+// cost: a challenge asked early could be solved early), then solve them on every core the farm
+// has (worker threads, the bot solver of ./trust-work.ts) and buy with each solution from the
+// opening, until `places` purchases are accepted. A person asks for one challenge and solves it
+// once: at the drop, and alone at a quiet moment of a sale already open.
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Challenge } from 'altcha-lib';
@@ -17,11 +19,25 @@ export type FarmResult = {
   farmWallSeconds: number;
   farmCosts: { min: number; median: number; max: number };
   solvesTried: number;
+  // Challenges that expired before the farm used them, asked for again (and their costs).
+  reasked: number;
+  reaskedCosts: number[];
   personAlone: { cost: number; cpuSeconds: number };
-  personInCrowd: { cost: number; cpuSeconds: number };
+  personAtDrop: { cost: number; cpuSeconds: number };
 };
 
 type Target = { apiUrl: string; saleId: number; secret: string };
+type Api = { apiUrl: string; adminToken: string; secret: string };
+
+async function createSale(api: Api, sku: string, startsAt: Date): Promise<number> {
+  const response = await fetch(`${api.apiUrl}/admin/sales`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${api.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ sku, name: sku, stock: 100_000, proofOfWork: true, startsAt }),
+  });
+  if (response.status !== 201) throw new Error(`create sale ${sku}: ${response.status}`);
+  return ((await response.json()) as { id: number }).id;
+}
 
 const cpuSince = (before: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(before);
@@ -53,15 +69,31 @@ async function buy(t: Target, buyer: string, altcha: string): Promise<number> {
   return response.status;
 }
 
-// One person: a challenge, solved on this thread (its CPU measured), then the purchase.
-async function person(t: Target, buyer: string, address: string) {
-  const challenge = await ask(t, buyer, address);
-  const before = process.cpuUsage();
-  const altcha = solveOnCore(challenge);
-  const cpuSeconds = cpuSince(before);
-  const status = await buy(t, buyer, altcha);
-  if (status !== 202) throw new Error(`the person's purchase: ${status}`);
-  return { cost: challenge.parameters.cost, cpuSeconds: round(cpuSeconds) };
+// A person: a challenge asked and solved on this thread (the CPU measured), bought with once
+// `opensAt` has passed. One solve's counter is drawn at random, so a person's figure is the
+// mean of `samples` of them (each its own buyer).
+async function person(t: Target, name: string, opensAt: number, samples = 5) {
+  let cpuSeconds = 0;
+  let cost = 0;
+  const solved: [string, string][] = [];
+  for (let i = 0; i < samples; i++) {
+    const challenge = await ask(t, `${name}-${i}`, `198.51.100.${i + 1}`);
+    const before = process.cpuUsage();
+    solved.push([`${name}-${i}`, solveOnCore(challenge)]);
+    cpuSeconds += cpuSince(before);
+    cost = challenge.parameters.cost;
+  }
+  return {
+    cost,
+    cpuSeconds: round(cpuSeconds / samples),
+    buy: async () => {
+      await sleepUntil(opensAt);
+      for (const [buyer, altcha] of solved) {
+        const status = await buy(t, buyer, altcha);
+        if (status !== 202) throw new Error(`${buyer}'s purchase: ${status}`);
+      }
+    },
+  };
 }
 
 // The bot solver in a worker thread, as plain JavaScript (no loader needed).
@@ -88,12 +120,81 @@ parentPort.on('message', ({ index, challenge }) => {
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
-export async function farmAgainstPerson(
+const sleepUntil = (at: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
+
+// The farm's cores at work: every solution is bought with from the opening on; a refused one
+// (its challenge expired before the farm got to it) is asked for again and solved again.
+async function farmSolves(
   t: Target,
+  challenges: Challenge[],
+  places: number,
+  opensAt: number,
+  addressOf: (i: number) => string,
+): Promise<{ tried: number; reasked: number[] }> {
+  const workers = Array.from(
+    { length: Math.max(1, availableParallelism()) },
+    () => new Worker(workerSource, { eval: true }),
+  );
+  const queue = challenges.map((challenge, index) => ({ index, challenge }));
+  let accepted = 0;
+  let tried = 0;
+  let handedOut = 0;
+  const reasked: number[] = [];
+  const busy = new Set<Worker>();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // No more solves than places, but for those refused.
+      const handOut = (worker: Worker) => {
+        const next = handedOut - reasked.length < places ? queue.shift() : undefined;
+        if (!next) return;
+        handedOut++;
+        busy.add(worker);
+        worker.postMessage(next);
+      };
+      const sell = async (index: number, altcha: string) => {
+        await sleepUntil(opensAt);
+        if (accepted >= places) return;
+        const status = await buy(t, `bot-${index}`, altcha);
+        if (status === 202 && ++accepted === places) return resolve();
+        if (status === 403) {
+          const challenge = await ask(t, `bot-${index}`, addressOf(index));
+          reasked.push(challenge.parameters.cost);
+          queue.push({ index, challenge });
+          const idle = workers.find((w) => !busy.has(w));
+          if (idle) handOut(idle);
+        }
+      };
+      for (const worker of workers) {
+        worker.on('message', ({ index, altcha }: { index: number; altcha: string }) => {
+          tried++;
+          busy.delete(worker);
+          handOut(worker);
+          sell(index, altcha).catch(reject);
+        });
+        worker.on('error', reject);
+        handOut(worker);
+      }
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return { tried, reasked };
+}
+
+// `leadMs`: how long before the drop opens the farm asks (and may start solving): a farm
+// solves ahead of the opening what it can within its challenges' life.
+export async function farmAgainstPerson(
+  api: Api,
   clients: number,
   places: number,
+  leadMs: number,
 ): Promise<FarmResult> {
-  const personAlone = await person(t, 'person-alone', '198.51.100.1');
+  const quiet = await createSale(api, 'trust-quiet', new Date());
+  const alone = await person({ ...api, saleId: quiet }, 'person-alone', Date.now());
+  await alone.buy();
+  const opensAt = Date.now() + leadMs;
+  const t = { ...api, saleId: await createSale(api, 'trust-drop', new Date(opensAt)) };
   // The farm arrives: every client asks at once (a hundred requests in flight at a time).
   const challenges: Challenge[] = new Array(clients);
   let next = 0;
@@ -106,37 +207,17 @@ export async function farmAgainstPerson(
       }
     }),
   );
-  const personInCrowd = await person(t, 'person-crowd', '198.51.100.2');
+  // The person at the drop asks before it opens too, and solves at once, on this thread.
+  const atDrop = await person(t, 'person-drop', opensAt);
+  // Bought at the opening, beside the farm (a few requests: nothing next to the farm's CPU).
+  const personBought = atDrop.buy();
   const costs = challenges.map((c) => c.parameters.cost).sort((a, b) => a - b);
-
-  const cores = Math.max(1, availableParallelism());
-  const workers = Array.from({ length: cores }, () => new Worker(workerSource, { eval: true }));
   const before = process.cpuUsage();
   const started = performance.now();
-  let accepted = 0;
-  let tried = 0;
-  let handedOut = 0;
-  await new Promise<void>((resolve, reject) => {
-    const handOut = (worker: Worker) => {
-      if (handedOut >= clients) return;
-      const index = handedOut++;
-      worker.postMessage({ index, challenge: challenges[index] });
-    };
-    for (const worker of workers) {
-      worker.on('message', ({ index, altcha }: { index: number; altcha: string }) => {
-        tried++;
-        if (accepted < places) handOut(worker);
-        buy(t, `bot-${index}`, altcha).then((status) => {
-          if (status === 202 && ++accepted === places) resolve();
-        }, reject);
-      });
-      worker.on('error', reject);
-      handOut(worker);
-    }
-  });
+  const { tried, reasked } = await farmSolves(t, challenges, places, opensAt, addressOf);
   const farmCpuSeconds = cpuSince(before);
   const farmWallSeconds = (performance.now() - started) / 1000;
-  await Promise.all(workers.map((w) => w.terminate()));
+  await personBought;
   return {
     clients,
     places,
@@ -148,7 +229,9 @@ export async function farmAgainstPerson(
       max: costs.at(-1)!,
     },
     solvesTried: tried,
-    personAlone,
-    personInCrowd,
+    reasked: reasked.length,
+    reaskedCosts: reasked,
+    personAlone: { cost: alone.cost, cpuSeconds: alone.cpuSeconds },
+    personAtDrop: { cost: atDrop.cost, cpuSeconds: atDrop.cpuSeconds },
   };
 }

@@ -8,15 +8,31 @@ import autocannon from 'autocannon';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { challengeSecrets, createSaleChallenge } from '../src/pow/challenge.js';
 import { solveOnCore } from './trust-work.js';
+import { sampleCpu } from './cpu.js';
+
+type ModeResult = {
+  acceptedPerSecond: number;
+  byStatus: Record<string, number>;
+  // CPU per answer (µs) of the API process, of Redis, and of the load generator (this process).
+  cpuMicrosPerAnswer: Record<'api' | 'redis' | 'load generator', number>;
+};
 
 export type ThroughputResult = {
   requestsPerTurn: number;
-  off: { acceptedPerSecond: number; byStatus: Record<string, number> };
-  on: { acceptedPerSecond: number; byStatus: Record<string, number> };
+  off: ModeResult;
+  on: ModeResult;
+  // Accepted per second, on over off; and the API's capacity, off's CPU per answer over on's.
   ratio: number;
+  apiCpuRatio: number;
 };
 
-type Target = { apiUrl: string; adminToken: string; jwtSecret: string; powSecret: string };
+type Target = {
+  apiUrl: string;
+  apiPid: number | undefined;
+  adminToken: string;
+  jwtSecret: string;
+  powSecret: string;
+};
 
 async function createSale(t: Target, sku: string, proofOfWork: boolean): Promise<number> {
   const response = await fetch(`${t.apiUrl}/admin/sales`, {
@@ -75,10 +91,11 @@ export async function purchaseThroughput(
   const json = { 'content-type': 'application/json' };
   const offHeaders = (i: number) => ({ ...json, authorization: `Bearer ${tokens[i % buyers]}` });
   let used = 0;
-  const totals = { off: { seconds: 0, byStatus: {} }, on: { seconds: 0, byStatus: {} } } as Record<
-    'off' | 'on',
-    { seconds: number; byStatus: Record<string, number> }
-  >;
+  type Total = { seconds: number; byStatus: Record<string, number>; cpu: Record<string, number> };
+  const totals: Record<'off' | 'on', Total> = {
+    off: { seconds: 0, byStatus: {}, cpu: {} },
+    on: { seconds: 0, byStatus: {}, cpu: {} },
+  };
   for (const mode of ['off', 'on', 'off', 'on'] as const) {
     const path = `/sales/${mode === 'on' ? guarded : plain}/purchase`;
     // Solutions are handed out in order, each with its own buyer's token.
@@ -89,17 +106,38 @@ export async function purchaseThroughput(
             return { ...offHeaders(k), 'x-altcha': solutions[k]! };
           }
         : offHeaders;
+    const before = sampleCpu({ api: t.apiPid });
     const result = await turn(t.apiUrl, path, headersOf, requestsPerTurn, connections);
+    const after = sampleCpu({ api: t.apiPid });
+    for (const name of ['api', 'redis', 'load generator'])
+      totals[mode].cpu[name] =
+        (totals[mode].cpu[name] ?? 0) + (after.seconds[name] ?? 0) - (before.seconds[name] ?? 0);
     totals[mode].seconds += result.seconds;
     for (const [status, count] of Object.entries(result.byStatus))
       totals[mode].byStatus[status] = (totals[mode].byStatus[status] ?? 0) + count;
   }
   const accepted = (mode: 'off' | 'on') =>
     Math.round((totals[mode].byStatus['202'] ?? 0) / totals[mode].seconds);
+  const result = (mode: 'off' | 'on'): ModeResult => {
+    const answers = Object.values(totals[mode].byStatus).reduce((a, b) => a + b, 0);
+    const per = (name: string) => Math.round(((totals[mode].cpu[name] ?? 0) / answers) * 1e6);
+    return {
+      acceptedPerSecond: accepted(mode),
+      byStatus: totals[mode].byStatus,
+      cpuMicrosPerAnswer: {
+        api: per('api'),
+        redis: per('redis'),
+        'load generator': per('load generator'),
+      },
+    };
+  };
+  const off = result('off');
+  const on = result('on');
   return {
     requestsPerTurn,
-    off: { acceptedPerSecond: accepted('off'), byStatus: totals.off.byStatus },
-    on: { acceptedPerSecond: accepted('on'), byStatus: totals.on.byStatus },
+    off,
+    on,
     ratio: Math.round((accepted('on') / accepted('off')) * 100) / 100,
+    apiCpuRatio: Math.round((off.cpuMicrosPerAnswer.api / on.cpuMicrosPerAnswer.api) * 100) / 100,
   };
 }
