@@ -44,8 +44,13 @@ const cpuSince = (before: NodeJS.CpuUsage) => {
   return (used.user + used.system) / 1e6;
 };
 
+// A keep-alive connection the API closed as it was reused (idle past its timeout while this
+// process solved) fails the request: it is sent once more, on a new one.
+const fetchOnce = (url: string, init: RequestInit) =>
+  fetch(url, init).catch(() => fetch(url, init));
+
 async function ask(t: Target, buyer: string, address: string): Promise<Challenge> {
-  const response = await fetch(`${t.apiUrl}/sales/${t.saleId}/challenge`, {
+  const response = await fetchOnce(`${t.apiUrl}/sales/${t.saleId}/challenge`, {
     headers: {
       authorization: `Bearer ${signBuyerToken(buyer, t.secret)}`,
       'x-forwarded-for': address,
@@ -55,8 +60,9 @@ async function ask(t: Target, buyer: string, address: string): Promise<Challenge
   return (await response.json()) as Challenge;
 }
 
-async function buy(t: Target, buyer: string, altcha: string): Promise<number> {
-  const response = await fetch(`${t.apiUrl}/sales/${t.saleId}/purchase`, {
+// The answer's status, and its error code when it has one ("403 CHALLENGE_FAILED").
+async function buy(t: Target, buyer: string, altcha: string): Promise<string> {
+  const response = await fetchOnce(`${t.apiUrl}/sales/${t.saleId}/purchase`, {
     method: 'POST',
     headers: {
       authorization: `Bearer ${signBuyerToken(buyer, t.secret)}`,
@@ -65,9 +71,13 @@ async function buy(t: Target, buyer: string, altcha: string): Promise<number> {
     },
     body: '{"quantity":1}',
   });
-  await response.arrayBuffer();
-  return response.status;
+  const body = (await response.json().catch(() => null)) as { error?: { code: string } } | null;
+  return body?.error ? `${response.status} ${body.error.code}` : String(response.status);
 }
+
+// Answers that spent nothing: shed by admission, or the drop not open yet on the gate's clock.
+const tryAgain = (status: string) =>
+  status === '503 UNAVAILABLE' || status === '403 SALE_NOT_STARTED';
 
 // A person: a challenge asked and solved on this thread (the CPU measured), bought with once
 // `opensAt` has passed. One solve's counter is drawn at random, so a person's figure is the
@@ -89,8 +99,13 @@ async function person(t: Target, name: string, opensAt: number, samples = 5) {
     buy: async () => {
       await sleepUntil(opensAt);
       for (const [buyer, altcha] of solved) {
-        const status = await buy(t, buyer, altcha);
-        if (status !== 202) throw new Error(`${buyer}'s purchase: ${status}`);
+        let status = await buy(t, buyer, altcha);
+        // Shed at the opening's burst, as a browser would be: it tries again.
+        for (let i = 0; tryAgain(status) && i < 50; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          status = await buy(t, buyer, altcha);
+        }
+        if (status !== '202') throw new Error(`${buyer}'s purchase: ${status}`);
       }
     },
   };
@@ -139,44 +154,66 @@ async function farmSolves(
   const queue = challenges.map((challenge, index) => ({ index, challenge }));
   let accepted = 0;
   let tried = 0;
-  let handedOut = 0;
+  // Solves handed out and not yet bought or refused: never more than the places still to take.
+  let pending = 0;
   const reasked: number[] = [];
-  const busy = new Set<Worker>();
+  const idle = new Set(workers);
+  const statuses: Record<string, number> = {};
+  const progress = setInterval(() => {
+    process.stdout.write(
+      `[trust]   ... ${accepted} places, ${tried} solves, ${reasked.length} asked again, answers ${JSON.stringify(statuses)}\n`,
+    );
+  }, 15_000);
+  const renew = async (index: number) => {
+    const challenge = await ask(t, `bot-${index}`, addressOf(index));
+    reasked.push(challenge.parameters.cost);
+    queue.unshift({ index, challenge });
+  };
   try {
     await new Promise<void>((resolve, reject) => {
-      // No more solves than places, but for those refused.
-      const handOut = (worker: Worker) => {
-        const next = handedOut - reasked.length < places ? queue.shift() : undefined;
-        if (!next) return;
-        handedOut++;
-        busy.add(worker);
-        worker.postMessage(next);
+      const handOut = () => {
+        for (const worker of idle) {
+          if (pending >= places - accepted) return;
+          let next = queue.shift();
+          // A challenge about to expire is not worth solving: a new one for that bot.
+          while (next && next.challenge.parameters.expiresAt! * 1000 < Date.now() + 5_000) {
+            renew(next.index).then(handOut, reject);
+            next = queue.shift();
+          }
+          if (!next) return;
+          pending++;
+          idle.delete(worker);
+          worker.postMessage(next);
+        }
       };
       const sell = async (index: number, altcha: string) => {
         await sleepUntil(opensAt);
-        if (accepted >= places) return;
-        const status = await buy(t, `bot-${index}`, altcha);
-        if (status === 202 && ++accepted === places) return resolve();
-        if (status === 403) {
-          const challenge = await ask(t, `bot-${index}`, addressOf(index));
-          reasked.push(challenge.parameters.cost);
-          queue.push({ index, challenge });
-          const idle = workers.find((w) => !busy.has(w));
-          if (idle) handOut(idle);
+        let status = '503 UNAVAILABLE';
+        // Shed at the opening's burst, or early by the gate's clock: the same solution again.
+        while (tryAgain(status)) {
+          status = await buy(t, `bot-${index}`, altcha);
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          if (tryAgain(status)) await new Promise((resolve) => setTimeout(resolve, 100));
         }
+        pending--;
+        if (status === '202' && ++accepted === places) return resolve();
+        // Refused (expired, or spent on a 429): a new challenge for this bot.
+        if (status !== '202') await renew(index);
+        handOut();
       };
       for (const worker of workers) {
         worker.on('message', ({ index, altcha }: { index: number; altcha: string }) => {
           tried++;
-          busy.delete(worker);
-          handOut(worker);
+          idle.add(worker);
           sell(index, altcha).catch(reject);
+          handOut();
         });
         worker.on('error', reject);
-        handOut(worker);
       }
+      handOut();
     });
   } finally {
+    clearInterval(progress);
     await Promise.all(workers.map((w) => w.terminate()));
   }
   return { tried, reasked };

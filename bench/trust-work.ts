@@ -135,12 +135,11 @@ export async function checkCost(count: number): Promise<{ microsPerCheck: number
     });
     headers.push(solveOnCore(challenge));
   }
+  // This process's CPU, not the wall clock: the machine is shared.
   const before = process.cpuUsage();
-  const started = performance.now();
   for (let i = 0; i < count; i++) {
-    const check = await checkSolution(secrets, headers[i], `b${i}`, 7);
+    const check = checkSolution(secrets, headers[i], `b${i}`, 7);
     if (check.kind !== 'solved') throw new Error(`bench solution refused: ${check.kind}`);
   }
-  const wall = (performance.now() - started) / 1000;
-  return { microsPerCheck: Math.round((Math.max(cpuSeconds(before), wall) / count) * 1e6) };
+  return { microsPerCheck: Math.round((cpuSeconds(before) / count) * 1e6) };
 }

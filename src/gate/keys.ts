@@ -86,7 +86,7 @@ export function shardStock(stock: number, shard: number, shards: number): number
 // Proof of work (src/pow/), under the sale's tag so every key of one sale's challenges stays
 // in the sale's slot: the solutions already used (by challenge nonce), the challenges issued
 // per second (the crowd), and the challenge limits per buyer and per client address, per
-// window. Buyers and addresses are length-prefixed, as in the idempotency keys.
+// window. Buyers are length-prefixed, as in the idempotency keys (an address is an IP or a /64).
 export function proofOfWorkKeys(prefix: string, saleId: number) {
   const tag = `${prefix}:{sale:${saleId}}:pow`;
   return {
