@@ -6,9 +6,9 @@ import tseslint from 'typescript-eslint';
 // never one of its own layer or above. Lowest first.
 const layers = [
   ['config', 'errors', 'types'],
-  ['redis', 'auth', 'observability'],
-  ['gate', 'broker', 'db', 'queues'],
-  ['orders'],
+  ['redis', 'observability'],
+  ['gate', 'broker', 'db', 'queues', 'auth'],
+  ['orders', 'pow'],
   ['recovery'],
   ['payments'],
   ['api', 'bridge', 'compensator'],

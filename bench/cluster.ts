@@ -96,7 +96,7 @@ try {
     }
   }
   const tokens = Array.from({ length: 10_000 }, (_, i) =>
-    signBuyerToken(`b-${i}`, env.config.auth.jwtSecret),
+    signBuyerToken(`b-${i}`, env.config.jwt.secret),
   );
   let accepted = 0;
   const gate = await measure('gate (API alone)', masters, async () => {

@@ -32,7 +32,7 @@ try {
   });
   children.push(api);
   const tokens = Array.from({ length: 1_000 }, (_, i) =>
-    signBuyerToken(`buyer-${i}`, env.config.auth.jwtSecret),
+    signBuyerToken(`buyer-${i}`, env.config.jwt.secret),
   );
   // Twice each: the second round meets processes already warm (compiled, heap grown), so what
   // remains of the first second's tail there is the connections opening.

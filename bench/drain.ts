@@ -72,7 +72,7 @@ try {
   const baseUrl = `http://127.0.0.1:${api.port}`;
   const saleId = await createSale(baseUrl, env.config.auth.adminToken, 'd', 10_000_000, 1_000);
   const tokens = Array.from({ length: 10_000 }, (_, i) =>
-    signBuyerToken(`b-${i}`, env.config.auth.jwtSecret),
+    signBuyerToken(`b-${i}`, env.config.jwt.secret),
   );
   const queued = await load({
     baseUrl,

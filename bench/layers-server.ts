@@ -9,18 +9,21 @@ import { withEdge } from '../src/api/edge.js';
 import { answerRecorder, httpMetrics } from '../src/api/middleware/http-metrics.js';
 import { createRegistry, apiMetrics } from '../src/observability/metrics.js';
 import { authenticateBuyer } from '../src/api/middleware/auth.js';
+import { hs256Buyers } from '../src/auth/buyer-verifier.js';
 import { ApiError, errorBody, errorResponse } from '../src/api/api-error.js';
 import { parseSaleId, purchaseBodySchema, readJson, rejectQuery } from '../src/api/validation.js';
 
 const level = Number(process.argv[2]);
 const port = Number(process.argv[3]);
 const metrics = apiMetrics(createRegistry('layers'));
+const devBuyers = hs256Buyers('flashline-dev-secret');
 const app = new Hono();
 // Level 1 is the edge (headers, body limit), in plain Node below.
 if (level >= 2) app.use('*', httpMetrics(answerRecorder(metrics)));
 const soldOut = new ApiError(409, 'SOLD_OUT', 'not enough stock left');
 const refuse = async (c: Context) => {
-  if (level >= 3) authenticateBuyer(c.req.header('authorization'), 'flashline-dev-secret');
+  // HS256 answers synchronously: nothing to await.
+  if (level >= 3) void authenticateBuyer(c.req.header('authorization'), devBuyers);
   if (level >= 4) {
     parseSaleId(c.req.param('saleId') ?? '');
     rejectQuery(c.req.query());

@@ -68,7 +68,7 @@ const api = await spawnProcess('api', 'src/cmd/api.ts', {
 try {
   const baseUrl = `http://127.0.0.1:${api.port}`;
   const saleId = await createSale(baseUrl, env.config.auth.adminToken, 'layers', 1);
-  const apiTokens = tokens.map((_, i) => signBuyerToken(`b${i}`, env.config.auth.jwtSecret));
+  const apiTokens = tokens.map((_, i) => signBuyerToken(`b${i}`, env.config.jwt.secret));
   const spec = { baseUrl, path: `/sales/${saleId}/purchase`, tokens: apiTokens, rotate: false };
   await load({ ...spec, connections: 1, amount: 1 });
   await load({ ...spec, connections: 100, seconds: 1 });

@@ -39,7 +39,7 @@ try {
     1_000,
   );
   const tokens = Array.from({ length: 100_000 }, (_, i) =>
-    signBuyerToken(`buyer-${i}`, env.config.auth.jwtSecret),
+    signBuyerToken(`buyer-${i}`, env.config.jwt.secret),
   );
   const limits: number[] = [];
   const floors: number[] = [];

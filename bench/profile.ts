@@ -41,7 +41,7 @@ try {
   children.push(api);
   const baseUrl = `http://127.0.0.1:${api.port}`;
   const tokens = Array.from({ length: 50_000 }, (_, i) =>
-    signBuyerToken(`b-${i}`, env.config.auth.jwtSecret),
+    signBuyerToken(`b-${i}`, env.config.jwt.secret),
   );
   const stock = scenario === 'sold-out' ? 1 : 10_000_000;
   const saleId = bare

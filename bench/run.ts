@@ -104,7 +104,7 @@ async function main() {
       return result;
     };
     const tokens = Array.from({ length: plan.selloutBuyers }, (_, i) =>
-      signBuyerToken(`buyer-${i}`, env.config.auth.jwtSecret),
+      signBuyerToken(`buyer-${i}`, env.config.jwt.secret),
     );
     const flatOut = { connections, seconds: plan.seconds };
 

@@ -318,7 +318,7 @@ async function main(started: Started): Promise<boolean> {
     );
     // One buyer per purchase (perUserLimit 1); a few spare in case autocannon asks for more.
     const tokens = Array.from({ length: purchases + warmup + connections }, (_, i) =>
-      signBuyerToken(`b-${i}`, env.config.auth.jwtSecret),
+      signBuyerToken(`b-${i}`, env.config.jwt.secret),
     );
     // Each path warmed up on a sale of its own first, so neither phase pays the JIT.
     for (const shards of [1, masterCount]) {

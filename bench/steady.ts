@@ -63,7 +63,7 @@ async function main() {
       soldOut ? 1 : 10_000_000,
     );
     const tokens = Array.from({ length: rate * seconds * 2 }, (_, i) =>
-      signBuyerToken(`buyer-${i}`, env.config.auth.jwtSecret),
+      signBuyerToken(`buyer-${i}`, env.config.jwt.secret),
     );
     const fixed = (baseUrl: string, path: string, rotate: boolean) =>
       loadAtRate({ baseUrl, path, tokens, rotate }, rate, seconds);
@@ -72,7 +72,7 @@ async function main() {
     // where (d) comes after the flat-out measures.
     log('warming up');
     const warmupTokens = Array.from({ length: 30_000 }, (_, i) =>
-      signBuyerToken(`warmup-${i}`, env.config.auth.jwtSecret),
+      signBuyerToken(`warmup-${i}`, env.config.jwt.secret),
     );
     const warmup = { tokens: warmupTokens, connections: 50, amount: warmupTokens.length };
     await load({ ...warmup, baseUrl: apiUrl, path: `/sales/${sale}/purchase`, rotate: true });

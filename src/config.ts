@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism, totalmem } from 'node:os';
 import { z } from 'zod';
 
@@ -55,6 +56,34 @@ const amqpUrlList = z
     }
   });
 
+// Signature algorithms an identity provider's key set may use: asymmetric only (a shared
+// secret is JWT_SECRET's business, and "none" is never one).
+export const identityAlgorithms = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+export type IdentityAlgorithm = (typeof identityAlgorithms)[number];
+const defaultAlgorithms: IdentityAlgorithm[] = ['RS256', 'ES256', 'EdDSA'];
+
+function isCidr(entry: string): boolean {
+  const [address = '', bits, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+const list = (text: string) => text.split(',').map((entry) => entry.trim());
+
 export const defaultMetricsPorts = { bridge: 9101, worker: 9102, compensator: 9103 } as const;
 
 // Every variable, named once, as it is in the environment, in the group of Config it belongs
@@ -79,6 +108,14 @@ const groups = {
     BRIDGE_PORT: metricsPort,
     WORKER_PORT: metricsPort,
     COMPENSATOR_PORT: metricsPort,
+    // Proxies whose X-Forwarded-For names the client (CIDRs, comma-separated); without them
+    // the client is the socket's peer.
+    TRUSTED_PROXIES: unsetWhenEmpty(
+      z
+        .string()
+        .transform(list)
+        .pipe(z.array(z.string().refine(isCidr, 'a list of CIDRs'))),
+    ).transform((proxies) => proxies ?? []),
   },
   api: {
     // Connections the kernel may hold completed for the API before it accepts them (the kernel
@@ -94,8 +131,54 @@ const groups = {
     SALE_CACHE_REFRESH_MS: int(1000, 10),
   },
   auth: {
-    JWT_SECRET: z.string().min(8).default('flashline-dev-secret'),
     ADMIN_TOKEN: z.string().min(8).default('flashline-dev-admin'),
+  },
+  // Buyer tokens: HS256 with JWT_SECRET, or an identity provider's key set (API.md, "Buyer
+  // identity from an identity provider"; docs/security.md).
+  jwt: {
+    // Unset: 'flashline-dev-secret', unless JWT_JWKS_URL names an identity provider.
+    JWT_SECRET: unsetWhenEmpty(z.string().min(8)),
+    JWT_JWKS_URL: unsetWhenEmpty(z.string().url()),
+    JWT_ISSUER: unsetWhenEmpty(z.string().min(1)),
+    // One audience, or several separated by commas: a token naming any of them is accepted.
+    JWT_AUDIENCE: unsetWhenEmpty(z.string().min(1).transform(list)),
+    JWT_ALGORITHMS: unsetWhenEmpty(
+      z
+        .string()
+        .transform(list)
+        .pipe(z.array(z.enum(identityAlgorithms)).min(1)),
+    ),
+    // A token with a kid the cached key set lacks fetches the set again at most this often.
+    JWT_JWKS_COOLDOWN_SECONDS: int(30, 1),
+    // The key set is fetched again in the background once it is this old...
+    JWT_JWKS_MAX_AGE_SECONDS: int(600, 1),
+    // ...and, while the provider cannot be reached, its last copy is trusted this long.
+    JWT_JWKS_MAX_STALE_SECONDS: int(24 * 3600, 1),
+    JWT_JWKS_TIMEOUT_MS: int(5_000, 100),
+    // Slack granted to exp and nbf for the provider's clock against ours.
+    JWT_CLOCK_TOLERANCE_SECONDS: int(30).pipe(z.number().max(300)),
+  },
+  // Proof of work (API.md; src/pow/): what an attempt costs a client.
+  pow: {
+    // Signs proof-of-work challenges. The default is for development only.
+    POW_SECRET: z.string().min(16).default('flashline-dev-proof-of-work'),
+    POW_CHALLENGE_SECONDS: int(120, 10).pipe(z.number().max(3600)),
+    // PBKDF2 iterations per attempt (ALTCHA's cost), from a quiet sale to a crowded one...
+    POW_MIN_COST: int(50, 1),
+    POW_MAX_COST: int(500, 1),
+    // ...and the attempts a solution takes on average: a challenge costs its solver about
+    // POW_ATTEMPTS x cost iterations, and the server one derivation of `cost` to issue it.
+    POW_ATTEMPTS: int(8000, 2),
+    // Challenges issued per second for one sale, over every API process, at which the cost
+    // reaches POW_MAX_COST; from none up to it the cost rises in a straight line.
+    POW_CROWD_RATE: int(500, 1),
+  },
+  // Challenges one buyer, and one client address, may ask of one sale per window (0: no
+  // limit). The address limit is generous: a campus or a carrier shares one address.
+  challenge: {
+    CHALLENGE_BUYER_LIMIT: int(20),
+    CHALLENGE_ADDRESS_LIMIT: int(1000),
+    CHALLENGE_LIMIT_WINDOW_SECONDS: int(10, 1),
   },
   database: {
     DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/flashline'),
@@ -297,7 +380,40 @@ const schema = z
     message: 'a Redis Cluster has only database 0: REDIS_URL must name no other',
     path: ['REDIS_URL'],
   })
+  .superRefine((e, ctx) => {
+    const problem = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    if (e.JWT_SECRET && e.JWT_JWKS_URL) {
+      problem('JWT_SECRET', 'set JWT_SECRET or JWT_JWKS_URL, not both');
+    }
+    // Settings only the identity provider's tokens honour: without it they would be ignored.
+    if (!e.JWT_JWKS_URL && (e.JWT_ISSUER || e.JWT_AUDIENCE || e.JWT_ALGORITHMS)) {
+      problem('JWT_JWKS_URL', 'JWT_ISSUER, JWT_AUDIENCE and JWT_ALGORITHMS need JWT_JWKS_URL');
+    }
+    // Keys fetched over plain HTTP could be swapped on the way.
+    if (e.NODE_ENV === 'production' && e.JWT_JWKS_URL && !e.JWT_JWKS_URL.startsWith('https:')) {
+      problem('JWT_JWKS_URL', 'JWT_JWKS_URL must be https in production');
+    }
+    if (e.POW_MIN_COST > e.POW_MAX_COST)
+      problem('POW_MIN_COST', 'need POW_MIN_COST <= POW_MAX_COST');
+  })
   .transform(regroup);
+
+// The identity provider's settings, when JWT_JWKS_URL names one.
+function identityProvider(jwt: Grouped['jwt']) {
+  if (!jwt.jwksUrl) return null;
+  return {
+    jwksUrl: jwt.jwksUrl,
+    issuer: jwt.issuer ?? null,
+    audience: jwt.audience ?? null,
+    algorithms: jwt.algorithms ?? defaultAlgorithms,
+    cooldownMs: jwt.jwksCooldownSeconds * 1000,
+    maxAgeMs: jwt.jwksMaxAgeSeconds * 1000,
+    maxStaleMs: jwt.jwksMaxStaleSeconds * 1000,
+    timeoutMs: jwt.jwksTimeoutMs,
+    clockToleranceSeconds: jwt.clockToleranceSeconds,
+  };
+}
 
 // What this process may use: its cgroup's limit when it has one (Node reports 0, or on some
 // versions undefined, without), else the host's memory.
@@ -316,10 +432,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
-  const { queues, admission, ...rest } = parsed.data;
+  const { queues, admission, jwt, ...rest } = parsed.data;
   const { admission: mode, rssMaxMb, ...limits } = admission;
   return {
     ...rest,
+    jwt: { secret: jwt.secret ?? 'flashline-dev-secret', identityProvider: identityProvider(jwt) },
     queues: { ...queues, orderQueues: queues.orderQueues ?? (rest.redis.clusterNodes ? 12 : 1) },
     admission: {
       ...limits,
@@ -330,3 +447,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
 }
 
 export type Config = ReturnType<typeof loadConfig>;
+export type IdentityProviderConfig = NonNullable<Config['jwt']['identityProvider']>;
+export type ProofOfWorkConfig = Config['pow'];

@@ -18,7 +18,10 @@ export type ErrorCode =
   | 'ORDER_NOT_PAYABLE'
   | 'ORDER_NOT_CANCELLABLE'
   | 'UNAVAILABLE'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'CHALLENGE_REQUIRED'
+  | 'CHALLENGE_FAILED'
+  | 'NO_PROOF_OF_WORK';
 
 // Thrown anywhere in a request; app.onError turns it into the contract's error body.
 export class ApiError extends Error {

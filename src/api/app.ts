@@ -20,6 +20,7 @@ import { onError } from './middleware/on-error.js';
 import { metricsText } from './cluster.js';
 import { paymentsRoutes } from './routes/payments.js';
 import { paymentMetrics } from '../observability/payment-metrics.js';
+import { challengeRoutes } from './routes/challenge.js';
 
 export const maxBodyBytes = 16 * 1024;
 
@@ -55,6 +56,7 @@ export function createApp(
   app.all(adminQueuesPath, toBoard);
   app.all(`${adminQueuesPath}/*`, toBoard);
   app.route('/sales', salesRoutes(deps, metrics));
+  app.route('/sales', challengeRoutes(deps));
   const payments = paymentMetrics(registry, deps.config.payment.expiryLateAfterMs / 1000);
   app.route('/orders', ordersRoutes(deps, payments));
   app.route('/payments', paymentsRoutes(deps, payments));

@@ -8,6 +8,10 @@ import type { Logger } from '../observability/logger.js';
 import type { SaleCache } from './sale-cache.js';
 import type { AdaptiveAdmission } from './admission/adaptive-admission.js';
 import type { SaleRecovery } from '../recovery/sale-recovery.js';
+import type { BuyerVerifier } from '../auth/buyer-verifier.js';
+import type { ProofOfWork } from '../pow/proof-of-work.js';
+import type { ProofOfWorkSales } from './proof-of-work-sales.js';
+import type { ClientAddresses } from './client-address.js';
 
 export type ApiDeps = {
   config: Config;
@@ -23,4 +27,11 @@ export type ApiDeps = {
   admission?: AdaptiveAdmission | undefined;
   // Loads back a sale Redis forgot; without it a sale missing from Redis answers 404.
   saleRecovery?: SaleRecovery;
+  // Who a buyer's token names: HS256 with JWT_SECRET, or the identity provider's tokens.
+  buyers: BuyerVerifier;
+  // Proof of work (API.md): challenges and solutions, which sales ask for it, and who the
+  // client is for the per-address challenge limit.
+  proofOfWork: ProofOfWork;
+  proofOfWorkSales: ProofOfWorkSales;
+  clientAddresses: ClientAddresses;
 };

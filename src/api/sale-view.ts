@@ -13,5 +13,6 @@ export function saleView(sale: Sale, remaining: number) {
     endsAt: sale.endsAt?.toISOString() ?? null,
     shards: sale.shards,
     paymentWindowSeconds: sale.paymentWindowSeconds,
+    proofOfWork: sale.proofOfWork,
   };
 }

@@ -91,6 +91,7 @@ export const createSaleSchema = z
     endsAt: isoDate.optional(),
     paymentWindowSeconds: z.number().int().min(10).max(86_400).optional(),
     shards: z.number().int().min(1).max(64).default(1),
+    proofOfWork: z.boolean().default(false),
   })
   .strict()
   .refine((sale) => !sale.endsAt || sale.endsAt > (sale.startsAt ?? new Date()), {

@@ -18,6 +18,16 @@ function decodeJson(segment: string): Record<string, unknown> | null {
   }
 }
 
+// A `sub` that can be a buyer id: a string of 1-64 characters PostgreSQL can store.
+export function isBuyerSubject(sub: unknown): sub is string {
+  return (
+    typeof sub === 'string' &&
+    sub.length >= 1 &&
+    sub.length <= maxSubjectLength &&
+    subjectPattern.test(sub)
+  );
+}
+
 type Claims = { sub: string; exp: number | undefined; nbf: number | undefined };
 
 // Tokens that already passed every check that does not depend on the time, per secret. A
@@ -75,8 +85,7 @@ function readClaims(token: string, secret: string): Claims | null {
   const payload = decodeJson(token.slice(firstDot + 1, secondDot));
   if (!payload) return null;
   const { sub, exp, nbf } = payload;
-  if (typeof sub !== 'string' || sub.length < 1 || sub.length > maxSubjectLength) return null;
-  if (!subjectPattern.test(sub)) return null;
+  if (!isBuyerSubject(sub)) return null;
   if (exp !== undefined && typeof exp !== 'number') return null;
   if (nbf !== undefined && typeof nbf !== 'number') return null;
   return { sub, exp, nbf };

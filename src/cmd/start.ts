@@ -76,7 +76,7 @@ for (let attempt = 0; attempt < 120 && !stopping; attempt++) {
     () => false,
   );
   if (ready) {
-    const token = signBuyerToken('alice', config.auth.jwtSecret);
+    const token = signBuyerToken('alice', config.jwt.secret);
     out('');
     out(
       `Flashline is up. Demo sale ${sale.id} "${sale.name}": ${sale.stock} units, ${sale.perUserLimit} per buyer.`,

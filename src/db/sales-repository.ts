@@ -11,6 +11,7 @@ export type NewSale = {
   endsAt: Date | null;
   paymentWindowSeconds?: number | null;
   shards?: number;
+  proofOfWork?: boolean;
 };
 
 export class SkuTakenError extends Error {
@@ -38,4 +39,17 @@ export async function listOpenSales(db: Database, endedWithin = '1 day'): Promis
     .select()
     .from(sales)
     .where(or(isNull(sales.endsAt), gt(sales.endsAt, sql`now() - ${endedWithin}::interval`)));
+}
+
+// Whether a sale asks for proof of work, and when it starts (neither changes after creation);
+// null when there is no such sale.
+export async function proofOfWorkOf(
+  db: Database,
+  id: number,
+): Promise<{ proofOfWork: boolean; startsAt: Date } | null> {
+  const [row] = await db
+    .select({ proofOfWork: sales.proofOfWork, startsAt: sales.startsAt })
+    .from(sales)
+    .where(eq(sales.id, id));
+  return row ?? null;
 }

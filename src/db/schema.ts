@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   index,
   uniqueIndex,
@@ -33,6 +34,9 @@ export const sales = pgTable(
     paymentWindowSeconds: integer('payment_window_seconds'),
     // How many shards the gate spreads the stock over (API.md, docs/sharded-sales.md).
     shards: smallint('shards').notNull().default(1),
+    // Every purchase (or join, with a waiting room) carries a solved challenge (API.md, Proof
+    // of work). Fixed at creation: API processes cache it for the sale's life.
+    proofOfWork: boolean('proof_of_work').notNull().default(false),
     ...timestamps,
   },
   (t) => [

@@ -84,3 +84,18 @@ export function shardKeys(prefix: string, saleId: number, shard: number, shards:
 export function shardStock(stock: number, shard: number, shards: number): number {
   return Math.floor(stock / shards) + (shard < stock % shards ? 1 : 0);
 }
+
+// Proof of work (src/pow/), under the sale's tag so every key of one sale's challenges stays
+// in the sale's slot: the solutions already used (by challenge nonce), the challenges issued
+// per second (the crowd), and the challenge limits per buyer and per client address, per
+// window. Buyers are length-prefixed, as in the idempotency keys (an address is an IP or a /64).
+export function proofOfWorkKeys(prefix: string, saleId: number) {
+  const tag = `${prefix}:{sale:${saleId}}:pow`;
+  return {
+    spent: (nonce: string) => `${tag}:spent:${nonce}`,
+    crowd: (second: number) => `${tag}:crowd:${second}`,
+    buyerWindow: (buyer: string, window: number) =>
+      `${tag}:buyer:${buyer.length}:${buyer}:${window}`,
+    addressWindow: (address: string, window: number) => `${tag}:addr:${address}:${window}`,
+  };
+}

@@ -60,6 +60,7 @@ describe('the HTTP contract of API.md', () => {
         // API.md's sale object: 1 shard by default, null for a sale without a payment window.
         shards: 1,
         paymentWindowSeconds: null,
+        proofOfWork: false,
       });
       const state = await stockState(env, [created.body.id]);
       expect(state.sales.find((s) => Number(s.id) === created.body.id)).toMatchObject({

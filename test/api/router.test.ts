@@ -30,7 +30,7 @@ describe('routing', () => {
   });
 
   it("compiles every route of the API into hono's RegExpRouter", async () => {
-    const buyer = `Bearer ${signBuyerToken('router-buyer', env.config.auth.jwtSecret)}`;
+    const buyer = `Bearer ${signBuyerToken('router-buyer', env.config.jwt.secret)}`;
     const purchase = await app.request('/sales/424242/purchase', {
       method: 'POST',
       headers: { authorization: buyer, 'content-type': 'application/json' },

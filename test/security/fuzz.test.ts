@@ -33,11 +33,12 @@ describe('fuzzing the API with hostile requests', () => {
           startsAt: new Date(Date.now() - 2 * hour),
           endsAt: new Date(Date.now() - hour),
         }),
+        pow: await create('fuzz-pow', { proofOfWork: true }),
       },
       perUserLimit,
-      jwtSecret: env.config.auth.jwtSecret,
+      jwtSecret: env.config.jwt.secret,
       adminToken: env.config.auth.adminToken,
-      forgedTokens: await forgeTokens(env.config.auth.jwtSecret, env.config.auth.adminToken),
+      forgedTokens: await forgeTokens(env.config.jwt.secret, env.config.auth.adminToken),
     };
     before = await stockState(env, Object.values(target.sales));
   });

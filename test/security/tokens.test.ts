@@ -21,7 +21,7 @@ describe('who may do what', () => {
     env = await createTestEnv('tokens');
     sut = await startSystem(env);
     api = client(sut.baseUrl, env);
-    secret = env.config.auth.jwtSecret;
+    secret = env.config.jwt.secret;
     const created = await api.createSale({ sku: 'tokens', name: 'Tokens', stock: 50 });
     saleId = created.body.id;
   });

@@ -34,7 +34,7 @@ export type Client = ReturnType<typeof client>;
 
 export function client(baseUrl: string, env: TestEnv) {
   const buyerHeaders = (buyer: string) => ({
-    authorization: `Bearer ${signBuyerToken(buyer, env.config.auth.jwtSecret)}`,
+    authorization: `Bearer ${signBuyerToken(buyer, env.config.jwt.secret)}`,
     'content-type': 'application/json',
   });
   const call = async (

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
 import { ApiError } from '../api-error.js';
-import { verifyBuyerToken } from '../../auth/jwt.js';
+import type { BuyerVerifier } from '../../auth/buyer-verifier.js';
 import { isAdminAuthorization } from '../../auth/admin.js';
 import { parseAuthorization } from '../../auth/credentials.js';
 
@@ -8,18 +8,23 @@ export type BuyerEnv = { Variables: { buyer: string } };
 
 const unauthorized = () => new ApiError(401, 'UNAUTHORIZED', 'missing or invalid credentials');
 
-// The buyer a request's bearer token names; 401 without a valid one.
-export function authenticateBuyer(authorization: string | undefined, jwtSecret: string): string {
+// The buyer a request's bearer token names; 401 without a valid one. A plain value when the
+// verifier answers synchronously (HS256 always): the purchase path awaits nothing for it.
+export function authenticateBuyer(
+  authorization: string | undefined,
+  buyers: BuyerVerifier,
+): string | Promise<string> {
   const credentials = parseAuthorization(authorization);
-  const buyer =
-    credentials?.scheme === 'bearer' ? verifyBuyerToken(credentials.value, jwtSecret) : null;
-  if (!buyer) throw unauthorized();
-  return buyer;
+  if (credentials?.scheme !== 'bearer') throw unauthorized();
+  const buyer = buyers.verify(credentials.value);
+  if (typeof buyer === 'string') return buyer;
+  if (buyer === null) throw unauthorized();
+  return buyer.then((verified) => verified ?? Promise.reject(unauthorized()));
 }
 
-export function requireBuyer(jwtSecret: string) {
+export function requireBuyer(buyers: BuyerVerifier) {
   return createMiddleware<BuyerEnv>(async (c, next) => {
-    c.set('buyer', authenticateBuyer(c.req.header('authorization'), jwtSecret));
+    c.set('buyer', await authenticateBuyer(c.req.header('authorization'), buyers));
     await next();
   });
 }

@@ -22,6 +22,7 @@ export function adminSalesRoutes(deps: ApiDeps) {
         endsAt: body.endsAt ?? null,
         paymentWindowSeconds: body.paymentWindowSeconds ?? null,
         shards: body.shards,
+        proofOfWork: body.proofOfWork,
       });
     } catch (error) {
       if (error instanceof SkuTakenError) throw new ApiError(409, 'SALE_EXISTS', error.message);

@@ -15,7 +15,7 @@ const notFound = () => new ApiError(404, 'ORDER_NOT_FOUND', 'no such order');
 export function ordersRoutes(deps: ApiDeps, payments: PaymentMetrics) {
   return (
     new Hono<BuyerEnv>()
-      .get('/:orderId', requireBuyer(deps.config.auth.jwtSecret), async (c) => {
+      .get('/:orderId', requireBuyer(deps.buyers), async (c) => {
         const { orderId, saleId } = parseOrderId(c.req.param('orderId'));
         rejectQuery(c.req.query());
         const buyer = c.get('buyer');
@@ -43,7 +43,7 @@ export function ordersRoutes(deps: ApiDeps, payments: PaymentMetrics) {
         });
       })
       // API.md, Payment: the buyer gives a confirmed order up before paying; its units go back.
-      .post('/:orderId/cancel', requireBuyer(deps.config.auth.jwtSecret), async (c) => {
+      .post('/:orderId/cancel', requireBuyer(deps.buyers), async (c) => {
         const { orderId, saleId } = parseOrderId(c.req.param('orderId'));
         rejectQuery(c.req.query());
         const buyer = c.get('buyer');

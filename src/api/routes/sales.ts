@@ -15,6 +15,7 @@ import { findSale } from '../../db/sales-repository.js';
 import { saleView } from '../sale-view.js';
 import { purchase } from '../purchase.js';
 import { logOf } from '../middleware/request-logger.js';
+import { requireProofOfWork, saleWork } from '../proof-of-work-check.js';
 
 export function salesRoutes(deps: ApiDeps, metrics: ApiMetrics) {
   return (
@@ -31,13 +32,20 @@ export function salesRoutes(deps: ApiDeps, metrics: ApiMetrics) {
       // the app (../purchase-front.ts); here the contract's order: 401 for credentials, 400
       // for the request, then the sale's own answer.
       .post('/:saleId/purchase', async (c) => {
-        const buyer = authenticateBuyer(c.req.header('authorization'), deps.config.auth.jwtSecret);
+        const verified = authenticateBuyer(c.req.header('authorization'), deps.buyers);
+        const buyer = typeof verified === 'string' ? verified : await verified;
         const saleId = parseSaleId(c.req.param('saleId'));
         rejectQuery(c.req.query());
         const rawKey = c.req.header('idempotency-key');
         const idempotencyKey =
           rawKey === undefined ? undefined : badRequestFrom(idempotencyKeySchema, rawKey);
         const { quantity } = await readJson(c.req, purchaseBodySchema, {});
+        // Proof of work comes after the 401 and the 400 (API.md), before the sale's answers.
+        let work = saleWork(deps, saleId);
+        if (work instanceof Promise) work = await work;
+        if (work.asks) {
+          await requireProofOfWork(deps, saleId, buyer, c.req.header('x-altcha'), idempotencyKey);
+        }
         // Everything is validated before this line: the gate is the first Redis call.
         const answer = await purchase(
           deps,

@@ -14,6 +14,11 @@ import type { ApiDeps } from '../../api/deps.js';
 import { SaleCache } from '../../api/sale-cache.js';
 import { AdaptiveAdmission } from '../../api/admission/adaptive-admission.js';
 import { serveApi } from '../../api/serve.js';
+import { buyerVerifier } from '../../auth/buyer-verifier.js';
+import { ProofOfWork } from '../../pow/proof-of-work.js';
+import { powMetrics } from '../../observability/pow-metrics.js';
+import { ProofOfWorkSales } from '../../api/proof-of-work-sales.js';
+import { ClientAddresses } from '../../api/client-address.js';
 import { quit } from './shared.js';
 
 export type RunningApi = { port: number; deps: ApiDeps; stop: () => Promise<void> };
@@ -58,7 +63,17 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     saleCache,
     admission,
     saleRecovery: new SaleRecovery(db, new SaleLoader(db, gate, logger), logger),
+    buyers: buyerVerifier(config, logger),
+    proofOfWork: new ProofOfWork(redis, {
+      prefix: config.redis.prefix,
+      pow: config.pow,
+      limits: config.challenge,
+      metrics: powMetrics(registry),
+    }),
+    proofOfWorkSales: new ProofOfWorkSales(db),
+    clientAddresses: new ClientAddresses(config.http.trustedProxies),
   };
+  deps.buyers.start();
   const http = await serveApi(deps, registry, metrics);
   logger.info({ port: http.port }, 'api listening');
 

@@ -3,9 +3,10 @@ import fc from 'fast-check';
 import { sign } from 'hono/jwt';
 import { signBuyerToken } from '../../../src/auth/jwt.js';
 
-// What the generators aim at: the sales of the running system and its secrets.
+// What the generators aim at: the sales of the running system and its secrets. `pow` is open
+// and asks for proof of work: no generated X-Altcha can be a solution, so it sells nothing.
 export type FuzzTarget = {
-  sales: Record<'open' | 'future' | 'ended', number>;
+  sales: Record<'open' | 'future' | 'ended' | 'pow', number>;
   perUserLimit: number;
   jwtSecret: string;
   adminToken: string;
@@ -15,7 +16,7 @@ export type FuzzTarget = {
 
 // A generated part of a request, with whether the contract accepts it.
 export type Labeled<T = string> = { value: T; valid: boolean };
-export type SaleKind = 'open' | 'future' | 'ended' | 'unknown' | 'malformed';
+export type SaleKind = 'open' | 'future' | 'ended' | 'pow' | 'unknown' | 'malformed';
 
 const saleIdPattern = /^[1-9][0-9]{0,14}$/;
 
@@ -95,7 +96,7 @@ export const saleId = (t: FuzzTarget): fc.Arbitrary<{ value: string; kind: SaleK
     {
       weight: 3,
       arbitrary: fc
-        .constantFrom('open', 'future', 'ended')
+        .constantFrom('open', 'future', 'ended', 'pow')
         .map((k) => ({ value: String(t.sales[k as 'open']), kind: k as SaleKind })),
     },
     fc
@@ -137,7 +138,54 @@ export const query = (): fc.Arbitrary<string> =>
     fc.constantFrom('?quantity=2', '?x=1', '?__proto__[x]=1', '?buyer=alice'),
   );
 
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+// What an X-Altcha header might hold: text, base64 of any JSON, or base64 of a payload shaped
+// like ALTCHA's with made-up parameters and solution (never a solution this server signed).
+export const altchaHeader = (): fc.Arbitrary<string> =>
+  fc.oneof(
+    headerText(300),
+    fc.json({ maxDepth: 3 }).map(b64),
+    fc
+      .record({
+        algorithm: fc.constantFrom('PBKDF2/SHA-256', 'SHA-256', 'ARGON2ID', ''),
+        nonce: fc.oneof(fc.stringMatching(/^[0-9a-f]{32}$/), fc.string()),
+        salt: fc.stringMatching(/^[0-9a-f]{0,40}$/),
+        cost: fc.oneof(fc.integer(), fc.double(), fc.constant(1e12)),
+        keyLength: fc.integer({ min: -1, max: 1e6 }),
+        keyPrefix: fc.stringMatching(/^[0-9a-fA-F]{0,80}$/),
+        keySignature: fc.oneof(fc.stringMatching(/^[0-9a-f]{64}$/), fc.string()),
+        expiresAt: fc.oneof(fc.integer(), fc.constant(9_999_999_999)),
+        data: fc.oneof(fc.object(), fc.record({ buyer: fc.string(), sale: fc.integer() })),
+        signature: fc.oneof(fc.stringMatching(/^[0-9a-f]{64}$/), fc.string()),
+        counter: fc.oneof(fc.integer(), fc.double(), fc.string()),
+        derivedKey: fc.oneof(fc.stringMatching(/^[0-9a-f]{0,80}$/), fc.string()),
+      })
+      .map(({ signature, counter, derivedKey, ...parameters }) =>
+        b64(
+          JSON.stringify({
+            challenge: { parameters, signature },
+            solution: { counter, derivedKey },
+          }),
+        ),
+      ),
+  );
+
+// Headers of the waiting room (issue 23) and of proof of work, sent anywhere: never a 5xx.
+const trustHeaders = () =>
+  fc.record(
+    {
+      'x-altcha': altchaHeader(),
+      'x-queue-pass': headerText(400),
+      'x-queue-ticket': headerText(400),
+    },
+    { requiredKeys: [] },
+  );
+
 export const noise = (): fc.Arbitrary<Record<string, string>> =>
+  fc.tuple(otherNoise(), trustHeaders()).map(([headers, trust]) => ({ ...headers, ...trust }));
+
+const otherNoise = (): fc.Arbitrary<Record<string, string>> =>
   fc.record(
     {
       'content-type': fc.constantFrom(

@@ -54,6 +54,9 @@ const purchaseRequest = (t: FuzzTarget): fc.Arbitrary<HostileRequest> =>
       else if (!wellFormed) expected = [400];
       else if (sale.kind === 'unknown') expected = [404];
       else if (sale.kind === 'future' || sale.kind === 'ended') expected = [403];
+      // No generated X-Altcha is a solution: CHALLENGE_REQUIRED or CHALLENGE_FAILED, before
+      // the gate judges the quantity.
+      else if (sale.kind === 'pow') expected = [403];
       // Over the limit: the gate refuses it, unless the buyer's bucket ran dry first.
       else expected = [400, 429];
       // API.md: a sale outside its window may be answered 403 before the credentials and the
@@ -86,7 +89,7 @@ const nearMissPurchase = (t: FuzzTarget): fc.Arbitrary<HostileRequest> =>
   fc
     .record({
       buyer: subject,
-      kind: fc.constantFrom('future', 'ended', 'unknown', 'open'),
+      kind: fc.constantFrom('future', 'ended', 'unknown', 'open', 'pow'),
       unknownId: fc.integer({ min: 1_000_000, max: 999_999_999 }),
       quantity: fc.integer({ min: 1, max: 10_000 }),
       key: fc.option(fc.stringMatching(/^[\x21-\x7e]{1,128}$/), { nil: undefined }),
@@ -106,6 +109,7 @@ const nearMissPurchase = (t: FuzzTarget): fc.Arbitrary<HostileRequest> =>
         headers,
         body: JSON.stringify({ quantity: asked }),
         expected: kind === 'unknown' ? [404] : kind === 'open' ? [400, 429] : [403],
+        // (`pow`: its X-Altcha is missing, so 403 CHALLENGE_REQUIRED whatever the quantity.)
         wouldBuy: false,
       };
     });
@@ -132,6 +136,27 @@ const orderRequest = (t: FuzzTarget): fc.Arbitrary<HostileRequest> =>
       return {
         method: 'GET',
         path: `/orders/${encodeURIComponent(id)}${query}`,
+        headers: withAuth(noise, auth.value),
+        expected,
+        wouldBuy: false,
+      };
+    });
+
+// GET /sales/:saleId/challenge: 401, 400, 404, 409 for a sale without proof of work, else a
+// challenge (or 429 once a buyer or this test's address asked too often).
+const challengeRequest = (t: FuzzTarget): fc.Arbitrary<HostileRequest> =>
+  fc
+    .record({ auth: buyerAuth(t), sale: saleId(t), query: query(), noise: noise() })
+    .map(({ auth, sale, query, noise }) => {
+      let expected: number[];
+      if (!auth.valid) expected = [401];
+      else if (sale.kind === 'malformed' || query !== '') expected = [400];
+      else if (sale.kind === 'unknown') expected = [404];
+      else if (sale.kind === 'pow') expected = [200, 429];
+      else expected = [409];
+      return {
+        method: 'GET',
+        path: `/sales/${sale.value}/challenge${query}`,
         headers: withAuth(noise, auth.value),
         expected,
         wouldBuy: false,
@@ -192,6 +217,7 @@ export const hostileRequest = (t: FuzzTarget): fc.Arbitrary<HostileRequest> =>
     { weight: 2, arbitrary: nearMissPurchase(t) },
     { weight: 2, arbitrary: orderRequest(t) },
     { weight: 1, arbitrary: saleRequest(t) },
+    { weight: 1, arbitrary: challengeRequest(t) },
     { weight: 2, arbitrary: adminRequest(t) },
     { weight: 1, arbitrary: strayRequest(t) },
   );

@@ -1,0 +1,1 @@
+ALTER TABLE "sales" ADD COLUMN "proof_of_work" boolean DEFAULT false NOT NULL;

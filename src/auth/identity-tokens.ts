@@ -1,0 +1,68 @@
+import { jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { IdentityProviderConfig } from '../config.js';
+import { TransientError } from '../errors/transient-error.js';
+import { isBuyerSubject } from './jwt.js';
+
+type Verified = { sub: string; exp: number | undefined; nbf: number | undefined; atMs: number };
+
+export type IdentityTokenOptions = Pick<
+  IdentityProviderConfig,
+  'issuer' | 'audience' | 'algorithms' | 'clockToleranceSeconds' | 'maxAgeMs'
+>;
+
+// Tokens that passed every check but the time, as in ./jwt.ts: a repeat costs a map lookup
+// and is answered synchronously, instead of a signature check in WebCrypto (an RSA or ECDSA
+// verification is many times an HMAC: bench/trust.ts). An entry is verified again after
+// maxAgeMs, so a key the provider withdrew stops admitting its tokens within that time.
+const verifiedCapacity = 10_000;
+
+// Buyer tokens signed by an identity provider: the algorithm pinned, iss and aud checked when
+// configured, exp and nbf with a small tolerance, and a `sub` that can be a buyer id.
+export class IdentityTokens {
+  private readonly verified = new Map<string, Verified>();
+
+  constructor(
+    private readonly getKey: JWTVerifyGetKey,
+    private readonly options: IdentityTokenOptions,
+  ) {}
+
+  // The buyer, or null for a token that is not valid; a promise only when the token was not
+  // verified before. Throws (a TransientError) while the provider's keys are unavailable.
+  verify(token: string, nowMs = Date.now()): string | null | Promise<string | null> {
+    const known = this.verified.get(token);
+    if (known && nowMs - known.atMs < this.options.maxAgeMs) return this.withinTime(known, nowMs);
+    return this.verifyAnew(token);
+  }
+
+  private async verifyAnew(token: string): Promise<string | null> {
+    let claims;
+    try {
+      const { issuer, audience, algorithms, clockToleranceSeconds } = this.options;
+      ({ payload: claims } = await jwtVerify(token, this.getKey, {
+        algorithms,
+        clockTolerance: clockToleranceSeconds,
+        requiredClaims: ['sub'],
+        ...(issuer ? { issuer } : {}),
+        ...(audience ? { audience } : {}),
+      }));
+    } catch (error) {
+      if (error instanceof TransientError) throw error;
+      return null;
+    }
+    const { sub, exp, nbf } = claims;
+    if (!isBuyerSubject(sub)) return null;
+    const entry = { sub, exp, nbf, atMs: Date.now() };
+    if (this.verified.size >= verifiedCapacity) this.verified.clear();
+    this.verified.set(token, entry);
+    return this.withinTime(entry, entry.atMs);
+  }
+
+  // jose's own rule for exp and nbf with the tolerance, for a token verified before.
+  private withinTime(entry: Verified, nowMs: number): string | null {
+    const now = Math.floor(nowMs / 1000);
+    const tolerance = this.options.clockToleranceSeconds;
+    if (entry.exp !== undefined && entry.exp <= now - tolerance) return null;
+    if (entry.nbf !== undefined && entry.nbf > now + tolerance) return null;
+    return entry.sub;
+  }
+}
