@@ -20,6 +20,8 @@
             The shard holds the rules too: it is the home of the buyers hashed to it, where
             their purchases run (reserve-7.lua). Created while restoring, it is `loading`
             until its buyers' orders are restored.
+    ARGV[8] the sale's features, fixed at its creation: words separated by spaces ('pow': proof
+            of work), '' for none; kept in the field `features` for the API to read
 
   Output: { code }
     OK       loaded
@@ -39,7 +41,8 @@ end
 if created == 1 and ARGV[5] == '1' then
   redis.call('HSET', KEYS[1], 'loading', '1')
 end
-redis.call('HSET', KEYS[1], 'stock', ARGV[1], 'limit', ARGV[2], 'starts', ARGV[3], 'ends', ARGV[4])
+redis.call('HSET', KEYS[1], 'stock', ARGV[1], 'limit', ARGV[2], 'starts', ARGV[3], 'ends', ARGV[4],
+  'features', ARGV[8] or '')
 if created == 1 then
   return { Code.OK }
 end

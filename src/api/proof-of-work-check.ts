@@ -23,7 +23,10 @@ export function saleWork(deps: ApiDeps, saleId: number): SaleWork | Promise<Sale
   return deps.proofOfWorkSales.read(saleId).then(
     (entry) => entry ?? Promise.reject(saleNotFound),
     (error: unknown) => {
-      deps.logger.warn({ err: error, saleId }, 'proof-of-work flag unreadable: postgresql away');
+      deps.logger.warn(
+        { err: error, saleId },
+        'proof-of-work flag unreadable: redis and postgresql away',
+      );
       throw unavailable();
     },
   );

@@ -9,6 +9,7 @@ const sale = (version: number, remaining: number, over: Partial<SaleState> = {})
   remaining,
   ...rules,
   shards: null,
+  features: [],
   ...over,
 });
 const read = (state: SaleState | null) => {

@@ -19,6 +19,9 @@ export type SaleState = {
   // A sale over shards: each shard's reading, in shard order (null: the shard is not loaded);
   // `remaining` is then their sum and `version` unused.
   shards: (ShardReading | null)[] | null;
+  // The sale's features (loading.ts, SaleFeature); null when a Redis loaded by an older version
+  // holds the sale without them.
+  features: string[] | null;
 };
 
 export type Reservation = {
@@ -55,7 +58,7 @@ export async function shardRemaining(
 }
 
 export async function saleState(ctx: GateContext, saleId: number): Promise<SaleState | null> {
-  const [remaining, version, limit, starts, ends, shardCount] = await ctx.redis.hmget(
+  const [remaining, version, limit, starts, ends, shardCount, features] = await ctx.redis.hmget(
     saleKeys(ctx.prefix, saleId).sale,
     'remaining',
     'v',
@@ -63,6 +66,7 @@ export async function saleState(ctx: GateContext, saleId: number): Promise<SaleS
     'starts',
     'ends',
     'shards',
+    'features',
   );
   if ((remaining === null && shardCount === null) || limit === null || starts === null) {
     return null;
@@ -76,6 +80,8 @@ export async function saleState(ctx: GateContext, saleId: number): Promise<SaleS
     startsAtMs: Number(starts),
     endsAtMs: endsAtMs > 0 ? endsAtMs : null,
     shards,
+    features:
+      features === null || features === undefined ? null : features.split(' ').filter(Boolean),
   };
 }
 

@@ -10,7 +10,16 @@ export type SaleForGate = {
   endsAt: Date | null;
   // 1 (or absent): the units live in the sale's hash; more: spread over shards.
   shards?: number;
+  // Each solution must carry a solved challenge (API.md, proof of work).
+  proofOfWork?: boolean;
 };
+
+// What the API must know of a sale before its first purchase, kept beside its rules.
+export type SaleFeature = 'pow';
+
+function featuresOf(sale: SaleForGate): SaleFeature[] {
+  return sale.proofOfWork ? ['pow'] : [];
+}
 
 // `restoring`: the sale may have orders already (Redis forgot it), so it is created at full
 // stock and marked loading until SaleLoader has restored them (lua/load-sale-1.lua).
@@ -29,6 +38,7 @@ export async function loadSale(
     endsAtMs: sale.endsAt?.getTime() ?? 0,
     restoring,
     shards,
+    features: featuresOf(sale),
   };
   for (let shard = 0; shards > 1 && shard < shards; shard++) {
     const stock = shardStock(sale.stock, shard, shards);

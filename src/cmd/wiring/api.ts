@@ -70,7 +70,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       limits: config.challenge,
       metrics: powMetrics(registry),
     }),
-    proofOfWorkSales: new ProofOfWorkSales(db),
+    proofOfWorkSales: new ProofOfWorkSales(gate, db),
     clientAddresses: new ClientAddresses(config.http.trustedProxies),
   };
   deps.buyers.start();

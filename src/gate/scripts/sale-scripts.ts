@@ -11,6 +11,8 @@ export type SaleRules = {
   // The sale has orders to restore: created loading (lua/load-sale-1.lua).
   restoring: boolean;
   shards: number;
+  // Fixed at creation; the API reads them with the sale's state (inspection.ts, saleState).
+  features: readonly string[];
 };
 
 // lua/load-sale-1.lua on the sale's own hash, or with `shard` on that shard's units hash
@@ -32,7 +34,8 @@ export async function loadSaleScript(
     rules.endsAtMs,
     rules.restoring ? '1' : '0',
     rules.shards,
-    ...(shard === undefined ? [] : [shard]),
+    shard ?? -1,
+    rules.features.join(' '),
   ];
   return toDone(await runScript(target, 'loadSale', [key], args), 'load-sale-1', ['UPDATED']);
 }
