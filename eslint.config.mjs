@@ -53,16 +53,19 @@ function layerRules() {
       });
     }
   }
-  // config.ts imports nothing from the domain.
-  rules.push({
-    files: ['src/config.ts'],
+  // Config imports nothing from the domain: config.ts only its own groups in src/config/,
+  // and they only each other.
+  const configRule = (files, regex) => ({
+    files,
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^\\./', message: 'config.ts imports nothing from src/.' }] },
+        { patterns: [{ regex, message: 'config imports nothing from src/ but src/config/.' }] },
       ],
     },
   });
+  rules.push(configRule(['src/config.ts'], '^\\./(?!config/)'));
+  rules.push(configRule(['src/config/*.ts'], '^\\.\\./'));
   return rules;
 }
 
