@@ -21,6 +21,7 @@ import { metricsText } from './cluster.js';
 import { paymentsRoutes } from './routes/payments.js';
 import { paymentMetrics } from '../observability/payment-metrics.js';
 import { challengeRoutes } from './routes/challenge.js';
+import { apiDescriptionRoutes } from './openapi/document.js';
 
 export const maxBodyBytes = 16 * 1024;
 
@@ -60,6 +61,7 @@ export function createApp(
   const payments = paymentMetrics(registry, deps.config.payment.expiryLateAfterMs / 1000);
   app.route('/orders', ordersRoutes(deps, payments));
   app.route('/payments', paymentsRoutes(deps, payments));
+  app.route('/', apiDescriptionRoutes());
 
   app.notFound(routeNotFound);
   app.onError(onError(deps.logger, metrics));
