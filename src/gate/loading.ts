@@ -12,6 +12,8 @@ export type SaleForGate = {
   shards?: number;
   // Each solution must carry a solved challenge (API.md, proof of work).
   proofOfWork?: boolean;
+  // The kill switch (API.md, Operating a sale): a sale loaded back stays as last changed.
+  paused?: boolean;
 };
 
 // What the API must know of a sale before its first purchase, kept beside its rules.
@@ -39,6 +41,7 @@ export async function loadSale(
     restoring,
     shards,
     features: featuresOf(sale),
+    paused: sale.paused ?? false,
   };
   for (let shard = 0; shards > 1 && shard < shards; shard++) {
     const stock = shardStock(sale.stock, shard, shards);
