@@ -120,7 +120,10 @@ export class Gate {
   }
 
   // Loading a sale, and loading it back.
-  loadSale(sale: loading.SaleForGate, options: { restoring?: boolean } = {}): Promise<boolean> {
+  loadSale(
+    sale: loading.SaleForGate,
+    options: { restoring?: boolean; shardStocks?: number[] } = {},
+  ): Promise<boolean> {
     return loading.loadSale(this.#ctx, sale, options);
   }
 
