@@ -144,12 +144,19 @@ describe('the Procfile processes, built', () => {
 
   it('starts every Procfile process from dist/, ready and healthy, sells, and stops on SIGTERM', async () => {
     const entries = readProcfile(path.join(root, 'Procfile'));
-    expect(entries.map((e) => e.name)).toEqual(['api', 'bridge', 'worker', 'compensator']);
+    expect(entries.map((e) => e.name)).toEqual([
+      'api',
+      'bridge',
+      'worker',
+      'compensator',
+      'events',
+    ]);
     const ports = {
       api: await freePort(),
       bridge: await freePort(),
       worker: await freePort(),
       compensator: await freePort(),
+      events: await freePort(),
     };
     const processEnv = {
       ...process.env,
@@ -160,6 +167,7 @@ describe('the Procfile processes, built', () => {
       BRIDGE_PORT: String(ports.bridge),
       WORKER_PORT: String(ports.worker),
       COMPENSATOR_PORT: String(ports.compensator),
+      EVENTS_PORT: String(ports.events),
     };
     for (const entry of entries) {
       started.push(startLine(root, entry.name, entry.command, processEnv));
@@ -190,6 +198,6 @@ describe('the Procfile processes, built', () => {
     expect(
       Object.fromEntries(started.map((s, i) => [s.name, codes[i]])),
       started.map((s) => `${s.name}:\n${s.output()}`).join('\n'),
-    ).toEqual({ api: 0, bridge: 0, worker: 0, compensator: 0 });
+    ).toEqual({ api: 0, bridge: 0, worker: 0, compensator: 0, events: 0 });
   });
 });
