@@ -10,6 +10,7 @@ const sale = (version: number, remaining: number, over: Partial<SaleState> = {})
   ...rules,
   shards: null,
   features: [],
+  paused: false,
   ...over,
 });
 const read = (state: SaleState | null) => {

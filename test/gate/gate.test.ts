@@ -268,10 +268,10 @@ it('repairs remaining only while the sale is as the reading saw it', async () =>
   const seen = (await sut.saleSnapshot(saleId))!;
   expect(seen).toEqual({ remaining: 10, inflight: [] });
   await reserve(saleId, 'a');
-  expect(await sut.repairRemaining(saleId, seen, 7)).toBe(false);
+  expect(await sut.repairRemaining(saleId, seen, { remaining: 7, stock: 10 })).toBe(false);
   expect(await sut.remaining(saleId)).toBe(9);
   const now = (await sut.saleSnapshot(saleId))!;
-  expect(await sut.repairRemaining(saleId, now, 7)).toBe(true);
+  expect(await sut.repairRemaining(saleId, now, { remaining: 7, stock: 10 })).toBe(true);
   expect(await sut.remaining(saleId)).toBe(7);
 });
 
