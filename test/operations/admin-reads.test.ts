@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { waitFor, type TestEnv } from '../support/env.js';
+import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { adminOf } from '../support/admin.js';
 
@@ -15,17 +15,14 @@ let admin: ReturnType<typeof adminOf>;
 let db: pg.Client;
 
 beforeAll(async () => {
-  env = await createTestEnv('admin-reads');
-  sut = await startSystem(env);
-  api = client(sut.baseUrl, env);
+  ({ env, sut, api } = await openSystem('admin-reads'));
   admin = adminOf(api, env);
   db = new pg.Client({ connectionString: env.config.database.url });
   await db.connect();
 });
 afterAll(async () => {
   await db?.end();
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 it('pages through every sale newest first, and refuses a bad page or no credentials', async () => {

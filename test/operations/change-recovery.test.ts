@@ -1,13 +1,14 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, deleteRunKeys, waitFor, type TestEnv } from '../support/env.js';
+import { deleteRunKeys, waitFor, type TestEnv } from '../support/env.js';
 import {
   client,
   groupByStatus,
   pool,
-  startSystem,
   type Client,
   type System,
+  openSystem,
+  closeSystem,
 } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { settleFast, startTestCompensator, type RunningCompensator } from '../support/failures.js';
@@ -28,8 +29,7 @@ let redis: RedisClient;
 let db: pg.Client;
 
 beforeAll(async () => {
-  env = await createTestEnv('change-recovery', settleFast);
-  sut = await startSystem(env);
+  ({ env, sut } = await openSystem('change-recovery', settleFast));
   compensator = await startTestCompensator(env);
   api = client(sut.baseUrl, env);
   admin = adminOf(api, env);
@@ -41,8 +41,7 @@ afterAll(async () => {
   await db?.end();
   redis?.disconnect();
   await compensator?.stop();
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 const buy = (saleId: number, buyers: string[]) =>

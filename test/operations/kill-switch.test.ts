@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { type TestEnv } from '../support/env.js';
+import { client, type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import { spawnApi, type ApiProcess } from '../support/api-process.js';
 import { assertOracle } from '../support/oracle.js';
 import { keepBuying } from '../support/buyers.js';
@@ -18,16 +18,14 @@ let apis: Client[];
 let admin: ReturnType<typeof adminOf>;
 
 beforeAll(async () => {
-  env = await createTestEnv('kill-switch');
-  sut = await startSystem(env);
+  ({ env, sut } = await openSystem('kill-switch'));
   other = await spawnApi(env);
   apis = [client(sut.baseUrl, env), client(other.baseUrl, env)];
   admin = adminOf(apis[0]!, env, 'ops-on-call');
 });
 afterAll(async () => {
   await other?.stop();
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 // Both processes buying, lane by lane, with buyers of their own.
