@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestEnv, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { type TestEnv } from '../support/env.js';
+import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import { restockAndTakeBack, takeBackUnderFire } from '../support/stock-changes.js';
 
 // PATCH stock on one Redis (the cluster run's cluster when there is one), for a sale without
@@ -13,13 +13,10 @@ describe('units added and taken back mid-sale', () => {
   let api: Client;
 
   beforeAll(async () => {
-    env = await createTestEnv('stock-changes');
-    sut = await startSystem(env);
-    api = client(sut.baseUrl, env);
+    ({ env, sut, api } = await openSystem('stock-changes'));
   });
   afterAll(async () => {
-    await sut?.stop();
-    await env?.cleanup();
+    await closeSystem(sut, env);
   });
 
   it('takes back and adds units of a sale without shards, recording who and what', async () => {
