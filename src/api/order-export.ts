@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { OrderCursor } from '../db/order-cursor.js';
 import { orderStatuses } from '../db/schema.js';
-import { orderView } from './order-view.js';
+import { orderView } from '../orders/order-view.js';
 import { orderFields } from './openapi/schemas.js';
 
 export const exportFormats = ['ndjson', 'csv'] as const;
