@@ -18,6 +18,7 @@ import { spawnProcess, type Child } from './processes.js';
 import { load } from './load.js';
 import { createSale } from './sale.js';
 import { brokerSink, quantiles, webhookSink } from './events-sinks.js';
+import { sampleCpu, type CpuSample } from './cpu.js';
 
 const orders = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 10_000);
 const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 2);
@@ -29,7 +30,9 @@ const webhook = await webhookSink();
 const broker = await brokerSink(env.config.amqp.url);
 const children: Child[] = [];
 type Mode = 'off' | 'outbox' | 'on';
-const results: { mode: Mode; orders: number; seconds: number; perSecond: number }[] = [];
+type Run = { mode: Mode; orders: number; seconds: number; perSecond: number };
+// CPU µs per order of the drain (bridge + worker) and of the events process, from /proc.
+const results: (Run & { drainCpuUs: number; eventsCpuUs: number })[] = [];
 const lags: { webhook: number[]; broker: number[] } = { webhook: [], broker: [] };
 
 const spawn = async (name: string, extra: Record<string, string> = {}) => {
@@ -78,19 +81,35 @@ async function round(api: Child, index: number, mode: Mode) {
   const events = mode === 'on' ? await spawn('events', { EVENTS_WEBHOOK_URL: webhook.url }) : null;
   const worker = await spawn('worker');
   const bridge = await spawn('bridge');
+  const pids = { worker: worker.child.pid, bridge: bridge.child.pid, events: events?.child.pid };
+  const cpu = (a: CpuSample, b: CpuSample, ...names: string[]) =>
+    Math.round(
+      (names.reduce((sum, n) => sum + (b.seconds[n] ?? 0) - (a.seconds[n] ?? 0), 0) * 1e6) /
+        backlog,
+    );
+  const before = sampleCpu(pids);
   const started = Date.now();
   await until('the drain', async () => (await sold(saleId)) >= backlog);
   const seconds = (Date.now() - started) / 1000;
-  results.push({ mode, orders: backlog, seconds, perSecond: backlog / seconds });
+  const drained = sampleCpu(pids);
   log(
-    `${mode}: ${backlog} orders drained in ${seconds.toFixed(2)} s = ${Math.round(backlog / seconds)}/s`,
+    `${mode}: ${backlog} orders drained in ${seconds.toFixed(2)} s = ${Math.round(backlog / seconds)}/s, drain CPU ${cpu(before, drained, 'worker', 'bridge')} µs per order`,
   );
+  results.push({
+    mode,
+    orders: backlog,
+    seconds,
+    perSecond: backlog / seconds,
+    drainCpuUs: cpu(before, drained, 'worker', 'bridge'),
+    eventsCpuUs: 0,
+  });
   for (const child of [bridge, worker]) await child.stop();
   // The outbox's rows alone: what the relay would read, marked so the next round starts clean.
   if (mode === 'outbox') await db.query('UPDATE order_events SET published_at = now()');
   if (events) {
     await until('every event delivered', async () => webhook.seen.ids.size >= backlog);
     await until('every event on RabbitMQ', async () => broker.seen.ids.size >= backlog);
+    results.at(-1)!.eventsCpuUs = cpu(before, sampleCpu(pids), 'events');
     lags.webhook.push(...webhook.seen.lags);
     lags.broker.push(...broker.seen.lags);
     const w = quantiles(webhook.seen.lags);
