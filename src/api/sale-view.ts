@@ -14,5 +14,6 @@ export function saleView(sale: Sale, remaining: number) {
     shards: sale.shards,
     paymentWindowSeconds: sale.paymentWindowSeconds,
     proofOfWork: sale.proofOfWork,
+    paused: sale.paused,
   };
 }

@@ -6,6 +6,7 @@ import {
   index,
   uniqueIndex,
   integer,
+  jsonb,
   pgTable,
   primaryKey,
   smallint,
@@ -37,6 +38,8 @@ export const sales = pgTable(
     // Every purchase (or join, with a waiting room) carries a solved challenge (API.md, Proof
     // of work). Fixed at creation: API processes cache it for the sale's life.
     proofOfWork: boolean('proof_of_work').notNull().default(false),
+    // The kill switch (API.md, Operating a sale): the gate refuses purchases while it is set.
+    paused: boolean('paused').notNull().default(false),
     ...timestamps,
   },
   (t) => [
@@ -136,6 +139,39 @@ export const saleBuyers = pgTable(
     primaryKey({ columns: [t.saleId, t.userId] }),
     check('sale_buyers_within_limit', sql`${t.units} >= 0 AND ${t.units} <= ${t.unitLimit}`),
   ],
+);
+
+// Orders per sale and status, kept by a statement-level trigger on orders
+// (migrations/0007_sale_operations.sql), so the admin's live counts read six rows, never scan
+// the sale's orders.
+export const saleOrderCounts = pgTable(
+  'sale_order_counts',
+  {
+    saleId: bigint('sale_id', { mode: 'number' })
+      .notNull()
+      .references(() => sales.id),
+    status: text('status', { enum: orderStatuses }).notNull(),
+    orders: bigint('orders', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.saleId, t.status] })],
+);
+
+// Every change an admin made to a sale: who, when, and its fields before and after
+// (docs/operations.md). Written in the transaction that changes the sale.
+export const saleChanges = pgTable(
+  'sale_changes',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    saleId: bigint('sale_id', { mode: 'number' })
+      .notNull()
+      .references(() => sales.id),
+    actor: text('actor').notNull(),
+    action: text('action', { enum: ['pause', 'resume', 'update'] }).notNull(),
+    before: jsonb('before').notNull(),
+    after: jsonb('after').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('sale_changes_sale_idx').on(t.saleId, t.id)],
 );
 
 // The transactional outbox of order events (API.md, Order events; docs/order-events.md): a

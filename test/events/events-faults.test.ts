@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, type Client } from '../support/system.js';
 import { assertPaymentOracle, payWebhook, sql } from '../support/payments.js';
-import { keepBuying, readyWithin, settleFast, spawnPipeline } from '../support/failures.js';
+import { keepBuying } from '../support/buyers.js';
+import { readyWithin, settleFast, spawnPipeline } from '../support/failures.js';
 import { killAll, spawnProcess, type Child } from '../support/processes.js';
 import {
   startRabbitCluster,
