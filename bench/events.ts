@@ -110,6 +110,7 @@ async function round(api: Child, index: number, mode: Mode) {
     await until('every event delivered', async () => webhook.seen.ids.size >= backlog);
     await until('every event on RabbitMQ', async () => broker.seen.ids.size >= backlog);
     results.at(-1)!.eventsCpuUs = cpu(before, sampleCpu(pids), 'events');
+    log(`  events process CPU ${results.at(-1)!.eventsCpuUs} µs per order`);
     lags.webhook.push(...webhook.seen.lags);
     lags.broker.push(...broker.seen.lags);
     const w = quantiles(webhook.seen.lags);
