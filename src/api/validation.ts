@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { badRequest } from './api-error.js';
 import { saleIdOfOrder } from '../gate/order-id.js';
 
-const saleIdPattern = /^[1-9][0-9]{0,14}$/;
+export const saleIdPattern = /^[1-9][0-9]{0,14}$/;
 
 export function parseSaleId(raw: string): number {
   if (!saleIdPattern.test(raw)) throw badRequest('saleId must be a positive integer');
