@@ -3,7 +3,7 @@ import { createTestEnv, type TestEnv } from '../support/env.js';
 import { client, startSystem, type Client, type System } from '../support/system.js';
 import { spawnApi, type ApiProcess } from '../support/api-process.js';
 import { assertOracle } from '../support/oracle.js';
-import { keepBuying } from '../support/failures.js';
+import { keepBuying } from '../support/buyers.js';
 import { adminOf } from '../support/admin.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
