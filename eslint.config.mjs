@@ -9,7 +9,7 @@ const layers = [
   ['redis', 'observability'],
   ['gate', 'broker', 'db', 'queues', 'auth'],
   ['orders', 'pow'],
-  ['recovery'],
+  ['recovery', 'events'],
   ['payments'],
   ['api', 'bridge', 'compensator'],
   ['cmd'],

@@ -1,5 +1,5 @@
 import type { OrderCursor } from '../db/order-cursor.js';
-import { orderView } from './order-view.js';
+import { orderView } from '../orders/order-view.js';
 import { orderFields } from './openapi/schemas.js';
 
 export const exportFormats = ['ndjson', 'csv'] as const;

@@ -55,6 +55,7 @@ export async function createTestEnv(
     BRIDGE_PORT: '0',
     WORKER_PORT: '0',
     COMPENSATOR_PORT: '0',
+    EVENTS_PORT: '0',
     DATABASE_URL: `${services.postgres}/${database}`,
     REDIS_URL: services.redis,
     REDIS_PREFIX: `t_${id}`,

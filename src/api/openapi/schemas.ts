@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { orderStatuses } from '../../db/schema.js';
 import type { saleView } from '../sale-view.js';
-import type { orderView } from '../order-view.js';
+import type { orderView } from '../../orders/order-view.js';
 import { saleIdPattern } from '../validation.js';
 
 // The answers' schemas. The requests' are the ones that validate them (../validation.ts);
@@ -35,7 +35,7 @@ export const saleSchema = z
     proofOfWork: z.boolean(),
     paused: z
       .boolean()
-      .openapi({ description: 'the kill switch: purchases answer 403 SALE_PAUSED' }),
+      .openapi({ description: 'the kill switch: purchases and joins answer 403 SALE_PAUSED' }),
   })
   .openapi('Sale');
 
