@@ -18,6 +18,7 @@ export type AdmitterOptions = {
 };
 
 // What the admitter reads of the sale behind the room: the gate's units and in-flight orders.
+// `remaining` is null for a sale Redis does not hold; the reading asks for it to be loaded back.
 export type SaleReadings = {
   remaining(saleId: number): Promise<number | null>;
   inflightIds(saleId: number): Promise<string[]>;
@@ -39,6 +40,7 @@ export class AdmitterRun {
   private measured = 0;
   private mayReturn = { atMs: 0, count: 0 };
   private reconciled = false;
+  private lastStatus: RoomStatus = 'open';
 
   constructor(
     private readonly room: RoomSettings,
@@ -181,16 +183,19 @@ export class AdmitterRun {
   }
 
   // Sold out: `held` while units in orders not yet final (or unpaid in a payment window) may
-  // come back, `closed` once none can.
+  // come back, `closed` once none can. A sale Redis does not hold (being loaded back) is not
+  // judged: the last status stands and nobody is admitted until its units are known.
   private async statusOf(nowMs: number): Promise<{ status: RoomStatus; remaining: number }> {
-    const remaining = (await this.readings.remaining(this.room.saleId)) ?? 0;
-    if (remaining > 0) return { status: 'open', remaining };
+    const remaining = await this.readings.remaining(this.room.saleId);
+    if (remaining === null) return { status: this.lastStatus, remaining: 0 };
+    if (remaining > 0) return { status: (this.lastStatus = 'open'), remaining };
     if (nowMs - this.mayReturn.atMs >= mayReturnEveryMs) {
       const inflight = (await this.readings.inflightIds(this.room.saleId)).length;
       const rows = inflight > 0 ? 0 : await unitsThatMayReturn(this.db, this.room.saleId);
       this.mayReturn = { atMs: nowMs, count: inflight + rows };
     }
-    return { status: this.mayReturn.count > 0 ? 'held' : 'closed', remaining };
+    this.lastStatus = this.mayReturn.count > 0 ? 'held' : 'closed';
+    return { status: this.lastStatus, remaining };
   }
 
   private async batches(batchesKey: string, usedKey: string): Promise<Batch[]> {
