@@ -21,6 +21,7 @@ import { metricsText } from './cluster.js';
 import { paymentsRoutes } from './routes/payments.js';
 import { paymentMetrics } from '../observability/payment-metrics.js';
 import { challengeRoutes } from './routes/challenge.js';
+import { queueRoutes } from './routes/queue.js';
 import { apiDescriptionRoutes } from './openapi/document.js';
 import { adminOrdersRoutes } from './routes/admin-orders.js';
 
@@ -60,6 +61,7 @@ export function createApp(
   app.all(`${adminQueuesPath}/*`, toBoard);
   app.route('/sales', salesRoutes(deps, metrics));
   app.route('/sales', challengeRoutes(deps));
+  app.route('/sales', queueRoutes(deps));
   const payments = paymentMetrics(registry, deps.config.payment.expiryLateAfterMs / 1000);
   app.route('/orders', ordersRoutes(deps, payments));
   app.route('/payments', paymentsRoutes(deps, payments));

@@ -53,6 +53,8 @@ describe('POST /admin/sales', () => {
       proofOfWork: false,
       // The kill switch (API.md, Operating a sale).
       paused: false,
+      // API.md: without a room it is null.
+      waitingRoom: null,
     });
     const state = await stockState(env, [created.body.id]);
     expect(state.sales.find((s) => Number(s.id) === created.body.id)).toMatchObject({

@@ -7,6 +7,7 @@ import { describeOrders } from './order-paths.js';
 import { describeAdmin } from './admin-paths.js';
 import { describeSaleOperations } from './sale-operations-paths.js';
 import { describeOperations } from './operations-paths.js';
+import { describeRoom } from './room-paths.js';
 
 // Each file of paths describes one group of routes (docs/api-description.md says how to add
 // one). A route missing here fails test/api/openapi.test.ts.
@@ -16,6 +17,7 @@ const describers: ((registry: Registry) => void)[] = [
   describeAdmin,
   describeSaleOperations,
   describeOperations,
+  describeRoom,
 ];
 
 function registerSecurity(registry: Registry) {

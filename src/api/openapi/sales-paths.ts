@@ -60,6 +60,9 @@ export function describeSales(registry: Registry) {
           description:
             "a sale with proof of work: the solved challenge, base64 as ALTCHA's widget sends it",
         }),
+        'x-queue-pass': z.string().optional().openapi({
+          description: "a sale with a waiting room: the pass of the buyer's admission",
+        }),
       }),
       body: { ...jsonBody(purchaseBodySchema, 'empty: quantity 1'), required: false },
     },
@@ -68,7 +71,7 @@ export function describeSales(registry: Registry) {
       ...errors({
         400: 'BAD_REQUEST: malformed body, quantity out of range',
         401: 'UNAUTHORIZED',
-        403: 'SALE_NOT_STARTED, SALE_ENDED, CHALLENGE_REQUIRED or CHALLENGE_FAILED',
+        403: 'SALE_NOT_STARTED, SALE_ENDED, SALE_PAUSED, CHALLENGE_REQUIRED, CHALLENGE_FAILED or NOT_ADMITTED (a sale with a room, without a valid pass)',
         404: 'SALE_NOT_FOUND',
         409: 'SOLD_OUT or LIMIT_REACHED',
         429: 'RATE_LIMITED, with Retry-After',

@@ -36,6 +36,17 @@ export const saleSchema = z
     paused: z
       .boolean()
       .openapi({ description: 'the kill switch: purchases and joins answer 403 SALE_PAUSED' }),
+    waitingRoom: z
+      .object({
+        opensAt: isoDateTime,
+        passSeconds: z.number().int(),
+        idleSeconds: z.number().int(),
+        admitPerSecond: z.number().int().nullable(),
+        waiting: z.number().int().openapi({ description: 'buyers in line now, not yet admitted' }),
+        admitted: z.number().int().openapi({ description: 'passes issued so far' }),
+      })
+      .nullable()
+      .openapi({ description: 'the waiting room (API.md); null for a sale without one' }),
   })
   .openapi('Sale');
 
