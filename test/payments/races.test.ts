@@ -11,12 +11,8 @@ let env: TestEnv;
 let sut: System;
 let api: Client;
 
-beforeAll(async () => {
-  ({ env, sut, api } = await openSystem('payrace'));
-});
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+beforeAll(async () => void ({ env, sut, api } = await openSystem('payrace')));
+afterAll(() => closeSystem(sut, env));
 
 const buyAll = async (saleId: number, prefix: string, count: number) => {
   const answers = await pool(

@@ -46,9 +46,7 @@ beforeAll(async () => {
   otherPowSale = await create('pow-other', { proofOfWork: true });
   plainSale = await create('plain', {});
 });
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+afterAll(() => closeSystem(sut, env));
 
 const solved = (buyer: string, saleId = powSale) =>
   solvedChallenge(sut.baseUrl, env, buyer, saleId);
