@@ -52,6 +52,8 @@ describe('POST /admin/sales', () => {
       shards: 1,
       paymentWindowSeconds: null,
       proofOfWork: false,
+      // The kill switch (API.md, Operating a sale).
+      paused: false,
     });
     const state = await stockState(env, [created.body.id]);
     expect(state.sales.find((s) => Number(s.id) === created.body.id)).toMatchObject({
