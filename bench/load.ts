@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
 
@@ -97,7 +98,7 @@ export async function load(spec: LoadSpec): Promise<LoadResult> {
   });
   const runs = await Promise.all(
     Array.from({ length: slots }, async (_, i) => {
-      await new Promise((resolve) => setTimeout(resolve, (i * 1000) / slots));
+      await sleep((i * 1000) / slots);
       // Without a callback autocannon returns its event emitter, made thenable.
       const run = autocannon(options(i) as autocannon.Options) as unknown as EventEmitter &
         PromiseLike<autocannon.Result>;

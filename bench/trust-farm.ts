@@ -6,6 +6,7 @@
 // has (worker threads, the bot solver of ./trust-work.ts) and buy with each solution from the
 // opening, until `places` purchases are accepted. A person asks for one challenge and solves it
 // once: at the drop, and alone at a quiet moment of a sale already open.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Challenge } from 'altcha-lib';
@@ -102,7 +103,7 @@ async function person(t: Target, name: string, opensAt: number, samples = 5) {
         let status = await buy(t, buyer, altcha);
         // Shed at the opening's burst, as a browser would be: it tries again.
         for (let i = 0; tryAgain(status) && i < 50; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
+          await sleep(100);
           status = await buy(t, buyer, altcha);
         }
         if (status !== '202') throw new Error(`${buyer}'s purchase: ${status}`);
@@ -135,8 +136,7 @@ parentPort.on('message', ({ index, challenge }) => {
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
-const sleepUntil = (at: number) =>
-  new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
+const sleepUntil = (at: number) => sleep(Math.max(0, at - Date.now()));
 
 // The farm's cores at work: every solution is bought with from the opening on; a refused one
 // (its challenge expired before the farm got to it) is asked for again and solved again.
@@ -193,7 +193,7 @@ async function farmSolves(
         while (tryAgain(status)) {
           status = await buy(t, `bot-${index}`, altcha);
           statuses[status] = (statuses[status] ?? 0) + 1;
-          if (tryAgain(status)) await new Promise((resolve) => setTimeout(resolve, 100));
+          if (tryAgain(status)) await sleep(100);
         }
         pending--;
         if (status === '202' && ++accepted === places) return resolve();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
 import { waitFor } from './support/env.js';
 import {
@@ -7,8 +8,6 @@ import {
   type Sentinels,
 } from './support/redis-servers.js';
 import { createBullRedis, createRedis, type RedisClient } from '../src/redis/connection.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Whether each sentinel has a client subscribed (the failover detector's +switch-master).
 const subscribed = async (sentinels: RedisServer[]) => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { restartPostgres } from '../../test/support/service-restart.js';
 import type { Stack } from './stack.js';
@@ -6,8 +7,6 @@ import type { Stack } from './stack.js';
 // default the soak's connections to its database are terminated (what a restart does to a
 // client); `--restart-postgres` restarts the server itself, on a machine of your own only.
 export type Fault = { name: string; inject: (stack: Stack) => Promise<void> };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function terminateConnections(stack: Stack): Promise<void> {
   const database = new URL(stack.env.config.database.url).pathname.slice(1);

@@ -4,6 +4,7 @@
 // figures, and at the end the oracle of every sale and a line fitted to each figure over the
 // last half of the run. Exits 1 if an invariant broke or a figure grows without bound.
 // Writes bench/results/soak-latest.json. Not in CI: run by hand (bench/README.md, soak).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -85,7 +86,7 @@ async function soak(run: Run): Promise<void> {
       run.samples.push(await sample(run.stack));
       log(minuteLine(run, started));
     }
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await sleep(1_000);
   }
   await faulting;
   await shoppers.stop();

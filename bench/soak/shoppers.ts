@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '../../test/support/system.js';
 import type { TestEnv } from '../../test/support/env.js';
 import { payWebhook } from '../../test/support/payments.js';
@@ -49,7 +50,7 @@ export function startShoppers(
     stop: async () => {
       running = false;
       clearInterval(timer);
-      while (inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (inFlight > 0) await sleep(50);
     },
   };
 }

@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { counter } from './instruments.js';
 
 export const bridgeFailureReasons = ['unparseable', 'enqueue_failed'] as const;
 export type BridgeFailureReason = (typeof bridgeFailureReasons)[number];
@@ -7,17 +8,17 @@ export function bridgeMetrics(
   registry: Registry,
   sampleQueueDepths: () => Promise<ReadonlyMap<string, number>>,
 ) {
-  const forwarded = new Counter({
-    name: 'flashline_bridge_forwarded_total',
-    help: 'Order messages stored as BullMQ jobs and acked',
-    registers: [registry],
-  });
-  const failures = new Counter({
-    name: 'flashline_bridge_failures_total',
-    help: 'Order messages not forwarded, by reason',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
+  const forwarded = counter(
+    registry,
+    'flashline_bridge_forwarded_total',
+    'Order messages stored as BullMQ jobs and acked',
+  );
+  const failures = counter(
+    registry,
+    'flashline_bridge_failures_total',
+    'Order messages not forwarded, by reason',
+    ['reason'],
+  );
   // Zero series from the start, so rate() and alerts see them before the first failure.
   for (const reason of bridgeFailureReasons) failures.inc({ reason }, 0);
   new Gauge({

@@ -1,16 +1,7 @@
-import type { OrderStatus } from '../db/schema.js';
+import type { CursorOrder } from '../db/order-cursor.js';
 
-type OrderRowView = {
-  id: string;
-  saleId: number;
-  userId: string;
-  quantity: number;
-  status: OrderStatus;
-  reason: string | null;
-  payBy: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-};
+// A row as PostgreSQL returns it, in a read or a cursor: the same fields either way.
+type OrderRowView = CursorOrder;
 
 // The order as API.md shows it (GET /orders/:orderId, the cancel and the webhook answers, and
 // the order events).

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
@@ -47,7 +48,7 @@ describe.each([
       }
       const until = Date.now() + connectWaitMs;
       while (connected < crowd && Date.now() < until) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await sleep(50);
       }
     } finally {
       api.child.kill('SIGCONT');

@@ -1,25 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type TestEnv } from '../support/env.js';
-import type { Client, System } from '../support/system.js';
+import { waitFor } from '../support/env.js';
 import { assertOracle } from '../support/oracle.js';
-import { expectError, startContractSystem, stockState } from '../support/contract.js';
+import {
+  expectError,
+  startContractSystem,
+  type ContractSystem,
+  stockState,
+} from '../support/contract.js';
 import { closeSystem } from '../support/system.js';
 
 // The contract of API.md for GET /orders/:orderId, the operations routes and the answers
 // while a dependency is away. The last tests take the API's RabbitMQ and Redis away, so
 // they run last.
-let env: TestEnv;
-let sut: System;
-let api: Client;
-let openSaleId: number;
-let createOpenSale: (sku: string, stock: number, perUserLimit?: number) => Promise<number>;
-
-beforeAll(async () => {
-  ({ env, sut, api, openSaleId, createOpenSale } = await startContractSystem('contract-orders'));
-});
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+// Set before the tests by startContractSystem.
+let { env, sut, api, openSaleId, createOpenSale } = {} as ContractSystem;
+beforeAll(
+  async () =>
+    void ({ env, sut, api, openSaleId, createOpenSale } =
+      await startContractSystem('contract-orders')),
+);
+afterAll(() => closeSystem(sut, env));
 
 describe('GET /orders/:orderId', () => {
   it('200 for the buyer who placed it', async () => {

@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type TestEnv } from '../support/env.js';
-import { pool, type Client, type System, closeSystem } from '../support/system.js';
+import { waitFor } from '../support/env.js';
+import { pool, closeSystem } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
-import { expectError, sendRaw, startContractSystem, stockState } from '../support/contract.js';
+import {
+  expectError,
+  sendRaw,
+  startContractSystem,
+  type ContractSystem,
+  stockState,
+} from '../support/contract.js';
 import { signBuyerToken } from '../../src/auth/jwt.js';
 
 const hour = 3600_000;
@@ -11,18 +17,13 @@ const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
 // Every status code API.md lists, for the admin and purchase endpoints, against the real
 // pipeline with its default configuration (rate limit 20 per buyer and sale, refilled at 10
 // per second). test/api/contract-orders.test.ts has the order, operations and outage codes.
-let env: TestEnv;
-let sut: System;
-let api: Client;
-let openSaleId: number;
-let createOpenSale: (sku: string, stock: number, perUserLimit?: number) => Promise<number>;
-
-beforeAll(async () => {
-  ({ env, sut, api, openSaleId, createOpenSale } = await startContractSystem('contract'));
-});
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+// Set before the tests by startContractSystem.
+let { env, sut, api, openSaleId, createOpenSale } = {} as ContractSystem;
+beforeAll(
+  async () =>
+    void ({ env, sut, api, openSaleId, createOpenSale } = await startContractSystem('contract')),
+);
+afterAll(() => closeSystem(sut, env));
 
 describe('POST /admin/sales', () => {
   it('201 with the sale object, durable in PostgreSQL and loaded into Redis', async () => {

@@ -36,9 +36,7 @@ beforeAll(async () => {
   api = client(sut.baseUrl, env);
   saleId = (await api.createSale({ sku: 'hygiene', name: 'Hygiene', stock: 10 })).body.id;
 });
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+afterAll(() => closeSystem(sut, env));
 
 const serverErrors = async (route: string): Promise<number> => {
   const text = (await sendRaw(sut.baseUrl, 'GET', '/metrics')).text;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import { request, type IncomingMessage } from 'node:http';
 import pg from 'pg';
@@ -140,7 +141,7 @@ it('streams every order as NDJSON to a slow client, the process memory bounded',
   const sample = async () => samples.push({ at: performance.now(), rss: await rssBytes(pid) });
   for (let i = 0; i < 10; i++) {
     await sample();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   const baseline = Math.max(...samples.map((s) => s.rss));
   const sampler = setInterval(() => void sample(), 50);

@@ -10,12 +10,8 @@ let env: TestEnv;
 let sut: System;
 let api: Client;
 
-beforeAll(async () => {
-  ({ env, sut, api } = await openSystem('soldoutfirst'));
-});
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+beforeAll(async () => void ({ env, sut, api } = await openSystem('soldoutfirst')));
+afterAll(() => closeSystem(sut, env));
 
 const post = (saleId: number, headers: Record<string, string>, body?: string) =>
   fetch(`${sut.baseUrl}/sales/${saleId}/purchase`, { method: 'POST', headers, body }).then(

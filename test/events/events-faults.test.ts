@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, type Client } from '../support/system.js';
@@ -21,8 +22,6 @@ import {
 } from '../support/events.js';
 
 const secret = `whsec_${Buffer.from('flashline-test-events-faults').toString('base64')}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 // Issue #25, item 6: every status change makes exactly one event with a stable id while the
 // relay (SIGKILL), RabbitMQ (a node of this test's own, stopped and started) and the webhook
 // receiver (stopped, then refusing) each fail mid-sale. Orders are confirmed, paid, cancelled,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
@@ -113,7 +114,7 @@ describe('Redis gone back in time past a cancel', () => {
       { what: 'two orders confirmed' },
     );
     // Everything before the cancel is on disk (appendfsync everysec).
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await sleep(1500);
     const copy = await redis.copyAof();
     const cancelled = await api.raw(
       'POST',

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, startSystem, type System } from '../support/system.js';
@@ -54,7 +55,7 @@ describe('poison messages in the order queue', () => {
       what: 'every poison message parked',
     });
     // Give a loop, if there were one, time to show itself.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await sleep(1_000);
     const unparseable = { reason: 'unparseable' };
     expect(
       await metric(system.bridge.metricsPort, 'flashline_bridge_failures_total', unparseable),

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
@@ -50,7 +51,7 @@ it('answers 503 while the broker is away, sells again after, and loses no 202', 
     stoppedAt = Date.now();
     // New buyers keep pressing buy against a broker that is gone.
     shoppers.admit(30);
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await sleep(3_000);
     restartingAt = Date.now();
     await startRabbitMq();
     resentAt = Date.now();

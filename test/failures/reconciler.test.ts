@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, type Client } from '../support/system.js';
@@ -11,8 +12,6 @@ import { mintOrderId } from '../../src/gate/order-id.js';
 import type { Gate } from '../../src/gate/gate.js';
 import { saleKeys } from '../../src/gate/keys.js';
 import { buyersNamed, buyOnce } from '../support/buyers.js';
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // the reconciler
 let env: TestEnv;
@@ -83,7 +82,7 @@ it('fails a reservation that was never queued, and leaves a queued one alone', a
   expect(await metric(sut.metricsPort, 'flashline_stock_returned_units_total')).toBe(2);
 
   // Two more passes: the queued order, older than the age too, is still pending.
-  await pause(2_200);
+  await sleep(2_200);
   expect((await gate.reservation(saleId, patient.orderId!))?.state).toBe('pending');
   expect((await buyers.order(patient.orderId!, 'patient')).body.status).toBe('pending');
 

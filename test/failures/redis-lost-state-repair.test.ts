@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
@@ -33,7 +34,7 @@ it('is noticed as a new server and repaired at once from PostgreSQL', async () =
     what: 'the sale in Redis',
   });
   // Let the AOF hold the sale (fsync every second) before taking the copy.
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await sleep(1500);
   const copy = await redis.copyAof();
 
   // Six buyers take two units each, with an Idempotency-Key.

@@ -37,12 +37,8 @@ const metricsUrl = {
   worker: () => `http://127.0.0.1:${sut.worker.metricsPort}/metrics`,
 };
 
-beforeAll(async () => {
-  ({ env, sut } = await openSystem('metrics'));
-});
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+beforeAll(async () => void ({ env, sut } = await openSystem('metrics')));
+afterAll(() => closeSystem(sut, env));
 
 it('serves Node default metrics from the api, the bridge and the worker', async () => {
   for (const [name, url] of Object.entries(metricsUrl)) {

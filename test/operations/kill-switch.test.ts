@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestEnv } from '../support/env.js';
 import { client, type Client, type System, openSystem, closeSystem } from '../support/system.js';
@@ -5,8 +6,6 @@ import { spawnApi, type ApiProcess } from '../support/api-process.js';
 import { assertOracle } from '../support/oracle.js';
 import { keepBuying } from '../support/buyers.js';
 import { adminOf } from '../support/admin.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The kill switch and the sale's end, changed on one API process, answered by two (API.md,
 // Operating a sale: on every API process within a second), with purchases in flight.

@@ -14,12 +14,8 @@ let env: TestEnv;
 let sut: System;
 let api: Client;
 
-beforeAll(async () => {
-  ({ env, sut, api } = await openSystem('paylife'));
-});
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+beforeAll(async () => void ({ env, sut, api } = await openSystem('paylife')));
+afterAll(() => closeSystem(sut, env));
 
 const buy = async (saleId: number, buyer: string, quantity = 1): Promise<Answer> => {
   const answer = await api.purchase(saleId, buyer, { quantity });

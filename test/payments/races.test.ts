@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitFor, type TestEnv } from '../support/env.js';
 import { pool, type Client, type System, openSystem, closeSystem } from '../support/system.js';
@@ -11,12 +12,8 @@ let env: TestEnv;
 let sut: System;
 let api: Client;
 
-beforeAll(async () => {
-  ({ env, sut, api } = await openSystem('payrace'));
-});
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+beforeAll(async () => void ({ env, sut, api } = await openSystem('payrace')));
+afterAll(() => closeSystem(sut, env));
 
 const buyAll = async (saleId: number, prefix: string, count: number) => {
   const answers = await pool(
@@ -52,7 +49,7 @@ it('payments fired at payBy ± 20 ms: each order is paid or expired, never both'
     answers.map(async (answer, i) => {
       // Spread over [-20, +20] ms around the order's own payBy.
       const at = payBy.get(answer.orderId!)! - 20 + ((i * 41) % 41);
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
+      await sleep(Math.max(0, at - Date.now()));
       const paid = await payWebhook(sut.baseUrl, env, answer.orderId!, `pay-${i}`);
       return { orderId: answer.orderId!, status: paid.status, code: paid.body?.error?.code };
     }),

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
@@ -61,7 +62,7 @@ describe('RabbitMQ cluster: two of three nodes stopped mid-sale', () => {
       downAt = Date.now();
       // New buyers keep pressing buy against a cluster with no majority.
       shoppers.admit(30);
-      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      await sleep(4_000);
       restartingAt = Date.now();
       await n1.start();
       const backAt = Date.now();

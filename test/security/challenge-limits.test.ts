@@ -22,9 +22,7 @@ beforeAll(async () => {
     TRUSTED_PROXIES: '127.0.0.1/32',
   }));
 });
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+afterAll(() => closeSystem(sut, env));
 
 // Each case on a sale of its own: the limits count per sale.
 const newSale = async () => {

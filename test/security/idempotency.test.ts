@@ -28,9 +28,7 @@ beforeAll(async () => {
   sut = await startSystem(env);
   api = client(sut.baseUrl, env);
 });
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+afterAll(() => closeSystem(sut, env));
 
 // perUserLimit above 1, so that without the key every repeat would reserve again.
 const newSale = async (sku: string, extra: Record<string, unknown> = {}) => {

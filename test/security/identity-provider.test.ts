@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createHmac, createPublicKey } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -12,8 +13,6 @@ const audience = 'flashline-api';
 const cooldownSeconds = 2;
 const now = () => Math.floor(Date.now() / 1000);
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 // Buyer tokens signed by an identity provider (API.md): a JWKS endpoint of the test's own,
 // with keys made here, in front of the whole system.
 // buyer tokens from an identity provider

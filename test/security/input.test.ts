@@ -123,9 +123,7 @@ beforeAll(async () => {
   saleId = created.body.id;
   before = await stockState(env, [saleId]);
 });
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+afterAll(() => closeSystem(sut, env));
 
 const purchase = (body: string, extra: Record<string, string> = {}, path = `${saleId}`) =>
   sendRaw(

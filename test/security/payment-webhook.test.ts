@@ -40,9 +40,7 @@ beforeAll(async () => {
   orderId = (await api.purchase(saleId, 'hook-buyer')).body.orderId as string;
   await waitFor(async () => (await api.order(orderId, 'hook-buyer')).body.status === 'confirmed');
 });
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+afterAll(() => closeSystem(sut, env));
 
 const post = (body: string, headers: Record<string, string>, path = '/payments/webhook') =>
   fetch(`${sut.baseUrl}${path}`, { method: 'POST', headers, body }).then(async (r) => ({

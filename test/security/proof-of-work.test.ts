@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pbkdf2Sync } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestEnv } from '../support/env.js';
@@ -16,8 +17,6 @@ import { costFor } from '../../src/pow/crowd.js';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64');
 const decode = (altcha: string) => JSON.parse(Buffer.from(altcha, 'base64').toString('utf8'));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 // proof of work (API.md, sales with proofOfWork)
 let env: TestEnv;
 let sut: System;
@@ -46,9 +45,7 @@ beforeAll(async () => {
   otherPowSale = await create('pow-other', { proofOfWork: true });
   plainSale = await create('plain', {});
 });
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+afterAll(() => closeSystem(sut, env));
 
 const solved = (buyer: string, saleId = powSale) =>
   solvedChallenge(sut.baseUrl, env, buyer, saleId);

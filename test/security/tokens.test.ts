@@ -23,9 +23,7 @@ beforeAll(async () => {
   const created = await api.createSale({ sku: 'tokens', name: 'Tokens', stock: 50 });
   saleId = created.body.id;
 });
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+afterAll(() => closeSystem(sut, env));
 
 const purchaseWith = (authorization: string) =>
   sendRaw(

@@ -116,6 +116,8 @@ export async function sendRaw(
   return { status: response.status, headers: response.headers, text, body: parsed };
 }
 
+export type ContractSystem = Awaited<ReturnType<typeof startContractSystem>>;
+
 // The pipeline a contract test runs against, with one open sale of 100 units (2 per buyer).
 export async function startContractSystem(name: string) {
   const env = await createTestEnv(name);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
 import type { TestEnv } from './env.js';
 import { groupByStatus, pool, type Client } from './system.js';
@@ -61,7 +62,7 @@ export async function takeBackUnderFire(api: Client, env: TestEnv, sku: string, 
   const created = await api.createSale({ sku, name: 'Race', stock: 60, shards });
   const saleId = created.body.id as number;
   const crowd = buyEach(api, saleId, named(`${sku}-r`, 90));
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await sleep(20);
   const change = await admin.change(saleId, { stock: 30 });
   const answers = await crowd;
   expect([200, 409]).toContain(change.status);
