@@ -182,7 +182,9 @@ describe('order export (GET /admin/sales/:saleId/orders)', () => {
     );
     expect(read.ms).toBeGreaterThan(10_000);
     expect(inPause.length).toBeGreaterThan(50);
-    expect(pauseGrew).toBeLessThan(4);
+    // Seen: 0 to 2.2 MB (the chunks that fill the socket's buffers as the pause begins); 16 MB
+    // with the stream reading on regardless of the socket.
+    expect(pauseGrew).toBeLessThan(6);
     // The body alone is 25 MB, and the rows as objects several times that: what an export
     // leaves behind is garbage, which V8 collects at moments of its choosing.
     expect(mb(peak - baseline)).toBeLessThan(40);
