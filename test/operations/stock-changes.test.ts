@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestEnv, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { type TestEnv } from '../support/env.js';
+import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import { restockAndTakeBack, takeBackUnderFire } from '../support/stock-changes.js';
+import { assertOracle, type Answer } from '../support/oracle.js';
+import { adminOf } from '../support/admin.js';
 
 // PATCH stock on one Redis (the cluster run's cluster when there is one), for a sale without
 // shards and one over shards; test/cluster/cluster-stock-changes.test.ts runs the same on a
@@ -13,13 +15,10 @@ describe('units added and taken back mid-sale', () => {
   let api: Client;
 
   beforeAll(async () => {
-    env = await createTestEnv('stock-changes');
-    sut = await startSystem(env);
-    api = client(sut.baseUrl, env);
+    ({ env, sut, api } = await openSystem('stock-changes'));
   });
   afterAll(async () => {
-    await sut?.stop();
-    await env?.cleanup();
+    await closeSystem(sut, env);
   });
 
   it('takes back and adds units of a sale without shards, recording who and what', async () => {
@@ -46,6 +45,41 @@ describe('units added and taken back mid-sale', () => {
 
   it('takes back units while a crowd buys, on a sale without shards and over shards', async () => {
     for (const shards of [1, 4]) await takeBackUnderFire(api, env, `stock-race-${shards}`, shards);
+  });
+
+  // Lowered, it refuses buyers at the new limit; raised again, a buyer first sold under the
+  // lower one may buy up to the higher, and PostgreSQL's own limit agrees (no order fails).
+  it('lowers and raises the per-user limit mid-sale, over 1 and 3 shards', async () => {
+    for (const shards of [1, 3]) {
+      const created = await api.createSale({
+        sku: `limit-${shards}`,
+        name: 'Limit',
+        stock: 50,
+        perUserLimit: 3,
+        shards,
+      });
+      const saleId = created.body.id as number;
+      const answers: Answer[] = [];
+      const buy = async (buyer: string, status: number) => {
+        const answer = await api.purchase(saleId, buyer);
+        expect(answer.status, `${buyer} (${shards} shards)`).toBe(status);
+        answers.push({ status: answer.status, orderId: answer.body?.orderId, buyer, quantity: 1 });
+      };
+      await buy('early', 202);
+      await buy('early', 202);
+      const admin = adminOf(api, env);
+      expect((await admin.change(saleId, { perUserLimit: 1 })).body.perUserLimit).toBe(1);
+      await buy('early', 409);
+      await buy('late', 202);
+      await buy('late', 409);
+      expect((await admin.change(saleId, { perUserLimit: 3 })).body.perUserLimit).toBe(3);
+      await buy('early', 202);
+      await buy('late', 202);
+      await buy('late', 202);
+      await buy('late', 409);
+      const result = await assertOracle(env, saleId, answers);
+      expect(result).toMatchObject({ confirmedUnits: 6, failed: 0 });
+    }
   });
 
   it('refuses a change it cannot read, changing nothing', async () => {
