@@ -266,6 +266,11 @@ it('lets the cursor go when the client leaves or stops reading', async () => {
     timeoutMs: 25_000,
   });
   stalled.destroy();
+  // HEAD: hono runs the GET handler and drops its body unread; no export may stay open for it.
+  for (const format of ['csv', 'ndjson']) {
+    const head = await fetch(exportUrl(`?format=${format}`), { method: 'HEAD', headers: admin });
+    expect([head.status, await head.text()]).toEqual([200, '']);
+  }
   // Every export released its place: two at once still run (EXPORT_MAX_CONCURRENT).
   const both = await Promise.all([get(exportUrl('?status=paid'), admin), get(exportUrl(), admin)]);
   expect(both.map((read) => read.status)).toEqual([200, 200]);
