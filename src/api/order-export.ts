@@ -74,6 +74,11 @@ export function orderExportBody(
     await cursor.close().catch(() => undefined);
     options.done({ rows, result }, error);
   };
+  const armStall = () => {
+    stall = setTimeout(() => {
+      void end('stalled').then(() => cut(new Error('export client stalled')));
+    }, stallMs);
+  };
   let queue: ReadableStreamDefaultController<Uint8Array> | undefined;
   // The answer is cut off mid-body: the client sees a broken transfer, never a short file.
   const cut = (error: unknown) => (options.abort ? options.abort() : queue?.error(error));
@@ -82,6 +87,8 @@ export function orderExportBody(
       start(controller) {
         queue = controller;
         if (format === 'csv') controller.enqueue(encoder.encode(csvHeader));
+        // Armed before the first read too: a body nobody ever reads still lets the cursor go.
+        armStall();
       },
       async pull(controller) {
         clearTimeout(stall);
@@ -99,9 +106,7 @@ export function orderExportBody(
           cut(error);
           return;
         }
-        stall = setTimeout(() => {
-          void end('stalled').then(() => cut(new Error('export client stalled')));
-        }, stallMs);
+        armStall();
       },
       async cancel() {
         await end('cancelled');

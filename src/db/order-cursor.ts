@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import QueryStream from 'pg-query-stream';
 import type { Database } from './client.js';
 import type { OrderStatus } from './schema.js';
@@ -49,12 +48,11 @@ export async function openOrderCursor(
   let finished = false;
   const close = () =>
     (closing ??= (async () => {
-      if (!finished && !stream.destroyed) {
-        // Closes the portal; the connection is dropped rather than trusted mid-protocol.
-        stream.destroy();
-        await once(stream, 'close').catch(() => undefined);
-      }
-      client.release(finished ? undefined : true);
+      if (finished) return client.release();
+      // Cut short: the connection is dropped, which ends the query on the server, rather than
+      // trusted mid-protocol (or waited for, when it is the thing that broke).
+      stream.destroy();
+      client.release(true);
     })());
   return {
     next: async (max) => {

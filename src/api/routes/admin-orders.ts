@@ -27,6 +27,15 @@ export function adminOrdersRoutes(deps: ApiDeps) {
     if (!(await findSale(deps.db, saleId))) {
       throw new ApiError(404, 'SALE_NOT_FOUND', 'no such sale');
     }
+    const headers: Record<string, string> = {
+      'content-type': exportContentTypes[format],
+      'cache-control': 'no-store',
+    };
+    if (format === 'csv') {
+      headers['content-disposition'] = `attachment; filename="sale-${saleId}-orders.csv"`;
+    }
+    // hono answers HEAD with the GET handler and drops its body unread: no cursor for it.
+    if (c.req.method === 'HEAD') return c.body(null, 200, headers);
     if (running >= maxConcurrent) {
       throw new ApiError(429, 'RATE_LIMITED', 'too many order exports at once', {
         'retry-after': '10',
@@ -57,13 +66,6 @@ export function adminOrdersRoutes(deps: ApiDeps) {
         else log.warn(line, 'order export ended early');
       },
     });
-    const headers: Record<string, string> = {
-      'content-type': exportContentTypes[format],
-      'cache-control': 'no-store',
-    };
-    if (format === 'csv') {
-      headers['content-disposition'] = `attachment; filename="sale-${saleId}-orders.csv"`;
-    }
     return c.body(body, 200, headers);
   });
 }
