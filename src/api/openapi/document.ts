@@ -5,6 +5,7 @@ import type { Registry } from './describe.js';
 import { describeSales } from './sales-paths.js';
 import { describeOrders } from './order-paths.js';
 import { describeAdmin } from './admin-paths.js';
+import { describeSaleOperations } from './sale-operations-paths.js';
 import { describeOperations } from './operations-paths.js';
 
 // Each file of paths describes one group of routes (docs/api-description.md says how to add
@@ -13,6 +14,7 @@ const describers: ((registry: Registry) => void)[] = [
   describeSales,
   describeOrders,
   describeAdmin,
+  describeSaleOperations,
   describeOperations,
 ];
 

@@ -33,9 +33,30 @@ export const saleSchema = z
     shards: z.number().int(),
     paymentWindowSeconds: z.number().int().nullable(),
     proofOfWork: z.boolean(),
-    paused: z.boolean().openapi({ description: 'the kill switch: purchases and joins refused' }),
+    paused: z
+      .boolean()
+      .openapi({ description: 'the kill switch: purchases and joins answer 403 SALE_PAUSED' }),
   })
   .openapi('Sale');
+
+// GET /admin/sales/:saleId: the sale with its orders counted by status, live.
+export const adminSaleSchema = saleSchema
+  .extend({
+    orders: z.object(
+      Object.fromEntries(orderStatuses.map((status) => [status, z.number().int()])) as Record<
+        (typeof orderStatuses)[number],
+        z.ZodNumber
+      >,
+    ),
+  })
+  .openapi('AdminSale');
+
+export const salePageSchema = z
+  .object({
+    sales: z.array(saleSchema),
+    nextCursor: z.string().nullable().openapi({ description: 'the next page; null on the last' }),
+  })
+  .openapi('SalePage');
 
 export const orderSchema = z
   .object({
