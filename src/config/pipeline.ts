@@ -153,6 +153,12 @@ export const pipelineGroups = {
       .enum(['0', '1'])
       .default('0')
       .transform((flag) => flag === '1'),
+    // Tests the outbox relay's crash window: '1' makes the events process kill itself (SIGKILL)
+    // after its first batch is published and handed to the webhook queue, before it is marked.
+    FAULT_KILL_AFTER_EVENTS_PUBLISH: z
+      .enum(['0', '1'])
+      .default('0')
+      .transform((flag) => flag === '1'),
   },
   // The standard OpenTelemetry variables: tracing is off unless an OTLP endpoint is given.
   otel: {

@@ -17,6 +17,9 @@ export type RelayDeps = {
   // An open relay transaction idle this long is ended by PostgreSQL (a stopped relay).
   transactionIdleMs: number;
   retentionHours: number;
+  // Fault injection (FAULT_KILL_AFTER_EVENTS_PUBLISH): runs between a batch's publish and its
+  // marks, the crash window that repeats events.
+  afterPublish?: (() => void) | undefined;
 };
 
 const retryAfterFailureMs = 500;
@@ -60,6 +63,7 @@ export class OutboxRelay {
     try {
       // Both before the marks; neither needs the other, so they overlap.
       await Promise.all([this.deps.publish(events), this.deps.enqueue?.(events)]);
+      this.deps.afterPublish?.();
     } catch (error) {
       await taken.rollback();
       throw error;

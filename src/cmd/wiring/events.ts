@@ -49,6 +49,10 @@ export async function startEvents(config: Config, logger: Logger) {
     idleMs: events.relayIdleMs,
     transactionIdleMs: config.amqp.publishTimeoutMs + 30_000,
     retentionHours: events.retentionHours,
+    // The process dies as a crash would, with nothing flushed.
+    afterPublish: config.fault.killAfterEventsPublish
+      ? () => process.kill(process.pid, 'SIGKILL')
+      : undefined,
   });
   await broker.start();
   relay.start();
