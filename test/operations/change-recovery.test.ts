@@ -123,4 +123,30 @@ describe('a changed sale across Redis loss and crashes', () => {
       failed: 0,
     });
   });
+  // An admin's change between its gate step and its commit (docs/sale-changes.md, step 2):
+  // the reconciler, seeing Redis narrower than what PostgreSQL committed, waits on the row
+  // instead of undoing it.
+  it('never undoes a change whose transaction is still open', async () => {
+    const created = await api.createSale({ sku: 'open-tx', name: 'Open', stock: 5 });
+    const saleId = created.body.id as number;
+    const gate = new Gate(redis, gateOptions(env.config));
+    const admin = new pg.Client({ connectionString: env.config.database.url });
+    await admin.connect();
+    try {
+      await admin.query('BEGIN');
+      await admin.query('SELECT id FROM sales WHERE id = $1 FOR UPDATE', [saleId]);
+      await admin.query('UPDATE sales SET paused = true WHERE id = $1', [saleId]);
+      const paused = { saleId, stock: 5, perUserLimit: 1, endsAt: null, paused: true };
+      expect(await gate.applySettings(paused, { force: false })).toEqual({ kind: 'changed' });
+      // Several reconciler passes (RECONCILE_INTERVAL_MS 500).
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(await gate.isPaused(saleId)).toBe(true);
+      await admin.query('COMMIT');
+    } finally {
+      await admin.end();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await gate.isPaused(saleId)).toBe(true);
+    expect((await api.purchase(saleId, 'after')).body.error.code).toBe('SALE_PAUSED');
+  });
 });
