@@ -13,6 +13,7 @@ import { assertOracle, type Answer } from '../support/oracle.js';
 import { settleFast, startTestCompensator, type RunningCompensator } from '../support/failures.js';
 import { adminOf } from '../support/admin.js';
 import { Gate, gateOptions } from '../../src/gate/gate.js';
+import { homeOfBuyer } from '../../src/gate/keys.js';
 import { createRedis, type RedisClient } from '../../src/redis/connection.js';
 
 // A change holds across Redis loss (the recovery loads the sale as last changed), and across
@@ -90,6 +91,28 @@ describe('a changed sale across Redis loss and crashes', () => {
       expect(result).toMatchObject({ confirmedUnits: 11, failed: 0 });
     });
   }
+
+  // Units taken back from the shard that had them leave the shards off the even split: loaded
+  // back, each shard gets the units its orders hold plus a share of the rest, so none goes
+  // below zero while another offers units the sale no longer has.
+  it('loads a sale over shards back with its shards as changed, not evenly split', async () => {
+    const created = await api.createSale({ sku: 'uneven', name: 'U', stock: 10, shards: 2 });
+    const saleId = created.body.id as number;
+    const homedOnZero = named('z', 400).filter((buyer) => homeOfBuyer(buyer, 2) === 0);
+    const first = await buy(saleId, homedOnZero.slice(0, 5));
+    expect(groupByStatus(first)['202']).toHaveLength(5);
+    await assertOracle(env, saleId, first);
+    expect((await admin.change(saleId, { stock: 5 })).status).toBe(200);
+    await forget(saleId);
+    await waitFor(async () => (await api.purchase(saleId, 'probe')).status === 409, {
+      timeoutMs: 20_000,
+      what: 'the sale loaded back, sold out',
+    });
+    const late = await buy(saleId, named('late', 6));
+    expect(groupByStatus(late)['409']).toHaveLength(6);
+    const result = await assertOracle(env, saleId, [...first, ...late]);
+    expect(result).toMatchObject({ confirmedUnits: 5, failed: 0 });
+  });
 
   it('applies what PostgreSQL committed when the gate missed it, and undoes what it never committed', async () => {
     const created = await api.createSale({ sku: 'crash', name: 'Crash', stock: 10, shards: 2 });
