@@ -24,6 +24,9 @@ export const eventsGroups = {
     // none (the floor of an event's lag when the sale is quiet).
     EVENTS_RELAY_BATCH: int(500, 1),
     EVENTS_RELAY_IDLE_MS: int(25, 1),
+    // CPU niceness of the events process, above DRAIN_NICE: on a host shared with the drain,
+    // events wait for CPU rather than slow the group commit (bench/README.md, order events).
+    EVENTS_NICE: int(15).pipe(z.number().max(19)),
     // Published rows are deleted after this long (0 keeps them).
     EVENTS_RETENTION_HOURS: int(168),
   },

@@ -53,13 +53,18 @@ export async function takeOutboxBatch(
 ): Promise<OutboxBatch | null> {
   const client = await db.$client.connect();
   let done = false;
-  const end = async (sql: string | null, error?: unknown) => {
+  // Releases the client once; one whose connection failed is destroyed, not pooled again.
+  const end = async (sql: string | null, failure?: unknown) => {
     if (done) return;
     done = true;
+    let broken = failure instanceof Error ? failure : undefined;
     try {
       if (sql) await client.query(sql);
+    } catch (error) {
+      broken = error instanceof Error ? error : new Error(String(error));
+      throw error;
     } finally {
-      client.release(error instanceof Error ? error : undefined);
+      client.release(broken);
     }
   };
   try {
@@ -86,7 +91,8 @@ export async function takeOutboxBatch(
           throw error;
         }
       },
-      rollback: () => end('ROLLBACK').catch((error: unknown) => end(null, error)),
+      // A rollback that fails has lost its connection, and the transaction with it.
+      rollback: () => end('ROLLBACK').catch(() => undefined),
     };
   } catch (error) {
     // A broken connection is destroyed rather than returned to the pool.

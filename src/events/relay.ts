@@ -58,8 +58,8 @@ export class OutboxRelay {
     }
     const events = taken.rows.map(toEvent);
     try {
-      await this.deps.publish(events);
-      await this.deps.enqueue?.(events);
+      // Both before the marks; neither needs the other, so they overlap.
+      await Promise.all([this.deps.publish(events), this.deps.enqueue?.(events)]);
     } catch (error) {
       await taken.rollback();
       throw error;

@@ -24,6 +24,40 @@ function actorOf(c: Context): string {
   return raw === undefined ? 'admin' : badRequestFrom(adminActorSchema, raw);
 }
 
+// POST /admin/sales: saved in PostgreSQL, then loaded into the gate.
+async function createSale(c: Context, deps: ApiDeps) {
+  rejectQuery(c.req.query());
+  const body = await readJson(c.req, createSaleSchema);
+  let sale;
+  try {
+    sale = await insertSale(deps.db, {
+      sku: body.sku,
+      name: body.name,
+      stock: body.stock,
+      perUserLimit: body.perUserLimit,
+      startsAt: body.startsAt ?? new Date(),
+      endsAt: body.endsAt ?? null,
+      paymentWindowSeconds: body.paymentWindowSeconds ?? null,
+      shards: body.shards,
+      proofOfWork: body.proofOfWork,
+    });
+  } catch (error) {
+    if (error instanceof SkuTakenError) throw new ApiError(409, 'SALE_EXISTS', error.message);
+    throw error;
+  }
+  try {
+    // The contract: the stock is buyable the moment the 201 is sent.
+    await deps.gate.loadSale(sale);
+  } catch (error) {
+    logOf(c, deps.logger).error(
+      { err: error, saleId: sale.id },
+      'sale saved but not loaded into redis',
+    );
+    throw unavailable('the sale was saved but the gate could not load it; the reconciler will');
+  }
+  return c.json(saleView(sale, sale.stock), 201);
+}
+
 export function adminSalesRoutes(deps: ApiDeps) {
   // What the gate can still reserve; without the gate's reading, what PostgreSQL has not sold.
   const remainingOf = async (sale: Sale) =>
@@ -38,38 +72,7 @@ export function adminSalesRoutes(deps: ApiDeps) {
   };
   return new Hono()
     .use('*', requireAdmin(deps.config.auth.adminToken))
-    .post('/', async (c) => {
-      rejectQuery(c.req.query());
-      const body = await readJson(c.req, createSaleSchema);
-      let sale;
-      try {
-        sale = await insertSale(deps.db, {
-          sku: body.sku,
-          name: body.name,
-          stock: body.stock,
-          perUserLimit: body.perUserLimit,
-          startsAt: body.startsAt ?? new Date(),
-          endsAt: body.endsAt ?? null,
-          paymentWindowSeconds: body.paymentWindowSeconds ?? null,
-          shards: body.shards,
-          proofOfWork: body.proofOfWork,
-        });
-      } catch (error) {
-        if (error instanceof SkuTakenError) throw new ApiError(409, 'SALE_EXISTS', error.message);
-        throw error;
-      }
-      try {
-        // The contract: the stock is buyable the moment the 201 is sent.
-        await deps.gate.loadSale(sale);
-      } catch (error) {
-        logOf(c, deps.logger).error(
-          { err: error, saleId: sale.id },
-          'sale saved but not loaded into redis',
-        );
-        throw unavailable('the sale was saved but the gate could not load it; the reconciler will');
-      }
-      return c.json(saleView(sale, sale.stock), 201);
-    })
+    .post('/', (c) => createSale(c, deps))
     .get('/', async (c) => {
       const query = badRequestFrom(listSalesQuerySchema, c.req.query());
       const page = await listSales(deps.db, query);
