@@ -85,7 +85,9 @@ export class Reconciler {
     const openSales = await listOpenSales(this.deps.db);
     for (const sale of openSales) {
       const loaded = await this.deps.loader.ensureLoaded(sale);
-      if (await syncSettings(this.deps.gate, this.deps.logger, sale)) this.deps.onRepair(sale.id);
+      if (await syncSettings(this.deps.db, this.deps.gate, this.deps.logger, sale)) {
+        this.deps.onRepair(sale.id);
+      }
       // A sale loaded back just now was restored from PostgreSQL already.
       if (repair && loaded.kind === 'present') {
         const counts = await this.deps.loader.restoreFromDatabase(sale.id, {

@@ -14,6 +14,7 @@ import { assertOracle, type Answer } from '../support/oracle.js';
 import { settleFast, startTestCompensator, type RunningCompensator } from '../support/failures.js';
 import { adminOf } from '../support/admin.js';
 import { Gate, gateOptions } from '../../src/gate/gate.js';
+import { homeOfBuyer } from '../../src/gate/keys.js';
 import { createRedis, scanKeys, type RedisClient } from '../../src/redis/connection.js';
 
 // A change holds across Redis loss (the recovery loads the sale as last changed), and across
@@ -126,4 +127,53 @@ it('applies what PostgreSQL committed when the gate missed it, and undoes what i
     confirmedUnits: 14,
     failed: 0,
   });
+});
+
+// Units taken back from the shard that had them leave the shards off the even split: loaded
+// back, each shard gets the units its orders hold plus a share of the rest, so none goes
+// below zero while another offers units the sale no longer has.
+it('loads a sale over shards back with its shards as changed, not evenly split', async () => {
+  const created = await api.createSale({ sku: 'uneven', name: 'U', stock: 10, shards: 2 });
+  const saleId = created.body.id as number;
+  const homedOnZero = named('z', 400).filter((buyer) => homeOfBuyer(buyer, 2) === 0);
+  const first = await buy(saleId, homedOnZero.slice(0, 5));
+  expect(groupByStatus(first)['202']).toHaveLength(5);
+  await assertOracle(env, saleId, first);
+  expect((await admin.change(saleId, { stock: 5 })).status).toBe(200);
+  await forget(saleId);
+  await waitFor(async () => (await api.purchase(saleId, 'probe')).status === 409, {
+    timeoutMs: 20_000,
+    what: 'the sale loaded back, sold out',
+  });
+  const late = await buy(saleId, named('late', 6));
+  expect(groupByStatus(late)['409']).toHaveLength(6);
+  const result = await assertOracle(env, saleId, [...first, ...late]);
+  expect(result).toMatchObject({ confirmedUnits: 5, failed: 0 });
+});
+
+// An admin's change between its gate step and its commit (docs/sale-changes.md, step 2):
+// the reconciler, seeing Redis narrower than what PostgreSQL committed, waits on the row
+// instead of undoing it.
+it('never undoes a change whose transaction is still open', async () => {
+  const created = await api.createSale({ sku: 'open-tx', name: 'Open', stock: 5 });
+  const saleId = created.body.id as number;
+  const gate = new Gate(redis, gateOptions(env.config));
+  const admin = new pg.Client({ connectionString: env.config.database.url });
+  await admin.connect();
+  try {
+    await admin.query('BEGIN');
+    await admin.query('SELECT id FROM sales WHERE id = $1 FOR UPDATE', [saleId]);
+    await admin.query('UPDATE sales SET paused = true WHERE id = $1', [saleId]);
+    const paused = { saleId, stock: 5, perUserLimit: 1, endsAt: null, paused: true };
+    expect(await gate.applySettings(paused, { force: false })).toEqual({ kind: 'changed' });
+    // Several reconciler passes (RECONCILE_INTERVAL_MS 500).
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await gate.isPaused(saleId)).toBe(true);
+    await admin.query('COMMIT');
+  } finally {
+    await admin.end();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  expect(await gate.isPaused(saleId)).toBe(true);
+  expect((await api.purchase(saleId, 'after')).body.error.code).toBe('SALE_PAUSED');
 });
