@@ -18,6 +18,7 @@ export async function createBenchEnv(name: string) {
     NODE_ENV: 'production',
     ADMISSION: defaults.admission.enabled ? 'adaptive' : 'off',
     DRAIN_NICE: String(defaults.process.drainNice),
+    EVENTS_NICE: String(defaults.events.nice),
     JOB_BACKOFF_MS: String(defaults.queues.jobBackoffMs),
     ...benchOverrides,
   });

@@ -1,5 +1,6 @@
 import type { Latency } from './load.js';
 import { goodputBound, type OverloadResult } from './overload.js';
+import { targetsOf } from './targets.js';
 import type { WrkResult } from './wrk.js';
 
 type Summary = {
@@ -60,113 +61,6 @@ const statuses = (s: Summary) =>
   Object.entries(s.byStatus)
     .map(([status, count]) => `${status}:${count}`)
     .join(' ') + (s.errors ? ` errors:${s.errors}` : '');
-const round = (x: number) => Math.round(x * 100) / 100;
-
-export function targetsOf(report: Report): Target[] {
-  const m = report.measures;
-  const atLeast = (name: string, measured: number, against: number, factor: number) => ({
-    name,
-    measured,
-    against,
-    ratio: round(measured / against),
-    target: `>= ${factor}x`,
-    met: measured >= factor * against,
-  });
-  const atMost = (name: string, measured: number, against: number, factor: number) => ({
-    name,
-    measured,
-    against,
-    ratio: round(measured / against),
-    target: `<= ${factor}x`,
-    met: measured <= factor * against,
-  });
-  return [
-    atLeast(
-      "(b) accepted / (a') raw publishes",
-      m.acceptedFlat.perSecond,
-      m.rawPublishesPerSecond,
-      0.5,
-    ),
-    atLeast('(c) sold out / (a) bare route', m.soldOutFlat.perSecond, m.bareFlat.perSecond, 0.9),
-    atLeast(
-      '(e) drain / raw single-row inserts',
-      m.drain.confirmedPerSecond,
-      m.rawInsertsPerSecond,
-      0.5,
-    ),
-    atMost(
-      '(d) p99 accepted @2k / bare @2k',
-      m.acceptedAt2k.latencyMs.p99,
-      m.bareAt2k.latencyMs.p99,
-      5,
-    ),
-    atMost(
-      '(d) p99 sold out @10k / bare @10k',
-      m.soldOutAt10k.latencyMs.p99,
-      m.bareAt10k.latencyMs.p99,
-      2,
-    ),
-    ...overloadTargets(m.overload),
-    ...(m.wrk
-      ? [
-          atLeast(
-            '(g) wrk sold out / bare route',
-            m.wrk.soldOut.perSecond,
-            m.wrk.bare.perSecond,
-            0.9,
-          ),
-        ]
-      : []),
-    {
-      name: '(f) last confirmed after last 202 (ms)',
-      measured: m.sellout.confirmedAfterLastAcceptedMs,
-      against: 2000,
-      ratio: round(m.sellout.confirmedAfterLastAcceptedMs / 2000),
-      target: '<= 2000 ms',
-      met: m.sellout.confirmedAfterLastAcceptedMs <= 2000,
-    },
-  ];
-}
-
-function overloadTargets(o: OverloadResult): Target[] {
-  const capacityP99 = o.capacity.accepted.p99 ?? NaN;
-  const shedP99 = o.overload.shed.p99;
-  return [
-    {
-      name: '(h) goodput at 3x / capacity',
-      measured: o.overload.perSecond,
-      against: o.capacity.perSecond,
-      ratio: round(o.overload.perSecond / o.capacity.perSecond),
-      target: '>= 0.9x',
-      met: o.overload.perSecond >= 0.9 * o.capacity.perSecond,
-    },
-    {
-      name: '(h) p99 of 202 at 3x / at capacity',
-      measured: o.overload.accepted.p99 ?? NaN,
-      against: capacityP99,
-      ratio: round((o.overload.accepted.p99 ?? NaN) / capacityP99),
-      target: '<= 3x',
-      met: (o.overload.accepted.p99 ?? Infinity) <= 3 * capacityP99,
-    },
-    {
-      name: '(h) p99 of 503 at 3x (ms)',
-      measured: shedP99 ?? 0,
-      against: 10,
-      ratio: round((shedP99 ?? 0) / 10),
-      target: '<= 10 ms',
-      met: (shedP99 ?? 0) <= 10,
-    },
-    {
-      name: '(h) shed at capacity, paced (503s)',
-      measured: o.atCapacity.shed,
-      against: 0,
-      ratio: o.atCapacity.shed,
-      target: '0',
-      met: o.atCapacity.shed === 0,
-    },
-  ];
-}
-
 const byStatusMs = (s: { count: number; p50: number | null; p99: number | null }) =>
   `${s.count} answers, p50 ${s.p50 ?? '-'} / p99 ${s.p99 ?? '-'} ms`;
 const wrkMs = (w: WrkResult) =>
@@ -177,9 +71,10 @@ const wrkMs = (w: WrkResult) =>
     ? `; its loop delay p99 ${w.server.loopDelayP99Ms} / max ${w.server.loopDelayMaxMs} ms, GC ${w.server.gcMsPerSecond} ms/s`
     : '');
 
-export function printReport(report: Report, log: (line: string) => void): void {
-  const m = report.measures;
-  const rows: [string, string, string][] = [
+type Row = [string, string, string];
+
+function measureRows(m: Report['measures']): Row[] {
+  return [
     ['(a)  bare Hono route, 200 conns', `${m.bareFlat.perSecond}/s`, ms(m.bareFlat.latencyMs)],
     ["(a') raw confirmed publishes, 200 in flight", `${m.rawPublishesPerSecond}/s`, ''],
     [
@@ -206,37 +101,42 @@ export function printReport(report: Report, log: (line: string) => void): void {
     ],
     ['(e)  drain, orders confirmed', `${m.drain.confirmedPerSecond}/s`, `${m.drain.orders} orders`],
     ['(e)  raw single-row INSERTs', `${m.rawInsertsPerSecond}/s`, ''],
+  ];
+}
+
+function overloadRows(o: OverloadResult): Row[] {
+  return [
     [
       '(h)  accepted flat out, 200 conns, admission off (capacity)',
-      `${m.overload.capacity.perSecond} 202/s`,
-      `202: ${byStatusMs(m.overload.capacity.accepted)}; 503: ${m.overload.capacity.shed}`,
+      `${o.capacity.perSecond} 202/s`,
+      `202: ${byStatusMs(o.capacity.accepted)}; 503: ${o.capacity.shed}`,
     ],
     [
       '(h)  accepted flat out, 200 conns, admission on',
-      `${m.overload.flatOutLimited.perSecond} 202/s`,
-      `202: ${byStatusMs(m.overload.flatOutLimited.accepted)}; ${m.overload.flatOutLimited.shedPerSecond} 503/s (retried at once)`,
+      `${o.flatOutLimited.perSecond} 202/s`,
+      `202: ${byStatusMs(o.flatOutLimited.accepted)}; ${o.flatOutLimited.shedPerSecond} 503/s (retried at once)`,
     ],
     [
       '(h)  accepted paced at capacity',
-      `${m.overload.atCapacity.perSecond} 202/s`,
-      `202: ${byStatusMs(m.overload.atCapacity.accepted)}; 503: ${m.overload.atCapacity.shed}`,
+      `${o.atCapacity.perSecond} 202/s`,
+      `202: ${byStatusMs(o.atCapacity.accepted)}; 503: ${o.atCapacity.shed}`,
     ],
     [
-      `(h)  accepted at 3x (${m.overload.overload.offered}/s offered, 1,000 conns)`,
-      `${m.overload.overload.perSecond} 202/s`,
-      `202: ${byStatusMs(m.overload.overload.accepted)}; 503: ${byStatusMs(m.overload.overload.shed)}`,
+      `(h)  accepted at 3x (${o.overload.offered}/s offered, 1,000 conns)`,
+      `${o.overload.perSecond} 202/s`,
+      `202: ${byStatusMs(o.overload.accepted)}; 503: ${byStatusMs(o.overload.shed)}`,
     ],
     [
       '(h)  the same after its first second (connections open)',
       '',
-      `202: ${byStatusMs(m.overload.overload.steady.accepted)}; 503: ${byStatusMs(m.overload.overload.steady.shed)}`,
+      `202: ${byStatusMs(o.overload.steady.accepted)}; 503: ${byStatusMs(o.overload.steady.shed)}`,
     ],
-    ...(m.overload.overload.probe
+    ...(o.overload.probe
       ? ([
           [
             '(h)  one more buyer at 3x, own process, every 20 ms',
             '',
-            `202: ${byStatusMs(m.overload.overload.probe[202])}; 503: ${byStatusMs(m.overload.overload.probe[503])}`,
+            `202: ${byStatusMs(o.overload.probe[202])}; 503: ${byStatusMs(o.overload.probe[503])}`,
           ],
         ] as [string, string, string][])
       : []),
@@ -249,17 +149,24 @@ export function printReport(report: Report, log: (line: string) => void): void {
               `load generator ${bound.loadGeneratorCores.capacity} -> ${bound.loadGeneratorCores.at3x} cores; system ${bound.systemCoresAtCapacity} -> at most ${bound.systemCoresLeftAt3x} of ${bound.machineCores}`,
             ],
           ] as [string, string, string][])
-        : [])(goodputBound(m.overload)),
-    ...(m.wrk
-      ? ([
-          ['(g)  wrk bare route, 200 conns', `${m.wrk.bare.perSecond}/s`, wrkMs(m.wrk.bare)],
-          [
-            '(g)  wrk sold out, 200 conns',
-            `${m.wrk.soldOut.perSecond} 409/s`,
-            wrkMs(m.wrk.soldOut),
-          ],
-        ] as [string, string, string][])
-      : [['(g)  wrk', 'skipped', 'wrk is not installed'] as [string, string, string]]),
+        : [])(goodputBound(o)),
+  ];
+}
+
+function wrkRows(w: Report['measures']['wrk']): Row[] {
+  if (!w) return [['(g)  wrk', 'skipped', 'wrk is not installed']];
+  return [
+    ['(g)  wrk bare route, 200 conns', `${w.bare.perSecond}/s`, wrkMs(w.bare)],
+    ['(g)  wrk sold out, 200 conns', `${w.soldOut.perSecond} 409/s`, wrkMs(w.soldOut)],
+  ];
+}
+
+export function printReport(report: Report, log: (line: string) => void): void {
+  const m = report.measures;
+  const rows: Row[] = [
+    ...measureRows(m),
+    ...overloadRows(m.overload),
+    ...wrkRows(m.wrk),
     [
       `(f)  sell-out ${m.sellout.stock} units / ${m.sellout.buyers} buyers`,
       `last 202 at ${m.sellout.lastAcceptedMs} ms`,
@@ -276,6 +183,11 @@ export function printReport(report: Report, log: (line: string) => void): void {
   for (const [name, value, detail] of rows)
     log(`  ${name.padEnd(width)}  ${value.padStart(22)}  ${detail}`);
   log('');
+  printCores(report, log);
+  printTargets(targets, log);
+}
+
+function printCores(report: Report, log: (line: string) => void): void {
   log('cores used during each measure (the machine has ' + String(report.machine.cpus) + ')');
   for (const [measure, cores] of Object.entries(report.cpuCores)) {
     const used = Object.entries(cores)
@@ -286,6 +198,9 @@ export function printReport(report: Report, log: (line: string) => void): void {
     log(`  ${measure.padEnd(20)} ${used}`);
   }
   log('');
+}
+
+function printTargets(targets: Target[], log: (line: string) => void): void {
   log('targets');
   const nameWidth = Math.max(...targets.map((t) => t.name.length));
   for (const t of targets) {

@@ -27,7 +27,8 @@
 
   Output: { code }
     OK       loaded
-    UPDATED  loaded already: its rules written again, remaining untouched
+    UPDATED  loaded already: its rules written again, remaining and stock untouched (an
+             admin's change moves them together, change-sale-1.lua)
 ]]
 local shards = tonumber(ARGV[6] or '1')
 local shard = tonumber(ARGV[7] or '-1')
@@ -43,9 +44,10 @@ end
 if created == 1 and ARGV[5] == '1' then
   redis.call('HSET', KEYS[1], 'loading', '1')
 end
-redis.call('HSET', KEYS[1], 'stock', ARGV[1], 'limit', ARGV[2], 'starts', ARGV[3], 'ends', ARGV[4],
+redis.call('HSET', KEYS[1], 'limit', ARGV[2], 'starts', ARGV[3], 'ends', ARGV[4],
   'features', ARGV[8] or '', 'paused', ARGV[9] or '0')
 if created == 1 then
+  redis.call('HSET', KEYS[1], 'stock', ARGV[1])
   return { Code.OK }
 end
 return { Code.UPDATED }

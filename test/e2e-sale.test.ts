@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from './support/env.js';
-import { client, groupByStatus, pool, startSystem, type System } from './support/system.js';
+import { type TestEnv } from './support/env.js';
+import {
+  client,
+  groupByStatus,
+  pool,
+  type System,
+  openSystem,
+  closeSystem,
+} from './support/system.js';
 import { assertOracle, type Answer } from './support/oracle.js';
 
 describe('a flash sale end to end', () => {
@@ -8,12 +15,10 @@ describe('a flash sale end to end', () => {
   let sut: System;
 
   beforeAll(async () => {
-    env = await createTestEnv('e2e');
-    sut = await startSystem(env);
+    ({ env, sut } = await openSystem('e2e'));
   });
   afterAll(async () => {
-    await sut?.stop();
-    await env?.cleanup();
+    await closeSystem(sut, env);
   });
 
   it('sells exactly 200 units to 1,000 buyers pressing buy twice at once', async () => {

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from './support/env.js';
-import { client, groupByStatus, pool, startSystem, type System } from './support/system.js';
+import { waitFor, type TestEnv } from './support/env.js';
+import {
+  client,
+  groupByStatus,
+  pool,
+  type System,
+  openSystem,
+  closeSystem,
+} from './support/system.js';
 import { assertOracle, type Answer } from './support/oracle.js';
 import { createOrderQueues } from '../src/orders/queue.js';
 import { createBullRedis } from '../src/redis/connection.js';
@@ -10,12 +17,10 @@ describe('group commit in the worker, end to end', () => {
   let sut: System;
 
   beforeAll(async () => {
-    env = await createTestEnv('groupcommit');
-    sut = await startSystem(env);
+    ({ env, sut } = await openSystem('groupcommit'));
   });
   afterAll(async () => {
-    await sut?.stop();
-    await env?.cleanup();
+    await closeSystem(sut, env);
   });
 
   it('confirms a backlog of concurrent jobs in fewer transactions than orders', async () => {

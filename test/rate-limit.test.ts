@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from './support/env.js';
-import { client, startSystem, type System } from './support/system.js';
+import { waitFor, type TestEnv } from './support/env.js';
+import { client, type System, openSystem, closeSystem } from './support/system.js';
 import { assertOracle, type Answer } from './support/oracle.js';
 import { loadConfig } from '../src/config.js';
 
@@ -9,15 +9,13 @@ describe('the per-buyer rate limit', () => {
   let sut: System;
 
   beforeAll(async () => {
-    env = await createTestEnv('ratelimit', {
+    ({ env, sut } = await openSystem('ratelimit', {
       RATE_LIMIT_CAPACITY: '3',
       RATE_LIMIT_REFILL_PER_SECOND: '0.5',
-    });
-    sut = await startSystem(env);
+    }));
   });
   afterAll(async () => {
-    await sut?.stop();
-    await env?.cleanup();
+    await closeSystem(sut, env);
   });
 
   it('defaults to a burst of 20 and 10 tokens a second', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestEnv, waitFor, type TestEnv } from './support/env.js';
-import { client, startSystem, type Client, type System } from './support/system.js';
+import { waitFor, type TestEnv } from './support/env.js';
+import { type Client, type System, openSystem, closeSystem } from './support/system.js';
 import { assertOracle, type Answer } from './support/oracle.js';
 import { brokerClient, metric } from './support/failures.js';
 import { soldOf } from './support/sales.js';
@@ -24,9 +24,7 @@ let db: pg.Client;
 let deps: ProcessorDeps;
 
 beforeAll(async () => {
-  env = await createTestEnv('redelivery');
-  sut = await startSystem(env);
-  api = client(sut.baseUrl, env);
+  ({ env, sut, api } = await openSystem('redelivery'));
   db = new pg.Client({ connectionString: env.config.database.url });
   await db.connect();
   deps = {
@@ -39,8 +37,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await db?.end();
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 const newSale = async (sku: string, stock: number) =>

@@ -1,9 +1,19 @@
+import { z } from 'zod';
 import type { OrderCursor } from '../db/order-cursor.js';
-import { orderView } from './order-view.js';
+import { orderStatuses } from '../db/schema.js';
+import { orderView } from '../orders/order-view.js';
 import { orderFields } from './openapi/schemas.js';
 
 export const exportFormats = ['ndjson', 'csv'] as const;
 export type ExportFormat = (typeof exportFormats)[number];
+
+// GET /admin/sales/:saleId/orders's query: anything else is refused.
+export const orderExportQuerySchema = z
+  .object({
+    status: z.enum(orderStatuses).optional(),
+    format: z.enum(exportFormats).default('ndjson'),
+  })
+  .strict();
 
 export const exportContentTypes: Record<ExportFormat, string> = {
   ndjson: 'application/x-ndjson',

@@ -14,6 +14,9 @@ export const topology = {
   parkedQueue: 'flashline.orders.parked',
   parkingExchange: 'flashline.parking',
   parkedRoutingKey: 'order.parked',
+  // Order events (API.md, Order events): routing key order.<status>. Flashline binds no queue
+  // to it; each consumer binds its own.
+  eventsExchange: 'flashline.events',
 } as const;
 
 export type QueueSettings = {
@@ -56,6 +59,7 @@ function queueOptions(
 // queue declared before with another type (or other arguments) is refused with
 // PRECONDITION_FAILED: docs/operations.md says how to switch.
 export async function assertTopology(channel: Channel, settings: QueueSettings): Promise<void> {
+  await channel.assertExchange(topology.eventsExchange, 'topic', { durable: true });
   await channel.assertExchange(topology.parkingExchange, 'direct', { durable: true });
   await channel.assertQueue(topology.parkedQueue, queueOptions(settings));
   await channel.bindQueue(

@@ -18,10 +18,16 @@ export function startFrom(load: (config: Config) => Promise<Start>): Start {
 // (flushing the last spans) before exiting.
 // A drain process (the bridge, the worker, the compensator) runs at DRAIN_NICE: on a host it
 // shares with the API, buyers' answers get the CPU first and the queue absorbs the difference.
-export function runProcess(name: string, start: Start, options: { drain?: boolean } = {}): void {
+export function runProcess(
+  name: string,
+  start: Start,
+  options: { drain?: boolean; nice?: (config: Config) => number } = {},
+): void {
   const config = loadConfig();
   const logger = createLogger(config.process.logLevel, name);
-  const nice = lowerPriority(options.drain ? config.process.drainNice : 0);
+  const nice = lowerPriority(
+    options.nice ? options.nice(config) : options.drain ? config.process.drainNice : 0,
+  );
   let tracing: Tracing | null = null;
   try {
     tracing = startTracing(tracingOptions(config, name));

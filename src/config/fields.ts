@@ -86,4 +86,9 @@ export function isCidr(entry: string): boolean {
 
 export const list = (text: string) => text.split(',').map((entry) => entry.trim());
 
-export const defaultMetricsPorts = { bridge: 9101, worker: 9102, compensator: 9103 } as const;
+export const defaultMetricsPorts = {
+  bridge: 9101,
+  worker: 9102,
+  compensator: 9103,
+  events: 9104,
+} as const;

@@ -24,6 +24,7 @@ export const frontGroups = {
     BRIDGE_PORT: metricsPort,
     WORKER_PORT: metricsPort,
     COMPENSATOR_PORT: metricsPort,
+    EVENTS_PORT: metricsPort,
     // Proxies whose X-Forwarded-For names the client (CIDRs, comma-separated); without them
     // the client is the socket's peer.
     TRUSTED_PROXIES: unsetWhenEmpty(

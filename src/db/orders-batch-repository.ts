@@ -46,7 +46,10 @@ WITH input AS (
   UPDATE sales SET sold = sales.sold + per_sale.units, updated_at = now()
   FROM (SELECT sale_id, sum(quantity)::int AS units FROM inserted GROUP BY sale_id) per_sale
   WHERE sales.id = per_sale.sale_id
-  RETURNING sales.id, sales.per_user_limit
+  -- The highest limit the sale has had (buyerLimitSql in ./orders-repository.ts says why).
+  RETURNING sales.id, greatest(sales.per_user_limit, coalesce((
+    SELECT max((c.before->>'perUserLimit')::int) FROM sale_changes c WHERE c.sale_id = sales.id
+  ), 0)) AS per_user_limit
 ), buyers AS (
   INSERT INTO sale_buyers (sale_id, user_id, units, unit_limit)
   SELECT inserted.sale_id, inserted.user_id, sum(inserted.quantity)::int, counted.per_user_limit

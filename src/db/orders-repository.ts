@@ -17,6 +17,13 @@ export class SaleMissingError extends Error {
   override readonly name = 'SaleMissingError';
 }
 
+// The limit PostgreSQL holds a buyer to: the highest the sale has had (sale_changes keeps
+// every earlier one), so an order the gate accepted before an admin lowered the limit still
+// commits; the gate judges purchases from then on at the lower one (API.md: from now on).
+export const buyerLimitSql = sql<number>`greatest(${sales.perUserLimit}, coalesce((
+  SELECT max((c.before->>'perUserLimit')::int) FROM sale_changes c WHERE c.sale_id = ${sales.id}
+), 0))`;
+
 // Writes the order as confirmed and counts its units against the sale and the buyer, in one
 // transaction. First write wins: returns false when a row for this id already existed (a
 // job run twice, or the compensator got there first), in which case nothing was changed.
@@ -34,7 +41,7 @@ export async function insertConfirmedOrder(db: Database, order: OrderToWrite): P
       .update(sales)
       .set({ sold: sql`${sales.sold} + ${order.quantity}`, updatedAt: sql`now()` })
       .where(eq(sales.id, order.saleId))
-      .returning({ perUserLimit: sales.perUserLimit });
+      .returning({ perUserLimit: buyerLimitSql });
     const sale = counted[0];
     if (!sale) throw new SaleMissingError(`sale ${order.saleId} does not exist`);
     await tx

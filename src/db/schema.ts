@@ -216,6 +216,35 @@ export const saleChanges = pgTable(
   (t) => [index('sale_changes_sale_idx').on(t.saleId, t.id)],
 );
 
+// The transactional outbox of order events (API.md, Order events; docs/order-events.md): a
+// trigger on orders (migrations/0008_order_events.sql) writes one row per change of status in
+// the transaction that changes it, whichever code path did; the relay publishes and marks it.
+// The row's id is the event's id, so a repeat of a publish or a delivery carries the same one.
+export const orderEvents = pgTable(
+  'order_events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    orderId: text('order_id').notNull(),
+    saleId: bigint('sale_id', { mode: 'number' }).notNull(),
+    // The order as it was in that change: the event shows the order with its new status.
+    status: text('status', { enum: orderStatuses }).notNull(),
+    userId: text('user_id').notNull(),
+    quantity: integer('quantity').notNull(),
+    reason: text('reason'),
+    payBy: timestamp('pay_by', { withTimezone: true }),
+    orderCreatedAt: timestamp('order_created_at', { withTimezone: true }).notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
+  },
+  (t) => [
+    // What the relay reads: the rows still to publish, oldest first.
+    index('order_events_unpublished_idx')
+      .on(t.id)
+      .where(sql`${t.publishedAt} IS NULL`),
+  ],
+);
+
 export type Sale = typeof sales.$inferSelect;
 export type WaitingRoom = typeof waitingRooms.$inferSelect;
 export type Order = typeof orders.$inferSelect;
+export type OrderEvent = typeof orderEvents.$inferSelect;

@@ -18,7 +18,7 @@ export class MetricsPortBusyError extends Error {
 // Far enough for a handful of processes of one kind on one host.
 const portSearchWidth = 20;
 
-const roles = ['bridge', 'worker', 'compensator'] as const;
+const roles = ['bridge', 'worker', 'compensator', 'events'] as const;
 type Role = (typeof roles)[number];
 
 // A default port moves up to the next free one, skipping the other processes' ports, so a

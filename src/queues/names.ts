@@ -35,3 +35,7 @@ export function orderQueueIndex(orderId: string, queues: number): number {
 // The payment window's expiry jobs (src/payments/expiry-queue.ts), braced like the order
 // queues: one queue's keys share one slot.
 export const expiryQueueName = '{expiry}';
+
+// The order events' webhook deliveries (src/events/webhooks.ts); a delivery that used all its
+// attempts stays in this queue's failed set, the dead letters.
+export const webhookQueueName = '{events-webhooks}';

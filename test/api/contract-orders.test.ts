@@ -3,6 +3,7 @@ import { waitFor, type TestEnv } from '../support/env.js';
 import type { Client, System } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
 import { expectError, startContractSystem, stockState } from '../support/contract.js';
+import { closeSystem } from '../support/system.js';
 
 // The contract of API.md for GET /orders/:orderId, the operations routes and the answers
 // while a dependency is away. The last tests take the API's RabbitMQ and Redis away, so
@@ -17,8 +18,7 @@ beforeAll(async () => {
   ({ env, sut, api, openSaleId, createOpenSale } = await startContractSystem('contract-orders'));
 });
 afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 describe('GET /orders/:orderId', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, type TestEnv } from '../support/env.js';
-import { pool, type Client, type System } from '../support/system.js';
+import { pool, type Client, type System, closeSystem } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { expectError, sendRaw, startContractSystem, stockState } from '../support/contract.js';
 import { signBuyerToken } from '../../src/auth/jwt.js';
@@ -21,8 +21,7 @@ beforeAll(async () => {
   ({ env, sut, api, openSaleId, createOpenSale } = await startContractSystem('contract'));
 });
 afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 describe('POST /admin/sales', () => {
@@ -52,6 +51,7 @@ describe('POST /admin/sales', () => {
       shards: 1,
       paymentWindowSeconds: null,
       proofOfWork: false,
+      // The kill switch (API.md, Operating a sale).
       paused: false,
       // API.md: without a room it is null.
       waitingRoom: null,

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestEnv, rejectOrderPublishes, waitFor, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { client, startSystem, type Client, type System, closeSystem } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
 import { expectError, expectNoInternals, sendRaw } from '../support/contract.js';
 
@@ -37,8 +37,7 @@ beforeAll(async () => {
   saleId = (await api.createSale({ sku: 'hygiene', name: 'Hygiene', stock: 10 })).body.id;
 });
 afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 const serverErrors = async (route: string): Promise<number> => {

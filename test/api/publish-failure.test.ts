@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createTestEnv, rejectOrderPublishes, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { rejectOrderPublishes, type TestEnv } from '../support/env.js';
+import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { saleKeys } from '../../src/gate/keys.js';
 
@@ -14,15 +14,12 @@ let api: Client;
 let redis: Redis;
 
 beforeAll(async () => {
-  env = await createTestEnv('pubfail');
-  sut = await startSystem(env);
-  api = client(sut.baseUrl, env);
+  ({ env, sut, api } = await openSystem('pubfail'));
   redis = new Redis(env.config.redis.url);
 });
 afterAll(async () => {
   redis?.disconnect();
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 it('answers 503, returns the units and forgets the Idempotency-Key', async () => {

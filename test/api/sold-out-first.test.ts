@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { waitFor, type TestEnv } from '../support/env.js';
+import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
 
 // API.md: a sale known to be sold out or outside its window may be answered 409 / 403 before
 // the credentials and the body, except to a request with an Idempotency-Key; every other
@@ -11,13 +11,10 @@ let sut: System;
 let api: Client;
 
 beforeAll(async () => {
-  env = await createTestEnv('soldoutfirst');
-  sut = await startSystem(env);
-  api = client(sut.baseUrl, env);
+  ({ env, sut, api } = await openSystem('soldoutfirst'));
 });
 afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 const post = (saleId: number, headers: Record<string, string>, body?: string) =>

@@ -144,12 +144,13 @@ it('migrates a new database from dist/', async () => {
 
 it('starts every Procfile process from dist/, ready and healthy, sells, and stops on SIGTERM', async () => {
   const entries = readProcfile(path.join(root, 'Procfile'));
-  expect(entries.map((e) => e.name)).toEqual(['api', 'bridge', 'worker', 'compensator']);
+  expect(entries.map((e) => e.name)).toEqual(['api', 'bridge', 'worker', 'compensator', 'events']);
   const ports = {
     api: await freePort(),
     bridge: await freePort(),
     worker: await freePort(),
     compensator: await freePort(),
+    events: await freePort(),
   };
   const processEnv = {
     ...process.env,
@@ -160,6 +161,7 @@ it('starts every Procfile process from dist/, ready and healthy, sells, and stop
     BRIDGE_PORT: String(ports.bridge),
     WORKER_PORT: String(ports.worker),
     COMPENSATOR_PORT: String(ports.compensator),
+    EVENTS_PORT: String(ports.events),
   };
   for (const entry of entries) {
     started.push(startLine(root, entry.name, entry.command, processEnv));
@@ -190,5 +192,5 @@ it('starts every Procfile process from dist/, ready and healthy, sells, and stop
   expect(
     Object.fromEntries(started.map((s, i) => [s.name, codes[i]])),
     started.map((s) => `${s.name}:\n${s.output()}`).join('\n'),
-  ).toEqual({ api: 0, bridge: 0, worker: 0, compensator: 0 });
+  ).toEqual({ api: 0, bridge: 0, worker: 0, compensator: 0, events: 0 });
 });

@@ -3,9 +3,7 @@ import { afterAll, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, type Client } from '../support/system.js';
 import { assertOneOrderPerKey, assertOracle } from '../support/oracle.js';
-import { settleFast, spawnPipeline } from '../support/failures.js';
-import { killAll } from '../support/processes.js';
-import { stopRedisServers } from '../support/redis-servers.js';
+import { settleFast, spawnPipeline, stopEverything } from '../support/failures.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { saleKeys } from '../../src/gate/keys.js';
 import { keepBuying, pressOf } from '../support/buyers.js';
@@ -17,11 +15,7 @@ import { keepBuying, pressOf } from '../support/buyers.js';
 // a Redis Cluster master killed -9 mid-sale
 let env: TestEnv | undefined;
 
-afterAll(async () => {
-  await killAll();
-  await stopRedisServers();
-  await env?.cleanup();
-});
+afterAll(() => stopEverything(env));
 
 it('answers 503 for its slots only while it is down, and loses no 202', async () => {
   const cluster = await startRedisCluster(3);

@@ -2,9 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestEnv, rabbitmqctl, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, pool } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
-import { metric, spawnPipeline, settleFast } from '../support/failures.js';
-import { killAll } from '../support/processes.js';
-import { stopRedisServers } from '../support/redis-servers.js';
+import { metric, spawnPipeline, settleFast, stopEverything } from '../support/failures.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { saleKeys } from '../../src/gate/keys.js';
 import { bullPrefix, orderQueueNames } from '../../src/queues/names.js';
@@ -25,11 +23,7 @@ beforeAll(async () => {
   });
   sut = await spawnPipeline(env);
 });
-afterAll(async () => {
-  await killAll();
-  await stopRedisServers();
-  await env?.cleanup();
-});
+afterAll(() => stopEverything(env));
 
 it('sells three sales on different masters exactly, through order queues on every master', async () => {
   const api = client(sut.baseUrl, env);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { type TestEnv } from '../support/env.js';
+import { type Client, type System, openSystem } from '../support/system.js';
 import { stopRedisServers } from '../support/redis-servers.js';
 import { startRedisCluster } from '../support/redis-cluster.js';
 import { restockAndTakeBack, takeBackUnderFire } from '../support/stock-changes.js';
@@ -15,12 +15,10 @@ describe('units added and taken back on a Redis Cluster', () => {
 
   beforeAll(async () => {
     const cluster = await startRedisCluster(3);
-    env = await createTestEnv('cluster-stock', {
+    ({ env, sut, api } = await openSystem('cluster-stock', {
       REDIS_CLUSTER_NODES: cluster.nodes,
       REDIS_URL: 'redis://127.0.0.1:1/0',
-    });
-    sut = await startSystem(env);
-    api = client(sut.baseUrl, env);
+    }));
   });
   afterAll(async () => {
     await sut?.stop();

@@ -3,10 +3,9 @@ import { afterAll, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
-import { readyWithin, settleFast, spawnPipeline } from '../support/failures.js';
-import { killAll, spawnProcess } from '../support/processes.js';
+import { readyWithin, settleFast, spawnPipeline, stopEverything } from '../support/failures.js';
+import { spawnProcess } from '../support/processes.js';
 import { freePort } from '../support/api-process.js';
-import { stopRedisServers } from '../support/redis-servers.js';
 import { startRedisCluster } from '../support/redis-cluster.js';
 import { homeOfBuyer, saleKeys, shardKeys } from '../../src/gate/keys.js';
 import { gateHomes } from '../support/shards.js';
@@ -22,11 +21,7 @@ import { buyersNamed, buyOnce, type SaleUnderTest } from '../support/buyers.js';
 // the API killed -9 between the steps of a purchase over shards
 let env: TestEnv | undefined;
 
-afterAll(async () => {
-  await killAll();
-  await stopRedisServers();
-  await env?.cleanup();
-});
+afterAll(() => stopEverything(env));
 
 it('leaves no unit or allowance stranded', async () => {
   const cluster = await startRedisCluster(3);

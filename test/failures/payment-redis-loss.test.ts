@@ -2,9 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
 import type { Answer } from '../support/oracle.js';
-import { settleFast, spawnPipeline } from '../support/failures.js';
-import { killAll } from '../support/processes.js';
-import { startRedisServer, stopRedisServers } from '../support/redis-servers.js';
+import { settleFast, spawnPipeline, stopEverything } from '../support/failures.js';
+import { startRedisServer } from '../support/redis-servers.js';
 import { assertPaymentOracle, orderRows, payWebhook } from '../support/payments.js';
 
 // Redis restarted empty while a sale's orders are paid, cancelled and still in their window
@@ -14,11 +13,7 @@ import { assertPaymentOracle, orderRows, payWebhook } from '../support/payments.
 describe('Redis restarted empty during payment windows', () => {
   let env: TestEnv | undefined;
 
-  afterAll(async () => {
-    await killAll();
-    await stopRedisServers();
-    await env?.cleanup();
-  });
+  afterAll(() => stopEverything(env));
 
   it('reloads paid, cancelled and unpaid orders as their rows say, then expires the unpaid', async () => {
     const redis = await startRedisServer();
@@ -93,11 +88,7 @@ describe('Redis restarted empty during payment windows', () => {
 describe('Redis gone back in time past a cancel', () => {
   let env: TestEnv | undefined;
 
-  afterAll(async () => {
-    await killAll();
-    await stopRedisServers();
-    await env?.cleanup();
-  });
+  afterAll(() => stopEverything(env));
 
   it('returns the units an older Redis holds again, exactly once', async () => {
     const redis = await startRedisServer();

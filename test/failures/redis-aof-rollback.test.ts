@@ -2,9 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
-import { settleFast, spawnPipeline } from '../support/failures.js';
-import { killAll } from '../support/processes.js';
-import { readAof, startRedisServer, stopRedisServers } from '../support/redis-servers.js';
+import { settleFast, spawnPipeline, stopEverything } from '../support/failures.js';
+import { readAof, startRedisServer } from '../support/redis-servers.js';
 import { assertRestBuyable, tally } from '../support/buyers.js';
 import { assertNothingLost, runRedisLoss, type RedisLossSale } from '../support/redis-loss.js';
 
@@ -13,11 +12,7 @@ import { assertNothingLost, runRedisLoss, type RedisLossSale } from '../support/
 // RabbitMQ and PostgreSQL remember everything.
 let env: TestEnv | undefined;
 
-afterAll(async () => {
-  await killAll();
-  await stopRedisServers();
-  await env?.cleanup();
-});
+afterAll(() => stopEverything(env));
 
 it('loses no 202, oversells nothing, buys once per key, and sells the rest again', async () => {
   const redis = await startRedisServer();

@@ -4,9 +4,8 @@ import pg from 'pg';
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, type Client } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
-import { settleFast, spawnPipeline } from '../support/failures.js';
-import { killAll } from '../support/processes.js';
-import { startRedisServer, stopRedisServers } from '../support/redis-servers.js';
+import { settleFast, spawnPipeline, stopEverything } from '../support/failures.js';
+import { startRedisServer } from '../support/redis-servers.js';
 import {
   assertRestBuyable,
   buyersNamed,
@@ -22,11 +21,7 @@ import { orderQueueNames } from '../../src/queues/names.js';
 // PostgreSQL remember everything.
 let env: TestEnv | undefined;
 
-afterAll(async () => {
-  await killAll();
-  await stopRedisServers();
-  await env?.cleanup();
-});
+afterAll(() => stopEverything(env));
 
 it('reloads every open sale within 5 s, never answers 404, and loses no 202', async () => {
   const redis = await startRedisServer();

@@ -2,10 +2,9 @@ import { afterAll, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
-import { metric, spawnPipeline } from '../support/failures.js';
-import { killAll } from '../support/processes.js';
+import { metric, spawnPipeline, stopEverything } from '../support/failures.js';
 import { freePort } from '../support/api-process.js';
-import { readAof, startRedisServer, stopRedisServers } from '../support/redis-servers.js';
+import { readAof, startRedisServer } from '../support/redis-servers.js';
 import { saleKeys } from '../../src/gate/keys.js';
 
 // A Redis rewound to before a sale's orders, with nothing left in flight: every order is
@@ -15,11 +14,7 @@ import { saleKeys } from '../../src/gate/keys.js';
 // Redis rewound with nothing in flight
 let env: TestEnv | undefined;
 
-afterAll(async () => {
-  await killAll();
-  await stopRedisServers();
-  await env?.cleanup();
-});
+afterAll(() => stopEverything(env));
 
 it('is noticed as a new server and repaired at once from PostgreSQL', async () => {
   const redis = await startRedisServer();

@@ -2,14 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
-import { settleFast, spawnPipeline } from '../support/failures.js';
-import { killAll } from '../support/processes.js';
-import {
-  startSentinelSet,
-  stopRedisServers,
-  type RedisServer,
-  type Sentinels,
-} from '../support/redis-servers.js';
+import { settleFast, spawnPipeline, stopEverything } from '../support/failures.js';
+import { startSentinelSet, type RedisServer, type Sentinels } from '../support/redis-servers.js';
 import { assertRestBuyable, tally } from '../support/buyers.js';
 import { assertNothingLost, runRedisLoss, type RedisLossSale } from '../support/redis-loss.js';
 import { saleKeys } from '../../src/gate/keys.js';
@@ -20,11 +14,7 @@ import { saleKeys } from '../../src/gate/keys.js';
 // replica does.
 let env: TestEnv | undefined;
 
-afterAll(async () => {
-  await killAll();
-  await stopRedisServers();
-  await env?.cleanup();
-});
+afterAll(() => stopEverything(env));
 
 it('follows the new primary, loses no 202 and buys once per key', async () => {
   // Each sentinel knows the replica and the two others: a failover can be voted and done.

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { chromium, type Browser, type Response } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../support/env.js';
-import { client, pool, startSystem, type System } from '../support/system.js';
+import { type TestEnv } from '../support/env.js';
+import { client, pool, type System, openSystem, closeSystem } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { bullPrefix } from '../../src/queues/names.js';
 
@@ -84,8 +84,7 @@ const startedIn = process.cwd();
 beforeAll(async () => {
   // Without a browser each test fails with the one line; nothing else is worth starting.
   if (!('path' in browserFound)) return;
-  env = await createTestEnv('bullboard');
-  sut = await startSystem(env);
+  ({ env, sut } = await openSystem('bullboard'));
   browser = await launchChromium();
   const api = client(sut.baseUrl, env);
   const created = await api.createSale({ sku: 'board-3', name: 'Three', stock: 3 });
@@ -112,8 +111,7 @@ beforeAll(async () => {
 afterAll(async () => {
   process.chdir(startedIn);
   await browser?.close();
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 it('shows the order queue and its job counts to a logged-in admin', async () => {

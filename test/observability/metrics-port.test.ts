@@ -34,7 +34,7 @@ describe('metrics ports', () => {
     expect(metricsPortChoice(defaults, 'worker')).toEqual({
       port: 9102,
       searchUpTo: 20,
-      avoid: [3000, 9101, 9103],
+      avoid: [3000, 9101, 9103, 9104],
     });
     expect(metricsPortChoice(defaults, 'bridge')).toMatchObject({ port: 9101, searchUpTo: 20 });
     const explicit = loadConfig({ WORKER_PORT: '9102', COMPENSATOR_PORT: '9200' });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, pool, startSystem, type System } from '../support/system.js';
+import { waitFor, type TestEnv } from '../support/env.js';
+import { client, pool, type System, openSystem, closeSystem } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 
 // One sample of a Prometheus text exposition: the value of `name` whose labels include all
@@ -38,12 +38,10 @@ const metricsUrl = {
 };
 
 beforeAll(async () => {
-  env = await createTestEnv('metrics');
-  sut = await startSystem(env);
+  ({ env, sut } = await openSystem('metrics'));
 });
 afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 it('serves Node default metrics from the api, the bridge and the worker', async () => {

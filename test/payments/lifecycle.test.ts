@@ -1,7 +1,7 @@
 import { expiryQueueName } from '../../src/queues/names.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { waitFor, type TestEnv } from '../support/env.js';
+import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import type { Answer } from '../support/oracle.js';
 import { assertPaymentOracle, orderRows, payWebhook } from '../support/payments.js';
 import { metric } from '../support/failures.js';
@@ -15,13 +15,10 @@ let sut: System;
 let api: Client;
 
 beforeAll(async () => {
-  env = await createTestEnv('paylife');
-  sut = await startSystem(env);
-  api = client(sut.baseUrl, env);
+  ({ env, sut, api } = await openSystem('paylife'));
 });
 afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 const buy = async (saleId: number, buyer: string, quantity = 1): Promise<Answer> => {

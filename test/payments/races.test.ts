@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, pool, startSystem, type Client, type System } from '../support/system.js';
+import { waitFor, type TestEnv } from '../support/env.js';
+import { pool, type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import type { Answer } from '../support/oracle.js';
 import { assertPaymentOracle, orderRows, payWebhook } from '../support/payments.js';
 
@@ -12,13 +12,10 @@ let sut: System;
 let api: Client;
 
 beforeAll(async () => {
-  env = await createTestEnv('payrace');
-  sut = await startSystem(env);
-  api = client(sut.baseUrl, env);
+  ({ env, sut, api } = await openSystem('payrace'));
 });
 afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 const buyAll = async (saleId: number, prefix: string, count: number) => {

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { type TestEnv } from '../support/env.js';
+import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { expectError, stockState } from '../support/contract.js';
 import { maxBodyBytes } from '../../src/api/app.js';
@@ -78,15 +78,12 @@ describe(`the ${maxBodyBytes}-byte body limit`, () => {
   const answers: Answer[] = [];
 
   beforeAll(async () => {
-    env = await createTestEnv('bodylimit');
-    sut = await startSystem(env);
-    api = client(sut.baseUrl, env);
+    ({ env, sut, api } = await openSystem('bodylimit'));
     const created = await api.createSale({ sku: 'limit', name: 'Limit', stock: 50 });
     saleId = created.body.id;
   });
   afterAll(async () => {
-    await sut?.stop();
-    await env?.cleanup();
+    await closeSystem(sut, env);
   });
 
   const buy = async (buyer: string, body: string, options: { chunked?: boolean } = {}) => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../support/env.js';
-import { client, startSystem, type System } from '../support/system.js';
+import { type TestEnv } from '../support/env.js';
+import { client, type System, openSystem, closeSystem } from '../support/system.js';
 import { expectError } from '../support/contract.js';
 import { askChallenge, bearer, cheapProofOfWork, getFrom } from '../support/proof-of-work.js';
 
@@ -13,19 +13,17 @@ let sut: System;
 let saleCount = 0;
 
 beforeAll(async () => {
-  env = await createTestEnv('powlimits', {
+  ({ env, sut } = await openSystem('powlimits', {
     ...cheapProofOfWork,
     CHALLENGE_BUYER_LIMIT: '3',
     CHALLENGE_ADDRESS_LIMIT: '5',
     // A window longer than the test, so no count resets midway.
     CHALLENGE_LIMIT_WINDOW_SECONDS: '300',
     TRUSTED_PROXIES: '127.0.0.1/32',
-  });
-  sut = await startSystem(env);
+  }));
 });
 afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 // Each case on a sale of its own: the limits count per sale.

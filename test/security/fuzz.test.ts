@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../support/env.js';
-import { client, startSystem, type System } from '../support/system.js';
+import { type TestEnv } from '../support/env.js';
+import { client, type System, openSystem, closeSystem } from '../support/system.js';
 import { expectNoInternals, stockState, type StockState } from '../support/contract.js';
 import { forgeTokens, type FuzzTarget } from './fuzz/parts.js';
 import { hostileRequest } from './fuzz/requests.js';
@@ -17,8 +17,7 @@ describe('fuzzing the API with hostile requests', () => {
   const statuses = new Map<number, number>();
 
   beforeAll(async () => {
-    env = await createTestEnv('fuzz');
-    sut = await startSystem(env);
+    ({ env, sut } = await openSystem('fuzz'));
     const api = client(sut.baseUrl, env);
     const perUserLimit = 3;
     const hour = 3600_000;
@@ -43,8 +42,7 @@ describe('fuzzing the API with hostile requests', () => {
     before = await stockState(env, Object.values(target.sales));
   });
   afterAll(async () => {
-    await sut?.stop();
-    await env?.cleanup();
+    await closeSystem(sut, env);
   });
 
   it(`answers ${numRuns} random requests with 4xx (or 200 reads), never 5xx, and changes nothing`, async () => {

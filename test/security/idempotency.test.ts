@@ -1,7 +1,14 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, pool, startSystem, type Client, type System } from '../support/system.js';
+import {
+  client,
+  pool,
+  startSystem,
+  type Client,
+  type System,
+  closeSystem,
+} from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { expectError } from '../support/contract.js';
 import { startTestCompensator } from '../support/failures.js';
@@ -22,8 +29,7 @@ beforeAll(async () => {
   api = client(sut.baseUrl, env);
 });
 afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 // perUserLimit above 1, so that without the key every repeat would reserve again.

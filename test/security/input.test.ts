@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { type TestEnv } from '../support/env.js';
+import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import { expectError, sendRaw, stockState, type StockState } from '../support/contract.js';
 import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
 
@@ -113,9 +113,7 @@ let saleId: number;
 let before: StockState;
 
 beforeAll(async () => {
-  env = await createTestEnv('input');
-  sut = await startSystem(env);
-  api = client(sut.baseUrl, env);
+  ({ env, sut, api } = await openSystem('input'));
   const created = await api.createSale({
     sku: 'input',
     name: 'Input',
@@ -126,8 +124,7 @@ beforeAll(async () => {
   before = await stockState(env, [saleId]);
 });
 afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 const purchase = (body: string, extra: Record<string, string> = {}, path = `${saleId}`) =>

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { client, startSystem, type Client, type System, closeSystem } from '../support/system.js';
 import { assertPaymentOracle, orderRows, payWebhook } from '../support/payments.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { signPaymentBody } from '../../src/payments/signature.js';
@@ -41,8 +41,7 @@ beforeAll(async () => {
   await waitFor(async () => (await api.order(orderId, 'hook-buyer')).body.status === 'confirmed');
 });
 afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 const post = (body: string, headers: Record<string, string>, path = '/payments/webhook') =>

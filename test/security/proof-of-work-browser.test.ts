@@ -3,8 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../support/env.js';
-import { client, startSystem, type System } from '../support/system.js';
+import { type TestEnv } from '../support/env.js';
+import { client, type System, openSystem, closeSystem } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
 import { launchChromium } from '../support/browser.js';
 import { bearer } from '../support/proof-of-work.js';
@@ -32,14 +32,15 @@ describe('a browser solving a proof-of-work challenge', () => {
   beforeAll(async () => {
     // The defaults' highest cost, at the real number of attempts: what a person meets in a crowd.
     const highest = String(loadConfig({}).pow.maxCost);
-    env = await createTestEnv('powbrowser', { POW_MIN_COST: highest, POW_MAX_COST: highest });
-    sut = await startSystem(env);
+    ({ env, sut } = await openSystem('powbrowser', {
+      POW_MIN_COST: highest,
+      POW_MAX_COST: highest,
+    }));
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await sut?.stop();
-    await env?.cleanup();
+    await closeSystem(sut, env);
   });
 
   it('solves a challenge at the highest default cost and buys with it', async () => {

@@ -1,7 +1,7 @@
 import { pbkdf2Sync } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { type TestEnv } from '../support/env.js';
+import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import { expectError, sendRaw, stockState } from '../support/contract.js';
 import {
   askChallenge,
@@ -27,9 +27,10 @@ let otherPowSale: number;
 let plainSale: number;
 
 beforeAll(async () => {
-  env = await createTestEnv('pow', { ...cheapProofOfWork, POW_CHALLENGE_SECONDS: '60' });
-  sut = await startSystem(env);
-  api = client(sut.baseUrl, env);
+  ({ env, sut, api } = await openSystem('pow', {
+    ...cheapProofOfWork,
+    POW_CHALLENGE_SECONDS: '60',
+  }));
   const create = async (sku: string, extra: Record<string, unknown>) => {
     const created = await api.createSale({
       sku,
@@ -46,8 +47,7 @@ beforeAll(async () => {
   plainSale = await create('plain', {});
 });
 afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 const solved = (buyer: string, saleId = powSale) =>

@@ -3,8 +3,8 @@ import pg from 'pg';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, pool, startSystem, type Client, type System } from '../support/system.js';
+import { waitFor, type TestEnv } from '../support/env.js';
+import { pool, type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { expectError } from '../support/contract.js';
 import { insertConfirmedOrder } from '../../src/db/orders-repository.js';
@@ -33,16 +33,13 @@ let db: pg.Client;
 
 beforeAll(async () => {
   // Two attempts: a refused order is dead-lettered quickly whichever class its error gets.
-  env = await createTestEnv('salewindow', { JOB_ATTEMPTS: '2' });
-  sut = await startSystem(env);
-  api = client(sut.baseUrl, env);
+  ({ env, sut, api } = await openSystem('salewindow', { JOB_ATTEMPTS: '2' }));
   db = new pg.Client({ connectionString: env.config.database.url });
   await db.connect();
 });
 afterAll(async () => {
   await db?.end();
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 const newSale = async (sku: string, sale: Record<string, unknown>) => {

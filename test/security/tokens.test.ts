@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { sign } from 'hono/jwt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { waitFor, type TestEnv } from '../support/env.js';
+import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import { expectError, sendRaw, stockState } from '../support/contract.js';
 import { signBuyerToken } from '../../src/auth/jwt.js';
 import { mintOrderId } from '../../src/gate/order-id.js';
@@ -18,16 +18,13 @@ let saleId: number;
 let secret: string;
 
 beforeAll(async () => {
-  env = await createTestEnv('tokens');
-  sut = await startSystem(env);
-  api = client(sut.baseUrl, env);
+  ({ env, sut, api } = await openSystem('tokens'));
   secret = env.config.jwt.secret;
   const created = await api.createSale({ sku: 'tokens', name: 'Tokens', stock: 50 });
   saleId = created.body.id;
 });
 afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 const purchaseWith = (authorization: string) =>

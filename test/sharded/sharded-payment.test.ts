@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, startSystem, type Client, type System } from '../support/system.js';
+import { waitFor, type TestEnv } from '../support/env.js';
+import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import type { Answer } from '../support/oracle.js';
 import { assertPaymentOracle, orderRows, payWebhook } from '../support/payments.js';
 
@@ -13,13 +13,10 @@ describe('a sale over shards with a payment window', () => {
   let api: Client;
 
   beforeAll(async () => {
-    env = await createTestEnv('sharded-pay');
-    sut = await startSystem(env);
-    api = client(sut.baseUrl, env);
+    ({ env, sut, api } = await openSystem('sharded-pay'));
   });
   afterAll(async () => {
-    await sut?.stop();
-    await env?.cleanup();
+    await closeSystem(sut, env);
   });
 
   const buy = async (saleId: number, buyer: string): Promise<Answer> => {

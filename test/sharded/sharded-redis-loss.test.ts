@@ -2,9 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
-import { settleFast, spawnPipeline } from '../support/failures.js';
-import { killAll } from '../support/processes.js';
-import { startRedisServer, stopRedisServers } from '../support/redis-servers.js';
+import { settleFast, spawnPipeline, stopEverything } from '../support/failures.js';
+import { startRedisServer } from '../support/redis-servers.js';
 import { assertRestBuyable, tally } from '../support/buyers.js';
 import { assertNothingLost, runRedisLoss, type RedisLossSale } from '../support/redis-loss.js';
 
@@ -14,11 +13,7 @@ import { assertNothingLost, runRedisLoss, type RedisLossSale } from '../support/
 // re-reserve on the shard their message names (docs/sharded-sales.md, when Redis forgets).
 let env: TestEnv | undefined;
 
-afterAll(async () => {
-  await killAll();
-  await stopRedisServers();
-  await env?.cleanup();
-});
+afterAll(() => stopEverything(env));
 
 it('comes back whole: no 202 lost, no unit sold twice, the rest sells out', async () => {
   const redis = await startRedisServer();

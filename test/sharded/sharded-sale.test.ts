@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
+import { waitFor, type TestEnv } from '../support/env.js';
 import {
-  client,
   groupByStatus,
   pool,
-  startSystem,
   type Client,
   type System,
+  openSystem,
+  closeSystem,
 } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { createRedis, type RedisClient } from '../../src/redis/connection.js';
@@ -22,15 +22,12 @@ let api: Client;
 let redis: RedisClient;
 
 beforeAll(async () => {
-  env = await createTestEnv('sharded');
-  sut = await startSystem(env);
-  api = client(sut.baseUrl, env);
+  ({ env, sut, api } = await openSystem('sharded'));
   redis = createRedis(env.config);
 });
 afterAll(async () => {
   redis?.disconnect();
-  await sut?.stop();
-  await env?.cleanup();
+  await closeSystem(sut, env);
 });
 
 const press = async (saleId: number, buyer: string, quantity = 1): Promise<Answer> => {

@@ -55,6 +55,7 @@ export async function createTestEnv(
     BRIDGE_PORT: '0',
     WORKER_PORT: '0',
     COMPENSATOR_PORT: '0',
+    EVENTS_PORT: '0',
     DATABASE_URL: `${services.postgres}/${database}`,
     REDIS_URL: services.redis,
     REDIS_PREFIX: `t_${id}`,
@@ -68,6 +69,7 @@ export async function createTestEnv(
     // A niced worker on a shared machine waits behind every other tenant's CPU: the tests'
     // timeouts would measure the neighbours. test/process-priority.test.ts covers the niceness.
     DRAIN_NICE: '0',
+    EVENTS_NICE: '0',
     // The queue type is the run's choice (.ci/run runs one leg on each); quorum, the default,
     // when unset.
     ...(process.env.TEST_AMQP_QUEUE_TYPE

@@ -3,7 +3,8 @@ import type { TestEnv } from './env.js';
 import type { Config } from '../../src/config.js';
 import { startCompensator } from '../../src/cmd/wiring/compensator.js';
 import { topology } from '../../src/broker/topology.js';
-import { spawnProcess, type Child } from './processes.js';
+import { killAll, spawnProcess, type Child } from './processes.js';
+import { stopRedisServers } from './redis-servers.js';
 import { freePort } from './api-process.js';
 
 export type RunningCompensator = Awaited<ReturnType<typeof startCompensator>>;
@@ -104,3 +105,10 @@ export const settleFast: Record<string, string> = {
   WORKER_LOCK_DURATION_MS: '2000',
   WORKER_STALLED_INTERVAL_MS: '1000',
 };
+
+// After a file of fault tests: every child process, every server of its own, its environment.
+export async function stopEverything(env: TestEnv | undefined): Promise<void> {
+  await killAll();
+  await stopRedisServers();
+  await env?.cleanup();
+}

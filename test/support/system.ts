@@ -1,4 +1,4 @@
-import type { TestEnv } from './env.js';
+import { createTestEnv, type TestEnv } from './env.js';
 import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
 import { startBridge } from '../../src/cmd/wiring/bridge.js';
 import { startWorker } from '../../src/cmd/wiring/worker.js';
@@ -28,6 +28,20 @@ export async function startSystem(env: TestEnv): Promise<System> {
       await worker.stop();
     },
   };
+}
+
+// An environment of its own, the pipeline on it and a client of its API: what most test files
+// start before their tests.
+export async function openSystem(name: string, overrides: Record<string, string> = {}) {
+  const env = await createTestEnv(name, overrides);
+  const sut = await startSystem(env);
+  return { env, sut, api: client(sut.baseUrl, env) };
+}
+
+// Stops what openSystem started, as much of it as started.
+export async function closeSystem(sut: System | undefined, env: TestEnv | undefined) {
+  await sut?.stop();
+  await env?.cleanup();
 }
 
 export type Client = ReturnType<typeof client>;

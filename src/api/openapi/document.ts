@@ -5,6 +5,7 @@ import type { Registry } from './describe.js';
 import { describeSales } from './sales-paths.js';
 import { describeOrders } from './order-paths.js';
 import { describeAdmin } from './admin-paths.js';
+import { describeSaleOperations } from './sale-operations-paths.js';
 import { describeOperations } from './operations-paths.js';
 import { describeRoom } from './room-paths.js';
 
@@ -14,6 +15,7 @@ const describers: ((registry: Registry) => void)[] = [
   describeSales,
   describeOrders,
   describeAdmin,
+  describeSaleOperations,
   describeOperations,
   describeRoom,
 ];

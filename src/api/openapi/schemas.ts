@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { orderStatuses } from '../../db/schema.js';
 import type { saleView } from '../sale-view.js';
-import type { orderView } from '../order-view.js';
+import type { orderView } from '../../orders/order-view.js';
 import { saleIdPattern } from '../validation.js';
 
 // The answers' schemas. The requests' are the ones that validate them (../validation.ts);
@@ -33,7 +33,9 @@ export const saleSchema = z
     shards: z.number().int(),
     paymentWindowSeconds: z.number().int().nullable(),
     proofOfWork: z.boolean(),
-    paused: z.boolean(),
+    paused: z
+      .boolean()
+      .openapi({ description: 'the kill switch: purchases and joins answer 403 SALE_PAUSED' }),
     waitingRoom: z
       .object({
         opensAt: isoDateTime,
@@ -47,6 +49,25 @@ export const saleSchema = z
       .openapi({ description: 'the waiting room (API.md); null for a sale without one' }),
   })
   .openapi('Sale');
+
+// GET /admin/sales/:saleId: the sale with its orders counted by status, live.
+export const adminSaleSchema = saleSchema
+  .extend({
+    orders: z.object(
+      Object.fromEntries(orderStatuses.map((status) => [status, z.number().int()])) as Record<
+        (typeof orderStatuses)[number],
+        z.ZodNumber
+      >,
+    ),
+  })
+  .openapi('AdminSale');
+
+export const salePageSchema = z
+  .object({
+    sales: z.array(saleSchema),
+    nextCursor: z.string().nullable().openapi({ description: 'the next page; null on the last' }),
+  })
+  .openapi('SalePage');
 
 export const orderSchema = z
   .object({

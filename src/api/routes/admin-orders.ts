@@ -1,22 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { Hono } from 'hono';
-import { z } from 'zod';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, badRequest } from '../api-error.js';
 import { requireAdmin } from '../middleware/auth.js';
 import { parseSaleId } from '../validation.js';
 import { findSale } from '../../db/sales-repository.js';
-import { orderStatuses } from '../../db/schema.js';
 import { openOrderCursor } from '../../db/order-cursor.js';
-import { exportContentTypes, exportFormats, orderExportBody } from '../order-export.js';
+import { exportContentTypes, orderExportBody, orderExportQuerySchema } from '../order-export.js';
 import { logOf } from '../middleware/request-logger.js';
-
-export const orderExportQuerySchema = z
-  .object({
-    status: z.enum(orderStatuses).optional(),
-    format: z.enum(exportFormats).default('ndjson'),
-  })
-  .strict();
 
 // GET /admin/sales/:saleId/orders (API.md, Operating a sale): every order of the sale, streamed
 // from a PostgreSQL cursor at the pace the client reads (../order-export.ts). 401, then 400,

@@ -5,7 +5,7 @@ import { requireBuyer, type BuyerEnv } from '../middleware/auth.js';
 import { parseOrderId, rejectQuery } from '../validation.js';
 import { findOrder } from '../../db/orders-repository.js';
 import { orderStatusOf } from '../purchase.js';
-import { orderView } from '../order-view.js';
+import { orderView } from '../../orders/order-view.js';
 import { cancelOrder } from '../../payments/arbiter.js';
 import type { PaymentMetrics } from '../../observability/payment-metrics.js';
 import { logOf } from '../middleware/request-logger.js';

@@ -20,11 +20,7 @@ import { powMetrics } from '../../observability/pow-metrics.js';
 import { ProofOfWorkSales } from '../../api/proof-of-work-sales.js';
 import { ClientAddresses } from '../../api/client-address.js';
 import { quit } from './shared.js';
-import { Rooms } from '../../room/room.js';
-import { RoomViews } from '../../room/room-views.js';
-import { roomMetrics } from '../../observability/room-metrics.js';
-import { Admitters } from '../../room/admitter.js';
-import { publishRoomSignals } from '../../api/room-signals.js';
+import { startRooms } from './rooms.js';
 
 export type RunningApi = { port: number; deps: ApiDeps; stop: () => Promise<void> };
 
@@ -54,7 +50,17 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     ? new AdaptiveAdmission(config.admission, admissionMetrics(registry), logger)
     : undefined;
   admission?.start();
-  const rooms = roomMetrics(registry);
+  const saleRecovery = new SaleRecovery(db, new SaleLoader(db, gate, logger), logger);
+  const roomParts = startRooms({
+    config,
+    logger,
+    redis,
+    db,
+    gate,
+    registry,
+    saleRecovery,
+    admission,
+  });
   const deps: ApiDeps = {
     config,
     logger,
@@ -68,7 +74,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     ),
     saleCache,
     admission,
-    saleRecovery: new SaleRecovery(db, new SaleLoader(db, gate, logger), logger),
+    saleRecovery,
     buyers: buyerVerifier(config, logger),
     proofOfWork: new ProofOfWork(redis, {
       prefix: config.redis.prefix,
@@ -78,49 +84,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     }),
     proofOfWorkSales: new ProofOfWorkSales(gate, db),
     clientAddresses: new ClientAddresses(config.http.trustedProxies),
-    rooms: new Rooms(
-      redis,
-      config.redis.prefix,
-      db,
-      new RoomViews(redis, config.redis.prefix, config.room.viewMs, logger),
-      {
-        passSecret: config.room.queuePassSecret,
-        pollAfterMs: config.room.pollAfterMs,
-        viewMs: config.room.viewMs,
-      },
-      rooms,
-      logger,
-    ),
+    rooms: roomParts.rooms,
   };
-  deps.rooms.start();
-  // Every API process offers to run each room's admitter; one per room holds the lease.
-  // A sale Redis forgot is loaded back, as a purchase would have it (src/recovery/).
-  const readings = {
-    remaining: async (saleId: number) => {
-      const remaining = await gate.remaining(saleId);
-      if (remaining === null) await deps.saleRecovery?.onSaleMissing(saleId);
-      return remaining;
-    },
-    inflightIds: (saleId: number) => gate.inflightIds(saleId),
-    paused: async (saleId: number) => (await gate.saleState(saleId))?.paused ?? false,
-  };
-  const admitters = new Admitters(
-    { redis, prefix: config.redis.prefix },
-    db,
-    readings,
-    {
-      tickMs: config.room.tickMs,
-      leaseMs: config.room.leaseMs,
-      overbook: config.room.waitingRoomOverbook,
-      defaultRate: config.room.admitPerSecond,
-    },
-    rooms,
-    logger,
-  );
-  admitters.start();
-  const stopSignals = admission
-    ? publishRoomSignals(redis, config.redis.prefix, admission, config.room.tickMs, logger)
-    : null;
   deps.buyers.start();
   const http = await serveApi(deps, registry, metrics);
   logger.info({ port: http.port }, 'api listening');
@@ -130,9 +95,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     deps,
     stop: async () => {
       await http.close();
-      await stopSignals?.();
-      await admitters.stop();
-      await deps.rooms.stop();
+      await roomParts.stop();
       admission?.stop();
       await saleCache.stop();
       await broker.close();

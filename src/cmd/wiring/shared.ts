@@ -9,7 +9,7 @@ export async function serveProcessMetrics(
   config: Config,
   logger: Logger,
   registry: Registry,
-  role: 'bridge' | 'worker' | 'compensator',
+  role: 'bridge' | 'worker' | 'compensator' | 'events',
 ) {
   const served = await serveMetrics(registry, config.http.host, metricsPortChoice(config, role));
   logger.info({ metricsPort: served.port }, `${role} metrics listening`);

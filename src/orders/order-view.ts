@@ -12,7 +12,8 @@ type OrderRowView = {
   updatedAt: Date;
 };
 
-// The order as API.md shows it (GET /orders/:orderId, the cancel and the webhook answers).
+// The order as API.md shows it (GET /orders/:orderId, the cancel and the webhook answers, and
+// the order events).
 export function orderView(row: OrderRowView) {
   return {
     orderId: row.id,

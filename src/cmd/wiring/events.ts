@@ -1,0 +1,89 @@
+import type { Config } from '../../config.js';
+import type { Logger } from '../../observability/logger.js';
+import { createBullRedis, type RedisClient } from '../../redis/connection.js';
+import { createDatabase } from '../../db/client.js';
+import { outboxBacklog } from '../../db/order-events-repository.js';
+import { BrokerConnection } from '../../broker/connection.js';
+import { ConfirmedPublisher } from '../../broker/publisher.js';
+import { topology } from '../../broker/topology.js';
+import { createRegistry } from '../../observability/metrics.js';
+import { eventsMetrics } from '../../observability/events-metrics.js';
+import { OutboxRelay } from '../../events/relay.js';
+import type { OrderEvent } from '../../events/event.js';
+import {
+  createWebhookQueue,
+  enqueueWebhooks,
+  startWebhookDispatcher,
+} from '../../events/webhooks.js';
+import { quit, serveProcessMetrics } from './shared.js';
+
+// The events process (docs/order-events.md): the outbox relay, and the webhook dispatcher when
+// EVENTS_WEBHOOK_URL is set. Apart from the drain, so that a slow receiver or broker never
+// takes the worker's CPU, and any number may run: one relays at a time, all deliver.
+export async function startEvents(config: Config, logger: Logger) {
+  const registry = createRegistry('events');
+  const { events } = config;
+  // Every query bounded: a stalled PostgreSQL fails a pass, and the next one tries again.
+  const db = createDatabase(config.database.url, 3, { queryTimeoutMs: 10_000 });
+  const broker = new BrokerConnection(config.amqp.url, logger, 'flashline-events', config);
+  const publisher = new ConfirmedPublisher(broker, config.amqp.publishTimeoutMs);
+  const metrics = eventsMetrics(registry, () => outboxBacklog(db));
+  const webhooks = events.webhookUrl ? startWebhooks(config, logger, metrics) : null;
+
+  const relay = new OutboxRelay({
+    db,
+    // One channel, in id order: RabbitMQ keeps a channel's order, so an order's events too.
+    publish: (batch: OrderEvent[]) =>
+      Promise.all(
+        batch.map((event) =>
+          publisher.send(topology.eventsExchange, event.type, event, {
+            messageId: event.id,
+            type: event.type,
+          }),
+        ),
+      ).then(() => undefined),
+    enqueue: webhooks ? (batch) => enqueueWebhooks(webhooks.queue, batch) : undefined,
+    logger,
+    metrics,
+    batch: events.relayBatch,
+    idleMs: events.relayIdleMs,
+    transactionIdleMs: config.amqp.publishTimeoutMs + 30_000,
+    retentionHours: events.retentionHours,
+  });
+  await broker.start();
+  relay.start();
+  const served = await serveProcessMetrics(config, logger, registry, 'events');
+
+  return {
+    relay,
+    metricsPort: served.port,
+    stop: async () => {
+      await relay.stop();
+      await webhooks?.stop();
+      served.server.close();
+      await broker.close();
+      await db.$client.end();
+    },
+  };
+}
+
+function startWebhooks(config: Config, logger: Logger, metrics: ReturnType<typeof eventsMetrics>) {
+  const redis: RedisClient = createBullRedis(config);
+  const queue = createWebhookQueue(config, redis);
+  const worker = startWebhookDispatcher(config, redis, {
+    url: config.events.webhookUrl!,
+    secret: config.events.webhookSecret,
+    timeoutMs: config.events.webhookTimeoutMs,
+    logger,
+    metrics,
+  });
+  return {
+    queue,
+    stop: async () => {
+      // close() lets the deliveries in flight finish.
+      await worker.close();
+      await queue.close();
+      await quit(redis);
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import type { Database } from '../db/client.js';
+import { takeOutboxBatch, pruneOutbox } from '../db/order-events-repository.js';
+import type { Logger } from '../observability/logger.js';
+import type { EventsMetrics } from '../observability/events-metrics.js';
+import { toEvent, type OrderEvent } from './event.js';
+
+export type RelayDeps = {
+  db: Database;
+  // Resolves when RabbitMQ confirmed every event; rejects if any was not.
+  publish: (events: OrderEvent[]) => Promise<void>;
+  // Hands the events to the webhook queue (deduplicated by event id); absent without a URL.
+  enqueue?: ((events: OrderEvent[]) => Promise<void>) | undefined;
+  logger: Logger;
+  metrics?: EventsMetrics | undefined;
+  batch: number;
+  idleMs: number;
+  // An open relay transaction idle this long is ended by PostgreSQL (a stopped relay).
+  transactionIdleMs: number;
+  retentionHours: number;
+};
+
+const retryAfterFailureMs = 500;
+const pruneEveryMs = 60_000;
+
+// The outbox relay (docs/order-events.md): one transaction per batch takes the relay lock,
+// reads the oldest unpublished rows, publishes them in id order with publisher confirms, hands
+// them to the webhook queue, and only then marks them published. A crash anywhere before the
+// commit leaves them unmarked: the next pass (this relay's or another's) sends them again
+// with the same ids. Never a mark without a confirm, so never a lost event.
+export class OutboxRelay {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private lastPrune = 0;
+
+  constructor(private readonly deps: RelayDeps) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  // One batch: the number of events published, or null when another relay holds the lock.
+  async pass(): Promise<number | null> {
+    const { db, batch, transactionIdleMs } = this.deps;
+    const taken = await takeOutboxBatch(db, batch, transactionIdleMs);
+    if (!taken) return null;
+    if (taken.rows.length === 0) {
+      await taken.commit();
+      return 0;
+    }
+    const events = taken.rows.map(toEvent);
+    try {
+      // Both before the marks; neither needs the other, so they overlap.
+      await Promise.all([this.deps.publish(events), this.deps.enqueue?.(events)]);
+    } catch (error) {
+      await taken.rollback();
+      throw error;
+    }
+    await taken.commit();
+    const now = Date.now();
+    this.deps.metrics?.published.inc(events.length);
+    for (const row of taken.rows) {
+      this.deps.metrics?.publishLag.observe((now - row.occurredAt.getTime()) / 1000);
+    }
+    return events.length;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let pause = this.deps.idleMs;
+      try {
+        const published = await this.pass();
+        // A full batch: more are likely waiting.
+        if (published === this.deps.batch) pause = 0;
+        await this.pruneNow();
+      } catch (error) {
+        this.deps.metrics?.relayFailures.inc();
+        this.deps.logger.warn({ err: error }, 'outbox relay pass failed; retrying');
+        pause = retryAfterFailureMs;
+      }
+      if (pause > 0 && this.running) await this.sleep(pause);
+    }
+  }
+
+  private async pruneNow(): Promise<void> {
+    const { retentionHours, db } = this.deps;
+    if (retentionHours === 0 || Date.now() - this.lastPrune < pruneEveryMs) return;
+    this.lastPrune = Date.now();
+    const pruned = await pruneOutbox(db, retentionHours, 10_000);
+    if (pruned > 0) this.deps.logger.info({ pruned }, 'published order events pruned');
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
+import { client, type Client } from '../support/system.js';
+import { assertPaymentOracle, payWebhook, sql } from '../support/payments.js';
+import { keepBuying } from '../support/buyers.js';
+import { readyWithin, settleFast, spawnPipeline } from '../support/failures.js';
+import { killAll, spawnProcess, type Child } from '../support/processes.js';
+import {
+  startRabbitCluster,
+  type RabbitCluster,
+  type RabbitNode,
+} from '../support/rabbit-cluster.js';
+import {
+  assertEventsOracle,
+  bindEventsQueue,
+  expectedStatuses,
+  outboxRows,
+  readEventsQueue,
+  startReceiver,
+  type Receiver,
+} from '../support/events.js';
+
+const secret = `whsec_${Buffer.from('flashline-test-events-faults').toString('base64')}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Issue #25, item 6: every status change makes exactly one event with a stable id while the
+// relay (SIGKILL), RabbitMQ (a node of this test's own, stopped and started) and the webhook
+// receiver (stopped, then refusing) each fail mid-sale. Orders are confirmed, paid, cancelled,
+// expired and failed (FAULT_FAIL_RATE) meanwhile, so every writer of a status is covered.
+// order events through a relay kill, a broker stop and a receiver outage
+let rabbit: RabbitCluster;
+let node: RabbitNode;
+let receiver: Receiver;
+let env: TestEnv;
+let api: Client;
+let baseUrl: string;
+let events: Child;
+
+beforeAll(async () => {
+  rabbit = await startRabbitCluster(1);
+  node = rabbit.nodes[0]!;
+  receiver = await startReceiver(secret);
+  env = await createTestEnv('evfaults', {
+    ...settleFast,
+    AMQP_URL: node.url(),
+    PUBLISH_TIMEOUT_MS: '2000',
+    RECONCILE_STALE_AFTER_MS: '30000',
+    FAULT_FAIL_RATE: '0.05',
+    EVENTS_WEBHOOK_URL: receiver.url,
+    EVENTS_WEBHOOK_SECRET: secret,
+    // Retries come within seconds however long the outage, so the test ends soon after.
+    EVENTS_WEBHOOK_MAX_DELAY_SECONDS: '2',
+  });
+  await bindEventsQueue(node.url());
+  const pipeline = await spawnPipeline(env, {}, 90_000);
+  baseUrl = pipeline.baseUrl;
+  api = client(baseUrl, env);
+  events = spawnProcess('events', env);
+  await readyWithin(events, 90_000);
+});
+afterAll(async () => {
+  await killAll();
+  await receiver?.stop();
+  await env?.cleanup();
+  await rabbit?.stop();
+});
+
+// Pays every third confirmed order and cancels every third, as they confirm.
+function settleOrders(saleId: number) {
+  const acted = new Set<string>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const rows = await sql<{ id: string; user_id: string }>(
+        env,
+        "SELECT id, user_id FROM orders WHERE sale_id = $1 AND status = 'confirmed' ORDER BY id",
+        [saleId],
+      ).catch(() => []);
+      for (const row of rows) {
+        if (acted.has(row.id)) continue;
+        acted.add(row.id);
+        const turn = acted.size % 3;
+        if (turn === 0) await payWebhook(baseUrl, env, row.id, `pay-${row.id}`).catch(() => null);
+        if (turn === 1) {
+          await api
+            .raw('POST', `/orders/${row.id}/cancel`, api.buyerHeaders(row.user_id))
+            .catch(() => null);
+        }
+      }
+      await sleep(100);
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+  };
+}
+
+it('delivers every event exactly once by id, in order per order, signed', async () => {
+  const sale = await api.createSale({
+    sku: 'events-faults',
+    name: 'Events under faults',
+    stock: 250,
+    paymentWindowSeconds: 10,
+  });
+  expect(sale.status).toBe(201);
+  const saleId = sale.body.id as number;
+  const buying = keepBuying(api, saleId, (i) => ({ buyer: `evf-${i}` }), { lanes: 4, gapMs: 30 });
+  const stopSettling = settleOrders(saleId);
+
+  // The relay, killed mid-batch (SIGKILL), and another started in its place.
+  await sleep(3000);
+  events.kill('SIGKILL');
+  await events.exited;
+  await sleep(1000);
+  events = spawnProcess('events', env);
+  await readyWithin(events, 90_000);
+
+  // RabbitMQ stopped: purchases answer 503 meanwhile, and the relay cannot publish.
+  await sleep(2000);
+  await node.stop();
+  await sleep(3000);
+  await node.start();
+
+  // The receiver gone (connections refused), then back but refusing a while.
+  await sleep(2000);
+  await receiver.stop();
+  await sleep(3000);
+  await receiver.start();
+  receiver.refuseNext(20, 503);
+  await sleep(2000);
+
+  const answers = await buying.stop();
+  await stopSettling();
+  expect(answers.filter((a) => a.status === 202).length, buying.tally()).toBeGreaterThan(50);
+  await assertPaymentOracle(env, saleId, answers, { windowsClosed: true, timeoutMs: 90_000 });
+
+  const expected = await expectedStatuses(env, saleId);
+  const statuses = new Set([...expected.values()].flat());
+  expect([...statuses].sort(), 'every kind of change happened').toEqual([
+    'cancelled',
+    'confirmed',
+    'expired',
+    'failed',
+    'paid',
+  ]);
+  const changes = [...expected.values()].flat().length;
+  await waitFor(
+    async () =>
+      (await outboxRows(env, saleId)).every((row) => row.published) &&
+      new Set(receiver.deliveries.map((d) => d.id)).size >= changes,
+    {
+      timeoutMs: 60_000,
+      what: () =>
+        `${changes} events delivered (have ${new Set(receiver.deliveries.map((d) => d.id)).size})`,
+    },
+  );
+  const published = await readEventsQueue(node.url());
+  // How many repeats the faults caused (each with its event's id), for the log.
+  console.log(
+    `events ${changes}, on RabbitMQ ${published.length}, webhooks ${receiver.deliveries.length}; ${buying.tally()}`,
+  );
+  assertEventsOracle(expected, await outboxRows(env, saleId), published, receiver);
+}, 300_000);
