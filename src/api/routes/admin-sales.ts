@@ -16,7 +16,7 @@ import type { Sale } from '../../db/schema.js';
 import { saleView } from '../sale-view.js';
 import { changeSale, type SaleChange } from '../sale-changes.js';
 import { logOf } from '../middleware/request-logger.js';
-import { createSale } from '../sale-creation.js';
+import { createSale as createSaleWithRoom } from '../sale-creation.js';
 import { roomCounts } from '../room-check.js';
 
 // Who is recorded as making a change: the X-Admin-Actor header (one admin token is shared by
@@ -24,6 +24,15 @@ import { roomCounts } from '../room-check.js';
 function actorOf(c: Context): string {
   const raw = c.req.header('x-admin-actor');
   return raw === undefined ? 'admin' : badRequestFrom(adminActorSchema, raw);
+}
+
+// POST /admin/sales: saved in PostgreSQL (with its waiting room), then loaded into the gate
+// (../sale-creation.ts).
+async function createSale(c: Context, deps: ApiDeps) {
+  rejectQuery(c.req.query());
+  const body = await readJson(c.req, createSaleSchema);
+  const { sale, room } = await createSaleWithRoom(deps, body, logOf(c, deps.logger));
+  return c.json(saleView(sale, sale.stock, room), 201);
 }
 
 export function adminSalesRoutes(deps: ApiDeps) {
@@ -40,12 +49,7 @@ export function adminSalesRoutes(deps: ApiDeps) {
   };
   return new Hono()
     .use('*', requireAdmin(deps.config.auth.adminToken))
-    .post('/', async (c) => {
-      rejectQuery(c.req.query());
-      const body = await readJson(c.req, createSaleSchema);
-      const { sale, room } = await createSale(deps, body, logOf(c, deps.logger));
-      return c.json(saleView(sale, sale.stock, room), 201);
-    })
+    .post('/', (c) => createSale(c, deps))
     .get('/', async (c) => {
       const query = badRequestFrom(listSalesQuerySchema, c.req.query());
       const page = await listSales(deps.db, query);

@@ -20,8 +20,7 @@ import { powMetrics } from '../../observability/pow-metrics.js';
 import { ProofOfWorkSales } from '../../api/proof-of-work-sales.js';
 import { ClientAddresses } from '../../api/client-address.js';
 import { quit } from './shared.js';
-import { createRooms, startAdmitters } from './api-rooms.js';
-import { roomMetrics } from '../../observability/room-metrics.js';
+import { startRooms } from './rooms.js';
 
 export type RunningApi = { port: number; deps: ApiDeps; stop: () => Promise<void> };
 
@@ -51,7 +50,17 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     ? new AdaptiveAdmission(config.admission, admissionMetrics(registry), logger)
     : undefined;
   admission?.start();
-  const rooms = roomMetrics(registry);
+  const saleRecovery = new SaleRecovery(db, new SaleLoader(db, gate, logger), logger);
+  const roomParts = startRooms({
+    config,
+    logger,
+    redis,
+    db,
+    gate,
+    registry,
+    saleRecovery,
+    admission,
+  });
   const deps: ApiDeps = {
     config,
     logger,
@@ -65,7 +74,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     ),
     saleCache,
     admission,
-    saleRecovery: new SaleRecovery(db, new SaleLoader(db, gate, logger), logger),
+    saleRecovery,
     buyers: buyerVerifier(config, logger),
     proofOfWork: new ProofOfWork(redis, {
       prefix: config.redis.prefix,
@@ -75,10 +84,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     }),
     proofOfWorkSales: new ProofOfWorkSales(gate, db),
     clientAddresses: new ClientAddresses(config.http.trustedProxies),
-    rooms: createRooms(config, redis, db, rooms, logger),
+    rooms: roomParts.rooms,
   };
-  deps.rooms.start();
-  const stopAdmitters = startAdmitters(deps, rooms);
   deps.buyers.start();
   const http = await serveApi(deps, registry, metrics);
   logger.info({ port: http.port }, 'api listening');
@@ -88,8 +95,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     deps,
     stop: async () => {
       await http.close();
-      await stopAdmitters();
-      await deps.rooms.stop();
+      await roomParts.stop();
       admission?.stop();
       await saleCache.stop();
       await broker.close();
