@@ -21,6 +21,7 @@ import { metricsText } from './cluster.js';
 import { paymentsRoutes } from './routes/payments.js';
 import { paymentMetrics } from '../observability/payment-metrics.js';
 import { challengeRoutes } from './routes/challenge.js';
+import { roomPageRoutes } from './room-page.js';
 
 export const maxBodyBytes = 16 * 1024;
 
@@ -57,6 +58,9 @@ export function createApp(
   app.all(`${adminQueuesPath}/*`, toBoard);
   app.route('/sales', salesRoutes(deps, metrics));
   app.route('/sales', challengeRoutes(deps));
+  const room = roomPageRoutes();
+  app.route('/sales', room.page);
+  app.route('/room', room.files);
   const payments = paymentMetrics(registry, deps.config.payment.expiryLateAfterMs / 1000);
   app.route('/orders', ordersRoutes(deps, payments));
   app.route('/payments', paymentsRoutes(deps, payments));
