@@ -23,7 +23,13 @@ export const stored = (key) => {
   }
 };
 export const show = (id, on = true) => (el(id).hidden = !on);
+// Announced to a screen reader (a polite live region, not shown: the page shows the same).
 export const say = (text) => (el('announce').textContent = text);
+// Shown and announced: what the page is waiting on now.
+export const tell = (text) => {
+  el('notice').textContent = text;
+  say(text);
+};
 export const problem = (text) => (el('problem').textContent = text);
 export const now = () => Date.now() + skewMs;
 export const later = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

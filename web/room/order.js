@@ -1,5 +1,5 @@
 // The purchase with the pass, then the order's status until it settles.
-import { call, clock, el, later, problem, say, show } from './api.js';
+import { call, clock, el, later, problem, say, show, tell } from './api.js';
 
 const refusals = {
   SOLD_OUT: 'Sold out: the last units went before this purchase.',
@@ -11,7 +11,7 @@ const refusals = {
 // second one. Returns the order's id, or the refusal's code once it is shown.
 export async function purchase(saleId, quantity, headers) {
   el('buy').disabled = true;
-  say('Buying…');
+  tell('Buying…');
   const answer = await call(
     'POST',
     `/sales/${saleId}/purchase`,
@@ -19,6 +19,7 @@ export async function purchase(saleId, quantity, headers) {
     { quantity },
   );
   el('buy').disabled = false;
+  tell('');
   if (answer.status === 202) return { orderId: answer.data.orderId };
   problem(
     refusals[answer.code] ??

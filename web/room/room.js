@@ -13,6 +13,7 @@ import {
   problem,
   say,
   session,
+  tell,
   show,
   store,
   stored,
@@ -89,6 +90,7 @@ function closeLine(reason, canRejoin = false) {
 // A place from the server (join or poll): what the buyer sees follows its state.
 function renderPlace(place) {
   page.ticket = place.ticket;
+  tell('');
   store(ticketKey, place.ticket);
   if (place.state === 'closed') {
     return closeLine(place.reason ?? 'SALE_ENDED', place.reason === 'PASS_EXPIRED');
@@ -141,7 +143,7 @@ async function poll() {
   if (answer.status === 200) return renderPlace(answer.data);
   if (answer.code === 'NOT_IN_QUEUE') {
     store(ticketKey, null);
-    say('Your place was dropped while this page was away. Joining again.');
+    tell('Your place was dropped while this page was away. Joining again.');
     return join();
   }
   problem(answer.data?.error?.message ?? `Unexpected answer ${answer.status}`);
@@ -149,7 +151,7 @@ async function poll() {
 }
 
 async function proofOfWork() {
-  say('Checking this browser (a second of work, to keep bots out)…');
+  tell('Checking this browser (a second of work, to keep bots out)…');
   const asked = await call('GET', `/sales/${saleId}/challenge`);
   if (asked.status !== 200) return null;
   return solveChallenge(asked.data);
@@ -166,7 +168,7 @@ async function join() {
   switch (answer.code) {
     case 'QUEUE_NOT_OPEN': {
       const opensAt = Date.parse(page.sale.waitingRoom.opensAt);
-      say(`The line opens ${clock(opensAt)}. This page joins it then.`);
+      tell(`The line opens ${clock(opensAt)}. This page joins it then.`);
       return setTimeout(join, Math.max(1000, opensAt - now() + Math.random() * 2000));
     }
     case 'SOLD_OUT':
@@ -185,6 +187,7 @@ async function join() {
 function openWithoutRoom() {
   const left = Date.parse(page.sale.startsAt) - now();
   if (left > 0) return setTimeout(openWithoutRoom, Math.min(left, 2 ** 31 - 1));
+  tick();
   el('buy-title').textContent = 'The sale is on';
   show('buy-box');
 }
