@@ -8,7 +8,7 @@ const layers = [
   ['config', 'errors', 'types'],
   ['redis', 'observability'],
   ['gate', 'broker', 'db', 'queues', 'auth'],
-  ['orders', 'pow'],
+  ['orders', 'pow', 'room'],
   ['recovery'],
   ['payments'],
   ['api', 'bridge', 'compensator'],

@@ -21,7 +21,7 @@
             their purchases run (reserve-7.lua). Created while restoring, it is `loading`
             until its buyers' orders are restored.
     ARGV[8] the sale's features, fixed at its creation: words separated by spaces ('pow': proof
-            of work), '' for none; kept in the field `features` for the API to read
+            of work, 'room': a waiting room), '' for none; kept in the field `features` for the API to read
 
   Output: { code }
     OK       loaded

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { defaultAlgorithms } from './config/fields.js';
 import { frontGroups } from './config/front.js';
 import { pipelineGroups } from './config/pipeline.js';
+import { roomGroups } from './config/room.js';
 
 export {
   amqpNodeUrls,
@@ -14,7 +15,7 @@ export {
 // Every variable, named once, as it is in the environment, in the group of Config it belongs
 // to. Its field is its name without the group's prefix, in camelCase: REDIS_SENTINEL_NAME is
 // config.redis.sentinelName, PG_POOL_MAX config.database.pgPoolMax (fieldName below).
-const groups = { ...frontGroups, ...pipelineGroups };
+const groups = { ...frontGroups, ...pipelineGroups, ...roomGroups };
 
 type Groups = typeof groups;
 type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`

@@ -21,7 +21,11 @@ export type ErrorCode =
   | 'INTERNAL'
   | 'CHALLENGE_REQUIRED'
   | 'CHALLENGE_FAILED'
-  | 'NO_PROOF_OF_WORK';
+  | 'NO_PROOF_OF_WORK'
+  | 'NO_WAITING_ROOM'
+  | 'QUEUE_NOT_OPEN'
+  | 'NOT_IN_QUEUE'
+  | 'NOT_ADMITTED';
 
 // Thrown anywhere in a request; app.onError turns it into the contract's error body.
 export class ApiError extends Error {

@@ -21,6 +21,7 @@ import { metricsText } from './cluster.js';
 import { paymentsRoutes } from './routes/payments.js';
 import { paymentMetrics } from '../observability/payment-metrics.js';
 import { challengeRoutes } from './routes/challenge.js';
+import { queueRoutes } from './routes/queue.js';
 import { roomPageRoutes } from './room-page.js';
 
 export const maxBodyBytes = 16 * 1024;
@@ -58,6 +59,7 @@ export function createApp(
   app.all(`${adminQueuesPath}/*`, toBoard);
   app.route('/sales', salesRoutes(deps, metrics));
   app.route('/sales', challengeRoutes(deps));
+  app.route('/sales', queueRoutes(deps));
   const room = roomPageRoutes();
   app.route('/sales', room.page);
   app.route('/room', room.files);

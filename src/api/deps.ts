@@ -12,6 +12,7 @@ import type { BuyerVerifier } from '../auth/buyer-verifier.js';
 import type { ProofOfWork } from '../pow/proof-of-work.js';
 import type { ProofOfWorkSales } from './proof-of-work-sales.js';
 import type { ClientAddresses } from './client-address.js';
+import type { Rooms } from '../room/room.js';
 
 export type ApiDeps = {
   config: Config;
@@ -34,4 +35,6 @@ export type ApiDeps = {
   proofOfWork: ProofOfWork;
   proofOfWorkSales: ProofOfWorkSales;
   clientAddresses: ClientAddresses;
+  // Waiting rooms (API.md): joins, polls, leaves, and the passes a purchase must carry.
+  rooms: Rooms;
 };

@@ -4,7 +4,9 @@ import type { Gate } from '../gate/gate.js';
 
 // What the purchase path and the challenge route need of a sale: whether it asks for proof of
 // work, and when it starts (a challenge asked before is priced as the opening crowd will be).
-export type SaleWork = { asks: boolean; startsAtMs: number };
+// Whether it has a waiting room rides along: a purchase of such a sale needs a pass, and its
+// proof of work is asked at the join instead.
+export type SaleWork = { asks: boolean; startsAtMs: number; room: boolean };
 
 // Both are fixed when the sale is created, so each process reads them once per sale: from the
 // gate's sale hash, where the purchase path goes anyway, and from PostgreSQL only when Redis
@@ -49,9 +51,12 @@ export class ProofOfWorkSales {
   private async fetch(saleId: number): Promise<SaleWork | null> {
     const state = await this.gate.saleState(saleId);
     if (state?.features) {
-      return { asks: state.features.includes('pow'), startsAtMs: state.startsAtMs };
+      const room = state.features.includes('room');
+      return { asks: state.features.includes('pow'), startsAtMs: state.startsAtMs, room };
     }
     const row = await proofOfWorkOf(this.db, saleId);
-    return row ? { asks: row.proofOfWork, startsAtMs: row.startsAt.getTime() } : null;
+    return row
+      ? { asks: row.proofOfWork, startsAtMs: row.startsAt.getTime(), room: row.waitingRoom }
+      : null;
   }
 }

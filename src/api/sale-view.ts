@@ -1,6 +1,22 @@
-import type { Sale } from '../db/schema.js';
+import type { Sale, WaitingRoom } from '../db/schema.js';
 
-export function saleView(sale: Sale, remaining: number) {
+// A sale's room as the sale object shows it, with the line's live counts.
+export type RoomCounts = { room: WaitingRoom; waiting: number; admitted: number };
+
+export function roomView(counts: RoomCounts | null | undefined) {
+  if (!counts) return null;
+  const { room } = counts;
+  return {
+    opensAt: room.opensAt.toISOString(),
+    passSeconds: room.passSeconds,
+    idleSeconds: room.idleSeconds,
+    admitPerSecond: room.admitPerSecond,
+    waiting: counts.waiting,
+    admitted: counts.admitted,
+  };
+}
+
+export function saleView(sale: Sale, remaining: number, room?: RoomCounts | null) {
   return {
     id: sale.id,
     sku: sale.sku,
@@ -14,5 +30,6 @@ export function saleView(sale: Sale, remaining: number) {
     shards: sale.shards,
     paymentWindowSeconds: sale.paymentWindowSeconds,
     proofOfWork: sale.proofOfWork,
+    waitingRoom: roomView(room),
   };
 }

@@ -92,12 +92,29 @@ export const createSaleSchema = z
     paymentWindowSeconds: z.number().int().min(10).max(86_400).optional(),
     shards: z.number().int().min(1).max(64).default(1),
     proofOfWork: z.boolean().default(false),
+    waitingRoom: z
+      .object({
+        opensAt: isoDate.optional(),
+        passSeconds: z.number().int().min(30).max(3600).default(300),
+        idleSeconds: z.number().int().min(10).max(600).default(60),
+        admitPerSecond: z.number().int().min(1).max(1_000_000).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((sale) => !sale.endsAt || sale.endsAt > (sale.startsAt ?? new Date()), {
     message: 'endsAt must be after startsAt',
     path: ['endsAt'],
-  });
+  })
+  .refine(
+    (sale) =>
+      !sale.waitingRoom?.opensAt || sale.waitingRoom.opensAt <= (sale.startsAt ?? new Date()),
+    { message: 'opensAt must not be after startsAt', path: ['waitingRoom', 'opensAt'] },
+  );
+
+// A room opens this long before its sale's start when its opensAt is not given (API.md).
+export const defaultRoomLeadMs = 15 * 60_000;
 
 export function badRequestFrom<T>(schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);

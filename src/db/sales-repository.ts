@@ -12,6 +12,7 @@ export type NewSale = {
   paymentWindowSeconds?: number | null;
   shards?: number;
   proofOfWork?: boolean;
+  waitingRoom?: boolean;
 };
 
 export class SkuTakenError extends Error {
@@ -46,9 +47,13 @@ export async function listOpenSales(db: Database, endedWithin = '1 day'): Promis
 export async function proofOfWorkOf(
   db: Database,
   id: number,
-): Promise<{ proofOfWork: boolean; startsAt: Date } | null> {
+): Promise<{ proofOfWork: boolean; startsAt: Date; waitingRoom: boolean } | null> {
   const [row] = await db
-    .select({ proofOfWork: sales.proofOfWork, startsAt: sales.startsAt })
+    .select({
+      proofOfWork: sales.proofOfWork,
+      startsAt: sales.startsAt,
+      waitingRoom: sales.waitingRoom,
+    })
     .from(sales)
     .where(eq(sales.id, id));
   return row ?? null;

@@ -6,6 +6,8 @@ import {
   index,
   uniqueIndex,
   integer,
+  jsonb,
+  customType,
   pgTable,
   primaryKey,
   smallint,
@@ -37,6 +39,9 @@ export const sales = pgTable(
     // Every purchase (or join, with a waiting room) carries a solved challenge (API.md, Proof
     // of work). Fixed at creation: API processes cache it for the sale's life.
     proofOfWork: boolean('proof_of_work').notNull().default(false),
+    // Bought through a waiting room (API.md; its settings in waiting_rooms): a purchase needs
+    // a pass. Fixed at creation, and carried into the gate's hash with the sale's features.
+    waitingRoom: boolean('waiting_room').notNull().default(false),
     ...timestamps,
   },
   (t) => [
@@ -138,5 +143,44 @@ export const saleBuyers = pgTable(
   ],
 );
 
+// A bytea column read and written as a Buffer.
+const bytes = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
+// A sale's waiting room (API.md, "Waiting room"; docs/waiting-room.md): its settings, and
+// what must survive Redis forgetting the line: the prequeue's draw, the admission cursor, the
+// passes' batches and the places given up. Redis holds the live line; this row is where it is
+// rebuilt from.
+export const waitingRooms = pgTable(
+  'waiting_rooms',
+  {
+    saleId: bigint('sale_id', { mode: 'number' })
+      .primaryKey()
+      .references(() => sales.id),
+    opensAt: timestamp('opens_at', { withTimezone: true }).notNull(),
+    passSeconds: integer('pass_seconds').notNull(),
+    idleSeconds: integer('idle_seconds').notNull(),
+    admitPerSecond: integer('admit_per_second'),
+    // The highest place number handed out, as last written by the admitter.
+    joined: bigint('joined', { mode: 'number' }).notNull().default(0),
+    // The prequeue's size and its drawn order (rank -> place, uint32 little-endian), written
+    // once: null until the draw at startsAt.
+    drawnSize: bigint('drawn_size', { mode: 'number' }),
+    drawnOrder: bytes('drawn_order'),
+    // Every rank up to here has been admitted; only ever raised.
+    admittedTo: bigint('admitted_to', { mode: 'number' }).notNull().default(0),
+    admitted: bigint('admitted', { mode: 'number' }).notNull().default(0),
+    // Unexpired admission batches: [rank admitted to, pass expiry ms, passes].
+    batches: jsonb('batches').$type<[number, number, number][]>().notNull().default([]),
+    // Places given up (left or idle), one bit per place number.
+    gone: bytes('gone'),
+    ...timestamps,
+  },
+  (t) => [
+    check('waiting_rooms_pass_range', sql`${t.passSeconds} BETWEEN 30 AND 3600`),
+    check('waiting_rooms_idle_range', sql`${t.idleSeconds} BETWEEN 10 AND 600`),
+  ],
+);
+
 export type Sale = typeof sales.$inferSelect;
+export type WaitingRoom = typeof waitingRooms.$inferSelect;
 export type Order = typeof orders.$inferSelect;

@@ -99,3 +99,29 @@ export function proofOfWorkKeys(prefix: string, saleId: number) {
     addressWindow: (address: string, window: number) => `${tag}:addr:${address}:${window}`,
   };
 }
+
+// The waiting room (src/room/, docs/waiting-room.md), under the sale's tag: the room's state
+// hash (place counter, prequeue size, cursor, incarnation), buyer -> place number, the places
+// given up and those seen per epoch (bitmaps by place number), the drawn order, the admission
+// batches and their passes used, the admitter's lease, and the view every API process reads.
+export function roomKeys(prefix: string, saleId: number) {
+  const tag = `${prefix}:{sale:${saleId}}:room`;
+  return {
+    state: `${tag}:state`,
+    buyers: `${tag}:buyers`,
+    gone: `${tag}:gone`,
+    seen: (epoch: number) => `${tag}:seen:${epoch}`,
+    order: `${tag}:order`,
+    batches: `${tag}:batches`,
+    used: `${tag}:used`,
+    usedRanks: `${tag}:used-ranks`,
+    lease: `${tag}:lease`,
+    view: `${tag}:view`,
+  };
+}
+export type RoomKeys = ReturnType<typeof roomKeys>;
+
+// Each API process's admission signals, read by every room's admitter (src/room/outflow.ts).
+export function roomSignalsKey(prefix: string): string {
+  return `${prefix}:room-signals`;
+}

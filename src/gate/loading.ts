@@ -12,13 +12,18 @@ export type SaleForGate = {
   shards?: number;
   // Each solution must carry a solved challenge (API.md, proof of work).
   proofOfWork?: boolean;
+  // Bought through a waiting room: a purchase needs a pass (API.md, waiting room).
+  waitingRoom?: boolean;
 };
 
 // What the API must know of a sale before its first purchase, kept beside its rules.
-export type SaleFeature = 'pow';
+export type SaleFeature = 'pow' | 'room';
 
 function featuresOf(sale: SaleForGate): SaleFeature[] {
-  return sale.proofOfWork ? ['pow'] : [];
+  const features: SaleFeature[] = [];
+  if (sale.proofOfWork) features.push('pow');
+  if (sale.waitingRoom) features.push('room');
+  return features;
 }
 
 // `restoring`: the sale may have orders already (Redis forgot it), so it is created at full

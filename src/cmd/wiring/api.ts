@@ -20,6 +20,10 @@ import { powMetrics } from '../../observability/pow-metrics.js';
 import { ProofOfWorkSales } from '../../api/proof-of-work-sales.js';
 import { ClientAddresses } from '../../api/client-address.js';
 import { quit } from './shared.js';
+import { Rooms } from '../../room/room.js';
+import { RoomViews } from '../../room/room-views.js';
+import { roomMetrics } from '../../observability/room-metrics.js';
+import { Admitters } from '../../room/admitter.js';
 
 export type RunningApi = { port: number; deps: ApiDeps; stop: () => Promise<void> };
 
@@ -49,6 +53,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     ? new AdaptiveAdmission(config.admission, admissionMetrics(registry), logger)
     : undefined;
   admission?.start();
+  const rooms = roomMetrics(registry);
   const deps: ApiDeps = {
     config,
     logger,
@@ -72,7 +77,36 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     }),
     proofOfWorkSales: new ProofOfWorkSales(gate, db),
     clientAddresses: new ClientAddresses(config.http.trustedProxies),
+    rooms: new Rooms(
+      redis,
+      config.redis.prefix,
+      db,
+      new RoomViews(redis, config.redis.prefix, config.room.viewMs, logger),
+      {
+        passSecret: config.room.queuePassSecret,
+        pollAfterMs: config.room.pollAfterMs,
+        viewMs: config.room.viewMs,
+      },
+      rooms,
+      logger,
+    ),
   };
+  deps.rooms.start();
+  // Every API process offers to run each room's admitter; one per room holds the lease.
+  const admitters = new Admitters(
+    { redis, prefix: config.redis.prefix },
+    db,
+    gate,
+    {
+      tickMs: config.room.tickMs,
+      leaseMs: config.room.leaseMs,
+      overbook: config.room.waitingRoomOverbook,
+      defaultRate: config.room.admitPerSecond,
+    },
+    rooms,
+    logger,
+  );
+  admitters.start();
   deps.buyers.start();
   const http = await serveApi(deps, registry, metrics);
   logger.info({ port: http.port }, 'api listening');
@@ -82,6 +116,8 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     deps,
     stop: async () => {
       await http.close();
+      await admitters.stop();
+      await deps.rooms.stop();
       admission?.stop();
       await saleCache.stop();
       await broker.close();

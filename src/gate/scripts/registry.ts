@@ -17,6 +17,14 @@ export const scriptFiles = {
   take: 'take-2',
   giveBack: 'give-back-2',
   repairShard: 'repair-shard-2',
+  roomJoin: 'room-join-4',
+  roomLeave: 'room-leave-3',
+  roomSeen: 'room-seen-4',
+  roomRestore: 'room-restore-4',
+  roomLease: 'room-lease-1',
+  roomAdvance: 'room-advance-5',
+  roomDrop: 'room-drop-3',
+  roomUse: 'room-use-3',
 } as const;
 
 export type ScriptName = keyof typeof scriptFiles;
@@ -67,7 +75,7 @@ export async function runScript(
   { redis }: ScriptTarget,
   name: ScriptName,
   keys: readonly string[],
-  args: readonly (string | number)[],
+  args: readonly (string | number | Buffer)[],
 ): Promise<unknown> {
   const { command, numberOfKeys } = scriptOf(name);
   if (keys.length !== numberOfKeys) {

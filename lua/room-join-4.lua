@@ -1,0 +1,52 @@
+--[[
+  A buyer joins a sale's waiting room: one place per buyer. A buyer already in line (their
+  place not given up) gets the same place back; otherwise a new place number at the back.
+  The first join at or after the sale's start freezes the prequeue's size (the places drawn
+  at the start are those numbered up to it), so a place numbered later is never shuffled.
+
+  Input:
+    KEYS[1] room state hash (src/gate/keys.ts, roomKeys)
+    KEYS[2] buyer -> place number hash
+    KEYS[3] places given up (bitmap by place number)
+    KEYS[4] places seen in the current epoch (bitmap by place number)
+
+    ARGV[1] buyer id
+    ARGV[2] the sale's start, ms
+    ARGV[3] seconds the seen bitmap lives
+    ARGV[4] a place number the buyer's ticket names ('0': none); used when KEYS[2] lost the
+            buyer (Redis forgot them), unless that place was given up
+
+  Output: { code, place, now ms, 1 when the place existed }
+    OK       the buyer's place
+    MISSING  the room's state is gone (Redis forgot it): the caller restores it and retries
+]]
+--- @include "includes/room-lost"
+if redis.call('HEXISTS', KEYS[1], 'inc') == 0 then
+  return { Code.MISSING }
+end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local function seen(place)
+  redis.call('SETBIT', KEYS[4], place, 1)
+  redis.call('EXPIRE', KEYS[4], ARGV[3])
+end
+local known = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if known == 0 then
+  known = tonumber(ARGV[4])
+  if known > 0 then bringBack(KEYS[1], KEYS[3], known) end
+end
+if known and known > 0 and redis.call('GETBIT', KEYS[3], known) == 0 then
+  redis.call('HSET', KEYS[2], ARGV[1], known)
+  if known > tonumber(redis.call('HGET', KEYS[1], 'seq') or '0') then
+    redis.call('HSET', KEYS[1], 'seq', known)
+  end
+  seen(known)
+  return { Code.OK, known, now, 1 }
+end
+if now >= tonumber(ARGV[2]) and redis.call('HEXISTS', KEYS[1], 'n') == 0 then
+  redis.call('HSET', KEYS[1], 'n', redis.call('HGET', KEYS[1], 'seq') or '0')
+end
+local place = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('HSET', KEYS[2], ARGV[1], place)
+seen(place)
+return { Code.OK, place, now, 0 }

@@ -1,0 +1,76 @@
+import { Hono, type Context } from 'hono';
+import type { ApiDeps } from '../deps.js';
+import { ApiError } from '../api-error.js';
+import { authenticateBuyer } from '../middleware/auth.js';
+import { parseSaleId, rejectQuery } from '../validation.js';
+import { requireProofOfWork, saleNotFound } from '../proof-of-work-check.js';
+import type { PlaceReply } from '../../room/room.js';
+import type { RoomSettings } from '../../room/settings.js';
+
+const noRoom = new ApiError(409, 'NO_WAITING_ROOM', 'this sale has no waiting room');
+const notOpen = new ApiError(403, 'QUEUE_NOT_OPEN', 'the waiting room is not open yet');
+const ended = new ApiError(403, 'SALE_ENDED', 'the sale has ended');
+const soldOut = new ApiError(409, 'SOLD_OUT', 'the sale is sold out');
+const notInQueue = new ApiError(404, 'NOT_IN_QUEUE', 'no place in this line');
+
+// A place as the contract writes it (API.md, "Waiting room").
+function placeBody(saleId: number, reply: PlaceReply) {
+  return {
+    saleId,
+    state: reply.state,
+    position: reply.position,
+    ahead: reply.ahead,
+    etaSeconds: reply.etaSeconds,
+    pollAfterMs: reply.pollAfterMs,
+    ticket: reply.ticket,
+    ...(reply.passToken && reply.pass
+      ? { pass: reply.passToken, passExpiresAt: new Date(reply.pass.expiresAtMs).toISOString() }
+      : {}),
+    ...(reply.reason ? { reason: reply.reason } : {}),
+  };
+}
+
+// 401, then 400, then the sale's own answers (404, 409 without a room).
+async function buyerAndRoom(
+  deps: ApiDeps,
+  c: Context,
+): Promise<{ buyer: string; room: RoomSettings }> {
+  const buyer = await authenticateBuyer(c.req.header('authorization'), deps.buyers);
+  const saleId = parseSaleId(c.req.param('saleId') ?? '');
+  rejectQuery(c.req.query());
+  const room = await deps.rooms.lookup(saleId);
+  if (room === 'absent') throw saleNotFound;
+  if (room === 'none') throw noRoom;
+  return { buyer, room };
+}
+
+// POST, GET and DELETE /sales/:saleId/queue: join the line, ask for one's place (which keeps
+// it), leave it. Polls are answered from this process's memory (src/room/room.ts).
+export function queueRoutes(deps: ApiDeps) {
+  return new Hono()
+    .post('/:saleId/queue', async (c) => {
+      const { buyer, room } = await buyerAndRoom(deps, c);
+      const now = Date.now();
+      if (now < room.opensAtMs) throw notOpen;
+      if (room.endsAtMs !== null && now >= room.endsAtMs) throw ended;
+      const { doc } = await deps.rooms.views.snapshot(room.saleId, now);
+      if (doc?.status === 'closed') throw soldOut;
+      if (room.proofOfWork) {
+        await requireProofOfWork(deps, room.saleId, buyer, c.req.header('x-altcha'));
+      }
+      const reply = await deps.rooms.join(room, buyer, c.req.header('x-queue-ticket'));
+      if (!reply) throw notInQueue;
+      return c.json(placeBody(room.saleId, reply));
+    })
+    .get('/:saleId/queue', async (c) => {
+      const { buyer, room } = await buyerAndRoom(deps, c);
+      const reply = await deps.rooms.place(room, buyer, c.req.header('x-queue-ticket'));
+      if (!reply) throw notInQueue;
+      return c.json(placeBody(room.saleId, reply));
+    })
+    .delete('/:saleId/queue', async (c) => {
+      const { buyer, room } = await buyerAndRoom(deps, c);
+      await deps.rooms.leave(room, buyer, c.req.header('x-queue-ticket'));
+      return c.body(null, 204);
+    });
+}

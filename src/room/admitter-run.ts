@@ -1,0 +1,241 @@
+import type { Database } from '../db/client.js';
+import { findRoom, saveProgress, unitsThatMayReturn } from '../db/rooms-repository.js';
+import { roomKeys } from '../gate/keys.js';
+import type { RoomMetrics } from '../observability/room-metrics.js';
+import { drawOnce } from './draw.js';
+import { restoreRoom } from './restore.js';
+import { advanceScript, dropScript, type RoomTarget } from './scripts.js';
+import { epochOf, type RoomSettings } from './settings.js';
+import type { OutflowReason, RoomStatus } from './view-doc.js';
+import { budgetOf, placeAtRank, viewDoc, walk, type Line } from './walk.js';
+
+export type AdmitterOptions = {
+  tickMs: number;
+  leaseMs: number;
+  overbook: number;
+  // The outflow of a room without admitPerSecond (ROOM_ADMIT_PER_SECOND).
+  defaultRate: number;
+};
+
+// What the admitter reads of the sale behind the room: the gate's units and in-flight orders.
+export type SaleReadings = {
+  remaining(saleId: number): Promise<number | null>;
+  inflightIds(saleId: number): Promise<string[]>;
+};
+
+type Batch = { expiresAtMs: number; to: number; passes: number; used: number };
+
+// Units that may come back are counted in PostgreSQL at most this often.
+const mayReturnEveryMs = 1_000;
+
+// One room's admitter, in the process holding its lease: each step reads the line, draws the
+// prequeue once at the start, drops idle places, admits from the front within the outflow and
+// the overbook bound, writes the step to PostgreSQL, then to Redis fenced by the lease.
+export class AdmitterRun {
+  private allowance = 0;
+  private lastStepMs = 0;
+  private order: Uint32Array | null = null;
+  private sweptEpoch = -1;
+  private measured = 0;
+  private mayReturn = { atMs: 0, count: 0 };
+  private reconciled = false;
+
+  constructor(
+    private readonly room: RoomSettings,
+    private readonly token: string,
+    private readonly target: RoomTarget,
+    private readonly db: Database,
+    private readonly readings: SaleReadings,
+    private readonly options: AdmitterOptions,
+    private readonly metrics: RoomMetrics,
+  ) {}
+
+  async step(nowMs: number): Promise<'ok' | 'lost'> {
+    const { redis } = this.target;
+    const keys = roomKeys(this.target.prefix, this.room.saleId);
+    let state = await redis.hgetall(keys.state);
+    if (!state.inc) {
+      await restoreRoom(this.db, this.target, this.room.saleId, nowMs);
+      this.order = null;
+      state = await redis.hgetall(keys.state);
+    }
+    const inc = state.inc ?? '';
+    let cursor = Number(state.cursor ?? 0);
+    // PostgreSQL is written first: a crash between the two leaves Redis behind it.
+    if (!this.reconciled) {
+      cursor = Math.max(cursor, (await findRoom(this.db, this.room.saleId))?.admittedTo ?? 0);
+      this.reconciled = true;
+    }
+    let n = state.n === undefined ? null : Number(state.n);
+    if (n === null && nowMs >= this.room.startsAtMs) {
+      await redis.hsetnx(keys.state, 'n', state.seq ?? '0');
+      n = Number(await redis.hget(keys.state, 'n'));
+    }
+    if (n !== null && !this.order) {
+      this.order = await drawOnce(this.db, this.target, this.room.saleId, n);
+    }
+    const line: Line = {
+      top: Number(state.seq ?? 0),
+      n,
+      order: this.order,
+      gone: await redis.getBuffer(keys.gone),
+    };
+    await this.sweepIdle(line, cursor, Number(state.since ?? 0), nowMs);
+    const status = await this.statusOf(nowMs);
+    const batches = await this.batches(keys.batches, keys.used);
+    const live = batches.filter((b) => b.expiresAtMs > nowMs);
+    const expired = batches.filter((b) => b.expiresAtMs <= nowMs);
+    for (const b of expired)
+      this.metrics.passesExpired.inc(this.label, Math.max(0, b.passes - b.used));
+    const outstanding = live.reduce((sum, b) => sum + Math.max(0, b.passes - b.used), 0);
+    const { rate, reason: rateReason } = this.rate();
+    const dt =
+      this.lastStepMs === 0 ? this.options.tickMs / 1000 : (nowMs - this.lastStepMs) / 1000;
+    this.lastStepMs = nowMs;
+    this.allowance = Math.min(Math.max(rate, 1), this.allowance + rate * Math.min(dt, 1));
+    const remaining = status.remaining;
+    const { budget, reason } = budgetOf(
+      this.allowance,
+      remaining,
+      this.options.overbook,
+      outstanding,
+      rateReason,
+    );
+    const drawn = n !== null && this.order !== null;
+    const moved =
+      drawn && nowMs >= this.room.startsAtMs ? walk(line, cursor, budget) : { cursor, admitted: 0 };
+    this.allowance -= moved.admitted;
+    const admitted = Number(state.admitted ?? 0) + moved.admitted;
+    const batch =
+      moved.admitted > 0
+        ? { expiresAtMs: nowMs + this.room.passSeconds * 1000, to: moved.cursor }
+        : null;
+    if (batch) live.push({ ...batch, passes: moved.admitted, used: 0 });
+    this.measured = 0.8 * this.measured + 0.2 * (moved.admitted / Math.max(dt, 0.001));
+    await saveProgress(this.db, this.room.saleId, {
+      joined: line.top,
+      admittedTo: moved.cursor,
+      admitted,
+      batches: live.map((b) => [b.to, b.expiresAtMs, b.passes]),
+      ...(line.gone ? { gone: line.gone } : {}),
+    });
+    const outflow = {
+      rate: this.measured,
+      limit: reason === 'overbook' ? Math.min(rate, outstanding) : rate,
+      reason,
+    };
+    const doc = viewDoc({
+      inc,
+      nowMs,
+      status: status.status,
+      line,
+      drawn,
+      cursor: moved.cursor,
+      admitted,
+      batches: live.map((b) => [b.to, b.expiresAtMs]),
+      outflow,
+      gv: Number(state.gv ?? 0),
+    });
+    const written = await advanceScript(this.target, this.room.saleId, {
+      token: this.token,
+      incarnation: inc,
+      cursor: moved.cursor,
+      issued: moved.admitted,
+      batch,
+      view: JSON.stringify(doc),
+      expired: expired.map((b) => b.expiresAtMs),
+    });
+    if (written === 'NOT_OURS') return 'lost';
+    if (written === 'OK')
+      this.record(doc.waiting, moved.admitted, outflow.limit, reason, outstanding);
+    return 'ok';
+  }
+
+  private get label() {
+    return { sale: String(this.room.saleId) };
+  }
+
+  private record(
+    waiting: number,
+    admitted: number,
+    limit: number,
+    reason: OutflowReason,
+    outstanding: number,
+  ) {
+    this.metrics.waiting.set(this.label, waiting);
+    this.metrics.admitted.inc(this.label, admitted);
+    this.metrics.outflowLimit.set(this.label, limit);
+    this.metrics.outstandingPasses.set(this.label, outstanding + admitted);
+    this.metrics.setReason(this.room.saleId, reason);
+  }
+
+  private rate(): { rate: number; reason: OutflowReason } {
+    if (this.room.admitPerSecond !== null)
+      return { rate: this.room.admitPerSecond, reason: 'fixed' };
+    return { rate: this.options.defaultRate, reason: 'default' };
+  }
+
+  // Sold out: `held` while units in orders not yet final (or unpaid in a payment window) may
+  // come back, `closed` once none can.
+  private async statusOf(nowMs: number): Promise<{ status: RoomStatus; remaining: number }> {
+    const remaining = (await this.readings.remaining(this.room.saleId)) ?? 0;
+    if (remaining > 0) return { status: 'open', remaining };
+    if (nowMs - this.mayReturn.atMs >= mayReturnEveryMs) {
+      const inflight = (await this.readings.inflightIds(this.room.saleId)).length;
+      const rows = inflight > 0 ? 0 : await unitsThatMayReturn(this.db, this.room.saleId);
+      this.mayReturn = { atMs: nowMs, count: inflight + rows };
+    }
+    return { status: this.mayReturn.count > 0 ? 'held' : 'closed', remaining };
+  }
+
+  private async batches(batchesKey: string, usedKey: string): Promise<Batch[]> {
+    const [issued, used] = await Promise.all([
+      this.target.redis.hgetall(batchesKey),
+      this.target.redis.hgetall(usedKey),
+    ]);
+    return Object.entries(issued)
+      .map(([expiry, value]) => {
+        const [to, passes] = value.split(':').map(Number);
+        return {
+          expiresAtMs: Number(expiry),
+          to: to ?? 0,
+          passes: passes ?? 0,
+          used: Number(used[expiry] ?? 0),
+        };
+      })
+      .sort((a, b) => a.to - b.to);
+  }
+
+  // Once per epoch: places seen in none of the last three epochs (idleSeconds at least) and
+  // not yet admitted are given up. Not within an idle period of the state's (re)creation:
+  // the seen bitmaps start empty then.
+  private async sweepIdle(line: Line, cursor: number, sinceMs: number, nowMs: number) {
+    const epoch = epochOf(nowMs, this.room.idleSeconds);
+    if (epoch === this.sweptEpoch || nowMs < sinceMs + this.room.idleSeconds * 1500) return;
+    this.sweptEpoch = epoch;
+    const keys = roomKeys(this.target.prefix, this.room.saleId);
+    const seen = await Promise.all(
+      [0, 1, 2].map((back) => this.target.redis.getBuffer(keys.seen(epoch - back))),
+    );
+    const isSet = (bitmap: Buffer | null, place: number) =>
+      !!bitmap && ((bitmap[place >> 3] ?? 0) & (0x80 >> (place & 7))) !== 0;
+    const idle: number[] = [];
+    const firstRank = line.n !== null && !line.order ? 1 : cursor + 1;
+    for (let rank = firstRank; rank <= line.top; rank++) {
+      const place = placeAtRank(line, rank);
+      if (isSet(line.gone, place) || seen.some((bitmap) => isSet(bitmap, place))) continue;
+      idle.push(place);
+    }
+    for (let at = 0; at < idle.length; at += 1000) {
+      const dropped = await dropScript(
+        this.target,
+        this.room.saleId,
+        this.token,
+        idle.slice(at, at + 1000),
+      );
+      if (dropped === null) return;
+      this.metrics.idleDrops.inc(this.label, dropped);
+    }
+    if (idle.length > 0) line.gone = await this.target.redis.getBuffer(keys.gone);
+  }
+}

@@ -1,0 +1,107 @@
+import { roomKeys } from '../gate/keys.js';
+import type { Logger } from '../observability/logger.js';
+import type { RedisClient } from '../redis/connection.js';
+import { ranksOfOrder } from './settings.js';
+import type { ViewDoc } from './view-doc.js';
+
+// What this process knows of one room's line: the admitter's view, the places given up, and
+// the drawn order inverted. Read once per ROOM_VIEW_MS while the room is asked about.
+export type RoomSnapshot = {
+  doc: ViewDoc | null;
+  gone: Buffer | null;
+  rankOf: Uint32Array | null;
+};
+
+type Entry = RoomSnapshot & { usedAtMs: number; reading: Promise<void> | null };
+
+// A room not asked about for this long is no longer read.
+const forgetAfterMs = 60_000;
+
+// Each API process's copy of every room it answers for: a poll reads memory, not Redis
+// (docs/waiting-room.md, "Scale"). The view is one GET a room per interval; the bitmap and the
+// order are read again only when the view says they changed.
+export class RoomViews {
+  private readonly entries = new Map<number, Entry>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => this.refreshAll(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  // The room's snapshot; read first (awaited) the first time this process is asked about it.
+  async snapshot(saleId: number, nowMs: number): Promise<RoomSnapshot> {
+    let entry = this.entries.get(saleId);
+    if (!entry) {
+      entry = { doc: null, gone: null, rankOf: null, usedAtMs: nowMs, reading: null };
+      this.entries.set(saleId, entry);
+      await this.refresh(saleId, entry);
+    }
+    entry.usedAtMs = nowMs;
+    return entry;
+  }
+
+  // A place given up through this process is known given up here at once.
+  markGone(saleId: number, place: number): void {
+    const entry = this.entries.get(saleId);
+    if (!entry) return;
+    const size = Math.max(entry.gone?.length ?? 0, (place >> 3) + 1);
+    const gone = Buffer.alloc(size);
+    entry.gone?.copy(gone);
+    gone[place >> 3] = gone[place >> 3]! | (0x80 >> (place & 7));
+    entry.gone = gone;
+  }
+
+  // Read again now (after a restore, or in tests).
+  async refreshNow(saleId: number): Promise<void> {
+    const entry = this.entries.get(saleId);
+    if (entry) await this.refresh(saleId, entry);
+  }
+
+  private refreshAll(): void {
+    const now = Date.now();
+    for (const [saleId, entry] of this.entries) {
+      if (now - entry.usedAtMs > forgetAfterMs) this.entries.delete(saleId);
+      else if (!entry.reading) void this.refresh(saleId, entry);
+    }
+  }
+
+  private refresh(saleId: number, entry: Entry): Promise<void> {
+    entry.reading ??= this.read(saleId, entry)
+      .catch((error: unknown) => this.logger.warn({ err: error, saleId }, 'room view unread'))
+      .finally(() => (entry.reading = null));
+    return entry.reading;
+  }
+
+  private async read(saleId: number, entry: Entry): Promise<void> {
+    const keys = roomKeys(this.prefix, saleId);
+    const raw = await this.redis.get(keys.view);
+    const doc = raw ? (JSON.parse(raw) as ViewDoc) : null;
+    const before = entry.doc;
+    const rebuilt = !before || !doc || before.inc !== doc.inc;
+    if (doc && (rebuilt || before.gv !== doc.gv || !entry.gone)) {
+      entry.gone = await this.redis.getBuffer(keys.gone);
+    }
+    if (doc?.drawn && (rebuilt || !entry.rankOf)) {
+      const order = await this.redis.getBuffer(keys.order);
+      entry.rankOf = order ? ranksOfOrder(order) : null;
+    }
+    if (!doc) {
+      entry.gone = null;
+      entry.rankOf = null;
+    }
+    entry.doc = doc;
+  }
+}

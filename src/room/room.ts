@@ -1,0 +1,213 @@
+import type { Database } from '../db/client.js';
+import { findSale } from '../db/sales-repository.js';
+import { findRoom } from '../db/rooms-repository.js';
+import { roomKeys } from '../gate/keys.js';
+import type { Logger } from '../observability/logger.js';
+import type { RoomMetrics } from '../observability/room-metrics.js';
+import type { RedisClient } from '../redis/connection.js';
+import { placeOf, type PlaceAnswer } from './place.js';
+import { restoreRoom } from './restore.js';
+import type { RoomViews } from './room-views.js';
+import { joinScript, leaveScript, seenScript, useScript } from './scripts.js';
+import { epochOf, roomSettings, seenTtlSeconds, type RoomSettings } from './settings.js';
+import { RoomTokens, type Pass, type Ticket } from './tokens.js';
+
+export type RoomOptions = { passSecret: string; pollAfterMs: number; viewMs: number };
+
+// A place as answered, with its tokens signed.
+export type PlaceReply = PlaceAnswer & { ticket: string; passToken?: string; pollAfterMs: number };
+
+// 'absent': no such sale; 'none': a sale without a room.
+export type RoomLookup = RoomSettings | 'absent' | 'none';
+
+// One API process's side of every waiting room: joins and leaves go to Redis (one script
+// each), polls are answered from memory (./room-views.ts) and the places they saw are flushed
+// in one script per room per interval. Passes are verified here, without Redis.
+export class Rooms {
+  readonly tokens: RoomTokens;
+  private readonly settings = new Map<number, RoomLookup>();
+  // Per room: buyer -> place, seen since the last flush.
+  private readonly seen = new Map<number, Map<string, number>>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly prefix: string,
+    private readonly db: Database,
+    readonly views: RoomViews,
+    private readonly options: RoomOptions,
+    private readonly metrics: RoomMetrics,
+    private readonly logger: Logger,
+  ) {
+    this.tokens = new RoomTokens(options.passSecret);
+  }
+
+  start(): void {
+    this.views.start();
+    this.timer ??= setInterval(() => void this.flushSeen(), this.options.viewMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.views.stop();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.flushSeen();
+  }
+
+  // The room's settings, read once per sale from PostgreSQL (they are fixed at creation).
+  async lookup(saleId: number): Promise<RoomLookup> {
+    const known = this.settings.get(saleId);
+    if (known !== undefined) return known;
+    const [sale, room] = await Promise.all([findSale(this.db, saleId), findRoom(this.db, saleId)]);
+    const found: RoomLookup = !sale ? 'absent' : !room ? 'none' : roomSettings(sale, room);
+    // A sale not found may be created next: not remembered.
+    if (found !== 'absent') this.settings.set(saleId, found);
+    return found;
+  }
+
+  // The sale's cached room settings, when this process looked them up already.
+  cached(saleId: number): RoomLookup | undefined {
+    return this.settings.get(saleId);
+  }
+
+  async join(room: RoomSettings, buyer: string, ticketToken?: string): Promise<PlaceReply | null> {
+    const ticket = this.tokens.readTicket(buyer, room.saleId, ticketToken);
+    const now = Date.now();
+    const seen = {
+      epoch: epochOf(now, room.idleSeconds),
+      ttlSeconds: seenTtlSeconds(room.idleSeconds),
+    };
+    const target = { redis: this.redis, prefix: this.prefix };
+    let joined = await joinScript(
+      target,
+      room.saleId,
+      buyer,
+      room.startsAtMs,
+      seen,
+      ticket?.place ?? 0,
+    );
+    if (joined === 'missing') {
+      await restoreRoom(this.db, target, room.saleId, now);
+      joined = await joinScript(
+        target,
+        room.saleId,
+        buyer,
+        room.startsAtMs,
+        seen,
+        ticket?.place ?? 0,
+      );
+      if (joined === 'missing') throw new Error(`room ${room.saleId} could not be restored`);
+    }
+    if (!joined.existed) this.metrics.joins.inc();
+    const joinedAtMs = joined.existed && ticket ? ticket.joinedAtMs : joined.nowMs;
+    return this.reply(room, buyer, {
+      saleId: room.saleId,
+      place: joined.place,
+      joinedAtMs,
+      admitted: false,
+    });
+  }
+
+  // The buyer's place: from the ticket when it is theirs, else (a client without one) from
+  // Redis. Null: not in line, or the place was given up.
+  async place(room: RoomSettings, buyer: string, ticketToken?: string): Promise<PlaceReply | null> {
+    let ticket: Ticket | null = this.tokens.readTicket(buyer, room.saleId, ticketToken);
+    if (!ticket) {
+      const place = await this.redis.hget(roomKeys(this.prefix, room.saleId).buyers, buyer);
+      if (place === null) return null;
+      ticket = {
+        saleId: room.saleId,
+        place: Number(place),
+        joinedAtMs: Date.now(),
+        admitted: false,
+      };
+    }
+    return this.reply(room, buyer, ticket);
+  }
+
+  async leave(room: RoomSettings, buyer: string, ticketToken?: string): Promise<void> {
+    const ticket = this.tokens.readTicket(buyer, room.saleId, ticketToken);
+    const target = { redis: this.redis, prefix: this.prefix };
+    await leaveScript(target, room.saleId, buyer, ticket?.place ?? 0);
+    if (ticket) this.views.markGone(room.saleId, ticket.place);
+    this.seen.get(room.saleId)?.delete(buyer);
+    this.metrics.leaves.inc();
+  }
+
+  // The buyer's pass for this sale when it is valid now; verified in memory.
+  passOf(saleId: number, buyer: string, token: string | undefined): Pass | null {
+    const pass = this.tokens.readPass(buyer, saleId, token, Date.now());
+    if (!pass) this.metrics.passRefusals.inc();
+    return pass;
+  }
+
+  // A purchase went through with this pass: counted as used once (not awaited by the buyer).
+  passUsed(saleId: number, pass: Pass): void {
+    useScript({ redis: this.redis, prefix: this.prefix }, saleId, pass.rank, pass.expiresAtMs).then(
+      (first) => first && this.metrics.passesUsed.inc(),
+      (error: unknown) => this.logger.warn({ err: error, saleId }, 'pass use not counted'),
+    );
+  }
+
+  private async reply(
+    room: RoomSettings,
+    buyer: string,
+    ticket: Ticket,
+  ): Promise<PlaceReply | null> {
+    const now = Date.now();
+    const snapshot = await this.views.snapshot(room.saleId, now);
+    const answer = placeOf(
+      { ...snapshot, startsAtMs: room.startsAtMs, endsAtMs: room.endsAtMs, nowMs: now },
+      ticket.place,
+    );
+    if (answer === 'gone') return null;
+    this.markSeen(room.saleId, buyer, ticket.place);
+    const admitted = answer.state === 'admitted';
+    if (admitted && !ticket.admitted) {
+      this.metrics.timeInLine.observe(Math.max(0, now - ticket.joinedAtMs) / 1000);
+    }
+    const pollAfterMs =
+      answer.etaSeconds !== null && answer.state === 'waiting'
+        ? Math.max(250, Math.min(this.options.pollAfterMs, answer.etaSeconds * 500))
+        : this.options.pollAfterMs;
+    return {
+      ...answer,
+      pollAfterMs,
+      ticket: this.tokens.ticket(buyer, { ...ticket, admitted }),
+      ...(answer.pass
+        ? { passToken: this.tokens.pass(buyer, { saleId: room.saleId, ...answer.pass }) }
+        : {}),
+    };
+  }
+
+  private markSeen(saleId: number, buyer: string, place: number): void {
+    let places = this.seen.get(saleId);
+    if (!places) this.seen.set(saleId, (places = new Map()));
+    places.set(buyer, place);
+  }
+
+  private async flushSeen(): Promise<void> {
+    const now = Date.now();
+    const target = { redis: this.redis, prefix: this.prefix };
+    for (const [saleId, places] of this.seen) {
+      if (places.size === 0) continue;
+      this.seen.set(saleId, new Map());
+      const room = this.settings.get(saleId);
+      if (room === undefined || typeof room === 'string') continue;
+      const seen = {
+        epoch: epochOf(now, room.idleSeconds),
+        ttlSeconds: seenTtlSeconds(room.idleSeconds),
+      };
+      try {
+        const batch = [...places];
+        if (!(await seenScript(target, saleId, seen, batch))) {
+          await restoreRoom(this.db, target, saleId, now);
+          await seenScript(target, saleId, seen, batch);
+        }
+      } catch (error) {
+        this.logger.warn({ err: error, saleId }, 'room places seen not flushed');
+      }
+    }
+  }
+}

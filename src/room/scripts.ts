@@ -1,0 +1,183 @@
+import { roomKeys } from '../gate/keys.js';
+import { codeName } from '../gate/codes.js';
+import { runScript, type ScriptTarget } from '../gate/scripts/registry.js';
+
+// The room's Lua scripts (lua/room-*.lua), each behind one typed call. Every key of a room is
+// under its sale's tag: one slot, on a cluster too.
+export type RoomTarget = Pick<ScriptTarget, 'redis' | 'prefix'>;
+
+type Reply = [number, ...unknown[]];
+
+async function call(
+  target: RoomTarget,
+  name: Parameters<typeof runScript>[1],
+  keys: string[],
+  args: (string | number | Buffer)[],
+): Promise<Reply> {
+  return (await runScript({ ...target, channel: '' }, name, keys, args)) as Reply;
+}
+
+export type Joined = { place: number; nowMs: number; existed: boolean } | 'missing';
+
+export async function joinScript(
+  target: RoomTarget,
+  saleId: number,
+  buyer: string,
+  startsAtMs: number,
+  seen: { epoch: number; ttlSeconds: number },
+  ticketPlace: number,
+): Promise<Joined> {
+  const k = roomKeys(target.prefix, saleId);
+  const keys = [k.state, k.buyers, k.gone, k.seen(seen.epoch)];
+  const reply = await call(target, 'roomJoin', keys, [
+    buyer,
+    startsAtMs,
+    seen.ttlSeconds,
+    ticketPlace,
+  ]);
+  if (codeName(reply[0], 'room-join-4') === 'MISSING') return 'missing';
+  return { place: Number(reply[1]), nowMs: Number(reply[2]), existed: Number(reply[3]) === 1 };
+}
+
+export async function leaveScript(
+  target: RoomTarget,
+  saleId: number,
+  buyer: string,
+  ticketPlace: number,
+): Promise<void> {
+  const k = roomKeys(target.prefix, saleId);
+  await call(target, 'roomLeave', [k.state, k.buyers, k.gone], [buyer, ticketPlace]);
+}
+
+// False when the room's state is gone (restore it, then flush again).
+export async function seenScript(
+  target: RoomTarget,
+  saleId: number,
+  seen: { epoch: number; ttlSeconds: number },
+  places: readonly (readonly [string, number])[],
+): Promise<boolean> {
+  const k = roomKeys(target.prefix, saleId);
+  const args: (string | number)[] = [seen.ttlSeconds];
+  for (const [buyer, place] of places) args.push(buyer, place);
+  const keys = [k.state, k.buyers, k.seen(seen.epoch), k.gone];
+  const reply = await call(target, 'roomSeen', keys, args);
+  return codeName(reply[0], 'room-seen-4') === 'OK';
+}
+
+export type RoomRestore = {
+  incarnation: string;
+  top: number;
+  drawnSize: number | null;
+  cursor: number;
+  admitted: number;
+  nowMs: number;
+  gone: Buffer | null;
+  order: Buffer | null;
+  batches: readonly [number, number, number][];
+  // The lost range starts above this place number (null: nothing lost).
+  lostFrom: number | null;
+};
+
+// True when this call created the state.
+export async function restoreScript(
+  target: RoomTarget,
+  saleId: number,
+  room: RoomRestore,
+): Promise<boolean> {
+  const k = roomKeys(target.prefix, saleId);
+  const args: (string | number | Buffer)[] = [
+    room.incarnation,
+    room.top,
+    room.drawnSize ?? '',
+    room.cursor,
+    room.admitted,
+    room.nowMs,
+    room.gone ?? '',
+    room.order ?? '',
+    room.lostFrom ?? '',
+  ];
+  for (const [to, expiresAt, passes] of room.batches) args.push(expiresAt, `${to}:${passes}`);
+  const reply = await call(target, 'roomRestore', [k.state, k.gone, k.batches, k.order], args);
+  return codeName(reply[0], 'room-restore-4') === 'OK';
+}
+
+export async function leaseScript(
+  target: RoomTarget,
+  saleId: number,
+  token: string,
+  ttlMs: number,
+): Promise<boolean> {
+  const reply = await call(
+    target,
+    'roomLease',
+    [roomKeys(target.prefix, saleId).lease],
+    [token, ttlMs],
+  );
+  return codeName(reply[0], 'room-lease-1') === 'OK';
+}
+
+export type Advance = {
+  token: string;
+  incarnation: string;
+  cursor: number;
+  issued: number;
+  batch: { expiresAtMs: number; to: number } | null;
+  view: string;
+  expired: readonly number[];
+};
+
+export async function advanceScript(
+  target: RoomTarget,
+  saleId: number,
+  step: Advance,
+): Promise<'OK' | 'NOT_OURS' | 'STALE'> {
+  const k = roomKeys(target.prefix, saleId);
+  const reply = await call(
+    target,
+    'roomAdvance',
+    [k.state, k.lease, k.batches, k.used, k.view],
+    [
+      step.token,
+      step.incarnation,
+      step.cursor,
+      step.issued,
+      step.batch ? step.batch.expiresAtMs : '',
+      step.batch ? `${step.batch.to}:${step.issued}` : '',
+      step.view,
+      step.expired.length,
+      ...step.expired,
+    ],
+  );
+  const code = codeName(reply[0], 'room-advance-5');
+  if (code !== 'OK' && code !== 'NOT_OURS' && code !== 'STALE') throw new Error(code);
+  return code;
+}
+
+// How many of `places` this call gave up; null when the lease is another's.
+export async function dropScript(
+  target: RoomTarget,
+  saleId: number,
+  token: string,
+  places: readonly number[],
+): Promise<number | null> {
+  const k = roomKeys(target.prefix, saleId);
+  const reply = await call(target, 'roomDrop', [k.state, k.lease, k.gone], [token, ...places]);
+  return codeName(reply[0], 'room-drop-3') === 'OK' ? Number(reply[1]) : null;
+}
+
+// True when this is the pass's first counted use.
+export async function useScript(
+  target: RoomTarget,
+  saleId: number,
+  rank: number,
+  expiresAtMs: number,
+): Promise<boolean> {
+  const k = roomKeys(target.prefix, saleId);
+  const reply = await call(
+    target,
+    'roomUse',
+    [k.usedRanks, k.used, k.batches],
+    [rank, expiresAtMs],
+  );
+  return codeName(reply[0], 'room-use-3') === 'OK';
+}
