@@ -148,6 +148,6 @@ async function buyThroughLine(api: Client, saleId: number, buyer: string): Promi
   );
   const pass = { 'x-queue-pass': place.pass as string };
   const bought = await api.purchase(saleId, buyer, { quantity: 1 }, pass);
-  expect(bought.status).toBe(202);
+  expect(bought.status, JSON.stringify(bought.body)).toBe(202);
   return bought.body.orderId as string;
 }

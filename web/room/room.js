@@ -63,7 +63,8 @@ function renderSale(sale) {
   document.title = `${sale.name} · Waiting room`;
   const facts = [`${count.format(sale.remaining)} of ${count.format(sale.stock)} left`];
   facts.push(`up to ${sale.perUserLimit} per buyer`);
-  if (sale.waitingRoom) facts.push(`${count.format(sale.waitingRoom.waiting)} in line`);
+  if (sale.waitingRoom?.waiting > 0)
+    facts.push(`${count.format(sale.waitingRoom.waiting)} in line`);
   el('sale-facts').textContent = facts.join(' · ');
   el('starts-at').textContent = `Starts ${clock(sale.startsAt)}.`;
   el('quantity').max = String(sale.perUserLimit);
@@ -76,7 +77,14 @@ const closedText = {
   PASS_EXPIRED: 'Your turn came and your pass expired before a purchase.',
 };
 
+// The sale's figures again, once the buyer's part changed them.
+async function refreshSale() {
+  const answer = await call('GET', `/sales/${saleId}`);
+  if (answer.status === 200) renderSale(answer.data);
+}
+
 function closeLine(reason, canRejoin = false) {
+  void refreshSale();
   clearTimeout(pollTimer);
   page.pass = null;
   store(ticketKey, null);
@@ -101,6 +109,7 @@ function renderPlace(place) {
   show('place-box');
   el('position').textContent =
     place.position === null ? 'drawn at the start' : count.format(place.position);
+  el('position').classList.toggle('words', place.position === null);
   el('ahead').textContent = place.ahead === null ? '–' : count.format(place.ahead);
   el('eta').textContent = place.etaSeconds === null ? '–' : duration(place.etaSeconds);
   el('place-note').textContent =
@@ -204,7 +213,8 @@ async function buy(event) {
   clearTimeout(pollTimer);
   page.pass = null;
   store(ticketKey, null);
-  return followOrder(bought.orderId);
+  await followOrder(bought.orderId);
+  return refreshSale();
 }
 
 function askToken(message) {
