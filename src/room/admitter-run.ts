@@ -7,7 +7,7 @@ import { restoreRoom } from './restore.js';
 import { advanceScript, dropScript, type RoomTarget } from './scripts.js';
 import { epochOf, type RoomSettings } from './settings.js';
 import type { OutflowReason, RoomStatus } from './view-doc.js';
-import { budgetOf, placeAtRank, viewDoc, walk, type Line } from './walk.js';
+import { budgetOf, placeAtRank, viewDoc, walk, type Line, type Outflow } from './walk.js';
 
 export type AdmitterOptions = {
   tickMs: number;
@@ -18,6 +18,7 @@ export type AdmitterOptions = {
 };
 
 // What the admitter reads of the sale behind the room: the gate's units and in-flight orders.
+// `remaining` is null for a sale Redis does not hold; the reading asks for it to be loaded back.
 export type SaleReadings = {
   remaining(saleId: number): Promise<number | null>;
   inflightIds(saleId: number): Promise<string[]>;
@@ -39,6 +40,7 @@ export class AdmitterRun {
   private measured = 0;
   private mayReturn = { atMs: 0, count: 0 };
   private reconciled = false;
+  private lastStatus: RoomStatus = 'open';
 
   constructor(
     private readonly room: RoomSettings,
@@ -51,6 +53,62 @@ export class AdmitterRun {
   ) {}
 
   async step(nowMs: number): Promise<'ok' | 'lost'> {
+    const keys = roomKeys(this.target.prefix, this.room.saleId);
+    const { state, cursor, line } = await this.readLine(nowMs);
+    await this.sweepIdle(line, cursor, Number(state.since ?? 0), nowMs);
+    const status = await this.statusOf(nowMs);
+    const batches = await this.batches(keys.batches, keys.used);
+    const live = batches.filter((b) => b.expiresAtMs > nowMs);
+    const expired = batches.filter((b) => b.expiresAtMs <= nowMs);
+    for (const b of expired) {
+      this.metrics.passesExpired.inc(this.label, Math.max(0, b.passes - b.used));
+    }
+    const outstanding = live.reduce((sum, b) => sum + Math.max(0, b.passes - b.used), 0);
+    const { moved, outflow } = this.admit(line, cursor, status.remaining, outstanding, nowMs);
+    const admitted = Number(state.admitted ?? 0) + moved.admitted;
+    const batch =
+      moved.admitted > 0
+        ? { expiresAtMs: nowMs + this.room.passSeconds * 1000, to: moved.cursor }
+        : null;
+    if (batch) live.push({ ...batch, passes: moved.admitted, used: 0 });
+    // PostgreSQL first: what Redis is told has been made durable, so a Redis that forgets
+    // is rebuilt at or past it (./restore.ts), never behind.
+    await saveProgress(this.db, this.room.saleId, {
+      joined: line.top,
+      admittedTo: moved.cursor,
+      admitted,
+      batches: live.map((b) => [b.to, b.expiresAtMs, b.passes]),
+      ...(line.gone ? { gone: line.gone } : {}),
+    });
+    const doc = viewDoc({
+      inc: state.inc ?? '',
+      nowMs,
+      status: status.status,
+      line,
+      drawn: line.n !== null && line.order !== null,
+      cursor: moved.cursor,
+      admitted,
+      batches: live.map((b) => [b.to, b.expiresAtMs]),
+      outflow,
+      gv: Number(state.gv ?? 0),
+    });
+    const written = await advanceScript(this.target, this.room.saleId, {
+      token: this.token,
+      incarnation: state.inc ?? '',
+      cursor: moved.cursor,
+      issued: moved.admitted,
+      batch,
+      view: JSON.stringify(doc),
+      expired: expired.map((b) => b.expiresAtMs),
+    });
+    if (written === 'NOT_OURS') return 'lost';
+    if (written === 'OK') this.record(doc.waiting, moved.admitted, outflow, outstanding);
+    return 'ok';
+  }
+
+  // The room's state (rebuilt from PostgreSQL when Redis forgot it), the cursor, and the line
+  // in rank order: the prequeue frozen and drawn once the sale has started.
+  private async readLine(nowMs: number) {
     const { redis } = this.target;
     const keys = roomKeys(this.target.prefix, this.room.saleId);
     let state = await redis.hgetall(keys.state);
@@ -59,9 +117,9 @@ export class AdmitterRun {
       this.order = null;
       state = await redis.hgetall(keys.state);
     }
-    const inc = state.inc ?? '';
     let cursor = Number(state.cursor ?? 0);
-    // PostgreSQL is written first: a crash between the two leaves Redis behind it.
+    // A new holder: PostgreSQL is written before Redis, so a holder that died between the two
+    // left Redis behind it.
     if (!this.reconciled) {
       cursor = Math.max(cursor, (await findRoom(this.db, this.room.saleId))?.admittedTo ?? 0);
       this.reconciled = true;
@@ -74,26 +132,20 @@ export class AdmitterRun {
     if (n !== null && !this.order) {
       this.order = await drawOnce(this.db, this.target, this.room.saleId, n);
     }
-    const line: Line = {
-      top: Number(state.seq ?? 0),
-      n,
-      order: this.order,
-      gone: await redis.getBuffer(keys.gone),
-    };
-    await this.sweepIdle(line, cursor, Number(state.since ?? 0), nowMs);
-    const status = await this.statusOf(nowMs);
-    const batches = await this.batches(keys.batches, keys.used);
-    const live = batches.filter((b) => b.expiresAtMs > nowMs);
-    const expired = batches.filter((b) => b.expiresAtMs <= nowMs);
-    for (const b of expired)
-      this.metrics.passesExpired.inc(this.label, Math.max(0, b.passes - b.used));
-    const outstanding = live.reduce((sum, b) => sum + Math.max(0, b.passes - b.used), 0);
+    const gone = await redis.getBuffer(keys.gone);
+    const line: Line = { top: Number(state.seq ?? 0), n, order: this.order, gone };
+    return { state, cursor, line };
+  }
+
+  // The step's admissions: the rate's allowance under the overbook bound, from the front, once
+  // the line is drawn and while the sale runs.
+  private admit(line: Line, cursor: number, remaining: number, outstanding: number, nowMs: number) {
     const { rate, reason: rateReason } = this.rate();
     const dt =
       this.lastStepMs === 0 ? this.options.tickMs / 1000 : (nowMs - this.lastStepMs) / 1000;
     this.lastStepMs = nowMs;
+    // At most a second's worth saved up: an idle room does not admit a burst later.
     this.allowance = Math.min(Math.max(rate, 1), this.allowance + rate * Math.min(dt, 1));
-    const remaining = status.remaining;
     const { budget, reason } = budgetOf(
       this.allowance,
       remaining,
@@ -101,72 +153,27 @@ export class AdmitterRun {
       outstanding,
       rateReason,
     );
-    const drawn = n !== null && this.order !== null;
-    const moved =
-      drawn && nowMs >= this.room.startsAtMs ? walk(line, cursor, budget) : { cursor, admitted: 0 };
+    const running =
+      nowMs >= this.room.startsAtMs && (this.room.endsAtMs === null || nowMs < this.room.endsAtMs);
+    const drawn = line.n !== null && line.order !== null;
+    const moved = drawn && running ? walk(line, cursor, budget) : { cursor, admitted: 0 };
     this.allowance -= moved.admitted;
-    const admitted = Number(state.admitted ?? 0) + moved.admitted;
-    const batch =
-      moved.admitted > 0
-        ? { expiresAtMs: nowMs + this.room.passSeconds * 1000, to: moved.cursor }
-        : null;
-    if (batch) live.push({ ...batch, passes: moved.admitted, used: 0 });
     this.measured = 0.8 * this.measured + 0.2 * (moved.admitted / Math.max(dt, 0.001));
-    await saveProgress(this.db, this.room.saleId, {
-      joined: line.top,
-      admittedTo: moved.cursor,
-      admitted,
-      batches: live.map((b) => [b.to, b.expiresAtMs, b.passes]),
-      ...(line.gone ? { gone: line.gone } : {}),
-    });
-    const outflow = {
-      rate: this.measured,
-      limit: reason === 'overbook' ? Math.min(rate, outstanding) : rate,
-      reason,
-    };
-    const doc = viewDoc({
-      inc,
-      nowMs,
-      status: status.status,
-      line,
-      drawn,
-      cursor: moved.cursor,
-      admitted,
-      batches: live.map((b) => [b.to, b.expiresAtMs]),
-      outflow,
-      gv: Number(state.gv ?? 0),
-    });
-    const written = await advanceScript(this.target, this.room.saleId, {
-      token: this.token,
-      incarnation: inc,
-      cursor: moved.cursor,
-      issued: moved.admitted,
-      batch,
-      view: JSON.stringify(doc),
-      expired: expired.map((b) => b.expiresAtMs),
-    });
-    if (written === 'NOT_OURS') return 'lost';
-    if (written === 'OK')
-      this.record(doc.waiting, moved.admitted, outflow.limit, reason, outstanding);
-    return 'ok';
+    const limit =
+      reason === 'sold_out' ? 0 : reason === 'overbook' ? budget / Math.max(dt, 0.001) : rate;
+    return { moved, outflow: { rate: this.measured, limit, reason } };
   }
 
   private get label() {
     return { sale: String(this.room.saleId) };
   }
 
-  private record(
-    waiting: number,
-    admitted: number,
-    limit: number,
-    reason: OutflowReason,
-    outstanding: number,
-  ) {
+  private record(waiting: number, admitted: number, outflow: Outflow, outstanding: number) {
     this.metrics.waiting.set(this.label, waiting);
     this.metrics.admitted.inc(this.label, admitted);
-    this.metrics.outflowLimit.set(this.label, limit);
+    this.metrics.outflowLimit.set(this.label, outflow.limit);
     this.metrics.outstandingPasses.set(this.label, outstanding + admitted);
-    this.metrics.setReason(this.room.saleId, reason);
+    this.metrics.setReason(this.room.saleId, outflow.reason);
   }
 
   private rate(): { rate: number; reason: OutflowReason } {
@@ -176,16 +183,19 @@ export class AdmitterRun {
   }
 
   // Sold out: `held` while units in orders not yet final (or unpaid in a payment window) may
-  // come back, `closed` once none can.
+  // come back, `closed` once none can. A sale Redis does not hold (being loaded back) is not
+  // judged: the last status stands and nobody is admitted until its units are known.
   private async statusOf(nowMs: number): Promise<{ status: RoomStatus; remaining: number }> {
-    const remaining = (await this.readings.remaining(this.room.saleId)) ?? 0;
-    if (remaining > 0) return { status: 'open', remaining };
+    const remaining = await this.readings.remaining(this.room.saleId);
+    if (remaining === null) return { status: this.lastStatus, remaining: 0 };
+    if (remaining > 0) return { status: (this.lastStatus = 'open'), remaining };
     if (nowMs - this.mayReturn.atMs >= mayReturnEveryMs) {
       const inflight = (await this.readings.inflightIds(this.room.saleId)).length;
       const rows = inflight > 0 ? 0 : await unitsThatMayReturn(this.db, this.room.saleId);
       this.mayReturn = { atMs: nowMs, count: inflight + rows };
     }
-    return { status: this.mayReturn.count > 0 ? 'held' : 'closed', remaining };
+    this.lastStatus = this.mayReturn.count > 0 ? 'held' : 'closed';
+    return { status: this.lastStatus, remaining };
   }
 
   private async batches(batchesKey: string, usedKey: string): Promise<Batch[]> {

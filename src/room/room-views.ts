@@ -88,19 +88,18 @@ export class RoomViews {
   private async read(saleId: number, entry: Entry): Promise<void> {
     const keys = roomKeys(this.prefix, saleId);
     const raw = await this.redis.get(keys.view);
-    const doc = raw ? (JSON.parse(raw) as ViewDoc) : null;
+    // A Redis that forgot the view (restarted empty, failed over): the last one read still
+    // orders the line until the admitter has rebuilt it; a place is never lost meanwhile.
+    if (!raw) return;
+    const doc = JSON.parse(raw) as ViewDoc;
     const before = entry.doc;
-    const rebuilt = !before || !doc || before.inc !== doc.inc;
-    if (doc && (rebuilt || before.gv !== doc.gv || !entry.gone)) {
+    const rebuilt = !before || before.inc !== doc.inc;
+    if (rebuilt || before.gv !== doc.gv || !entry.gone) {
       entry.gone = await this.redis.getBuffer(keys.gone);
     }
-    if (doc?.drawn && (rebuilt || !entry.rankOf)) {
+    if (doc.drawn && (rebuilt || !entry.rankOf)) {
       const order = await this.redis.getBuffer(keys.order);
-      entry.rankOf = order ? ranksOfOrder(order) : null;
-    }
-    if (!doc) {
-      entry.gone = null;
-      entry.rankOf = null;
+      if (order) entry.rankOf = ranksOfOrder(order);
     }
     entry.doc = doc;
   }

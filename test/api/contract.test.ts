@@ -61,6 +61,8 @@ describe('the HTTP contract of API.md', () => {
         shards: 1,
         paymentWindowSeconds: null,
         proofOfWork: false,
+        // API.md: without a room it is null.
+        waitingRoom: null,
       });
       const state = await stockState(env, [created.body.id]);
       expect(state.sales.find((s) => Number(s.id) === created.body.id)).toMatchObject({

@@ -93,10 +93,19 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
   };
   deps.rooms.start();
   // Every API process offers to run each room's admitter; one per room holds the lease.
+  // A sale Redis forgot is loaded back, as a purchase would have it (src/recovery/).
+  const readings = {
+    remaining: async (saleId: number) => {
+      const remaining = await gate.remaining(saleId);
+      if (remaining === null) await deps.saleRecovery?.onSaleMissing(saleId);
+      return remaining;
+    },
+    inflightIds: (saleId: number) => gate.inflightIds(saleId),
+  };
   const admitters = new Admitters(
     { redis, prefix: config.redis.prefix },
     db,
-    gate,
+    readings,
     {
       tickMs: config.room.tickMs,
       leaseMs: config.room.leaseMs,
