@@ -17,7 +17,7 @@ export const roomGroups = {
     ROOM_LEASE_MS: int(3_000, 200),
     // The outflow of a room without admitPerSecond while no API process publishes an
     // adaptive admission limit (ADMISSION=off), and the ceiling of the adaptive one.
-    ROOM_ADMIT_PER_SECOND: int(200, 1),
+    ROOM_ADMIT_PER_SECOND: int(1000, 1),
     // What a place asks the client to wait before its next poll.
     ROOM_POLL_AFTER_MS: int(2_000, 100),
   },

@@ -3,6 +3,7 @@ import { findRoom, saveProgress, unitsThatMayReturn } from '../db/rooms-reposito
 import { roomKeys } from '../gate/keys.js';
 import type { RoomMetrics } from '../observability/room-metrics.js';
 import { drawOnce } from './draw.js';
+import { AdaptiveOutflow } from './outflow.js';
 import { restoreRoom } from './restore.js';
 import { advanceScript, dropScript, type RoomTarget } from './scripts.js';
 import { epochOf, type RoomSettings } from './settings.js';
@@ -41,6 +42,7 @@ export class AdmitterRun {
   private mayReturn = { atMs: 0, count: 0 };
   private reconciled = false;
   private lastStatus: RoomStatus = 'open';
+  private readonly outflow: AdaptiveOutflow;
 
   constructor(
     private readonly room: RoomSettings,
@@ -50,7 +52,9 @@ export class AdmitterRun {
     private readonly readings: SaleReadings,
     private readonly options: AdmitterOptions,
     private readonly metrics: RoomMetrics,
-  ) {}
+  ) {
+    this.outflow = new AdaptiveOutflow(target.redis, target.prefix, options.defaultRate);
+  }
 
   async step(nowMs: number): Promise<'ok' | 'lost'> {
     const keys = roomKeys(this.target.prefix, this.room.saleId);
@@ -64,7 +68,7 @@ export class AdmitterRun {
       this.metrics.passesExpired.inc(this.label, Math.max(0, b.passes - b.used));
     }
     const outstanding = live.reduce((sum, b) => sum + Math.max(0, b.passes - b.used), 0);
-    const { moved, outflow } = this.admit(line, cursor, status.remaining, outstanding, nowMs);
+    const { moved, outflow } = await this.admit(line, cursor, status.remaining, outstanding, nowMs);
     const admitted = Number(state.admitted ?? 0) + moved.admitted;
     const batch =
       moved.admitted > 0
@@ -139,10 +143,16 @@ export class AdmitterRun {
 
   // The step's admissions: the rate's allowance under the overbook bound, from the front, once
   // the line is drawn and while the sale runs.
-  private admit(line: Line, cursor: number, remaining: number, outstanding: number, nowMs: number) {
-    const { rate, reason: rateReason } = this.rate();
+  private async admit(
+    line: Line,
+    cursor: number,
+    remaining: number,
+    outstanding: number,
+    nowMs: number,
+  ) {
     const dt =
       this.lastStepMs === 0 ? this.options.tickMs / 1000 : (nowMs - this.lastStepMs) / 1000;
+    const { rate, reason: rateReason } = await this.rate(dt, nowMs);
     this.lastStepMs = nowMs;
     // At most a second's worth saved up: an idle room does not admit a burst later.
     this.allowance = Math.min(Math.max(rate, 1), this.allowance + rate * Math.min(dt, 1));
@@ -176,10 +186,11 @@ export class AdmitterRun {
     this.metrics.setReason(this.room.saleId, outflow.reason);
   }
 
-  private rate(): { rate: number; reason: OutflowReason } {
-    if (this.room.admitPerSecond !== null)
+  private async rate(dt: number, nowMs: number): Promise<{ rate: number; reason: OutflowReason }> {
+    if (this.room.admitPerSecond !== null) {
       return { rate: this.room.admitPerSecond, reason: 'fixed' };
-    return { rate: this.options.defaultRate, reason: 'default' };
+    }
+    return this.outflow.next(dt, nowMs);
   }
 
   // Sold out: `held` while units in orders not yet final (or unpaid in a payment window) may

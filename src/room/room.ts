@@ -12,6 +12,8 @@ import { joinScript, leaveScript, seenScript, useScript } from './scripts.js';
 import { epochOf, roomSettings, seenTtlSeconds, type RoomSettings } from './settings.js';
 import { RoomTokens, type Pass, type Ticket } from './tokens.js';
 
+const seenChunk = 2_000;
+
 export type RoomOptions = { passSecret: string; pollAfterMs: number; viewMs: number };
 
 // A place as answered, with its tokens signed.
@@ -200,10 +202,14 @@ export class Rooms {
         ttlSeconds: seenTtlSeconds(room.idleSeconds),
       };
       try {
-        const batch = [...places];
-        if (!(await seenScript(target, saleId, seen, batch))) {
-          await restoreRoom(this.db, target, saleId, now);
-          await seenScript(target, saleId, seen, batch);
+        const all = [...places];
+        // Bounded scripts: a million polls an interval is hundreds of calls, not one huge one.
+        for (let at = 0; at < all.length; at += seenChunk) {
+          const batch = all.slice(at, at + seenChunk);
+          if (!(await seenScript(target, saleId, seen, batch))) {
+            await restoreRoom(this.db, target, saleId, now);
+            await seenScript(target, saleId, seen, batch);
+          }
         }
       } catch (error) {
         this.logger.warn({ err: error, saleId }, 'room places seen not flushed');

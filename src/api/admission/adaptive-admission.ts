@@ -50,6 +50,8 @@ export class AdaptiveAdmission {
   private peakInFlight = 0;
   private finished = 0;
   private refused = 0;
+  // Every purchase shed since the start: the waiting rooms' admitters read it (../room-signals.ts).
+  private shedTotal = 0;
   private rttSumMs = 0;
   private windowStartedAt = 0;
   private readonly recentRates: number[] = [];
@@ -72,6 +74,12 @@ export class AdaptiveAdmission {
     return Math.floor(this.state.limit);
   }
 
+  // What this process tells the waiting rooms' admitters: its limit, its purchases in flight,
+  // and how many it has shed since it started.
+  signal(): { limit: number; inFlight: number; shed: number } {
+    return { limit: this.limit, inFlight: this.inFlight, shed: this.shedTotal };
+  }
+
   start(): void {
     if (this.timer) return;
     this.windowStartedAt = performance.now();
@@ -89,6 +97,7 @@ export class AdaptiveAdmission {
   tryAcquire(): number | null {
     if (this.inFlight >= this.state.limit) {
       this.refused++;
+      this.shedTotal++;
       this.metrics.shed.inc();
       return null;
     }

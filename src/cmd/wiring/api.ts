@@ -24,6 +24,7 @@ import { Rooms } from '../../room/room.js';
 import { RoomViews } from '../../room/room-views.js';
 import { roomMetrics } from '../../observability/room-metrics.js';
 import { Admitters } from '../../room/admitter.js';
+import { publishRoomSignals } from '../../api/room-signals.js';
 
 export type RunningApi = { port: number; deps: ApiDeps; stop: () => Promise<void> };
 
@@ -116,6 +117,9 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     logger,
   );
   admitters.start();
+  const stopSignals = admission
+    ? publishRoomSignals(redis, config.redis.prefix, admission, config.room.tickMs, logger)
+    : null;
   deps.buyers.start();
   const http = await serveApi(deps, registry, metrics);
   logger.info({ port: http.port }, 'api listening');
@@ -125,6 +129,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
     deps,
     stop: async () => {
       await http.close();
+      await stopSignals?.();
       await admitters.stop();
       await deps.rooms.stop();
       admission?.stop();

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestEnv, type TestEnv } from '../support/env.js';
+import { createRedis, type RedisClient } from '../../src/redis/connection.js';
+import { roomSignalsKey } from '../../src/gate/keys.js';
+import { AdaptiveOutflow } from '../../src/room/outflow.js';
+
+// The outflow of a room without admitPerSecond follows the API processes' adaptive admission
+// (src/api/room-signals.ts publishes each process's limit, in flight and shed count to Redis).
+describe('waiting room: the adaptive outflow', () => {
+  let env: TestEnv;
+  let redis: RedisClient;
+
+  beforeAll(async () => {
+    env = await createTestEnv('room-signals');
+    redis = createRedis(env.config);
+  });
+  afterAll(async () => {
+    await redis?.quit();
+    await env?.cleanup();
+  });
+
+  it('is the ceiling without signals, grows while no process sheds, and is cut when one does', async () => {
+    const ceiling = 1000;
+    const sut = new AdaptiveOutflow(redis, env.config.redis.prefix, ceiling);
+    const key = roomSignalsKey(env.config.redis.prefix);
+    let now = Date.now();
+    expect(await sut.next(1, now)).toEqual({ rate: ceiling, reason: 'default' });
+
+    const publish = async (
+      process: string,
+      signal: { limit: number; inFlight: number; shed: number },
+    ) => redis.hset(key, process, JSON.stringify({ ...signal, at: now }));
+    await publish('a', { limit: 100, inFlight: 10, shed: 0 });
+    await publish('b', { limit: 100, inFlight: 10, shed: 0 });
+    const first = await sut.next(1, now);
+    expect(first.reason).toBe('adaptive');
+    let grown = first.rate;
+    for (let i = 0; i < 5; i++) grown = (await sut.next(1, now)).rate;
+    expect(grown).toBeGreaterThan(first.rate);
+
+    // One process sheds: the rate is cut.
+    await publish('b', { limit: 100, inFlight: 100, shed: 7 });
+    const cut = (await sut.next(1, now)).rate;
+    expect(cut).toBeLessThan(grown);
+    // Its signal goes stale (the process stopped): left out, and the rate is the ceiling again.
+    now += 10_000;
+    expect(await sut.next(1, now)).toEqual({ rate: ceiling, reason: 'default' });
+    expect(await redis.hlen(key)).toBe(0);
+  });
+});
