@@ -8,6 +8,7 @@ import { client, startSystem, type Client, type System } from '../support/system
 import { assertOracle } from '../support/oracle.js';
 import { launchChromium } from '../support/browser.js';
 import { signBuyerToken } from '../../src/auth/jwt.js';
+import { cheapProofOfWork } from '../support/proof-of-work.js';
 
 const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
 // A phone's screen: the page is read there first.
@@ -23,7 +24,7 @@ describe('the waiting room page', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    env = await createTestEnv('roompage');
+    env = await createTestEnv('roompage', cheapProofOfWork);
     sut = await startSystem(env);
     api = client(sut.baseUrl, env);
     browser = await launchChromium();
@@ -136,6 +137,26 @@ describe('the waiting room page', () => {
     expect(calls.filter((call) => call.startsWith(`GET /sales/${saleId}/queue`))).toEqual([]);
 
     await assertOracle(env, saleId, [{ status: 202, orderId, buyer: 'page-bob', quantity: 1 }]);
+  });
+
+  it('solves the proof of work of a sale that asks for it, and joins with it', async () => {
+    const created = await api.createSale({
+      sku: 'room-page-work',
+      name: 'Console bundle',
+      stock: 5,
+      startsAt: new Date(Date.now() + 120_000).toISOString(),
+      proofOfWork: true,
+      waitingRoom: {},
+    });
+    const saleId = created.body.id as number;
+    const calls: string[] = [];
+    const page = await openRoom(saleId, 'page-dave', calls);
+    await page.getByText('drawn at the start').waitFor({ timeout: 15_000 });
+    await page.close();
+    // The challenge asked for and solved in the page (the solver as served under /room/),
+    // and the join accepted with its solution.
+    expect(calls).toContain(`GET /sales/${saleId}/challenge 200`);
+    expect(calls).toContain(`POST /sales/${saleId}/queue 200`);
   });
 });
 
