@@ -22,6 +22,8 @@
             until its buyers' orders are restored.
     ARGV[8] the sale's features, fixed at its creation: words separated by spaces ('pow': proof
             of work, 'room': a waiting room), '' for none; kept in the field `features` for the API to read
+    ARGV[9] '1' while the sale is paused (the kill switch), '0' otherwise: the field `paused`,
+            which reserve-7.lua refuses on. Changed later by change-sale-1.lua.
 
   Output: { code }
     OK       loaded
@@ -42,7 +44,7 @@ if created == 1 and ARGV[5] == '1' then
   redis.call('HSET', KEYS[1], 'loading', '1')
 end
 redis.call('HSET', KEYS[1], 'stock', ARGV[1], 'limit', ARGV[2], 'starts', ARGV[3], 'ends', ARGV[4],
-  'features', ARGV[8] or '')
+  'features', ARGV[8] or '', 'paused', ARGV[9] or '0')
 if created == 1 then
   return { Code.OK }
 end

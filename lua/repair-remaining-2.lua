@@ -10,6 +10,8 @@
     ARGV[1] remaining as read
     ARGV[2] in-flight reservations as read (count)
     ARGV[3] corrected remaining
+    ARGV[4] the stock it was computed from (PostgreSQL's), kept in the field `stock`, so that
+            an admin's later change (change-sale-1.lua) moves remaining from this stock
 
   Output: { code }
     OK       repaired
@@ -23,5 +25,5 @@ end
 if redis.call('HEXISTS', KEYS[1], 'loading') == 1 then
   return { Code.LOADING }
 end
-redis.call('HSET', KEYS[1], 'remaining', ARGV[3])
+redis.call('HSET', KEYS[1], 'remaining', ARGV[3], 'stock', ARGV[4])
 return { Code.OK }

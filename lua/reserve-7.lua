@@ -48,6 +48,7 @@
     REPLAYED             detail = order id of the first answer, extra = its state
     QUANTITY_OVER_LIMIT  the request alone asks for more than the per-user limit
     LOADING              the sale is being loaded back from PostgreSQL (see load-sale-1.lua)
+    PAUSED               an admin paused the sale (field `paused` = '1', change-sale-1.lua)
 ]]
 --- @include "includes/sale-events"
 
@@ -60,7 +61,8 @@ local capacity = tonumber(ARGV[5])
 local refill = tonumber(ARGV[6])
 
 local sale =
-  redis.call('HMGET', saleKey, 'remaining', 'limit', 'starts', 'ends', 'loading', 'shards', 'shard')
+  redis.call('HMGET', saleKey, 'remaining', 'limit', 'starts', 'ends', 'loading', 'shards', 'shard',
+    'paused')
 local shards = tonumber(sale[6] or '1')
 -- The sale's own hash of a sale over shards is no buyer's home (it holds no units): a
 -- purchase is only ever asked at a shard (sale[7]).
@@ -86,6 +88,10 @@ if idemTtl > 0 then
   end
 end
 
+-- The kill switch comes first among the sale's answers: it stops every purchase, whatever else.
+if sale[8] == '1' then
+  return { Code.PAUSED }
+end
 if now < starts then
   return { Code.NOT_STARTED }
 end

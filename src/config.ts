@@ -4,6 +4,7 @@ import { defaultAlgorithms } from './config/fields.js';
 import { frontGroups } from './config/front.js';
 import { pipelineGroups } from './config/pipeline.js';
 import { roomGroups } from './config/room.js';
+import { exportGroups } from './config/exports.js';
 
 export {
   amqpNodeUrls,
@@ -15,7 +16,7 @@ export {
 // Every variable, named once, as it is in the environment, in the group of Config it belongs
 // to. Its field is its name without the group's prefix, in camelCase: REDIS_SENTINEL_NAME is
 // config.redis.sentinelName, PG_POOL_MAX config.database.pgPoolMax (fieldName below).
-const groups = { ...frontGroups, ...pipelineGroups, ...roomGroups };
+const groups = { ...frontGroups, ...pipelineGroups, ...exportGroups, ...roomGroups };
 
 type Groups = typeof groups;
 type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`

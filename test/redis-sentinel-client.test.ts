@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { waitFor } from './support/env.js';
 import {
   startSentinelSet,
@@ -34,99 +34,98 @@ const topologyOf = (sentinels: Sentinels, name: string) => ({
 // client while it is still waiting on the stopped sentinel. ioredis's SentinelConnector then
 // gives up on that connect ("Connection is closed.") and the client ends for good, unless
 // connection.ts keeps it going: every later command answered `Connection is closed.`.
-describe('a Sentinel client of src/redis/connection.ts across a failover', () => {
-  const clients: RedisClient[] = [];
+// a Sentinel client of src/redis/connection.ts across a failover
+const clients: RedisClient[] = [];
 
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.disconnect();
-    await stopRedisServers();
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.disconnect();
+  await stopRedisServers();
+});
+
+it('follows the new primary and never ends, while the sentinel it asks stalls', async () => {
+  const { primary, replica, name, sentinels } = await startSentinelSet();
+  const topology = topologyOf(sentinels, name);
+  const gate = createRedis(topology);
+  const bull = createBullRedis(topology);
+  clients.push(gate, bull);
+  const ended: string[] = [];
+  for (const [label, client] of [
+    ['createRedis', gate],
+    ['createBullRedis', bull],
+  ] as const) {
+    client.on('error', () => undefined);
+    client.on('end', () => ended.push(label));
+    await client.set(`k-${label}`, 'before');
+  }
+  // Both failover detectors are subscribed (two subscribers on every sentinel would be
+  // stricter; one is enough to know the subscriptions are under way).
+  await waitFor(() => subscribed(sentinels.servers), {
+    intervalMs: 100,
+    what: 'the failover detectors subscribed',
   });
+  await sleep(500);
 
-  it('follows the new primary and never ends, while the sentinel it asks stalls', async () => {
-    const { primary, replica, name, sentinels } = await startSentinelSet();
-    const topology = topologyOf(sentinels, name);
-    const gate = createRedis(topology);
-    const bull = createBullRedis(topology);
-    clients.push(gate, bull);
-    const ended: string[] = [];
-    for (const [label, client] of [
-      ['createRedis', gate],
-      ['createBullRedis', bull],
-    ] as const) {
-      client.on('error', () => undefined);
-      client.on('end', () => ended.push(label));
-      await client.set(`k-${label}`, 'before');
-    }
-    // Both failover detectors are subscribed (two subscribers on every sentinel would be
-    // stricter; one is enough to know the subscriptions are under way).
-    await waitFor(() => subscribed(sentinels.servers), {
-      intervalMs: 100,
-      what: 'the failover detectors subscribed',
+  // The first sentinel each client asks stalls: its socket accepts, nothing answers.
+  const [stalled, ...others] = sentinels.servers;
+  stalled!.pause();
+  await primary.kill9();
+  try {
+    // The two others vote and promote the replica; the +switch-master they publish arrives
+    // while the clients' reconnect still waits on the stalled sentinel.
+    await waitFor(
+      async () => {
+        for (const sentinel of others) {
+          const answer = await sentinel
+            .cli('SENTINEL', 'get-master-addr-by-name', name)
+            .catch(() => '');
+          if (Number(answer.split('\n')[1]) === replica.port) return true;
+        }
+        return false;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'the replica promoted' },
+    );
+    await waitFor(async () => (await replica.cli('ROLE')).startsWith('master'), {
+      what: 'the replica to act as primary',
     });
-    await sleep(500);
+    await sleep(1000);
+  } finally {
+    stalled!.resume();
+  }
 
-    // The first sentinel each client asks stalls: its socket accepts, nothing answers.
-    const [stalled, ...others] = sentinels.servers;
-    stalled!.pause();
-    await primary.kill9();
-    try {
-      // The two others vote and promote the replica; the +switch-master they publish arrives
-      // while the clients' reconnect still waits on the stalled sentinel.
-      await waitFor(
-        async () => {
-          for (const sentinel of others) {
-            const answer = await sentinel
-              .cli('SENTINEL', 'get-master-addr-by-name', name)
-              .catch(() => '');
-            if (Number(answer.split('\n')[1]) === replica.port) return true;
-          }
-          return false;
-        },
-        { timeoutMs: 30_000, intervalMs: 100, what: 'the replica promoted' },
-      );
-      await waitFor(async () => (await replica.cli('ROLE')).startsWith('master'), {
-        what: 'the replica to act as primary',
-      });
-      await sleep(1000);
-    } finally {
-      stalled!.resume();
-    }
+  // Each client writes to the new primary within a few seconds, and none ever ended.
+  await expectWritesOnNewPrimary(replica, { createRedis: gate, createBullRedis: bull }, 15_000);
+  expect(ended, 'clients that ended').toEqual([]);
+});
 
-    // Each client writes to the new primary within a few seconds, and none ever ended.
-    await expectWritesOnNewPrimary(replica, { createRedis: gate, createBullRedis: bull }, 15_000);
-    expect(ended, 'clients that ended').toEqual([]);
+// A primary that hangs keeps its sockets open: only the sentinels' +switch-master tells the
+// client to move (the reason connection.ts follows that message at all).
+it("moves off a primary that hangs, on the sentinels' word", async () => {
+  const { primary, replica, name, sentinels } = await startSentinelSet();
+  const topology = topologyOf(sentinels, name);
+  const gate = createRedis(topology);
+  const bull = createBullRedis(topology);
+  clients.push(gate, bull);
+  for (const client of [gate, bull]) {
+    client.on('error', () => undefined);
+    await client.set('k', 'before');
+  }
+  await waitFor(() => subscribed(sentinels.servers), {
+    intervalMs: 100,
+    what: 'the failover detectors subscribed',
   });
+  await sleep(500);
 
-  // A primary that hangs keeps its sockets open: only the sentinels' +switch-master tells the
-  // client to move (the reason connection.ts follows that message at all).
-  it("moves off a primary that hangs, on the sentinels' word", async () => {
-    const { primary, replica, name, sentinels } = await startSentinelSet();
-    const topology = topologyOf(sentinels, name);
-    const gate = createRedis(topology);
-    const bull = createBullRedis(topology);
-    clients.push(gate, bull);
-    for (const client of [gate, bull]) {
-      client.on('error', () => undefined);
-      await client.set('k', 'before');
-    }
-    await waitFor(() => subscribed(sentinels.servers), {
+  primary.pause();
+  try {
+    await waitFor(async () => (await sentinels.primaryPort()) === replica.port, {
+      timeoutMs: 30_000,
       intervalMs: 100,
-      what: 'the failover detectors subscribed',
+      what: 'the replica promoted',
     });
-    await sleep(500);
-
-    primary.pause();
-    try {
-      await waitFor(async () => (await sentinels.primaryPort()) === replica.port, {
-        timeoutMs: 30_000,
-        intervalMs: 100,
-        what: 'the replica promoted',
-      });
-      await expectWritesOnNewPrimary(replica, { createRedis: gate, createBullRedis: bull }, 10_000);
-    } finally {
-      primary.resume();
-    }
-  });
+    await expectWritesOnNewPrimary(replica, { createRedis: gate, createBullRedis: bull }, 10_000);
+  } finally {
+    primary.resume();
+  }
 });
 
 // Each client's write lands on the promoted replica within `timeoutMs`.

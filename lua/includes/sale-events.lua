@@ -6,6 +6,8 @@
   The message, parsed by src/gate/sale-event.ts:
     '<sale id> <version> <remaining>'          a sale without shards
     '<sale id> <version> <remaining> <shard>'  one shard of a sale over shards
+    '<sale id> rules'                          an admin changed the sale (change-sale-1.lua):
+                                               every process reads it again
   version = the hash's `v` after the bump; remaining = 0 when it sold out, the units it has
   when it reopened.
 ]]
@@ -30,4 +32,9 @@ local function publishIfReopened(hashKey, channel, saleId, before, after, shard)
   if before <= 0 and after > 0 then
     publishSaleEvent(hashKey, channel, saleId, after, shard)
   end
+end
+
+-- The sale's rules changed (paused, window, limit, stock): cached readings are stale.
+local function publishRulesChanged(channel, saleId)
+  redis.call('PUBLISH', channel, saleId .. ' rules')
 end

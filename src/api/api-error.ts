@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'SALE_NOT_STARTED'
   | 'SALE_ENDED'
+  | 'SALE_PAUSED'
+  | 'STOCK_IN_USE'
   | 'SALE_EXISTS'
   | 'PAYLOAD_TOO_LARGE'
   | 'ORDER_EXPIRED'

@@ -22,6 +22,8 @@ import { paymentsRoutes } from './routes/payments.js';
 import { paymentMetrics } from '../observability/payment-metrics.js';
 import { challengeRoutes } from './routes/challenge.js';
 import { queueRoutes } from './routes/queue.js';
+import { apiDescriptionRoutes } from './openapi/document.js';
+import { adminOrdersRoutes } from './routes/admin-orders.js';
 import { roomPageRoutes } from './room-page.js';
 
 export const maxBodyBytes = 16 * 1024;
@@ -52,6 +54,7 @@ export function createApp(
     c.text(await scrape(), 200, { 'content-type': registry.contentType }),
   );
   app.route('/admin/sales', adminSalesRoutes(deps));
+  app.route('/admin/sales', adminOrdersRoutes(deps));
   // Its own app with its own router, handed the requests under its path (./admin-queues.ts).
   const board = adminQueuesApp(deps);
   const toBoard = (c: Context) => board.fetch(c.req.raw, c.env);
@@ -66,6 +69,7 @@ export function createApp(
   const payments = paymentMetrics(registry, deps.config.payment.expiryLateAfterMs / 1000);
   app.route('/orders', ordersRoutes(deps, payments));
   app.route('/payments', paymentsRoutes(deps, payments));
+  app.route('/', apiDescriptionRoutes());
 
   app.notFound(routeNotFound);
   app.onError(onError(deps.logger, metrics));

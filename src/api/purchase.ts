@@ -41,6 +41,7 @@ export const fixedRefusals: Record<FixedRefusal, ApiError> = {
   not_found: new ApiError(404, 'SALE_NOT_FOUND', 'no such sale'),
   not_started: new ApiError(403, 'SALE_NOT_STARTED', 'the sale has not started'),
   ended: new ApiError(403, 'SALE_ENDED', 'the sale has ended'),
+  paused: new ApiError(403, 'SALE_PAUSED', 'the sale is paused'),
   // The sale exists but Redis forgot it and it is being loaded back (src/recovery/).
   loading: new ApiError(503, 'UNAVAILABLE', 'the sale is being reloaded; nothing was reserved', {
     'retry-after': '1',

@@ -1,5 +1,5 @@
 import type { Gate } from '../gate/gate.js';
-import { parseSaleEvent } from '../gate/sale-event.js';
+import { parseRulesChanged, parseSaleEvent } from '../gate/sale-event.js';
 import type { Logger } from '../observability/logger.js';
 import { isCluster, type RedisClient } from '../redis/connection.js';
 import { SaleEntry, type CachedRefusal, type PublicRefusal } from './sale-entry.js';
@@ -102,6 +102,13 @@ export class SaleCache {
 
   // A sale not cached yet is read after this event on first use: nothing to do.
   private onMessage(message: string): void {
+    const changed = parseRulesChanged(message);
+    // Its next use reads it again; a reading in flight now may predate the change, and its
+    // entry, no longer in the map, is not written (read()).
+    if (changed !== null) {
+      this.entries.delete(changed);
+      return;
+    }
     const event = parseSaleEvent(message);
     if (event) this.entries.get(event.saleId)?.onEvent(event);
   }

@@ -31,5 +31,6 @@ export function saleView(sale: Sale, remaining: number, room?: RoomCounts | null
     paymentWindowSeconds: sale.paymentWindowSeconds,
     proofOfWork: sale.proofOfWork,
     waitingRoom: roomView(room),
+    paused: sale.paused,
   };
 }

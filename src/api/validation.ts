@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { badRequest } from './api-error.js';
 import { saleIdOfOrder } from '../gate/order-id.js';
 
-const saleIdPattern = /^[1-9][0-9]{0,14}$/;
+export const saleIdPattern = /^[1-9][0-9]{0,14}$/;
 
 export function parseSaleId(raw: string): number {
   if (!saleIdPattern.test(raw)) throw badRequest('saleId must be a positive integer');
@@ -67,7 +67,7 @@ export const idempotencyKeySchema = z
 // PostgreSQL's timestamptz has no year 0, and a sale centuries away is a typo.
 const earliest = Date.parse('2000-01-01T00:00:00Z');
 const latest = Date.parse('9999-12-31T23:59:59Z');
-const isoDate = z.iso
+export const isoDate = z.iso
   .datetime({ offset: true })
   .transform((value) => new Date(value))
   .refine((date) => date.getTime() >= earliest && date.getTime() <= latest, {

@@ -11,6 +11,8 @@ export type DriftReading = {
   // Redis remaining minus what PostgreSQL and the reservations say it must be.
   drift: number;
   expected: number;
+  // PostgreSQL's stock, from which `expected` was computed.
+  stock: number;
   seen: SaleSnapshot;
 };
 
@@ -85,5 +87,5 @@ export async function readDrift(
     0,
   );
   const expected = database.stock - database.sold - held - notYetReturned;
-  return { drift: before.remaining - expected, expected, seen: after };
+  return { drift: before.remaining - expected, expected, stock: database.stock, seen: after };
 }

@@ -6,6 +6,7 @@ import { listOpenSales } from '../db/sales-repository.js';
 import { compensateOrder, type CompensationOutcome } from './compensate.js';
 import { readDrift } from './drift.js';
 import { sweepShards } from './shard-sweep.js';
+import { syncSettings } from './settings-sync.js';
 import type { SaleLoader } from '../recovery/sale-loader.js';
 import { PeriodicPass } from '../recovery/periodic-pass.js';
 
@@ -84,6 +85,7 @@ export class Reconciler {
     const openSales = await listOpenSales(this.deps.db);
     for (const sale of openSales) {
       const loaded = await this.deps.loader.ensureLoaded(sale);
+      if (await syncSettings(this.deps.gate, this.deps.logger, sale)) this.deps.onRepair(sale.id);
       // A sale loaded back just now was restored from PostgreSQL already.
       if (repair && loaded.kind === 'present') {
         const counts = await this.deps.loader.restoreFromDatabase(sale.id, {
@@ -165,7 +167,10 @@ export class Reconciler {
       );
       return;
     }
-    const repaired = await gate.repairRemaining(saleId, reading.seen, reading.expected);
+    const repaired = await gate.repairRemaining(saleId, reading.seen, {
+      remaining: reading.expected,
+      stock: reading.stock,
+    });
     if (repaired) this.deps.onRepair(saleId);
     logger.warn(
       {

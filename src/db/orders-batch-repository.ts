@@ -52,6 +52,7 @@ WITH input AS (
   SELECT inserted.sale_id, inserted.user_id, sum(inserted.quantity)::int, counted.per_user_limit
   FROM inserted JOIN counted ON counted.id = inserted.sale_id
   GROUP BY inserted.sale_id, inserted.user_id, counted.per_user_limit
-  ON CONFLICT (sale_id, user_id) DO UPDATE SET units = sale_buyers.units + excluded.units
+  ON CONFLICT (sale_id, user_id) DO UPDATE SET units = sale_buyers.units + excluded.units,
+    unit_limit = greatest(sale_buyers.unit_limit, excluded.unit_limit)
 )
 SELECT id FROM inserted`;

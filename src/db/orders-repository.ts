@@ -47,7 +47,12 @@ export async function insertConfirmedOrder(db: Database, order: OrderToWrite): P
       })
       .onConflictDoUpdate({
         target: [saleBuyers.saleId, saleBuyers.userId],
-        set: { units: sql`${saleBuyers.units} + excluded.units` },
+        // A limit raised mid-sale applies to buyers who bought before; one lowered does not
+        // refuse their orders accepted before it (API.md: from now on, which the gate judges).
+        set: {
+          units: sql`${saleBuyers.units} + excluded.units`,
+          unitLimit: sql`greatest(${saleBuyers.unitLimit}, excluded.unit_limit)`,
+        },
       });
     return true;
   });

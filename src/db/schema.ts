@@ -42,6 +42,8 @@ export const sales = pgTable(
     // Bought through a waiting room (API.md; its settings in waiting_rooms): a purchase needs
     // a pass. Fixed at creation, and carried into the gate's hash with the sale's features.
     waitingRoom: boolean('waiting_room').notNull().default(false),
+    // The kill switch (API.md, Operating a sale): the gate refuses purchases while it is set.
+    paused: boolean('paused').notNull().default(false),
     ...timestamps,
   },
   (t) => [
@@ -179,6 +181,39 @@ export const waitingRooms = pgTable(
     check('waiting_rooms_pass_range', sql`${t.passSeconds} BETWEEN 30 AND 3600`),
     check('waiting_rooms_idle_range', sql`${t.idleSeconds} BETWEEN 10 AND 600`),
   ],
+);
+
+// Orders per sale and status, kept by a statement-level trigger on orders
+// (migrations/0007_sale_operations.sql), so the admin's live counts read six rows, never scan
+// the sale's orders.
+export const saleOrderCounts = pgTable(
+  'sale_order_counts',
+  {
+    saleId: bigint('sale_id', { mode: 'number' })
+      .notNull()
+      .references(() => sales.id),
+    status: text('status', { enum: orderStatuses }).notNull(),
+    orders: bigint('orders', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.saleId, t.status] })],
+);
+
+// Every change an admin made to a sale: who, when, and its fields before and after
+// (docs/operations.md). Written in the transaction that changes the sale.
+export const saleChanges = pgTable(
+  'sale_changes',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    saleId: bigint('sale_id', { mode: 'number' })
+      .notNull()
+      .references(() => sales.id),
+    actor: text('actor').notNull(),
+    action: text('action', { enum: ['pause', 'resume', 'update'] }).notNull(),
+    before: jsonb('before').notNull(),
+    after: jsonb('after').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('sale_changes_sale_idx').on(t.saleId, t.id)],
 );
 
 export type Sale = typeof sales.$inferSelect;

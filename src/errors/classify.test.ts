@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DrizzleQueryError } from 'drizzle-orm';
 import { UnrecoverableError } from 'bullmq';
 import { classifyError, errorReason, isTransientFailure } from './classify.js';
@@ -14,85 +14,84 @@ const systemError = (code: string) => Object.assign(new Error(`connect ${code}`)
 const wrapped = (cause: unknown) =>
   new DrizzleQueryError('insert into "orders" values ($1)', ['timeout-terminated'], cause as Error);
 
-describe('classifyError', () => {
-  it.each([
-    ['40001', 'serialization_failure'],
-    ['40P01', 'deadlock'],
-    ['53300', 'too_many_connections'],
-    ['57P01', 'admin_shutdown'],
-    ['57P03', 'cannot_connect_now'],
-    ['08006', 'connection_exception'],
-    ['08001', 'connection_exception'],
-  ])('retries PostgreSQL %s (%s)', (code, reason) => {
-    const sut = pgError(code);
-    expect(classifyError(sut)).toBe('transient');
-    expect(isTransientFailure(sut)).toBe(true);
-    expect(errorReason(sut)).toBe(reason);
-  });
+// classifyError
+it.each([
+  ['40001', 'serialization_failure'],
+  ['40P01', 'deadlock'],
+  ['53300', 'too_many_connections'],
+  ['57P01', 'admin_shutdown'],
+  ['57P03', 'cannot_connect_now'],
+  ['08006', 'connection_exception'],
+  ['08001', 'connection_exception'],
+])('retries PostgreSQL %s (%s)', (code, reason) => {
+  const sut = pgError(code);
+  expect(classifyError(sut)).toBe('transient');
+  expect(isTransientFailure(sut)).toBe(true);
+  expect(errorReason(sut)).toBe(reason);
+});
 
-  it.each([
-    ['23514', 'guard_refused'],
-    ['23503', 'sale_unknown'],
-    ['22P02', 'bad_data'],
-  ])('ends retries at PostgreSQL %s (%s)', (code, reason) => {
-    const sut = pgError(code);
-    expect(classifyError(sut)).toBe('permanent');
-    expect(isTransientFailure(sut)).toBe(false);
-    expect(errorReason(sut)).toBe(reason);
-  });
+it.each([
+  ['23514', 'guard_refused'],
+  ['23503', 'sale_unknown'],
+  ['22P02', 'bad_data'],
+])('ends retries at PostgreSQL %s (%s)', (code, reason) => {
+  const sut = pgError(code);
+  expect(classifyError(sut)).toBe('permanent');
+  expect(isTransientFailure(sut)).toBe(false);
+  expect(errorReason(sut)).toBe(reason);
+});
 
-  it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'])(
-    'retries a dropped or refused connection (%s)',
-    (code) => {
-      expect(classifyError(systemError(code))).toBe('transient');
-      expect(errorReason(systemError(code))).toBe(code.toLowerCase());
-    },
+it.each(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'])(
+  'retries a dropped or refused connection (%s)',
+  (code) => {
+    expect(classifyError(systemError(code))).toBe('transient');
+    expect(errorReason(systemError(code))).toBe(code.toLowerCase());
+  },
+);
+
+it.each([
+  'Connection terminated unexpectedly',
+  'terminating connection due to administrator command',
+  'Client has encountered a connection error and is not queryable',
+  'Connection is closed.',
+  'Reached the max retries per request limit (which is 1).',
+  'timeout exceeded when trying to connect',
+])('retries driver failures reported only by message: %s', (message) => {
+  expect(classifyError(new Error(message))).toBe('transient');
+  expect(isTransientFailure(new Error(message))).toBe(true);
+});
+
+it('looks through a drizzle query wrapper to the driver error', () => {
+  expect(classifyError(wrapped(pgError('23514')))).toBe('permanent');
+  expect(errorReason(wrapped(pgError('23514')))).toBe('guard_refused');
+  expect(classifyError(wrapped(pgError('57P01')))).toBe('transient');
+  expect(errorReason(wrapped(pgError('57P01')))).toBe('admin_shutdown');
+  expect(errorReason(wrapped(new Error('Connection terminated unexpectedly')))).toBe(
+    'connection_lost',
   );
+});
 
-  it.each([
-    'Connection terminated unexpectedly',
-    'terminating connection due to administrator command',
-    'Client has encountered a connection error and is not queryable',
-    'Connection is closed.',
-    'Reached the max retries per request limit (which is 1).',
-    'timeout exceeded when trying to connect',
-  ])('retries driver failures reported only by message: %s', (message) => {
-    expect(classifyError(new Error(message))).toBe('transient');
-    expect(isTransientFailure(new Error(message))).toBe(true);
-  });
+it('never reads the SQL text or parameters of a wrapper as a symptom', () => {
+  const sut = wrapped(new Error('something odd'));
+  expect(isTransientFailure(sut)).toBe(false);
+  expect(errorReason(sut)).toBe('unexpected');
+});
 
-  it('looks through a drizzle query wrapper to the driver error', () => {
-    expect(classifyError(wrapped(pgError('23514')))).toBe('permanent');
-    expect(errorReason(wrapped(pgError('23514')))).toBe('guard_refused');
-    expect(classifyError(wrapped(pgError('57P01')))).toBe('transient');
-    expect(errorReason(wrapped(pgError('57P01')))).toBe('admin_shutdown');
-    expect(errorReason(wrapped(new Error('Connection terminated unexpectedly')))).toBe(
-      'connection_lost',
-    );
+it('honours the typed errors, outermost first', () => {
+  expect(classifyError(new PermanentError('bad_payload', 'schema'))).toBe('permanent');
+  expect(errorReason(new PermanentError('bad_payload', 'schema'))).toBe('bad_payload');
+  expect(classifyError(new TransientError('busy', 'later'))).toBe('transient');
+  const outer = new TransientError('dead_letter_unavailable', 'broker away', {
+    cause: pgError('23514'),
   });
+  expect(classifyError(outer)).toBe('transient');
+  expect(errorReason(outer)).toBe('dead_letter_unavailable');
+});
 
-  it('never reads the SQL text or parameters of a wrapper as a symptom', () => {
-    const sut = wrapped(new Error('something odd'));
-    expect(isTransientFailure(sut)).toBe(false);
-    expect(errorReason(sut)).toBe('unexpected');
-  });
-
-  it('honours the typed errors, outermost first', () => {
-    expect(classifyError(new PermanentError('bad_payload', 'schema'))).toBe('permanent');
-    expect(errorReason(new PermanentError('bad_payload', 'schema'))).toBe('bad_payload');
-    expect(classifyError(new TransientError('busy', 'later'))).toBe('transient');
-    const outer = new TransientError('dead_letter_unavailable', 'broker away', {
-      cause: pgError('23514'),
-    });
-    expect(classifyError(outer)).toBe('transient');
-    expect(errorReason(outer)).toBe('dead_letter_unavailable');
-  });
-
-  it('retries what it does not recognise, a bounded number of times', () => {
-    expect(classifyError(new Error('surprise'))).toBe('transient');
-    expect(isTransientFailure(new Error('surprise'))).toBe(false);
-    expect(errorReason(new Error('surprise'))).toBe('unexpected');
-    expect(errorReason(pgError('XX000'))).toBe('code_XX000');
-    expect(classifyError(new UnrecoverableError('x'))).toBe('transient');
-  });
+it('retries what it does not recognise, a bounded number of times', () => {
+  expect(classifyError(new Error('surprise'))).toBe('transient');
+  expect(isTransientFailure(new Error('surprise'))).toBe(false);
+  expect(errorReason(new Error('surprise'))).toBe('unexpected');
+  expect(errorReason(pgError('XX000'))).toBe('code_XX000');
+  expect(classifyError(new UnrecoverableError('x'))).toBe('transient');
 });

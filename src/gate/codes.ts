@@ -46,6 +46,10 @@ export const Code = {
   STALE: -17,
   // The lock is gone or held by another token.
   NOT_OURS: -18,
+  // The sale is paused by an admin (API.md, Operating a sale: the kill switch).
+  PAUSED: -19,
+  // Taking units back would take units sold or held: the hash has fewer unsold units.
+  STOCK_IN_USE: -20,
 } as const;
 
 export type CodeName = keyof typeof Code;

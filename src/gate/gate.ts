@@ -1,7 +1,8 @@
 import type { RedisClient } from '../redis/connection.js';
 import type { Config } from '../config.js';
 import type { GateContext } from './context.js';
-import { saleEventsChannel } from './keys.js';
+import { saleEventsChannel, saleKeys } from './keys.js';
+import * as changes from './changes.js';
 import * as inspection from './inspection.js';
 import * as lifecycle from './lifecycle.js';
 import * as loading from './loading.js';
@@ -43,6 +44,7 @@ export function gateOptions(config: Config): GateOptions {
 }
 
 export type { SaleForGate } from './loading.js';
+export type { SaleSettings, SettingsOutcome } from './changes.js';
 export type { ReserveRequest } from './purchase.js';
 export type { OrderToRestore } from './restore.js';
 export type { OrderToReturn } from './lifecycle.js';
@@ -118,8 +120,28 @@ export class Gate {
   }
 
   // Loading a sale, and loading it back.
-  loadSale(sale: loading.SaleForGate, options: { restoring?: boolean } = {}): Promise<boolean> {
+  loadSale(
+    sale: loading.SaleForGate,
+    options: { restoring?: boolean; shardStocks?: number[] } = {},
+  ): Promise<boolean> {
     return loading.loadSale(this.#ctx, sale, options);
+  }
+
+  // An admin's change (API.md, Operating a sale), on every hash of the sale.
+  applySettings(
+    settings: changes.SaleSettings,
+    options: { force: boolean },
+  ): Promise<changes.SettingsOutcome> {
+    return changes.applySettings(this.#ctx, settings, options);
+  }
+
+  settingsDiffer(settings: changes.SaleSettings): Promise<boolean> {
+    return changes.settingsDiffer(this.#ctx, settings);
+  }
+
+  // Whether the kill switch is on, as the reserve script sees it: for the waiting room's join.
+  async isPaused(saleId: number): Promise<boolean> {
+    return (await this.#ctx.redis.hget(saleKeys(this.#ctx.prefix, saleId).sale, 'paused')) === '1';
   }
 
   lockLoad(saleId: number, token: string, ttlMs: number): Promise<boolean> {
@@ -199,7 +221,7 @@ export class Gate {
   repairRemaining(
     saleId: number,
     seen: inspection.SaleSnapshot,
-    corrected: number,
+    corrected: { remaining: number; stock: number },
   ): Promise<boolean> {
     return inspection.repairRemaining(this.#ctx, saleId, seen, corrected);
   }

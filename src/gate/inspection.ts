@@ -22,6 +22,8 @@ export type SaleState = {
   // The sale's features (loading.ts, SaleFeature); null when a Redis loaded by an older version
   // holds the sale without them.
   features: string[] | null;
+  // The kill switch (lua/change-sale-1.lua).
+  paused: boolean;
 };
 
 export type Reservation = {
@@ -58,16 +60,18 @@ export async function shardRemaining(
 }
 
 export async function saleState(ctx: GateContext, saleId: number): Promise<SaleState | null> {
-  const [remaining, version, limit, starts, ends, shardCount, features] = await ctx.redis.hmget(
-    saleKeys(ctx.prefix, saleId).sale,
-    'remaining',
-    'v',
-    'limit',
-    'starts',
-    'ends',
-    'shards',
-    'features',
-  );
+  const [remaining, version, limit, starts, ends, shardCount, features, paused] =
+    await ctx.redis.hmget(
+      saleKeys(ctx.prefix, saleId).sale,
+      'remaining',
+      'v',
+      'limit',
+      'starts',
+      'ends',
+      'shards',
+      'features',
+      'paused',
+    );
   if ((remaining === null && shardCount === null) || limit === null || starts === null) {
     return null;
   }
@@ -82,6 +86,7 @@ export async function saleState(ctx: GateContext, saleId: number): Promise<SaleS
     shards,
     features:
       features === null || features === undefined ? null : features.split(' ').filter(Boolean),
+    paused: paused === '1',
   };
 }
 
@@ -246,7 +251,7 @@ export function repairRemaining(
   ctx: GateContext,
   saleId: number,
   seen: SaleSnapshot,
-  corrected: number,
+  corrected: { remaining: number; stock: number },
 ): Promise<boolean> {
   const reading = { remaining: seen.remaining, inflight: seen.inflight.length };
   return repairRemainingScript(ctx, saleId, reading, corrected);

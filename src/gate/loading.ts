@@ -14,6 +14,8 @@ export type SaleForGate = {
   proofOfWork?: boolean;
   // Bought through a waiting room: a purchase needs a pass (API.md, waiting room).
   waitingRoom?: boolean;
+  // The kill switch (API.md, Operating a sale): a sale loaded back stays as last changed.
+  paused?: boolean;
 };
 
 // What the API must know of a sale before its first purchase, kept beside its rules.
@@ -30,10 +32,12 @@ function featuresOf(sale: SaleForGate): SaleFeature[] {
 // stock and marked loading until SaleLoader has restored them (lua/load-sale-1.lua).
 // A sale over shards has its shards loaded first (each with its share of the stock and a copy
 // of the rules, as the home of its buyers), then the sale's own hash that announces them.
+// `shardStocks`: each shard's stock when created, instead of the even split (a sale loaded back
+// after an admin took units back from some shards: src/recovery/sale-loader.ts).
 export async function loadSale(
   ctx: GateContext,
   sale: SaleForGate,
-  { restoring = false } = {},
+  { restoring = false, shardStocks }: { restoring?: boolean; shardStocks?: number[] } = {},
 ): Promise<boolean> {
   const shards = sale.shards ?? 1;
   const rules: SaleRules = {
@@ -44,9 +48,10 @@ export async function loadSale(
     restoring,
     shards,
     features: featuresOf(sale),
+    paused: sale.paused ?? false,
   };
   for (let shard = 0; shards > 1 && shard < shards; shard++) {
-    const stock = shardStock(sale.stock, shard, shards);
+    const stock = shardStocks?.[shard] ?? shardStock(sale.stock, shard, shards);
     await loadSaleScript(ctx, sale.id, { ...rules, stock }, shard);
   }
   const loaded = await loadSaleScript(ctx, sale.id, rules);

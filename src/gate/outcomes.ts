@@ -32,7 +32,8 @@ export type ReserveOutcome =
   | { kind: 'rate_limited'; retryAfterMs: number }
   | { kind: 'replayed'; orderId: string; state: ReservationState }
   | { kind: 'quantity_over_limit' }
-  | { kind: 'loading' };
+  | { kind: 'loading' }
+  | { kind: 'paused' };
 
 // The outcome of each code a script answers; any other code is a bug in that script.
 function outcomeFor<T>(script: string, name: CodeName, outcomes: Partial<Record<CodeName, T>>): T {
@@ -80,6 +81,26 @@ export function toReserveOutcome(reply: unknown): ReserveOutcome {
     }),
     QUANTITY_OVER_LIMIT: () => ({ kind: 'quantity_over_limit' }),
     LOADING: () => ({ kind: 'loading' }),
+    PAUSED: () => ({ kind: 'paused' }),
+  });
+}
+
+// One hash of a sale changed by an admin (lua/change-sale-1.lua): `remaining` is its units
+// after (-1 for a hash without units); `in_use` carries the units it could give back.
+export type ChangeOutcome =
+  | { kind: 'changed'; remaining: number }
+  | { kind: 'in_use'; available: number }
+  | { kind: 'loading' }
+  | { kind: 'missing' };
+
+export function toChangeOutcome(reply: unknown): ChangeOutcome {
+  const script = 'change-sale-1';
+  const [code, units] = list(reply, script);
+  return decode<ChangeOutcome>(script, code, {
+    OK: () => ({ kind: 'changed', remaining: int(units, script) }),
+    STOCK_IN_USE: () => ({ kind: 'in_use', available: int(units, script) }),
+    LOADING: () => ({ kind: 'loading' }),
+    MISSING: () => ({ kind: 'missing' }),
   });
 }
 

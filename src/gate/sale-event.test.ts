@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSaleEvent } from './sale-event.js';
+import { parseRulesChanged, parseSaleEvent } from './sale-event.js';
 
 describe('the sale event message', () => {
   it('reads a sale that sold out or reopened', () => {
@@ -27,6 +27,15 @@ describe('the sale event message', () => {
       '42 1.5 0',
     ]) {
       expect(parseSaleEvent(message), message).toBeNull();
+    }
+  });
+});
+
+describe('the rules-changed message', () => {
+  it('names the sale an admin changed, and reads nothing else', () => {
+    expect(parseRulesChanged('42 rules')).toBe(42);
+    for (const message of ['42 1 0', 'rules', '42 rules x', 'a rules']) {
+      expect(parseRulesChanged(message), message).toBeNull();
     }
   });
 });

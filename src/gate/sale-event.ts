@@ -25,3 +25,12 @@ export function parseSaleEvent(message: string): SaleEvent | null {
     shard: shard === undefined ? null : Number(shard),
   };
 }
+
+const rulesPattern = /^(\d+) rules$/;
+
+// The sale an admin changed ('<sale> rules': paused, window, limit or stock), whose cached
+// readings are stale; null for any other message.
+export function parseRulesChanged(message: string): number | null {
+  const match = rulesPattern.exec(message);
+  return match ? Number(match[1]) : null;
+}

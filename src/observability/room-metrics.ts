@@ -7,7 +7,7 @@ export function roomMetrics(registry: Registry) {
   const sale = ['sale'];
   const outflowReason = new Gauge({
     name: 'flashline_room_outflow_reason',
-    help: 'What set the outflow limit last (1 on the reason that did): fixed, default, adaptive, overbook, sold_out',
+    help: 'What set the outflow limit last (1 on the reason that did): fixed, default, adaptive, overbook, sold_out, paused',
     labelNames: ['sale', 'reason'],
     registers: [registry],
   });
@@ -77,7 +77,7 @@ export function roomMetrics(registry: Registry) {
     }),
     // Sets the reason's gauge to 1 and the others' to 0.
     setReason(saleId: number, reason: string) {
-      for (const r of ['fixed', 'default', 'adaptive', 'overbook', 'sold_out']) {
+      for (const r of ['fixed', 'default', 'adaptive', 'overbook', 'sold_out', 'paused']) {
         outflowReason.set({ sale: String(saleId), reason: r }, r === reason ? 1 : 0);
       }
     },

@@ -6,6 +6,7 @@ import type { Gate, OrderToRestore } from '../gate/gate.js';
 import type { Logger } from '../observability/logger.js';
 import { restoreModeOf } from '../orders/restore-mode.js';
 import { finishReturn } from '../orders/give-back.js';
+import { shardStocksFor } from './shard-stocks.js';
 
 // Orders read from PostgreSQL and restored in one script call.
 const pageSize = 1_000;
@@ -56,7 +57,8 @@ export class SaleLoader {
     if (!(await this.gate.lockLoad(sale.id, token, lockMs))) return { kind: 'busy' };
     try {
       const started = performance.now();
-      await this.gate.loadSale(sale, { restoring: true });
+      const shardStocks = await shardStocksFor(this.db, sale);
+      await this.gate.loadSale(sale, { restoring: true, ...(shardStocks ? { shardStocks } : {}) });
       const counts = await this.restoreFromDatabase(sale.id);
       await this.gate.finishLoading(sale.id);
       this.logger.warn(

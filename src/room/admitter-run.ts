@@ -23,6 +23,8 @@ export type AdmitterOptions = {
 export type SaleReadings = {
   remaining(saleId: number): Promise<number | null>;
   inflightIds(saleId: number): Promise<string[]>;
+  // The kill switch: nobody is admitted to a paused sale.
+  paused(saleId: number): Promise<boolean>;
 };
 
 type Batch = { expiresAtMs: number; to: number; passes: number; used: number };
@@ -68,7 +70,15 @@ export class AdmitterRun {
       this.metrics.passesExpired.inc(this.label, Math.max(0, b.passes - b.used));
     }
     const outstanding = live.reduce((sum, b) => sum + Math.max(0, b.passes - b.used), 0);
-    const { moved, outflow } = await this.admit(line, cursor, status.remaining, outstanding, nowMs);
+    const paused = await this.readings.paused(this.room.saleId);
+    const { moved, outflow } = await this.admit(
+      line,
+      cursor,
+      status.remaining,
+      outstanding,
+      nowMs,
+      paused,
+    );
     const admitted = Number(state.admitted ?? 0) + moved.admitted;
     const batch =
       moved.admitted > 0
@@ -149,6 +159,7 @@ export class AdmitterRun {
     remaining: number,
     outstanding: number,
     nowMs: number,
+    paused: boolean,
   ) {
     const dt =
       this.lastStepMs === 0 ? this.options.tickMs / 1000 : (nowMs - this.lastStepMs) / 1000;
@@ -156,13 +167,9 @@ export class AdmitterRun {
     this.lastStepMs = nowMs;
     // At most a second's worth saved up: an idle room does not admit a burst later.
     this.allowance = Math.min(Math.max(rate, 1), this.allowance + rate * Math.min(dt, 1));
-    const { budget, reason } = budgetOf(
-      this.allowance,
-      remaining,
-      this.options.overbook,
-      outstanding,
-      rateReason,
-    );
+    const { budget, reason } = paused
+      ? { budget: 0, reason: 'paused' as const }
+      : budgetOf(this.allowance, remaining, this.options.overbook, outstanding, rateReason);
     const running =
       nowMs >= this.room.startsAtMs && (this.room.endsAtMs === null || nowMs < this.room.endsAtMs);
     const drawn = line.n !== null && line.order !== null;
@@ -170,7 +177,11 @@ export class AdmitterRun {
     this.allowance -= moved.admitted;
     this.measured = 0.8 * this.measured + 0.2 * (moved.admitted / Math.max(dt, 0.001));
     const limit =
-      reason === 'sold_out' ? 0 : reason === 'overbook' ? budget / Math.max(dt, 0.001) : rate;
+      reason === 'sold_out' || reason === 'paused'
+        ? 0
+        : reason === 'overbook'
+          ? budget / Math.max(dt, 0.001)
+          : rate;
     return { moved, outflow: { rate: this.measured, limit, reason } };
   }
 

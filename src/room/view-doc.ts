@@ -3,8 +3,8 @@
 export type RoomStatus = 'open' | 'held' | 'closed';
 
 // What moved the outflow's limit last: a fixed admitPerSecond, ROOM_ADMIT_PER_SECOND, the API
-// processes' adaptive admission, the overbook bound, or the sale having nothing left.
-export type OutflowReason = 'fixed' | 'default' | 'adaptive' | 'overbook' | 'sold_out';
+// processes' adaptive admission, the overbook bound, the sale having nothing left, or paused.
+export type OutflowReason = 'fixed' | 'default' | 'adaptive' | 'overbook' | 'sold_out' | 'paused';
 
 export type ViewDoc = {
   // The state's incarnation: a new one means Redis forgot the line and it was rebuilt.

@@ -5,9 +5,9 @@ import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus } from '../support/system.js';
 import { spawnApi, type ApiProcess } from '../support/api-process.js';
 import { assertOracle } from '../support/oracle.js';
-import { buyOnce, buyersNamed } from '../support/failures.js';
 import { startBridge } from '../../src/cmd/wiring/bridge.js';
 import { startWorker } from '../../src/cmd/wiring/worker.js';
+import { buyersNamed, buyOnce } from '../support/buyers.js';
 
 const run = promisify(execFile);
 

@@ -2,16 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { client, groupByStatus } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
-import {
-  buyersNamed,
-  buyOnce,
-  metric,
-  startTestCompensator,
-  type RunningCompensator,
-} from '../support/failures.js';
+import { metric, startTestCompensator, type RunningCompensator } from '../support/failures.js';
 import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
 import { startBridge } from '../../src/cmd/wiring/bridge.js';
 import { startWorker } from '../../src/cmd/wiring/worker.js';
+import { buyersNamed, buyOnce } from '../support/buyers.js';
 
 describe('FAULT_FAIL_RATE=0.2 during a sale', () => {
   let env: TestEnv;

@@ -4,13 +4,12 @@ import { client, groupByStatus, startSystem, type System } from '../support/syst
 import { assertOracle } from '../support/oracle.js';
 import {
   brokerClient,
-  buyersNamed,
-  buyOnce,
   metric,
   startTestCompensator,
   type RunningCompensator,
 } from '../support/failures.js';
 import { topology } from '../../src/broker/topology.js';
+import { buyersNamed, buyOnce } from '../support/buyers.js';
 
 const poison = [
   Buffer.from([0xff, 0xfe, 0x00, 0x13, 0x37]),

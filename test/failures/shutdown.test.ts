@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
-import { buyersNamed, buyOnce } from '../support/failures.js';
 import { killAll, spawnProcess, type Child } from '../support/processes.js';
+import { buyersNamed, buyOnce } from '../support/buyers.js';
 
 const clean = { code: 0, signal: null };
 

@@ -4,12 +4,12 @@ import { Queue, QueueEvents } from 'bullmq';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
-import { buyersNamed, buyOnce } from '../support/failures.js';
 import { killAll, spawnProcess } from '../support/processes.js';
 import { startApi } from '../../src/cmd/wiring/api.js';
 import { startBridge } from '../../src/cmd/wiring/bridge.js';
 import { bullPrefix, orderQueueNames } from '../../src/queues/names.js';
 import { createBullRedis } from '../../src/redis/connection.js';
+import { buyersNamed, buyOnce } from '../support/buyers.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 
@@ -38,28 +38,7 @@ async function killWorkerMidSale(name: string, overrides: Record<string, string>
   cleanups.push(() => api.stop());
   const bridge = await startBridge(env.config, env.logger);
   cleanups.push(() => bridge.stop());
-  const events = new QueueEvents(orderQueueNames(env.config)[0]!, {
-    connection: createBullRedis(env.config),
-    prefix: bullPrefix(env.config),
-  });
-  cleanups.push(() => events.close());
-  await events.waitUntilReady();
-  const queue = new Queue(orderQueueNames(env.config)[0]!, {
-    connection: createBullRedis(env.config),
-    prefix: bullPrefix(env.config),
-  });
-  cleanups.push(() => queue.close());
-  let stalled = 0;
-  events.on('stalled', () => (stalled += 1));
-  const admin = new pg.Client({ connectionString: env.config.database.url });
-  const locker = new pg.Client({ connectionString: env.config.database.url });
-  await admin.connect();
-  await locker.connect();
-  cleanups.push(
-    () => admin.end(),
-    () => locker.end(),
-  );
-  const count = async (query: string) => Number((await admin.query(query)).rows[0].count);
+  const { queue, admin, locker, count, stalled } = await watch(env);
 
   const compensator = spawnProcess('compensator', env);
   const first = spawnProcess('worker', env);
@@ -105,7 +84,34 @@ async function killWorkerMidSale(name: string, overrides: Record<string, string>
   compensator.kill('SIGTERM');
   expect(await second.exited, second.output()).toEqual({ code: 0, signal: null });
   expect(await compensator.exited, compensator.output()).toEqual({ code: 0, signal: null });
-  return { oracle, stalled, failedReasons };
+  return { oracle, stalled: stalled(), failedReasons };
+}
+
+// The order queue and its stalled events, a connection to count rows and one to hold a lock.
+async function watch(env: TestEnv) {
+  const events = new QueueEvents(orderQueueNames(env.config)[0]!, {
+    connection: createBullRedis(env.config),
+    prefix: bullPrefix(env.config),
+  });
+  cleanups.push(() => events.close());
+  await events.waitUntilReady();
+  const queue = new Queue(orderQueueNames(env.config)[0]!, {
+    connection: createBullRedis(env.config),
+    prefix: bullPrefix(env.config),
+  });
+  cleanups.push(() => queue.close());
+  let stalled = 0;
+  events.on('stalled', () => (stalled += 1));
+  const admin = new pg.Client({ connectionString: env.config.database.url });
+  const locker = new pg.Client({ connectionString: env.config.database.url });
+  await admin.connect();
+  await locker.connect();
+  cleanups.push(
+    () => admin.end(),
+    () => locker.end(),
+  );
+  const count = async (query: string) => Number((await admin.query(query)).rows[0].count);
+  return { queue, admin, locker, count, stalled: () => stalled };
 }
 
 describe('kill -9 of a worker process mid-sale', () => {

@@ -162,48 +162,8 @@ describe('one trace per purchase, across the api, the bridge and the worker', ()
     expect(refused.events.filter((e) => e.name === 'exception')).toEqual([]);
   });
 
-  it('keeps a trace per purchase when several orders travel in one message', async () => {
-    const { client, waitFor } = await support();
-    const api = client(sut.baseUrl, env);
-    const created = await api.createSale({ sku: 'trace-batch', name: 'Batch', stock: 200 });
-    const saleId = created.body.id as number;
-    // A copy of every order message, from a queue of the test's own on the same exchange.
-    const connection = await amqp.connect(env.config.amqp.url);
-    const channel = await connection.createChannel();
-    try {
-      const { queue } = await channel.assertQueue('', { exclusive: true });
-      await channel.bindQueue(queue, topology.ordersExchange, topology.ordersRoutingKey);
-      // Purchases made at once share a message when their reservations come back in one
-      // event-loop turn; a few rounds make sure at least one message held several.
-      let batch: OrderMessage[] | undefined;
-      for (let round = 0; round < 10 && !batch; round++) {
-        const answers = await Promise.all(
-          Array.from({ length: 8 }, (_, i) => api.purchase(saleId, `buyer-${round}-${i}`)),
-        );
-        expect(answers.map((a) => a.status)).toEqual(Array(8).fill(202));
-        for (;;) {
-          const message = await channel.get(queue, { noAck: true });
-          if (!message) break;
-          const orders = decodeOrders(message.content);
-          if (orders && orders.length > 1) batch = orders;
-        }
-      }
-      expect(batch, 'a message holding several orders').toBeDefined();
-
-      const traces = new Set<string>();
-      for (const order of batch!) traces.add((await expectWholeTrace(order.orderId)).traceId);
-      expect(traces.size, 'each purchase of the message has its own trace').toBe(batch!.length);
-      await waitFor(
-        async () =>
-          (await api.order(batch![0]!.orderId, batch![0]!.userId)).body.status === 'confirmed',
-        {
-          what: 'the batched order to be confirmed',
-        },
-      );
-    } finally {
-      await connection.close();
-    }
-  });
+  it('keeps a trace per purchase when several orders travel in one message', () =>
+    severalOrdersInOneMessage(env, sut));
 });
 
 describe('log lines about an order', () => {
@@ -254,3 +214,46 @@ describe('log lines about an order', () => {
     );
   });
 });
+
+async function severalOrdersInOneMessage(env: TestEnv, sut: System) {
+  const { client, waitFor } = await support();
+  const api = client(sut.baseUrl, env);
+  const created = await api.createSale({ sku: 'trace-batch', name: 'Batch', stock: 200 });
+  const saleId = created.body.id as number;
+  // A copy of every order message, from a queue of the test's own on the same exchange.
+  const connection = await amqp.connect(env.config.amqp.url);
+  const channel = await connection.createChannel();
+  try {
+    const { queue } = await channel.assertQueue('', { exclusive: true });
+    await channel.bindQueue(queue, topology.ordersExchange, topology.ordersRoutingKey);
+    // Purchases made at once share a message when their reservations come back in one
+    // event-loop turn; a few rounds make sure at least one message held several.
+    let batch: OrderMessage[] | undefined;
+    for (let round = 0; round < 10 && !batch; round++) {
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => api.purchase(saleId, `buyer-${round}-${i}`)),
+      );
+      expect(answers.map((a) => a.status)).toEqual(Array(8).fill(202));
+      for (;;) {
+        const message = await channel.get(queue, { noAck: true });
+        if (!message) break;
+        const orders = decodeOrders(message.content);
+        if (orders && orders.length > 1) batch = orders;
+      }
+    }
+    expect(batch, 'a message holding several orders').toBeDefined();
+
+    const traces = new Set<string>();
+    for (const order of batch!) traces.add((await expectWholeTrace(order.orderId)).traceId);
+    expect(traces.size, 'each purchase of the message has its own trace').toBe(batch!.length);
+    await waitFor(
+      async () =>
+        (await api.order(batch![0]!.orderId, batch![0]!.userId)).body.status === 'confirmed',
+      {
+        what: 'the batched order to be confirmed',
+      },
+    );
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
-import { buyersNamed } from '../support/failures.js';
 import { killAll } from '../support/processes.js';
 import { topology } from '../../src/broker/topology.js';
-import { shopInBackground } from '../support/service-restart.js';
 import {
   startRabbitCluster,
   type RabbitCluster,
@@ -20,6 +18,7 @@ import {
   spawnOnNodes,
   wholeQueue,
 } from '../support/rabbit-cluster-sale.js';
+import { buyersNamed, shopInBackground } from '../support/buyers.js';
 
 // Issue #26, item 3: a follower of the order queue is stopped mid-sale (`rabbitmqctl stop`)
 // and started again. The leader stays where it is; the API and the bridge, connected to the

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
-import { buyersNamed, buyOnce } from '../support/failures.js';
 import { killAll } from '../support/processes.js';
-import { shopInBackground, tally } from '../support/service-restart.js';
 import {
   startRabbitCluster,
   type RabbitCluster,
@@ -19,6 +17,7 @@ import {
   spawnApiOn,
   spawnOnNodes,
 } from '../support/rabbit-cluster-sale.js';
+import { buyersNamed, buyOnce, shopInBackground, tally } from '../support/buyers.js';
 
 // Issue #26, item 3: the node leading the order queue is killed -9 mid-sale. One API stays
 // connected to another node, so its publishes cross the leader's move on a live channel; the

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
-import { buyersNamed } from '../support/failures.js';
 import { killAll } from '../support/processes.js';
-import { shopInBackground } from '../support/service-restart.js';
 import {
   startRabbitCluster,
   type RabbitCluster,
@@ -18,6 +16,7 @@ import {
   spawnOnNodes,
   wholeQueue,
 } from '../support/rabbit-cluster-sale.js';
+import { buyersNamed, shopInBackground } from '../support/buyers.js';
 
 // Issue #26, item 3: every node restarted, one at a time, while orders flow, the way
 // RabbitMQ's upgrade guide has it: a node is stopped only once no quorum queue needs it for

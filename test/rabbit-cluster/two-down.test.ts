@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
-import { buyersNamed } from '../support/failures.js';
 import { killAll } from '../support/processes.js';
-import { shopInBackground, tally } from '../support/service-restart.js';
 import {
   startRabbitCluster,
   type RabbitCluster,
@@ -18,6 +16,7 @@ import {
   spawnOnNodes,
   wholeQueue,
 } from '../support/rabbit-cluster-sale.js';
+import { buyersNamed, shopInBackground, tally } from '../support/buyers.js';
 
 // Issue #26, item 3: two of the three nodes are stopped mid-sale, the leader first. The last
 // node holds no majority: it pauses (pause_minority) and no publish can be confirmed, so every
@@ -77,7 +76,7 @@ describe('RabbitMQ cluster: two of three nodes stopped mid-sale', () => {
 
     // Asked and answered with one node of three: nothing could be confirmed, so 503.
     const whileDown = shoppers.answers.filter(
-      (a) => a.startedAt >= downAt && a.endedAt <= restartingAt,
+      (a) => a.sentAt >= downAt && a.answeredAt <= restartingAt,
     );
     expect(whileDown.length, 'purchases were tried without a majority').toBeGreaterThan(0);
     expect(tally(whileDown), 'answers without a majority').toBe(

@@ -151,6 +151,14 @@ describe('waiting room: the line and the pass', () => {
         waitingRoom: { opensAt: inSeconds(600) },
       })
     ).body.id as number;
+    // The kill switch refuses joins as it does purchases.
+    const admin = { authorization: `Bearer ${env.config.auth.adminToken}` };
+    expect((await api.raw('POST', `/admin/sales/${saleId}/pause`, admin)).status).toBe(200);
+    const paused = await room.join(saleId, 'gil');
+    expect(paused.status).toBe(403);
+    expect(paused.body.error.code).toBe('SALE_PAUSED');
+    expect((await api.raw('POST', `/admin/sales/${saleId}/resume`, admin)).status).toBe(200);
+    expect((await room.join(saleId, 'gil')).status).toBe(200);
     const early = await room.join(later, 'fay');
     expect(early.status).toBe(403);
     expect(early.body.error.code).toBe('QUEUE_NOT_OPEN');

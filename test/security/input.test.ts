@@ -105,148 +105,147 @@ const badSaleBodies = (): Record<string, unknown> => {
   };
 };
 
-describe('hostile input', () => {
-  let env: TestEnv;
-  let sut: System;
-  let api: Client;
-  let saleId: number;
-  let before: StockState;
+// hostile input
+let env: TestEnv;
+let sut: System;
+let api: Client;
+let saleId: number;
+let before: StockState;
+
+beforeAll(async () => {
+  env = await createTestEnv('input');
+  sut = await startSystem(env);
+  api = client(sut.baseUrl, env);
+  const created = await api.createSale({
+    sku: 'input',
+    name: 'Input',
+    stock: 20,
+    perUserLimit: 3,
+  });
+  saleId = created.body.id;
+  before = await stockState(env, [saleId]);
+});
+afterAll(async () => {
+  await sut?.stop();
+  await env?.cleanup();
+});
+
+const purchase = (body: string, extra: Record<string, string> = {}, path = `${saleId}`) =>
+  sendRaw(
+    sut.baseUrl,
+    'POST',
+    `/sales/${path}/purchase`,
+    { ...api.buyerHeaders('hostile'), ...extra },
+    body,
+  );
+
+it('answers 400 BAD_REQUEST to every malformed purchase body', async () => {
+  for (const [why, body] of Object.entries(badPurchaseBodies)) {
+    const answer = await purchase(body);
+    expect(answer.status, why).toBe(400);
+    expectError(answer, 400, 'BAD_REQUEST');
+  }
+});
+
+it('answers 400 to a bad Idempotency-Key, even with a good body', async () => {
+  for (const [why, key] of Object.entries(badIdempotencyKeys)) {
+    const answer = await purchase('{"quantity":1}', { 'idempotency-key': key });
+    expect(answer.status, why).toBe(400);
+    expectError(answer, 400, 'BAD_REQUEST');
+  }
+});
+
+it('answers 400 to query parameters: the quantity is never read from the query', async () => {
+  const answer = await sendRaw(
+    sut.baseUrl,
+    'POST',
+    `/sales/${saleId}/purchase?quantity=3`,
+    api.buyerHeaders('hostile'),
+  );
+  expectError(answer, 400, 'BAD_REQUEST');
+  expectError(await api.raw('GET', `/sales/${saleId}?x=1`, {}), 400, 'BAD_REQUEST');
+});
+
+it('answers 400 to malformed sale and order ids, 404 to an unknown sale', async () => {
+  for (const id of badSaleIds) {
+    expect((await purchase('{"quantity":1}', {}, id)).status, `purchase ${id}`).toBe(400);
+    const sale = await sendRaw(sut.baseUrl, 'GET', `/sales/${id}`);
+    expect(sale.status, `GET /sales/${id}`).toBe(400);
+    expectError(sale, 400, 'BAD_REQUEST');
+  }
+  for (const id of badOrderIds(saleId)) {
+    const order = await sendRaw(sut.baseUrl, 'GET', `/orders/${id}`, api.buyerHeaders('b'));
+    expect(order.status, `GET /orders/${id}`).toBe(400);
+  }
+  expectError(await purchase('{"quantity":1}', {}, '424242'), 404, 'SALE_NOT_FOUND');
+});
+
+it('answers 400 to every malformed sale and creates nothing', async () => {
+  for (const [why, body] of Object.entries(badSaleBodies())) {
+    const answer = await api.createSale(body as Record<string, unknown>);
+    expect(answer.status, why).toBe(400);
+    expectError(answer, 400, 'BAD_REQUEST');
+  }
+});
+
+it('changed nothing: stock, reservations, orders and sales are as before', async () => {
+  expect(await stockState(env, [saleId])).toEqual(before);
+  // No parsed body reached a prototype.
+  const probe = {} as Record<string, unknown>;
+  expect([probe.isAdmin, probe.polluted, probe.quantity]).toEqual([
+    undefined,
+    undefined,
+    undefined,
+  ]);
+});
+
+describe('validation comes before any Redis or PostgreSQL call', () => {
+  let blind: RunningApi;
+  let blindUrl: string;
 
   beforeAll(async () => {
-    env = await createTestEnv('input');
-    sut = await startSystem(env);
-    api = client(sut.baseUrl, env);
-    const created = await api.createSale({
-      sku: 'input',
-      name: 'Input',
-      stock: 20,
-      perUserLimit: 3,
-    });
-    saleId = created.body.id;
-    before = await stockState(env, [saleId]);
+    // A second API whose Redis and PostgreSQL clients are shut: any request that reaches
+    // either one fails, so a 400 here was decided before touching them.
+    blind = await startApi(env.config, env.logger);
+    blindUrl = `http://127.0.0.1:${blind.port}`;
+    blind.deps.redis.disconnect();
+    await blind.deps.db.$client.end();
   });
   afterAll(async () => {
-    await sut?.stop();
-    await env?.cleanup();
+    await blind?.stop().catch(() => undefined);
   });
 
-  const purchase = (body: string, extra: Record<string, string> = {}, path = `${saleId}`) =>
-    sendRaw(
-      sut.baseUrl,
-      'POST',
-      `/sales/${path}/purchase`,
-      { ...api.buyerHeaders('hostile'), ...extra },
-      body,
-    );
-
-  it('answers 400 BAD_REQUEST to every malformed purchase body', async () => {
+  it('still answers 400 to bad input, while a good purchase finds Redis away', async () => {
+    const headers = api.buyerHeaders('hostile');
+    const path = `/sales/${saleId}/purchase`;
     for (const [why, body] of Object.entries(badPurchaseBodies)) {
-      const answer = await purchase(body);
-      expect(answer.status, why).toBe(400);
-      expectError(answer, 400, 'BAD_REQUEST');
+      // Over the per-user limit needs the sale's limit, which only the gate knows.
+      if (why === 'quantity above the per-user limit') continue;
+      expect((await sendRaw(blindUrl, 'POST', path, headers, body)).status, why).toBe(400);
     }
-  });
-
-  it('answers 400 to a bad Idempotency-Key, even with a good body', async () => {
-    for (const [why, key] of Object.entries(badIdempotencyKeys)) {
-      const answer = await purchase('{"quantity":1}', { 'idempotency-key': key });
-      expect(answer.status, why).toBe(400);
-      expectError(answer, 400, 'BAD_REQUEST');
+    for (const key of Object.values(badIdempotencyKeys)) {
+      const answer = await sendRaw(blindUrl, 'POST', path, {
+        ...headers,
+        'idempotency-key': key,
+      });
+      expect(answer.status).toBe(400);
     }
-  });
-
-  it('answers 400 to query parameters: the quantity is never read from the query', async () => {
-    const answer = await sendRaw(
-      sut.baseUrl,
-      'POST',
-      `/sales/${saleId}/purchase?quantity=3`,
-      api.buyerHeaders('hostile'),
-    );
-    expectError(answer, 400, 'BAD_REQUEST');
-    expectError(await api.raw('GET', `/sales/${saleId}?x=1`, {}), 400, 'BAD_REQUEST');
-  });
-
-  it('answers 400 to malformed sale and order ids, 404 to an unknown sale', async () => {
     for (const id of badSaleIds) {
-      expect((await purchase('{"quantity":1}', {}, id)).status, `purchase ${id}`).toBe(400);
-      const sale = await sendRaw(sut.baseUrl, 'GET', `/sales/${id}`);
-      expect(sale.status, `GET /sales/${id}`).toBe(400);
-      expectError(sale, 400, 'BAD_REQUEST');
+      expect((await sendRaw(blindUrl, 'GET', `/sales/${id}`)).status).toBe(400);
     }
     for (const id of badOrderIds(saleId)) {
-      const order = await sendRaw(sut.baseUrl, 'GET', `/orders/${id}`, api.buyerHeaders('b'));
-      expect(order.status, `GET /orders/${id}`).toBe(400);
+      expect((await sendRaw(blindUrl, 'GET', `/orders/${id}`, headers)).status).toBe(400);
     }
-    expectError(await purchase('{"quantity":1}', {}, '424242'), 404, 'SALE_NOT_FOUND');
-  });
-
-  it('answers 400 to every malformed sale and creates nothing', async () => {
+    const admin = {
+      authorization: `Bearer ${env.config.auth.adminToken}`,
+      'content-type': 'application/json',
+    };
     for (const [why, body] of Object.entries(badSaleBodies())) {
-      const answer = await api.createSale(body as Record<string, unknown>);
+      const answer = await sendRaw(blindUrl, 'POST', '/admin/sales', admin, JSON.stringify(body));
       expect(answer.status, why).toBe(400);
-      expectError(answer, 400, 'BAD_REQUEST');
     }
-  });
 
-  it('changed nothing: stock, reservations, orders and sales are as before', async () => {
-    expect(await stockState(env, [saleId])).toEqual(before);
-    // No parsed body reached a prototype.
-    const probe = {} as Record<string, unknown>;
-    expect([probe.isAdmin, probe.polluted, probe.quantity]).toEqual([
-      undefined,
-      undefined,
-      undefined,
-    ]);
-  });
-
-  describe('validation comes before any Redis or PostgreSQL call', () => {
-    let blind: RunningApi;
-    let blindUrl: string;
-
-    beforeAll(async () => {
-      // A second API whose Redis and PostgreSQL clients are shut: any request that reaches
-      // either one fails, so a 400 here was decided before touching them.
-      blind = await startApi(env.config, env.logger);
-      blindUrl = `http://127.0.0.1:${blind.port}`;
-      blind.deps.redis.disconnect();
-      await blind.deps.db.$client.end();
-    });
-    afterAll(async () => {
-      await blind?.stop().catch(() => undefined);
-    });
-
-    it('still answers 400 to bad input, while a good purchase finds Redis away', async () => {
-      const headers = api.buyerHeaders('hostile');
-      const path = `/sales/${saleId}/purchase`;
-      for (const [why, body] of Object.entries(badPurchaseBodies)) {
-        // Over the per-user limit needs the sale's limit, which only the gate knows.
-        if (why === 'quantity above the per-user limit') continue;
-        expect((await sendRaw(blindUrl, 'POST', path, headers, body)).status, why).toBe(400);
-      }
-      for (const key of Object.values(badIdempotencyKeys)) {
-        const answer = await sendRaw(blindUrl, 'POST', path, {
-          ...headers,
-          'idempotency-key': key,
-        });
-        expect(answer.status).toBe(400);
-      }
-      for (const id of badSaleIds) {
-        expect((await sendRaw(blindUrl, 'GET', `/sales/${id}`)).status).toBe(400);
-      }
-      for (const id of badOrderIds(saleId)) {
-        expect((await sendRaw(blindUrl, 'GET', `/orders/${id}`, headers)).status).toBe(400);
-      }
-      const admin = {
-        authorization: `Bearer ${env.config.auth.adminToken}`,
-        'content-type': 'application/json',
-      };
-      for (const [why, body] of Object.entries(badSaleBodies())) {
-        const answer = await sendRaw(blindUrl, 'POST', '/admin/sales', admin, JSON.stringify(body));
-        expect(answer.status, why).toBe(400);
-      }
-
-      const good = await sendRaw(blindUrl, 'POST', path, headers, '{"quantity":1}');
-      expectError(good, 503, 'UNAVAILABLE');
-    });
+    const good = await sendRaw(blindUrl, 'POST', path, headers, '{"quantity":1}');
+    expectError(good, 503, 'UNAVAILABLE');
   });
 });

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
-import type { TestEnv } from './env.js';
+import { createTestEnv, type TestEnv } from './env.js';
+import { client, startSystem } from './system.js';
 import { saleKeys } from '../../src/gate/keys.js';
 
 type Answer = { status: number; headers: Headers; body: unknown };
@@ -113,4 +114,18 @@ export async function sendRaw(
     parsed = text;
   }
   return { status: response.status, headers: response.headers, text, body: parsed };
+}
+
+// The pipeline a contract test runs against, with one open sale of 100 units (2 per buyer).
+export async function startContractSystem(name: string) {
+  const env = await createTestEnv(name);
+  const sut = await startSystem(env);
+  const api = client(sut.baseUrl, env);
+  const createOpenSale = async (sku: string, stock: number, perUserLimit = 1) => {
+    const created = await api.createSale({ sku, name: sku, stock, perUserLimit });
+    expect(created.status).toBe(201);
+    return created.body.id as number;
+  };
+  const openSaleId = await createOpenSale(`${name}-open`, 100, 2);
+  return { env, sut, api, openSaleId, createOpenSale };
 }

@@ -3,8 +3,6 @@ import type { TestEnv } from './env.js';
 import type { Config } from '../../src/config.js';
 import { startCompensator } from '../../src/cmd/wiring/compensator.js';
 import { topology } from '../../src/broker/topology.js';
-import type { Answer } from './oracle.js';
-import { pool, type Client } from './system.js';
 import { spawnProcess, type Child } from './processes.js';
 import { freePort } from './api-process.js';
 
@@ -67,104 +65,6 @@ export async function brokerClient(env: TestEnv) {
   };
 }
 
-// Every buyer presses buy once; at most `concurrency` requests in flight.
-export function buyOnce(
-  api: Client,
-  saleId: number,
-  buyers: string[],
-  concurrency = 32,
-  quantity = 1,
-): Promise<Answer[]> {
-  return pool(
-    buyers.map((buyer) => async (): Promise<Answer> => {
-      const answer = await api.purchase(saleId, buyer, { quantity });
-      return { status: answer.status, orderId: answer.body?.orderId, buyer, quantity };
-    }),
-    concurrency,
-  );
-}
-
-export const buyersNamed = (prefix: string, count: number) =>
-  Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-
-export type Press = { buyer: string; quantity?: number; idempotencyKey?: string };
-
-// An answer with when its request was sent and answered, and the headers a client acts on.
-export type TimedAnswer = Answer & {
-  sentAt: number;
-  answeredAt: number;
-  code?: string;
-  retryAfter: string | null;
-};
-
-// Buyers keep pressing buy, `lanes` at a time with `gapMs` between one lane's requests, until
-// `stop` is called; press `i` is `next(i)`. A 503 or 429 is followed by a longer pause, as a
-// client honouring Retry-After would. A request the API never answers is recorded as status 0.
-export function keepBuying(
-  api: Client,
-  saleId: number,
-  next: (i: number) => Press,
-  {
-    lanes = 4,
-    gapMs = 40,
-    backoffMs = 100,
-  }: { lanes?: number; gapMs?: number; backoffMs?: number } = {},
-) {
-  const answers: TimedAnswer[] = [];
-  let buying = true;
-  let pressed = 0;
-  const press = async ({ buyer, quantity = 1, idempotencyKey }: Press): Promise<TimedAnswer> => {
-    const sentAt = Date.now();
-    const headers: Record<string, string> =
-      idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey };
-    const answer = await api.purchase(saleId, buyer, { quantity }, headers).catch(() => null);
-    const timed: TimedAnswer = {
-      status: answer?.status ?? 0,
-      orderId: answer?.body?.orderId as string | undefined,
-      code: answer?.body?.error?.code as string | undefined,
-      buyer,
-      quantity,
-      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      sentAt,
-      answeredAt: Date.now(),
-      retryAfter: answer?.headers.get('retry-after') ?? null,
-    };
-    answers.push(timed);
-    return timed;
-  };
-  const running = Array.from({ length: lanes }, async () => {
-    while (buying) {
-      const answer = await press(next(pressed++));
-      const wait = answer.status === 503 || answer.status === 429 ? backoffMs : gapMs;
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-  });
-  return {
-    answers,
-    // One more press outside the lanes (a retry), recorded with the others.
-    press,
-    accepted: (sentAfter = 0) =>
-      answers.filter((a) => a.status === 202 && a.sentAt > sentAfter).length,
-    tally: () =>
-      JSON.stringify(
-        Object.fromEntries(
-          Object.entries(
-            answers.reduce<Record<string, number>>((counts, a) => {
-              const label = a.code ? `${a.status} ${a.code}` : String(a.status);
-              counts[label] = (counts[label] ?? 0) + 1;
-              return counts;
-            }, {}),
-          ).sort(),
-        ),
-      ),
-    stop: async () => {
-      buying = false;
-      await Promise.all(running);
-      return answers;
-    },
-  };
-}
-
 // A child's "ready", or a failure naming it and its last lines after `timeoutMs`.
 export async function readyWithin(child: Child, timeoutMs = 30_000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -204,11 +104,3 @@ export const settleFast: Record<string, string> = {
   WORKER_LOCK_DURATION_MS: '2000',
   WORKER_STALLED_INTERVAL_MS: '1000',
 };
-
-// Press i of a sale rush: most buyers press once, half of them with an Idempotency-Key; every
-// tenth press is a buyer's second unit, and every tenth a retry of a key pressed before.
-export function pressOf(i: number): Press {
-  if (i % 10 === 9) return pressOf(i - 9);
-  if (i % 10 === 3) return { buyer: `buyer-${i - 3}`, idempotencyKey: `k-${i}` };
-  return { buyer: `buyer-${i}`, ...(i % 2 === 0 ? { idempotencyKey: `k-${i}` } : {}) };
-}

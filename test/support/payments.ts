@@ -2,7 +2,7 @@ import pg from 'pg';
 import { expect } from 'vitest';
 import type { TestEnv } from './env.js';
 import { waitFor } from './env.js';
-import { gateHomes } from './shards.js';
+import { gateHomes, type GateHomes } from './shards.js';
 import { signPaymentBody } from '../../src/payments/signature.js';
 import { createRedis } from '../../src/redis/connection.js';
 import type { Answer } from './oracle.js';
@@ -103,27 +103,7 @@ export async function assertPaymentOracle(
   const redis = createRedis(env.config);
   try {
     const keys = await gateHomes(redis, env.config.redis.prefix, saleId);
-    await waitFor(
-      async () => {
-        const rows = await orderRows(env, saleId);
-        const ended = new Set(rows.filter((o) => o.status !== 'pending').map((o) => o.id));
-        const unreturned = rows.filter(
-          (o) => (o.status === 'expired' || o.status === 'cancelled') && !o.returned_at,
-        );
-        const open = rows.filter((o) => o.status === 'confirmed' && o.pay_by);
-        return (
-          (await keys.inflight()) === 0 &&
-          accepted.every((a) => ended.has(a.orderId!)) &&
-          unreturned.length === 0 &&
-          (!windowsClosed || open.length === 0)
-        );
-      },
-      {
-        timeoutMs,
-        intervalMs: 200,
-        what: 'every accepted order to settle and every return to finish',
-      },
-    );
+    await settled(env, saleId, accepted, keys, { timeoutMs, windowsClosed });
 
     const rows = await orderRows(env, saleId);
     const [sale] = await sql<{ stock: number; sold: number; per_user_limit: number }>(
@@ -163,28 +143,7 @@ export async function assertPaymentOracle(
       );
     }
 
-    const perBuyer = new Map<string, number>();
-    for (const o of rows.filter((r) => r.status === 'paid' || r.status === 'confirmed')) {
-      perBuyer.set(o.user_id, (perBuyer.get(o.user_id) ?? 0) + o.quantity);
-    }
-    expect(
-      [...perBuyer].filter(([, n]) => n > Number(sale!.per_user_limit)),
-      'no buyer above perUserLimit',
-    ).toEqual([]);
-    const heldInRedis = Object.entries(await keys.held()).filter(([, n]) => Number(n) > 0);
-    expect(
-      new Map(heldInRedis.map(([buyer, n]) => [buyer, Number(n)])),
-      'Redis held units == paid + confirmed units per buyer',
-    ).toEqual(perBuyer);
-    const buyerRows = await sql<{ user_id: string; units: number }>(
-      env,
-      'SELECT user_id, units FROM sale_buyers WHERE sale_id = $1 AND units > 0',
-      [saleId],
-    );
-    expect(
-      new Map(buyerRows.map((r) => [r.user_id, Number(r.units)])),
-      'sale_buyers units == paid + confirmed units per buyer',
-    ).toEqual(perBuyer);
+    await expectHeldPerBuyer(env, saleId, rows, Number(sale!.per_user_limit), keys);
 
     for (const o of rows) {
       const state = await redis.hget(keys.reservation(o.id), 's');
@@ -206,4 +165,68 @@ export async function assertPaymentOracle(
   } finally {
     redis.disconnect();
   }
+}
+
+// Until every accepted order has ended and every return finished (and, with
+// `windowsClosed`, no confirmed order still waits for its payment).
+async function settled(
+  env: TestEnv,
+  saleId: number,
+  accepted: Answer[],
+  keys: GateHomes,
+  { timeoutMs, windowsClosed }: Required<PaymentOracleOptions>,
+) {
+  await waitFor(
+    async () => {
+      const rows = await orderRows(env, saleId);
+      const ended = new Set(rows.filter((o) => o.status !== 'pending').map((o) => o.id));
+      const unreturned = rows.filter(
+        (o) => (o.status === 'expired' || o.status === 'cancelled') && !o.returned_at,
+      );
+      const open = rows.filter((o) => o.status === 'confirmed' && o.pay_by);
+      return (
+        (await keys.inflight()) === 0 &&
+        accepted.every((a) => ended.has(a.orderId!)) &&
+        unreturned.length === 0 &&
+        (!windowsClosed || open.length === 0)
+      );
+    },
+    {
+      timeoutMs,
+      intervalMs: 200,
+      what: 'every accepted order to settle and every return to finish',
+    },
+  );
+}
+
+// Each buyer holds exactly their paid and confirmed units, in Redis and in sale_buyers.
+async function expectHeldPerBuyer(
+  env: TestEnv,
+  saleId: number,
+  rows: Awaited<ReturnType<typeof orderRows>>,
+  perUserLimit: number,
+  keys: GateHomes,
+) {
+  const perBuyer = new Map<string, number>();
+  for (const o of rows.filter((r) => r.status === 'paid' || r.status === 'confirmed')) {
+    perBuyer.set(o.user_id, (perBuyer.get(o.user_id) ?? 0) + o.quantity);
+  }
+  expect(
+    [...perBuyer].filter(([, n]) => n > perUserLimit),
+    'no buyer above perUserLimit',
+  ).toEqual([]);
+  const heldInRedis = Object.entries(await keys.held()).filter(([, n]) => Number(n) > 0);
+  expect(
+    new Map(heldInRedis.map(([buyer, n]) => [buyer, Number(n)])),
+    'Redis held units == paid + confirmed units per buyer',
+  ).toEqual(perBuyer);
+  const buyerRows = await sql<{ user_id: string; units: number }>(
+    env,
+    'SELECT user_id, units FROM sale_buyers WHERE sale_id = $1 AND units > 0',
+    [saleId],
+  );
+  expect(
+    new Map(buyerRows.map((r) => [r.user_id, Number(r.units)])),
+    'sale_buyers units == paid + confirmed units per buyer',
+  ).toEqual(perBuyer);
 }

@@ -6,9 +6,10 @@ import { assertOracle, type Answer } from './oracle.js';
 import { spawnProcess, type Child } from './processes.js';
 import { freePort } from './api-process.js';
 import { readyWithin } from './failures.js';
-import { tally, type TimedAnswer } from './service-restart.js';
+
 import type { RabbitCluster, RabbitNode } from './rabbit-cluster.js';
 import { assertTopology } from '../../src/broker/topology.js';
+import { tally, type TimedAnswer } from './buyers.js';
 
 // A sale on a RabbitMQ cluster of the test's own (test/support/rabbit-cluster.ts): the
 // pipeline's processes each given their own order of the nodes in AMQP_URL.
@@ -84,7 +85,7 @@ export async function sellingSince(
   what: string,
   timeoutMs = 60_000,
 ): Promise<void> {
-  await waitFor(async () => answers.some((a) => a.status === 202 && a.startedAt >= since), {
+  await waitFor(async () => answers.some((a) => a.status === 202 && a.sentAt >= since), {
     timeoutMs,
     intervalMs: 100,
     what: () => `a 202 ${what} (answers so far: ${tally(answers)})`,

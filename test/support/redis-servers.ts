@@ -77,46 +77,66 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const aofDir = 'appendonlydir';
 
-export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const port = options.port ?? (await freePort());
-  const dir = await mkdtemp(path.join(tmpdir(), `fl-redis-${port}-`));
-  dirs.add(dir);
+// redis-server's command line: a sentinel from its conf file, or a server with an AOF.
+async function serverArgs(port: number, dir: string, options: RedisServerOptions) {
   const confPath = path.join(dir, 'sentinel.conf');
   if (options.sentinelConf !== undefined) {
     await writeFile(confPath, `port ${port}\nbind 127.0.0.1\n${options.sentinelConf}`);
   }
-  const args =
-    options.sentinelConf !== undefined
-      ? [confPath, '--sentinel', '--dir', dir, '--daemonize', 'no']
-      : [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--dir',
-          dir,
-          '--daemonize',
-          'no',
-          '--appendonly',
-          'yes',
-          '--appenddirname',
-          aofDir,
-          '--appendfsync',
-          'everysec',
-          '--aof-load-truncated',
-          'yes',
-          // No rewrite while the test copies the directory: the manifest stays as copied.
-          '--auto-aof-rewrite-percentage',
-          '0',
-          '--save',
-          '',
-          '--maxmemory-policy',
-          'noeviction',
-          ...(options.replicaOf
-            ? ['--replicaof', '127.0.0.1', String(options.replicaOf.port)]
-            : []),
-          ...(options.args ?? []),
-        ];
+  return options.sentinelConf !== undefined
+    ? [confPath, '--sentinel', '--dir', dir, '--daemonize', 'no']
+    : [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--daemonize',
+        'no',
+        '--appendonly',
+        'yes',
+        '--appenddirname',
+        aofDir,
+        '--appendfsync',
+        'everysec',
+        '--aof-load-truncated',
+        'yes',
+        // No rewrite while the test copies the directory: the manifest stays as copied.
+        '--auto-aof-rewrite-percentage',
+        '0',
+        '--save',
+        '',
+        '--maxmemory-policy',
+        'noeviction',
+        ...(options.replicaOf ? ['--replicaof', '127.0.0.1', String(options.replicaOf.port)] : []),
+        ...(options.args ?? []),
+      ];
+}
+
+const redisCli =
+  (port: number) =>
+  async (...command: string[]) =>
+    (await run('redis-cli', ['-p', String(port), ...command], { timeout: 10_000 })).stdout.trim();
+
+// The last 100 lines the server printed, for a failure message.
+function keepLastLines(proc: ChildProcess, lines: string[]) {
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line) continue;
+      lines.push(line);
+      if (lines.length > 100) lines.shift();
+    }
+  };
+  proc.stdout?.on('data', collect);
+  proc.stderr?.on('data', collect);
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const port = options.port ?? (await freePort());
+  const dir = await mkdtemp(path.join(tmpdir(), `fl-redis-${port}-`));
+  dirs.add(dir);
+  const args = await serverArgs(port, dir, options);
 
   let child: ChildProcess | undefined;
   const lines: string[] = [];
@@ -124,15 +144,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     if (proc.pid !== undefined) pids.add(proc.pid);
-    const collect = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line) continue;
-        lines.push(line);
-        if (lines.length > 100) lines.shift();
-      }
-    };
-    proc.stdout?.on('data', collect);
-    proc.stderr?.on('data', collect);
+    keepLastLines(proc, lines);
     proc.once('exit', () => {
       if (proc.pid !== undefined) pids.delete(proc.pid);
     });
@@ -141,13 +153,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       async () => {
         if (proc.exitCode !== null || proc.signalCode !== null)
           throw new Error(`redis-server on ${port} exited:\n${lines.join('\n')}`);
-        return (await cli('ping').catch(() => '')) === 'PONG';
+        return (await redisCli(port)('ping').catch(() => '')) === 'PONG';
       },
       { timeoutMs: 20_000, intervalMs: 25, what: `redis-server on port ${port}` },
     );
   };
-  const cli = async (...command: string[]) =>
-    (await run('redis-cli', ['-p', String(port), ...command], { timeout: 10_000 })).stdout.trim();
   const alive = () => child !== undefined && child.exitCode === null && child.signalCode === null;
   const kill9 = async () => {
     const proc = child;
@@ -162,15 +172,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     url: `redis://127.0.0.1:${port}/0`,
     dir,
     pid: () => child?.pid,
-    cli,
+    cli: redisCli(port),
     output: () => lines.join('\n'),
     kill9,
-    pause: () => {
-      if (alive()) child!.kill('SIGSTOP');
-    },
-    resume: () => {
-      if (alive()) child!.kill('SIGCONT');
-    },
+    pause: () => void (alive() && child!.kill('SIGSTOP')),
+    resume: () => void (alive() && child!.kill('SIGCONT')),
     restart: async () => {
       await kill9();
       await launch();

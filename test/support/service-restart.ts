@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { services, waitFor } from './env.js';
-import type { Answer } from './oracle.js';
-import type { Client } from './system.js';
 
 // Restarts of the shared RabbitMQ and PostgreSQL, for tests that hold the exclusive test lock
 // (`flock -x /tmp/flashline-tests.lock`). Every start is idempotent, so a `finally` or an
@@ -16,8 +15,6 @@ async function command(file: string, args: string[], timeoutMs: number): Promise
   const { stdout } = await run(file, args, { timeout: timeoutMs });
   return stdout;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Stops the RabbitMQ application (the node stays up for rabbitmqctl); every client loses its
 // connection. Durable queues, persistent messages and vhosts are kept on disk.
@@ -112,85 +109,4 @@ export async function ensureServicesUp(): Promise<void> {
   const results = await Promise.allSettled([startRabbitMq(), startPostgres()]);
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failures.length) throw new AggregateError(failures.map((f) => f.reason as unknown));
-}
-
-export type TimedAnswer = Answer & { startedAt: number; endedAt: number };
-
-// Buyers keep pressing buy in the background, a few lanes at a time, until each has a final
-// answer: a buyer answered 503 or 429 tries again later, one answered 202 or 409 is done.
-// At most `admit` distinct buyers are let in (raise it with `admit()`), so a slow fault
-// cannot let the first wave sell out the sale before the fault is even under way.
-export function shopInBackground(
-  api: Client,
-  saleId: number,
-  buyers: string[],
-  { lanes = 6, pauseMs = 15, retryPauseMs = 100, admit = 100 } = {},
-) {
-  const answers: TimedAnswer[] = [];
-  const fresh = [...buyers];
-  const retry: string[] = [];
-  let budget = admit;
-  let admitted = 0;
-  let inFlight = 0;
-  let stopped = false;
-  const finished = () => fresh.length === 0 && retry.length === 0 && inFlight === 0;
-  const running = Array.from({ length: lanes }, async () => {
-    while (!stopped && !finished()) {
-      let buyer = retry.shift();
-      if (buyer === undefined && admitted < budget) {
-        buyer = fresh.shift();
-        if (buyer !== undefined) admitted += 1;
-      }
-      if (buyer === undefined) {
-        await sleep(10);
-        continue;
-      }
-      inFlight += 1;
-      const startedAt = Date.now();
-      try {
-        const answer = await api.purchase(saleId, buyer);
-        answers.push({
-          status: answer.status,
-          orderId: answer.body?.orderId as string | undefined,
-          buyer,
-          quantity: 1,
-          startedAt,
-          endedAt: Date.now(),
-        });
-        if (answer.status === 503 || answer.status === 429) retry.push(buyer);
-      } catch {
-        // The API itself unreachable is no answer at all: that buyer tries again.
-        retry.push(buyer);
-      } finally {
-        inFlight -= 1;
-      }
-      // A refused buyer waits a little longer, as a client backing off would.
-      await sleep(retry.includes(buyer) ? retryPauseMs : pauseMs);
-    }
-  });
-  return {
-    answers,
-    accepted: () => answers.filter((a) => a.status === 202).length,
-    // Lets `more` buyers in (all of them when left out).
-    admit: (more = Number.POSITIVE_INFINITY) => {
-      budget += more;
-    },
-    // Resolves once every buyer has a final answer.
-    done: () =>
-      waitFor(async () => finished(), {
-        timeoutMs: 60_000,
-        intervalMs: 50,
-        what: () => `every buyer answered 202 or 409 (${tally(answers)})`,
-      }),
-    stop: async () => {
-      stopped = true;
-      await Promise.all(running);
-    },
-  };
-}
-
-export function tally(answers: { status: number }[]): string {
-  const counts: Record<string, number> = {};
-  for (const { status } of answers) counts[status] = (counts[status] ?? 0) + 1;
-  return JSON.stringify(counts);
 }

@@ -1,74 +1,85 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, unavailable } from '../api-error.js';
+import { ApiError } from '../api-error.js';
 import { requireAdmin } from '../middleware/auth.js';
-import { createSaleSchema, defaultRoomLeadMs, readJson, rejectQuery } from '../validation.js';
-import { insertSale, SkuTakenError } from '../../db/sales-repository.js';
-import { insertSaleWithRoom } from '../../db/rooms-repository.js';
+import {
+  badRequestFrom,
+  createSaleSchema,
+  parseSaleId,
+  readJson,
+  rejectQuery,
+} from '../validation.js';
+import { adminActorSchema, changeSaleSchema, listSalesQuerySchema } from '../admin-validation.js';
+import { findSale } from '../../db/sales-repository.js';
+import { listSales, orderCounts } from '../../db/sale-admin-repository.js';
 import type { Sale } from '../../db/schema.js';
-import { saleView, type RoomCounts } from '../sale-view.js';
+import { saleView } from '../sale-view.js';
+import { changeSale, type SaleChange } from '../sale-changes.js';
 import { logOf } from '../middleware/request-logger.js';
-import { restoreRoom } from '../../room/restore.js';
+import { createSale } from '../sale-creation.js';
+import { roomCounts } from '../room-check.js';
 
-type CreateSale = ReturnType<(typeof createSaleSchema)['parse']>;
-
-const skuTaken = (sku: string) => new ApiError(409, 'SALE_EXISTS', `a sale with sku ${sku} exists`);
-
-// The sale's row, and its room's in the same transaction when it has one.
-async function insertWithRoom(
-  deps: ApiDeps,
-  body: CreateSale,
-): Promise<{ sale: Sale; room: RoomCounts | null }> {
-  const fields = {
-    sku: body.sku,
-    name: body.name,
-    stock: body.stock,
-    perUserLimit: body.perUserLimit,
-    startsAt: body.startsAt ?? new Date(),
-    endsAt: body.endsAt ?? null,
-    paymentWindowSeconds: body.paymentWindowSeconds ?? null,
-    shards: body.shards,
-    proofOfWork: body.proofOfWork,
-  };
-  const room = body.waitingRoom;
-  if (!room) {
-    try {
-      return { sale: await insertSale(deps.db, fields), room: null };
-    } catch (error) {
-      if (error instanceof SkuTakenError) throw skuTaken(body.sku);
-      throw error;
-    }
-  }
-  const created = await insertSaleWithRoom(deps.db, fields, {
-    opensAt: room.opensAt ?? new Date(fields.startsAt.getTime() - defaultRoomLeadMs),
-    passSeconds: room.passSeconds,
-    idleSeconds: room.idleSeconds,
-    admitPerSecond: room.admitPerSecond ?? null,
-  });
-  if (!created) throw skuTaken(body.sku);
-  return { sale: created.sale, room: { room: created.room, waiting: 0, admitted: 0 } };
+// Who is recorded as making a change: the X-Admin-Actor header (one admin token is shared by
+// the operations team, so the header names the person), 'admin' without it.
+function actorOf(c: Context): string {
+  const raw = c.req.header('x-admin-actor');
+  return raw === undefined ? 'admin' : badRequestFrom(adminActorSchema, raw);
 }
 
 export function adminSalesRoutes(deps: ApiDeps) {
-  return new Hono().use('*', requireAdmin(deps.config.auth.adminToken)).post('/', async (c) => {
-    rejectQuery(c.req.query());
-    const body = await readJson(c.req, createSaleSchema);
-    const { sale, room } = await insertWithRoom(deps, body);
-    try {
-      // The contract: the stock is buyable the moment the 201 is sent.
-      await deps.gate.loadSale(sale);
-      // The line's state in Redis; a join that finds none creates it the same way.
-      if (room) {
-        const target = { redis: deps.redis, prefix: deps.config.redis.prefix };
-        await restoreRoom(deps.db, target, sale.id, Date.now());
-      }
-    } catch (error) {
-      logOf(c, deps.logger).error(
-        { err: error, saleId: sale.id },
-        'sale saved but not loaded into redis',
-      );
-      throw unavailable('the sale was saved but the gate could not load it; the reconciler will');
-    }
-    return c.json(saleView(sale, sale.stock, room), 201);
+  // What the gate can still reserve; without the gate's reading, what PostgreSQL has not sold.
+  const remainingOf = async (sale: Sale) =>
+    (await deps.gate.remaining(sale.id)) ?? sale.stock - sale.sold;
+  const adminView = async (sale: Sale) => ({
+    ...saleView(sale, await remainingOf(sale), await roomCounts(deps, sale)),
+    orders: await orderCounts(deps.db, sale.id),
   });
+  const change = async (c: Context, saleId: number, what: SaleChange) => {
+    const sale = await changeSale({ ...deps, logger: logOf(c, deps.logger) }, saleId, what);
+    return c.json(await adminView(sale));
+  };
+  return new Hono()
+    .use('*', requireAdmin(deps.config.auth.adminToken))
+    .post('/', async (c) => {
+      rejectQuery(c.req.query());
+      const body = await readJson(c.req, createSaleSchema);
+      const { sale, room } = await createSale(deps, body, logOf(c, deps.logger));
+      return c.json(saleView(sale, sale.stock, room), 201);
+    })
+    .get('/', async (c) => {
+      const query = badRequestFrom(listSalesQuerySchema, c.req.query());
+      const page = await listSales(deps.db, query);
+      return c.json({
+        sales: await Promise.all(
+          page.sales.map(async (sale) =>
+            saleView(sale, await remainingOf(sale), await roomCounts(deps, sale)),
+          ),
+        ),
+        nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
+      });
+    })
+    .get('/:saleId', async (c) => {
+      const saleId = parseSaleId(c.req.param('saleId'));
+      rejectQuery(c.req.query());
+      const sale = await findSale(deps.db, saleId);
+      if (!sale) throw new ApiError(404, 'SALE_NOT_FOUND', 'no such sale');
+      return c.json(await adminView(sale));
+    })
+    .post('/:saleId/pause', async (c) => {
+      const saleId = parseSaleId(c.req.param('saleId'));
+      rejectQuery(c.req.query());
+      return change(c, saleId, { actor: actorOf(c), action: 'pause' });
+    })
+    .post('/:saleId/resume', async (c) => {
+      const saleId = parseSaleId(c.req.param('saleId'));
+      rejectQuery(c.req.query());
+      return change(c, saleId, { actor: actorOf(c), action: 'resume' });
+    })
+    .patch('/:saleId', async (c) => {
+      const saleId = parseSaleId(c.req.param('saleId'));
+      rejectQuery(c.req.query());
+      const actor = actorOf(c);
+      const body = await readJson(c.req, changeSaleSchema);
+      return change(c, saleId, { actor, action: 'update', body });
+    });
 }

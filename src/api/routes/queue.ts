@@ -5,6 +5,7 @@ import { authenticateBuyer } from '../middleware/auth.js';
 import { parseSaleId, rejectQuery } from '../validation.js';
 import { requireProofOfWork, saleNotFound } from '../proof-of-work-check.js';
 import type { PlaceReply } from '../../room/room.js';
+import { fixedRefusals } from '../purchase.js';
 import type { RoomSettings } from '../../room/settings.js';
 
 const noRoom = new ApiError(409, 'NO_WAITING_ROOM', 'this sale has no waiting room');
@@ -55,6 +56,9 @@ export function queueRoutes(deps: ApiDeps) {
       if (room.endsAtMs !== null && now >= room.endsAtMs) throw ended;
       const { doc } = await deps.rooms.views.snapshot(room.saleId, now);
       if (doc?.status === 'closed') throw soldOut;
+      // The kill switch refuses joins as it does purchases (API.md, Operating a sale): the
+      // gate's hash holds it, and a join goes to Redis anyway.
+      if ((await deps.gate.saleState(room.saleId))?.paused) throw fixedRefusals.paused;
       if (room.proofOfWork) {
         await requireProofOfWork(deps, room.saleId, buyer, c.req.header('x-altcha'));
       }

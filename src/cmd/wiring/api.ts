@@ -102,6 +102,7 @@ export async function startApi(config: Config, logger: Logger): Promise<RunningA
       return remaining;
     },
     inflightIds: (saleId: number) => gate.inflightIds(saleId),
+    paused: async (saleId: number) => (await gate.saleState(saleId))?.paused ?? false,
   };
   const admitters = new Admitters(
     { redis, prefix: config.redis.prefix },

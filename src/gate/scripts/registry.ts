@@ -12,6 +12,7 @@ export const scriptFiles = {
   returnUnits: 'return-4',
   restore: 'restore-3',
   loadSale: 'load-sale-1',
+  changeSale: 'change-sale-1',
   unlock: 'unlock-1',
   repairRemaining: 'repair-remaining-2',
   take: 'take-2',

@@ -1,5 +1,5 @@
 import { saleKeys, shardKeys } from '../keys.js';
-import { toDone } from '../outcomes.js';
+import { toChangeOutcome, toDone, type ChangeOutcome } from '../outcomes.js';
 import { runScript, type ScriptTarget } from './registry.js';
 
 export type SaleRules = {
@@ -13,6 +13,8 @@ export type SaleRules = {
   shards: number;
   // Fixed at creation; the API reads them with the sale's state (inspection.ts, saleState).
   features: readonly string[];
+  // The kill switch (lua/change-sale-1.lua changes it later).
+  paused: boolean;
 };
 
 // lua/load-sale-1.lua on the sale's own hash, or with `shard` on that shard's units hash
@@ -36,6 +38,7 @@ export async function loadSaleScript(
     rules.shards,
     shard ?? -1,
     rules.features.join(' '),
+    rules.paused ? '1' : '0',
   ];
   return toDone(await runScript(target, 'loadSale', [key], args), 'load-sale-1', ['UPDATED']);
 }
@@ -55,10 +58,45 @@ export async function repairRemainingScript(
   target: ScriptTarget,
   saleId: number,
   seen: { remaining: number; inflight: number },
-  corrected: number,
+  corrected: { remaining: number; stock: number },
 ): Promise<boolean> {
   const k = saleKeys(target.prefix, saleId);
-  const args = [seen.remaining, seen.inflight, corrected];
+  const args = [seen.remaining, seen.inflight, corrected.remaining, corrected.stock];
   const reply = await runScript(target, 'repairRemaining', [k.sale, k.inflight], args);
   return toDone(reply, 'repair-remaining-2', ['STALE', 'LOADING']);
+}
+
+// An admin's change as one hash of the sale takes it (lua/change-sale-1.lua).
+export type HashChange = {
+  // The hash's new total of units; null leaves its stock as it is.
+  stock: number | null;
+  perUserLimit: number;
+  // 0: open-ended.
+  endsAtMs: number;
+  paused: boolean;
+  // PostgreSQL holds the change already: remaining may go below 0.
+  force: boolean;
+};
+
+// lua/change-sale-1.lua on the sale's own hash, or with `shard` on that shard's units hash.
+export async function changeSaleScript(
+  target: ScriptTarget,
+  at: { saleId: number; shard?: number; shards: number },
+  change: HashChange,
+): Promise<ChangeOutcome> {
+  const key =
+    at.shard === undefined
+      ? saleKeys(target.prefix, at.saleId).sale
+      : shardKeys(target.prefix, at.saleId, at.shard, at.shards).units;
+  const args = [
+    change.stock === null ? '' : change.stock,
+    change.perUserLimit,
+    change.endsAtMs,
+    change.paused ? '1' : '0',
+    change.force ? '1' : '0',
+    target.channel,
+    at.saleId,
+    at.shard ?? '',
+  ];
+  return toChangeOutcome(await runScript(target, 'changeSale', [key], args));
 }
