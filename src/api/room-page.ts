@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { solveChallenge } from '../pow/browser-solver.js';
-import { routeNotFound } from './api-error.js';
 import { parseSaleId } from './validation.js';
 
 // web/ sits beside src/ and dist/, both one level under the package root (tsconfig.build.json).
@@ -49,21 +48,25 @@ const headersOf = (asset: Asset) => ({
   'cache-control': 'public, max-age=60',
 });
 
+// The files the page loads, each a route of its own under /room/ (so the API description
+// names each, src/api/openapi/room-paths.ts).
+export const roomFiles = ['room.css', 'room.js', 'api.js', 'order.js', 'solver.js'] as const;
+
 // GET /sales/:saleId/room (API.md, Waiting room): the buyer's page, and GET /room/<file> its
 // files. The page's query may carry the buyer's token (?token=), which the page reads and takes
 // out of the address bar; any other parameter is ignored, as a page's would be.
 export function roomPageRoutes(assets = roomAssets()) {
   const page = assets.get('room.html')!;
+  const files = new Hono();
+  for (const name of roomFiles) {
+    const asset = assets.get(name)!;
+    files.get(`/${name}`, (c) => c.body(asset.body, 200, headersOf(asset)));
+  }
   return {
     page: new Hono().get('/:saleId/room', (c) => {
       parseSaleId(c.req.param('saleId'));
       return c.body(page.body, 200, headersOf(page));
     }),
-    files: new Hono().get('/:file', (c) => {
-      const asset =
-        c.req.param('file') === 'room.html' ? undefined : assets.get(c.req.param('file'));
-      if (!asset) return routeNotFound(c);
-      return c.body(asset.body, 200, headersOf(asset));
-    }),
+    files,
   };
 }
