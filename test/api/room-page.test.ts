@@ -109,6 +109,37 @@ describe('the waiting room page', () => {
     await assertOracle(env, saleId, [{ status: 202, orderId, buyer: 'page-alice', quantity: 1 }]);
   });
 
+  it("shows a latecomer's position and wait, and moves them up", async () => {
+    const created = await api.createSale({
+      sku: 'room-page-late',
+      name: 'Limited hoodie',
+      stock: 50,
+      waitingRoom: { admitPerSecond: 1 },
+    });
+    const saleId = created.body.id as number;
+    // Ten buyers in line first: after the start the line is first come, first served.
+    for (let i = 0; i < 10; i++) {
+      const joined = await api.raw(
+        'POST',
+        `/sales/${saleId}/queue`,
+        api.buyerHeaders(`early-${i}`),
+      );
+      expect(joined.status).toBe(200);
+    }
+    const page = await openRoom(saleId, 'page-erin');
+    const position = page.locator('#position');
+    await expect.poll(() => position.textContent(), { timeout: 15_000 }).toMatch(/^\d+$/);
+    const first = Number(await position.textContent());
+    expect(first).toBeGreaterThan(1);
+    expect(await page.locator('#eta').textContent()).toMatch(/\d+ s|min/);
+    await shot(page, '5-waiting');
+    // The outflow admits one a second: the page follows the line as it moves.
+    await expect
+      .poll(async () => Number((await position.textContent()) ?? first), { timeout: 20_000 })
+      .toBeLessThan(first);
+    await page.close();
+  });
+
   it('tells a buyer of a sold-out sale at once', async () => {
     const created = await api.createSale({
       sku: 'room-page-gone',
