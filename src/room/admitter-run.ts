@@ -7,7 +7,7 @@ import { AdaptiveOutflow } from './outflow.js';
 import { restoreRoom } from './restore.js';
 import { advanceScript, dropScript, type RoomTarget } from './scripts.js';
 import { epochOf, type RoomSettings } from './settings.js';
-import type { OutflowReason, RoomStatus } from './view-doc.js';
+import { bitAt, type OutflowReason, type RoomStatus } from './view-doc.js';
 import { budgetOf, placeAtRank, viewDoc, walk, type Line, type Outflow } from './walk.js';
 
 export type AdmitterOptions = {
@@ -44,6 +44,8 @@ export class AdmitterRun {
   private mayReturn = { atMs: 0, count: 0 };
   private reconciled = false;
   private lastStatus: RoomStatus = 'open';
+  // The gone bitmap's version last written to PostgreSQL.
+  private savedGv = -1;
   private readonly outflow: AdaptiveOutflow;
 
   constructor(
@@ -61,7 +63,9 @@ export class AdmitterRun {
   async step(nowMs: number): Promise<'ok' | 'lost'> {
     const keys = roomKeys(this.target.prefix, this.room.saleId);
     const { state, cursor, line } = await this.readLine(nowMs);
-    await this.sweepIdle(line, cursor, Number(state.since ?? 0), nowMs);
+    const dropped = await this.sweepIdle(line, cursor, Number(state.since ?? 0), nowMs);
+    // Places dropped this step moved the bitmap past the version read.
+    const gv = dropped > 0 ? -2 : Number(state.gv ?? 0);
     const status = await this.statusOf(nowMs);
     const batches = await this.batches(keys.batches, keys.used);
     const live = batches.filter((b) => b.expiresAtMs > nowMs);
@@ -92,7 +96,8 @@ export class AdmitterRun {
       admittedTo: moved.cursor,
       admitted,
       batches: live.map((b) => [b.to, b.expiresAtMs, b.passes]),
-      ...(line.gone ? { gone: line.gone } : {}),
+      // The bitmap only when it moved: a million places is 125 kB.
+      ...(line.gone && this.savedGv !== gv ? { gone: line.gone } : {}),
     });
     const doc = viewDoc({
       inc: state.inc ?? '',
@@ -116,6 +121,7 @@ export class AdmitterRun {
       expired: expired.map((b) => b.expiresAtMs),
     });
     if (written === 'NOT_OURS') return 'lost';
+    this.savedGv = gv;
     if (written === 'OK') this.record(doc.waiting, moved.admitted, outflow, outstanding);
     return 'ok';
   }
@@ -241,16 +247,21 @@ export class AdmitterRun {
   // Once per epoch: places seen in none of the last three epochs (idleSeconds at least) and
   // not yet admitted are given up. Not within an idle period of the state's (re)creation:
   // the seen bitmaps start empty then.
-  private async sweepIdle(line: Line, cursor: number, sinceMs: number, nowMs: number) {
+  // Returns how many places it dropped.
+  private async sweepIdle(
+    line: Line,
+    cursor: number,
+    sinceMs: number,
+    nowMs: number,
+  ): Promise<number> {
     const epoch = epochOf(nowMs, this.room.idleSeconds);
-    if (epoch === this.sweptEpoch || nowMs < sinceMs + this.room.idleSeconds * 1500) return;
+    if (epoch === this.sweptEpoch || nowMs < sinceMs + this.room.idleSeconds * 1500) return 0;
     this.sweptEpoch = epoch;
     const keys = roomKeys(this.target.prefix, this.room.saleId);
     const seen = await Promise.all(
       [0, 1, 2].map((back) => this.target.redis.getBuffer(keys.seen(epoch - back))),
     );
-    const isSet = (bitmap: Buffer | null, place: number) =>
-      !!bitmap && ((bitmap[place >> 3] ?? 0) & (0x80 >> (place & 7))) !== 0;
+    const isSet = bitAt;
     const idle: number[] = [];
     const firstRank = line.n !== null && !line.order ? 1 : cursor + 1;
     for (let rank = firstRank; rank <= line.top; rank++) {
@@ -265,9 +276,10 @@ export class AdmitterRun {
         this.token,
         idle.slice(at, at + 1000),
       );
-      if (dropped === null) return;
+      if (dropped === null) return 0;
       this.metrics.idleDrops.inc(this.label, dropped);
     }
     if (idle.length > 0) line.gone = await this.target.redis.getBuffer(keys.gone);
+    return idle.length;
   }
 }

@@ -81,6 +81,11 @@ describe('waiting room: Redis forgets the line', () => {
     const order = waitingOrder.filter((b) => rebuilt.get(b)!.state === 'waiting');
     expect(order.map((b) => rebuilt.get(b)!.position)).toEqual(order.map((_, i) => i + 1));
 
+    // The tickets' polls put the buyers back in Redis too: a poll without the ticket finds them.
+    const bare = await room.poll(saleId, order[0]!);
+    expect(bare.status).toBe(200);
+    expect(bare.body.position).toBe(1);
+
     // A newcomer lines up behind all of them.
     const late = await room.join(saleId, 'late');
     expect(late.body.position).toBe(order.length + 1);
