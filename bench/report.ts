@@ -1,7 +1,6 @@
 import type { Latency } from './load.js';
 import { goodputBound, type OverloadResult } from './overload.js';
 import type { WrkResult } from './wrk.js';
-import type { RoomBenchResult } from './waiting-room.js';
 
 type Summary = {
   perSecond: number;
@@ -32,8 +31,6 @@ export type Report = {
     bareAt10k: Summary;
     soldOutAt10k: Summary;
     overload: OverloadResult;
-    // bench/waiting-room.ts (bench/README.md, "Waiting room").
-    waitingRoom?: RoomBenchResult;
     // null when wrk is not installed.
     wrk: { bare: WrkResult; soldOut: WrkResult } | null;
     sellout: {

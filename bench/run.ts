@@ -18,7 +18,6 @@ import { createSale } from './sale.js';
 import { overloadMeasure } from './overload.js';
 import { wrk, wrkAvailable, type WrkResult } from './wrk.js';
 import { soldOf } from '../test/support/sales.js';
-import { measureWaitingRoom, settle } from './waiting-room.js';
 
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
@@ -273,24 +272,6 @@ async function main() {
     loadDone = true;
     const allConfirmed = await confirmed;
 
-    log('(room) a waiting room sells the same stock to as many buyers: bench/waiting-room.ts');
-    const waitingRoom = await measured('(room)', () =>
-      measureWaitingRoom({
-        apiUrls,
-        bareUrls,
-        adminToken: env.config.auth.adminToken,
-        redisUrl: env.config.redis.url,
-        redisPrefix: env.config.redis.prefix,
-        tokens,
-        buyers: plan.selloutBuyers,
-        stock: plan.selloutStock,
-        seconds: plan.seconds,
-        connections,
-        log,
-        settle: () => settle(db),
-      }),
-    );
-
     const report: Report = {
       date: startedAt.toISOString(),
       cpuCores: cpu,
@@ -324,7 +305,6 @@ async function main() {
         bareAt10k: summary(bareAt10k, 409),
         soldOutAt10k: summary(soldOutAt10k, 409),
         overload,
-        waitingRoom,
         wrk: wrkResults,
         sellout: {
           stock: plan.selloutStock,
