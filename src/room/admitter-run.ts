@@ -49,7 +49,7 @@ export class AdmitterRun {
   private readonly outflow: AdaptiveOutflow;
 
   constructor(
-    private readonly room: RoomSettings,
+    private room: RoomSettings,
     private readonly token: string,
     private readonly target: RoomTarget,
     private readonly db: Database,
@@ -58,6 +58,10 @@ export class AdmitterRun {
     private readonly metrics: RoomMetrics,
   ) {
     this.outflow = new AdaptiveOutflow(target.redis, target.prefix, options.defaultRate);
+  }
+
+  update(room: RoomSettings): void {
+    this.room = room;
   }
 
   async step(nowMs: number): Promise<'ok' | 'lost'> {

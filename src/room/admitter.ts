@@ -10,7 +10,7 @@ import { roomSettings } from './settings.js';
 export type { AdmitterOptions, SaleReadings } from './admitter-run.js';
 
 // How often the list of live rooms is read from PostgreSQL.
-const listEveryMs = 2_000;
+const listEveryMs = 1_000;
 // A room's admitter starts this long before the room opens.
 const warmUpMs = 5_000;
 
@@ -83,6 +83,8 @@ export class Admitters {
         );
         this.runs.set(saleId, run);
       }
+      // The sale's end may have been changed by an admin since (PATCH /admin/sales/:saleId).
+      else run.update(settings());
       if ((await run.step(Date.now())) === 'lost') this.runs.delete(saleId);
     } catch (error) {
       this.logger.warn({ err: error, saleId }, 'waiting room admitter step failed');

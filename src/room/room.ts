@@ -13,6 +13,7 @@ import { epochOf, roomSettings, seenTtlSeconds, type RoomSettings } from './sett
 import { RoomTokens, type Pass, type Ticket } from './tokens.js';
 
 const seenChunk = 2_000;
+const settingsMaxAgeMs = 1_000;
 
 export type RoomOptions = { passSecret: string; pollAfterMs: number; viewMs: number };
 
@@ -27,7 +28,8 @@ export type RoomLookup = RoomSettings | 'absent' | 'none';
 // in one script per room per interval. Passes are verified here, without Redis.
 export class Rooms {
   readonly tokens: RoomTokens;
-  private readonly settings = new Map<number, RoomLookup>();
+  private readonly settings = new Map<number, { value: RoomLookup; atMs: number }>();
+  private readonly reading = new Map<number, Promise<RoomLookup>>();
   // Per room: buyer -> place, seen since the last flush.
   private readonly seen = new Map<number, Map<string, number>>();
   private timer: NodeJS.Timeout | null = null;
@@ -57,20 +59,37 @@ export class Rooms {
     await this.flushSeen();
   }
 
-  // The room's settings, read once per sale from PostgreSQL (they are fixed at creation).
+  // The room's settings from PostgreSQL, read again in the background once a second old: an
+  // admin's change of the sale's end reaches every process within a second (API.md).
   async lookup(saleId: number): Promise<RoomLookup> {
     const known = this.settings.get(saleId);
-    if (known !== undefined) return known;
-    const [sale, room] = await Promise.all([findSale(this.db, saleId), findRoom(this.db, saleId)]);
-    const found: RoomLookup = !sale ? 'absent' : !room ? 'none' : roomSettings(sale, room);
-    // A sale not found may be created next: not remembered.
-    if (found !== 'absent') this.settings.set(saleId, found);
-    return found;
+    if (known !== undefined) {
+      if (Date.now() - known.atMs >= settingsMaxAgeMs)
+        void this.read(saleId).catch(() => undefined);
+      return known.value;
+    }
+    return this.read(saleId);
   }
 
   // The sale's cached room settings, when this process looked them up already.
   cached(saleId: number): RoomLookup | undefined {
-    return this.settings.get(saleId);
+    return this.settings.get(saleId)?.value;
+  }
+
+  private read(saleId: number): Promise<RoomLookup> {
+    let pending = this.reading.get(saleId);
+    if (!pending) {
+      pending = Promise.all([findSale(this.db, saleId), findRoom(this.db, saleId)])
+        .then(([sale, room]) => {
+          const found: RoomLookup = !sale ? 'absent' : !room ? 'none' : roomSettings(sale, room);
+          // A sale not found may be created next: not remembered.
+          if (found !== 'absent') this.settings.set(saleId, { value: found, atMs: Date.now() });
+          return found;
+        })
+        .finally(() => this.reading.delete(saleId));
+      this.reading.set(saleId, pending);
+    }
+    return pending;
   }
 
   async join(room: RoomSettings, buyer: string, ticketToken?: string): Promise<PlaceReply | null> {
@@ -195,7 +214,7 @@ export class Rooms {
     for (const [saleId, places] of this.seen) {
       if (places.size === 0) continue;
       this.seen.set(saleId, new Map());
-      const room = this.settings.get(saleId);
+      const room = this.settings.get(saleId)?.value;
       if (room === undefined || typeof room === 'string') continue;
       const seen = {
         epoch: epochOf(now, room.idleSeconds),

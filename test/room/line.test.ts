@@ -163,4 +163,38 @@ describe('waiting room: the line and the pass', () => {
     expect(early.status).toBe(403);
     expect(early.body.error.code).toBe('QUEUE_NOT_OPEN');
   });
+
+  it('closes every place when an admin ends the sale, within a second or two', async () => {
+    const saleId = (
+      await api.createSale({
+        sku: 'room-end',
+        name: 'E',
+        stock: 5,
+        waitingRoom: { admitPerSecond: 1 },
+      })
+    ).body.id as number;
+    const tickets = new Map<string, string>();
+    for (const buyer of ['hal', 'ida', 'jon']) {
+      tickets.set(buyer, (await room.join(saleId, buyer)).body.ticket as string);
+    }
+    const admin = {
+      authorization: `Bearer ${env.config.auth.adminToken}`,
+      'content-type': 'application/json',
+    };
+    const ended = await api.raw('PATCH', `/admin/sales/${saleId}`, admin, {
+      endsAt: new Date(Date.now() - 1000).toISOString(),
+    });
+    expect(ended.status).toBe(200);
+    await waitFor(
+      async () => {
+        for (const [buyer, ticket] of tickets) {
+          const place = await room.poll(saleId, buyer, ticket);
+          if (place.body.state !== 'closed' || place.body.reason !== 'SALE_ENDED') return false;
+        }
+        return true;
+      },
+      { what: 'every place closed SALE_ENDED', timeoutMs: 3_000 },
+    );
+    expect((await room.join(saleId, 'kim')).body.error.code).toBe('SALE_ENDED');
+  });
 });
