@@ -128,7 +128,10 @@ it("shows a latecomer's position and wait, and moves them up", async () => {
   await expect.poll(() => position.textContent(), { timeout: 15_000 }).toMatch(/^\d+$/);
   const first = Number(await position.textContent());
   expect(first).toBeGreaterThan(1);
-  expect(await page.locator('#eta').textContent()).toMatch(/\d+ s|min/);
+  // The wait shows once the room has measured its outflow (null, '–', before that).
+  await expect
+    .poll(() => page.locator('#eta').textContent(), { timeout: 15_000 })
+    .toMatch(/\d+ s|min/);
   await shot(page, '5-waiting');
   // The outflow admits one a second: the page follows the line as it moves.
   await expect
