@@ -28,9 +28,10 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json Procfile ./
-# Read at run time beside dist/: the gate's scripts and the SQL migrations.
+# Read at run time beside dist/: the gate's scripts, the SQL migrations, the room's page.
 COPY lua ./lua
 COPY migrations ./migrations
+COPY web ./web
 COPY --from=build /app/dist ./dist
 
 # api, then the metrics ports of bridge, worker and compensator.

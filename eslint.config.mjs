@@ -86,6 +86,29 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  // The waiting room's page (web/room/*.js): ES modules run by the browser as they are, no
+  // build; their globals are the browser's.
+  {
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'clearTimeout',
+          'crypto',
+          'document',
+          'fetch',
+          'history',
+          'location',
+          'sessionStorage',
+          'setInterval',
+          'setTimeout',
+          'URLSearchParams',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+    rules: { 'no-console': 'error' },
+  },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'src/**/*.test.ts'],
     rules: { 'no-console': 'off' },

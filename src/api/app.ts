@@ -24,6 +24,7 @@ import { challengeRoutes } from './routes/challenge.js';
 import { queueRoutes } from './routes/queue.js';
 import { apiDescriptionRoutes } from './openapi/document.js';
 import { adminOrdersRoutes } from './routes/admin-orders.js';
+import { roomPageRoutes } from './room-page.js';
 
 export const maxBodyBytes = 16 * 1024;
 
@@ -62,6 +63,9 @@ export function createApp(
   app.route('/sales', salesRoutes(deps, metrics));
   app.route('/sales', challengeRoutes(deps));
   app.route('/sales', queueRoutes(deps));
+  const room = roomPageRoutes();
+  app.route('/sales', room.page);
+  app.route('/room', room.files);
   const payments = paymentMetrics(registry, deps.config.payment.expiryLateAfterMs / 1000);
   app.route('/orders', ordersRoutes(deps, payments));
   app.route('/payments', paymentsRoutes(deps, payments));

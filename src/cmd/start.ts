@@ -10,6 +10,7 @@ import { signBuyerToken } from '../auth/jwt.js';
 import { readProcfile } from './procfile.js';
 import { ensureDemoSale } from './demo-sale.js';
 import { payCurl } from './pay-command.js';
+import { placeDemoOrder } from './demo-order.js';
 
 // `npm start`: migrate, make sure a demo sale is on, run every Procfile process with its
 // output prefixed, and print how to buy. Like foreman: when one process dies, all stop.
@@ -21,7 +22,12 @@ const out = (text: string) => process.stdout.write(`${text}\n`);
 await migrateDatabase(config.database.url);
 const db = createDatabase(config.database.url, 1);
 const redis = createRedis(config);
-const sale = await ensureDemoSale(db, new Gate(redis, gateOptions(config)));
+const sale = await ensureDemoSale(
+  db,
+  new Gate(redis, gateOptions(config)),
+  redis,
+  config.redis.prefix,
+);
 await db.$client.end();
 redis.disconnect();
 
@@ -77,6 +83,7 @@ for (let attempt = 0; attempt < 120 && !stopping; attempt++) {
   );
   if (ready) {
     const token = signBuyerToken('alice', config.jwt.secret);
+    const bob = signBuyerToken('bob', config.jwt.secret);
     out('');
     out(
       `Flashline is up. Demo sale ${sale.id} "${sale.name}": ${sale.stock} units, ${sale.perUserLimit} per buyer.`,
@@ -85,9 +92,14 @@ for (let attempt = 0; attempt < 120 && !stopping; attempt++) {
     out(`  bull-board     ${base}/admin/queues   (user admin, password = ADMIN_TOKEN)`);
     out(`  metrics        ${base}/metrics`);
     out('');
-    out('Buy one unit as alice:');
+    out('The demo is bought through its waiting room. Its page, as alice and as bob:');
+    out(`  ${base}/sales/${sale.id}/room#token=${token}`);
+    out(`  ${base}/sales/${sale.id}/room#token=${bob}`);
+    out('Or with curl, as alice: join the line (again until "state" is "admitted")...');
+    out(`  curl -s -X POST ${base}/sales/${sale.id}/queue -H 'authorization: Bearer ${token}'`);
+    out('...then buy with the "pass" of the answer:');
     out(
-      `  curl -s -X POST ${base}/sales/${sale.id}/purchase -H 'authorization: Bearer ${token}' -H 'content-type: application/json' -d '{"quantity":1}'`,
+      `  curl -s -X POST ${base}/sales/${sale.id}/purchase -H 'authorization: Bearer ${token}' -H 'x-queue-pass: <pass>' -H 'content-type: application/json' -d '{"quantity":1}'`,
     );
     out('Then look at the order (use the orderId from the answer):');
     out(`  curl -s ${base}/orders/<orderId> -H 'authorization: Bearer ${token}'`);
@@ -109,24 +121,4 @@ for (let attempt = 0; attempt < 120 && !stopping; attempt++) {
     break;
   }
   await new Promise((resolve) => setTimeout(resolve, 500));
-}
-
-// Alice buys one unit, so that the pay curl printed above names a real confirmed order. A
-// refusal (she holds her limit from an earlier run) only leaves that part out.
-async function placeDemoOrder(base: string, saleId: number, token: string): Promise<string | null> {
-  const auth = { authorization: `Bearer ${token}` };
-  const answer = await fetch(`${base}/sales/${saleId}/purchase`, {
-    method: 'POST',
-    headers: { ...auth, 'content-type': 'application/json' },
-    body: '{"quantity":1}',
-  }).then((r) => (r.status === 202 ? (r.json() as Promise<{ orderId: string }>) : null));
-  if (!answer) return null;
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const order = await fetch(`${base}/orders/${answer.orderId}`, { headers: auth }).then(
-      (r) => r.json() as Promise<{ status?: string }>,
-    );
-    if (order.status === 'confirmed') return answer.orderId;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return null;
 }

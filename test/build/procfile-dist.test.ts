@@ -15,7 +15,7 @@ const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 
 // What production runs, laid out as the image lays it out: the build of `tsconfig.build.json`
-// in dist/, beside package.json, the Procfile, lua/, migrations/ and node_modules/, and no
+// in dist/, beside package.json, the Procfile, lua/, migrations/, web/ and node_modules/, and no
 // src/: a built process that still reached for a TypeScript source would fail here.
 async function packageRoot(): Promise<string> {
   const root = await mkdtemp(path.join(tmpdir(), 'flashline-dist-'));
@@ -31,7 +31,7 @@ async function packageRoot(): Promise<string> {
   for (const file of ['package.json', 'Procfile']) {
     await copyFile(path.join(repo, file), path.join(root, file));
   }
-  for (const dir of ['lua', 'migrations', 'node_modules']) {
+  for (const dir of ['lua', 'migrations', 'node_modules', 'web']) {
     await symlink(path.join(repo, dir), path.join(root, dir), 'dir');
   }
   return root;

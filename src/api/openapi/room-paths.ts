@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { buyer, errors, json, type Registry } from './describe.js';
 import { saleIdParam } from './schemas.js';
+import { roomFiles } from '../room-page.js';
 
 const isoDateTime = z.string().openapi({ format: 'date-time' });
 
@@ -35,8 +36,42 @@ const ticketHeader = z.object({
 
 const buyerErrors = { 400: 'BAD_REQUEST', 401: 'UNAUTHORIZED', 404: 'SALE_NOT_FOUND' };
 
-// POST, GET and DELETE /sales/:saleId/queue (src/api/routes/queue.ts).
+const page = (description: string, type: string) => ({
+  description,
+  content: { [type]: { schema: { type: 'string' as const } } },
+});
+
+// The room's page and its files (src/api/room-page.ts): public, the same for every buyer.
+function describePage(registry: Registry) {
+  registry.registerPath({
+    method: 'get',
+    path: '/sales/{saleId}/room',
+    tags: ['sales'],
+    summary: "The waiting room's page a buyer opens in a browser",
+    description:
+      "Countdown, place and ETA, the purchase once admitted, the order's status. The buyer's token rides in the link's fragment (#token=) or query (?token=).",
+    request: { params: saleIdParam },
+    responses: {
+      200: page('the page', 'text/html'),
+      ...errors({ 400: 'BAD_REQUEST' }),
+    },
+  });
+  for (const file of roomFiles) {
+    registry.registerPath({
+      method: 'get',
+      path: `/room/${file}`,
+      tags: ['sales'],
+      summary: `A file of the waiting room's page`,
+      responses: {
+        200: page('the file', file.endsWith('.css') ? 'text/css' : 'text/javascript'),
+      },
+    });
+  }
+}
+
+// POST, GET and DELETE /sales/:saleId/queue (src/api/routes/queue.ts), and the page.
 export function describeRoom(registry: Registry) {
+  describePage(registry);
   registry.registerPath({
     method: 'post',
     path: '/sales/{saleId}/queue',
