@@ -1,10 +1,11 @@
-// npm run bench:trust [-- --quick] [-- --only=tokens,work,purchase,farm]
+// npm run bench:trust [-- --quick] [-- --only=tokens,work,purchase,join,farm]
 // The costs of trust at the front door (issue 24), in one run on the local services, in a
 // database, vhost and Redis prefix of its own: buyer-token verification (HS256 against an
 // identity provider's RS256, ES256 and EdDSA, first time and cached), what a challenge costs a
 // bot's core and a browser at each cost level, what issuing and checking one costs the server,
-// the purchase with proof of work on against off, and a bot farm against one person. Prints
-// ratios measured in this run and writes bench/results/trust.json (quick: trust-quick.json).
+// the purchase and the waiting room's join with proof of work on against off, and a bot farm
+// against one person. Prints ratios measured in this run and writes bench/results/trust.json
+// (quick: trust-quick.json).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -14,11 +15,14 @@ import { spawnProcess } from './processes.js';
 import { tokenMeasures } from './trust-tokens.js';
 import { checkCost, costLevels } from './trust-work.js';
 import { purchaseThroughput } from './trust-purchase.js';
+import { joinThroughput } from './trust-join.js';
 import { farmAgainstPerson } from './trust-farm.js';
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
-const parts = onlyArg ? onlyArg.slice(7).split(',') : ['tokens', 'work', 'purchase', 'farm'];
+const parts = onlyArg
+  ? onlyArg.slice(7).split(',')
+  : ['tokens', 'work', 'purchase', 'join', 'farm'];
 const plan = quick
   ? { tokenSeconds: 0.3, distinct: 200, sampleAttempts: 100, checks: 500 }
   : { tokenSeconds: 1, distinct: 1_000, sampleAttempts: 400, checks: 3_000 };
@@ -73,15 +77,15 @@ async function onTheSystem() {
   });
   try {
     const apiUrl = `http://127.0.0.1:${api.port}`;
+    const target = {
+      apiUrl,
+      apiPid: api.child.pid,
+      adminToken: env.config.auth.adminToken,
+      jwtSecret: env.config.jwt.secret,
+      powSecret: env.config.pow.secret,
+    };
     if (parts.includes('purchase')) {
       log(`purchase, accepted path: proof of work off against on, ${system.perTurn} a turn`);
-      const target = {
-        apiUrl,
-        apiPid: api.child.pid,
-        adminToken: env.config.auth.adminToken,
-        jwtSecret: env.config.jwt.secret,
-        powSecret: env.config.pow.secret,
-      };
       const t = await purchaseThroughput(target, system.perTurn, 100);
       log(
         `  off ${t.off.acceptedPerSecond}/s ${JSON.stringify(t.off.byStatus)}; on ${t.on.acceptedPerSecond}/s ${JSON.stringify(t.on.byStatus)}: ${t.ratio}x (target >= 0.8x)`,
@@ -90,6 +94,18 @@ async function onTheSystem() {
         `  CPU µs per answer, off ${JSON.stringify(t.off.cpuMicrosPerAnswer)}, on ${JSON.stringify(t.on.cpuMicrosPerAnswer)}: the API's capacity on/off ${t.apiCpuRatio}x`,
       );
       results.throughput = t;
+    }
+    if (parts.includes('join')) {
+      log(`waiting room's join: proof of work off against on, ${system.perTurn} a turn`);
+      const j = await joinThroughput(target, system.perTurn, 100);
+      const errors = (m: typeof j.off) => (m.errors ? `, ${m.errors} errors` : '');
+      log(
+        `  off ${j.off.joinedPerSecond}/s ${JSON.stringify(j.off.byStatus)}${errors(j.off)}; on ${j.on.joinedPerSecond}/s ${JSON.stringify(j.on.byStatus)}${errors(j.on)}: ${j.ratio}x (target >= 0.8x)`,
+      );
+      log(
+        `  CPU µs per answer, off ${JSON.stringify(j.off.cpuMicrosPerAnswer)}, on ${JSON.stringify(j.on.cpuMicrosPerAnswer)}: the API's capacity on/off ${j.apiCpuRatio}x`,
+      );
+      results.join = j;
     }
     if (parts.includes('farm')) {
       log(`a farm of ${system.clients} clients taking ${system.places} places, against one person`);
@@ -117,7 +133,7 @@ async function onTheSystem() {
 
 if (parts.includes('tokens')) await tokens();
 if (parts.includes('work')) await work();
-if (parts.includes('purchase') || parts.includes('farm')) await onTheSystem();
+if (['purchase', 'join', 'farm'].some((part) => parts.includes(part))) await onTheSystem();
 
 // A full run of some parts only (--only=) updates those parts of trust.json, each with its date.
 const resultsDir = fileURLToPath(new URL('results/', import.meta.url));
