@@ -153,6 +153,16 @@ it('tells a buyer of a sold-out sale at once', async () => {
     what: 'the order confirmed',
   });
 
+  // The room learns of the sell-out from its view, read every ROOM_VIEW_MS: a join in that
+  // moment is answered a place that its next poll closes (seen in CI: the page polled once).
+  // Once a probe's join is refused, the buyer's must be too, without a poll.
+  await waitFor(
+    async () => {
+      const probe = await api.raw('POST', `/sales/${saleId}/queue`, api.buyerHeaders('probe'));
+      return probe.status === 409 || probe.body?.state === 'closed';
+    },
+    { what: 'the room told of the sell-out' },
+  );
   const calls: string[] = [];
   const page = await openRoom(saleId, 'page-carol', calls);
   await page.getByText('Sold out: every unit has been sold.').waitFor({ timeout: 10_000 });
