@@ -10,6 +10,7 @@ import { signBuyerToken } from '../src/auth/jwt.js';
 import { challengeSecrets, createSaleChallenge } from '../src/pow/challenge.js';
 import { solveOnCore } from './trust-work.js';
 import { sampleCpu } from './cpu.js';
+import { createSale, type Target } from './trust-purchase.js';
 
 type Mode = 'off' | 'on';
 const processes = ['api', 'redis', 'load generator'] as const;
@@ -32,32 +33,10 @@ export type JoinThroughput = {
   apiCpuRatio: number;
 };
 
-type Target = {
-  apiUrl: string;
-  apiPid: number | undefined;
-  adminToken: string;
-  jwtSecret: string;
-  powSecret: string;
-};
-
-async function createRoomSale(t: Target, sku: string, proofOfWork: boolean): Promise<number> {
-  const response = await fetch(`${t.apiUrl}/admin/sales`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      sku,
-      name: sku,
-      stock: 10_000_000,
-      proofOfWork,
-      // Open from now on (it opens before the start, itself now). Nobody polls, so the idle
-      // drop at its longest; and one admission a second: the measure is the join, not the
-      // admitter's passes beside it, which would then differ between the two sales.
-      waitingRoom: { idleSeconds: 600, admitPerSecond: 1 },
-    }),
-  });
-  if (response.status !== 201) throw new Error(`create room sale ${sku}: ${response.status}`);
-  return ((await response.json()) as { id: number }).id;
-}
+// Open from now on (it opens before the start, itself now). Nobody polls, so the idle drop at
+// its longest; and one admission a second: the measure is the join, not the admitter's passes
+// beside it, which would then differ between the two sales.
+const room = { waitingRoom: { idleSeconds: 600, admitPerSecond: 1 } };
 
 type Turn = { seconds: number; byStatus: Record<string, number>; errors: number };
 
@@ -124,8 +103,8 @@ export async function joinThroughput(
   connections: number,
 ): Promise<JoinThroughput> {
   const sales: Record<Mode, number> = {
-    off: await createRoomSale(t, 'trust-join-pow-off', false),
-    on: await createRoomSale(t, 'trust-join-pow-on', true),
+    off: await createSale(t, 'trust-join-pow-off', false, room),
+    on: await createSale(t, 'trust-join-pow-on', true, room),
   };
   // Two turns of each mode, and a margin: autocannon may send a few more than `amount`.
   const count = 2 * (joinsPerTurn + connections);

@@ -26,7 +26,7 @@ export type ThroughputResult = {
   apiCpuRatio: number;
 };
 
-type Target = {
+export type Target = {
   apiUrl: string;
   apiPid: number | undefined;
   adminToken: string;
@@ -34,11 +34,18 @@ type Target = {
   powSecret: string;
 };
 
-async function createSale(t: Target, sku: string, proofOfWork: boolean): Promise<number> {
+// A sale of ten million units, with or without proof of work, and whatever else `extra` sets
+// (the join's bench gives it a waiting room).
+export async function createSale(
+  t: Target,
+  sku: string,
+  proofOfWork: boolean,
+  extra: Record<string, unknown> = { perUserLimit: 1_000 },
+): Promise<number> {
   const response = await fetch(`${t.apiUrl}/admin/sales`, {
     method: 'POST',
     headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ sku, name: sku, stock: 10_000_000, perUserLimit: 1_000, proofOfWork }),
+    body: JSON.stringify({ sku, name: sku, stock: 10_000_000, proofOfWork, ...extra }),
   });
   if (response.status !== 201) throw new Error(`create sale ${sku}: ${response.status}`);
   return ((await response.json()) as { id: number }).id;
