@@ -4,6 +4,7 @@ import { roomKeys } from '../gate/keys.js';
 import type { RoomMetrics } from '../observability/room-metrics.js';
 import { drawOnce } from './draw.js';
 import { LineParts } from './line-parts.js';
+import { regionSize } from './partitions.js';
 import { AdaptiveOutflow } from './outflow.js';
 import { restoreRoom } from './restore.js';
 import { advanceScript, type RoomTarget } from './scripts.js';
@@ -174,7 +175,7 @@ export class AdmitterRun {
     if (read.sizes !== null && !this.order) {
       this.order = await drawOnce(this.db, this.target, this.room.saleId, read.sizes);
     }
-    const n = this.order?.length ?? (read.sizes && LineParts.regionSize(read.sizes));
+    const n = this.order?.length ?? (read.sizes && regionSize(read.sizes));
     const line: Line = { top: read.frontier, n, order: this.order, gone: this.parts.gone };
     return { state, cursor, line, read };
   }

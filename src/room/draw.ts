@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Database } from '../db/client.js';
 import { saveDraw } from '../db/rooms-repository.js';
 import { roomKeys } from '../gate/keys.js';
-import { orderedRegion } from './partitions.js';
+import { orderedRegion, regionSize } from './partitions.js';
 import type { RoomTarget } from './scripts.js';
 
 // A uniformly random order of `places` (Fisher-Yates with a cryptographic source: every
@@ -44,7 +44,7 @@ export async function drawOnce(
   sizes: number | readonly number[],
 ): Promise<Uint32Array> {
   const key = roomKeys(target.prefix, saleId).order;
-  const size = orderedRegion(typeof sizes === 'number' ? [sizes] : sizes).size;
+  const size = regionSize(typeof sizes === 'number' ? [sizes] : sizes);
   const held = await target.redis.getBuffer(key);
   if (held !== null && held.length === size * 4) return orderOf(held);
   const saved = await saveDraw(db, saleId, size, drawOrder(sizes));

@@ -1,6 +1,6 @@
 import type { Database } from '../db/client.js';
 import { roomPartKeys } from '../gate/keys.js';
-import { composeBitmaps, frontierOf, orderedRegion, partOfPlace, topOf } from './partitions.js';
+import { composeBitmaps, frontierOf, partOfPlace, topOf } from './partitions.js';
 import { restoreRoom } from './restore.js';
 import { tendScript, type RoomTarget, type Tended } from './scripts.js';
 import { bitAt } from './view-doc.js';
@@ -108,11 +108,6 @@ export class LineParts {
   // The places-given-up bitmap's version, of a line in one partition.
   get gv(): number {
     return this.tended[0]?.gv ?? 0;
-  }
-
-  // The ordered region's size for the partitions' frozen prequeues.
-  static regionSize(sizes: readonly number[]): number {
-    return orderedRegion(sizes).size;
   }
 
   private each<T>(run: (part: number) => T): T[] {

@@ -37,6 +37,11 @@ export function topOf(seqs: readonly number[]): number {
   return Math.max(0, ...seqs.map((seq, part) => (seq > 0 ? placeOf(part, seq, parts) : 0)));
 }
 
+// The size of the ordered region: P x the largest partition's prequeue.
+export function regionSize(sizes: readonly number[]): number {
+  return sizes.length * Math.max(0, ...sizes);
+}
+
 // The places drawn at the start and those ranked after them in order, given each partition's
 // frozen prequeue size: the prequeue is every place numbered up to its partition's size, and
 // the ordered region ends at P x the largest size. Beyond it a place's rank is its number.
@@ -46,7 +51,7 @@ export function orderedRegion(sizes: readonly number[]): {
   after: number[];
 } {
   const parts = sizes.length;
-  const size = parts * Math.max(0, ...sizes);
+  const size = regionSize(sizes);
   const prequeue: number[] = [];
   const after: number[] = [];
   for (let place = 1; place <= size; place++) {
