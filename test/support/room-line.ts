@@ -10,9 +10,14 @@ import { createSaleOk } from './sales.js';
 // through the line to a purchase.
 
 export type RoomClient = ReturnType<typeof roomClient>;
-export type Place = { state: string; position: number | null; pass?: string; ticket: string } & {
-  reason?: string;
+// A place as GET /sales/:saleId/queue answers it (API.md, "Waiting room").
+export type Place = {
+  state: string;
+  position: number | null;
+  ticket: string;
+  pass?: string;
   passExpiresAt?: string;
+  reason?: string;
 };
 
 // useSystem with fastRoom (and `overrides`), and a room client of its API.
@@ -21,9 +26,7 @@ export function useRoomSystem(name: string, overrides: Overrides = {}) {
     ...fastRoom,
     ...(typeof overrides === 'function' ? overrides() : overrides),
   });
-  const system = useSystem(name, settings) as OpenSystem & {
-    room: RoomClient;
-  };
+  const system = useSystem(name, settings) as OpenSystem & { room: RoomClient };
   beforeAll(() => {
     system.room = roomClient(system.api);
   });
