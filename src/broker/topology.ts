@@ -55,8 +55,8 @@ function queueOptions(
   };
 }
 
-// Each queue with its exchange and binding, declared in this order: where a queue's messages
-// die to is declared before it.
+// Each queue with its exchange and binding, in the order they are declared: the exchange a
+// queue dead-letters to exists before the queue.
 function queues(settings: QueueSettings) {
   return [
     // Dead letters nobody can act on, kept for a human.

@@ -80,7 +80,6 @@ export async function startCompensator(config: Config, logger: Logger) {
     reconciler,
     sweep,
     stop: async () => {
-      // The parts that work first, then the connections they work through.
       for (const part of [consumer, reconciler, sweep]) await part.stop();
       server.server.close();
       await broker.close();
