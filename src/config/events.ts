@@ -20,6 +20,10 @@ export const eventsGroups = {
     EVENTS_WEBHOOK_TIMEOUT_MS: int(10_000, 100),
     // Deliveries in flight at once.
     EVENTS_WEBHOOK_CONCURRENCY: int(16, 1),
+    // Events per webhook job (one BullMQ job delivers a part of a relay batch, in id order):
+    // fewer jobs cost less CPU per event; a dispatcher that dies mid-job sends the job's
+    // delivered events again.
+    EVENTS_WEBHOOK_BATCH: int(100, 1),
     // Outbox rows the relay publishes per transaction, and how long it sleeps when it found
     // none (the floor of an event's lag when the sale is quiet).
     EVENTS_RELAY_BATCH: int(500, 1),

@@ -42,7 +42,13 @@ export async function startEvents(config: Config, logger: Logger) {
           }),
         ),
       ).then(() => undefined),
-    enqueue: webhooks ? (batch) => enqueueWebhooks(webhooks.queue, batch) : undefined,
+    enqueue: webhooks
+      ? (batch) =>
+          enqueueWebhooks(webhooks.queue, webhooks.redis, batch, {
+            perJob: events.webhookBatch,
+            retentionSeconds: Math.max(1, events.retentionHours) * 3600,
+          })
+      : undefined,
     logger,
     metrics,
     batch: events.relayBatch,
@@ -74,18 +80,19 @@ export async function startEvents(config: Config, logger: Logger) {
 function startWebhooks(config: Config, logger: Logger, metrics: ReturnType<typeof eventsMetrics>) {
   const redis: RedisClient = createBullRedis(config);
   const queue = createWebhookQueue(config, redis);
-  const worker = startWebhookDispatcher(config, redis, {
+  const dispatcher = startWebhookDispatcher(config, redis, {
     url: config.events.webhookUrl!,
     secret: config.events.webhookSecret,
     timeoutMs: config.events.webhookTimeoutMs,
+    concurrency: config.events.webhookConcurrency,
     logger,
     metrics,
   });
   return {
     queue,
+    redis,
     stop: async () => {
-      // close() lets the deliveries in flight finish.
-      await worker.close();
+      await dispatcher.close();
       await queue.close();
       await quit(redis);
     },
