@@ -37,7 +37,11 @@ const children: Child[] = [];
 type Mode = 'off' | 'outbox' | 'on';
 type Run = { mode: Mode; orders: number; seconds: number; perSecond: number };
 // CPU µs per order of the drain (bridge + worker) and of the events process, from /proc.
-const results: (Run & { drainCpuUs: number; eventsCpuUs: number })[] = [];
+const results: (Run & {
+  drainCpuUs: number;
+  eventsCpuUs: number;
+  servicesCpuUs: Record<string, number>;
+})[] = [];
 const lags: { webhook: number[]; broker: number[] } = { webhook: [], broker: [] };
 
 const spawn = async (name: string, extra: Record<string, string> = {}, profile?: string) => {
@@ -105,8 +109,13 @@ async function round(api: Child, index: number, mode: Mode) {
   await until('the drain', async () => (await sold(saleId)) >= backlog);
   const seconds = (Date.now() - started) / 1000;
   const drained = sampleCpu(pids);
+  // The shared services' CPU per order over the drain (an upper bound: other tenants use them
+  // too), and the bench process's (the sinks, and the poll of the sale's count).
+  const services = Object.fromEntries(
+    ['postgres', 'redis', 'rabbitmq', 'load generator'].map((n) => [n, cpu(before, drained, n)]),
+  );
   log(
-    `${mode}: ${backlog} orders drained in ${seconds.toFixed(2)} s = ${Math.round(backlog / seconds)}/s, drain CPU ${cpu(before, drained, 'worker', 'bridge')} µs per order`,
+    `${mode}: ${backlog} orders drained in ${seconds.toFixed(2)} s = ${Math.round(backlog / seconds)}/s, drain CPU ${cpu(before, drained, 'worker', 'bridge')} µs per order; during the drain, µs per order: ${JSON.stringify(services)}`,
   );
   results.push({
     mode,
@@ -115,6 +124,7 @@ async function round(api: Child, index: number, mode: Mode) {
     perSecond: backlog / seconds,
     drainCpuUs: cpu(before, drained, 'worker', 'bridge'),
     eventsCpuUs: 0,
+    servicesCpuUs: services,
   });
   for (const child of [bridge, worker]) await child.stop();
   // The outbox's rows alone: what the relay would read, marked so the next round starts clean.

@@ -53,6 +53,7 @@ export async function startEvents(config: Config, logger: Logger) {
     metrics,
     batch: events.relayBatch,
     idleMs: events.relayIdleMs,
+    intervalMs: events.relayIntervalMs,
     transactionIdleMs: config.amqp.publishTimeoutMs + 30_000,
     retentionHours: events.retentionHours,
     // The process dies as a crash would, with nothing flushed.
