@@ -29,9 +29,9 @@ export type BatchOutcome = { undelivered: OrderEvent[]; failure: unknown };
 // Delivers a batch's events in id order, several at once (each holding one of `slots`), an
 // order's events one after the other: an event waits for its order's earlier one, and is not
 // sent when that one failed, so a receiver never gets an order's later event before its
-// earlier one from one batch. The first failure stops the launches (the receiver is having a
-// bad moment; the job's retry comes after its backoff); what was not delivered is returned,
-// so that the retry sends only those.
+// earlier one from one batch. After the first failure nothing more is sent (the receiver is
+// having a bad moment; the job's retry comes after its backoff); what was not delivered is
+// returned, so that the retry sends only those.
 export async function deliverBatch(
   events: readonly OrderEvent[],
   post: (event: OrderEvent) => Promise<void>,
@@ -43,16 +43,14 @@ export async function deliverBatch(
   const latest = new Map<string, Promise<boolean>>();
   const runs: Promise<boolean>[] = [];
   for (const event of events) {
-    if (failed) break;
-    await slots.acquire();
-    if (failed) {
-      slots.release();
-      break;
-    }
     const before = latest.get(event.order.orderId);
+    // Waits for its order's earlier event before taking a slot, so that a waiting event never
+    // holds one that another order's could use.
     const run = (async () => {
+      if (before && !(await before)) return false;
+      await slots.acquire();
       try {
-        if (before && !(await before)) return false;
+        if (failed) return false;
         await post(event);
         delivered.add(event);
         return true;
