@@ -22,6 +22,11 @@ import { sampleCpu, type CpuSample } from './cpu.js';
 
 const orders = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 10_000);
 const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 2);
+// --profile: CPU profiles of the events process (one directory per round) in
+// bench/results/profiles/events-<round>/ (npx tsx bench/profile-summary.ts <directory>).
+const profileDir = process.argv.includes('--profile')
+  ? fileURLToPath(new URL('results/profiles/', import.meta.url))
+  : undefined;
 const log = (message: string) => process.stdout.write(`[events] ${message}\n`);
 
 const env = await createBenchEnv('events');
@@ -32,12 +37,17 @@ const children: Child[] = [];
 type Mode = 'off' | 'outbox' | 'on';
 type Run = { mode: Mode; orders: number; seconds: number; perSecond: number };
 // CPU µs per order of the drain (bridge + worker) and of the events process, from /proc.
-const results: (Run & { drainCpuUs: number; eventsCpuUs: number })[] = [];
+const results: (Run & {
+  drainCpuUs: number;
+  eventsCpuUs: number;
+  sinksCpuUs: number;
+})[] = [];
 const lags: { webhook: number[]; broker: number[] } = { webhook: [], broker: [] };
 
-const spawn = async (name: string, extra: Record<string, string> = {}) => {
+const spawn = async (name: string, extra: Record<string, string> = {}, profile?: string) => {
   const child = await spawnProcess(name, `src/cmd/${name}.ts`, {
     env: { ...env.env, ...extra },
+    cpuProfileDir: profile,
     portVariable: name === 'api' ? 'PORT' : `${name.toUpperCase()}_PORT`,
     args: [],
   });
@@ -78,7 +88,14 @@ async function round(api: Child, index: number, mode: Mode) {
   await triggers(mode !== 'off');
   webhook.seen.reset();
   broker.seen.reset();
-  const events = mode === 'on' ? await spawn('events', { EVENTS_WEBHOOK_URL: webhook.url }) : null;
+  const events =
+    mode === 'on'
+      ? await spawn(
+          'events',
+          { EVENTS_WEBHOOK_URL: webhook.url },
+          profileDir && `${profileDir}events-${index}`,
+        )
+      : null;
   const worker = await spawn('worker');
   const bridge = await spawn('bridge');
   const pids = { worker: worker.child.pid, bridge: bridge.child.pid, events: events?.child.pid };
@@ -92,8 +109,11 @@ async function round(api: Child, index: number, mode: Mode) {
   await until('the drain', async () => (await sold(saleId)) >= backlog);
   const seconds = (Date.now() - started) / 1000;
   const drained = sampleCpu(pids);
+  // The bench process's CPU per order over the drain: the sinks (the webhook receiver and the
+  // RabbitMQ consumer, a shop's systems, here on the same cores) and the poll of the count.
+  const sinksCpuUs = cpu(before, drained, 'load generator');
   log(
-    `${mode}: ${backlog} orders drained in ${seconds.toFixed(2)} s = ${Math.round(backlog / seconds)}/s, drain CPU ${cpu(before, drained, 'worker', 'bridge')} µs per order`,
+    `${mode}: ${backlog} orders drained in ${seconds.toFixed(2)} s = ${Math.round(backlog / seconds)}/s, drain CPU ${cpu(before, drained, 'worker', 'bridge')} µs per order, the bench's sinks ${sinksCpuUs}`,
   );
   results.push({
     mode,
@@ -102,6 +122,7 @@ async function round(api: Child, index: number, mode: Mode) {
     perSecond: backlog / seconds,
     drainCpuUs: cpu(before, drained, 'worker', 'bridge'),
     eventsCpuUs: 0,
+    sinksCpuUs,
   });
   for (const child of [bridge, worker]) await child.stop();
   // The outbox's rows alone: what the relay would read, marked so the next round starts clean.
@@ -123,9 +144,14 @@ async function round(api: Child, index: number, mode: Mode) {
 
 try {
   const api = await spawn('api');
-  // Off, the outbox's triggers alone, then on, in turn: none always runs on the warmer machine.
+  // Off, the outbox's triggers alone, then on, and the next round backwards (on, outbox, off):
+  // the machine's load drifts over a run, and a fixed order would give the drift to one mode.
   const modes: Mode[] = ['off', 'outbox', 'on'];
-  for (let i = 0; i < rounds * modes.length; i++) await round(api, i, modes[i % modes.length]!);
+  for (let i = 0; i < rounds * modes.length; i++) {
+    const inRound = i % modes.length;
+    const reversed = Math.floor(i / modes.length) % 2 === 1;
+    await round(api, i, modes[reversed ? modes.length - 1 - inRound : inRound]!);
+  }
   const mean = (mode: Mode) => {
     const of = results.filter((r) => r.mode === mode);
     return of.reduce((sum, r) => sum + r.perSecond, 0) / of.length;

@@ -20,10 +20,18 @@ export const eventsGroups = {
     EVENTS_WEBHOOK_TIMEOUT_MS: int(10_000, 100),
     // Deliveries in flight at once.
     EVENTS_WEBHOOK_CONCURRENCY: int(16, 1),
+    // Events per webhook job (one BullMQ job delivers a part of a relay batch, in id order):
+    // fewer jobs cost less CPU per event; a dispatcher that dies mid-job sends the job's
+    // delivered events again.
+    EVENTS_WEBHOOK_BATCH: int(100, 1),
     // Outbox rows the relay publishes per transaction, and how long it sleeps when it found
     // none (the floor of an event's lag when the sale is quiet).
     EVENTS_RELAY_BATCH: int(500, 1),
     EVENTS_RELAY_IDLE_MS: int(25, 1),
+    // After a batch that was not full, the least time from one pass's start to the next's:
+    // at a sale's rate each pass then carries more rows for its fixed cost (round trips,
+    // a job, a round of confirms), for at most this much more lag.
+    EVENTS_RELAY_INTERVAL_MS: int(100, 1),
     // CPU niceness of the events process, above DRAIN_NICE: on a host shared with the drain,
     // events wait for CPU rather than slow the group commit (bench/README.md, order events).
     EVENTS_NICE: int(15).pipe(z.number().max(19)),

@@ -46,6 +46,10 @@ export type OutboxBatch = {
 // Opens the relay's transaction on a client of its own and reads the oldest unpublished rows;
 // null when another relay holds the lock. `idleTimeoutMs` ends a transaction left open by a
 // relay that stopped (SIGSTOP, a stall): PostgreSQL then drops it and the lock with it.
+// Two round trips a pass: the opening, the lock and the read go as one simple query, and the
+// marks with the commit as another. Every value in them is a number this code made or a
+// bigint id PostgreSQL returned, so none comes from outside. The rows are read whether or not
+// the lock was taken (no branch in one query); without it they are dropped unpublished.
 export async function takeOutboxBatch(
   db: Database,
   limit: number,
@@ -68,29 +72,19 @@ export async function takeOutboxBatch(
     }
   };
   try {
-    await client.query(
-      `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${Math.ceil(idleTimeoutMs)}`,
-    );
-    const lock = await client.query<{ locked: boolean }>(
-      'SELECT pg_try_advisory_xact_lock($1) AS locked',
-      [relayLock],
-    );
-    if (!lock.rows[0]?.locked) {
+    const opened = (await client.query(
+      openSql(limit, idleTimeoutMs),
+    )) as unknown as pg.QueryResult[];
+    const locked = (opened[2]?.rows[0] as { locked?: boolean } | undefined)?.locked === true;
+    if (!locked) {
       await end('COMMIT');
       return null;
     }
-    const rows = await readUnpublished(client, limit);
+    const rows = (opened[3]?.rows ?? []).map((r) => fromRaw(r as RawRow));
     return {
       rows,
-      commit: async () => {
-        try {
-          await markPublished(client, rows);
-          await end('COMMIT');
-        } catch (error) {
-          await end(null, error);
-          throw error;
-        }
-      },
+      // A failed mark destroys the connection: PostgreSQL rolls the transaction back.
+      commit: () => end(markSql(rows)),
       // A rollback that fails has lost its connection, and the transaction with it.
       rollback: () => end('ROLLBACK').catch(() => undefined),
     };
@@ -101,36 +95,34 @@ export async function takeOutboxBatch(
   }
 }
 
-async function readUnpublished(client: pg.PoolClient, limit: number): Promise<OutboxRow[]> {
-  const result = await client.query<RawRow>({
-    name: 'flashline-outbox-unpublished',
-    text: `SELECT id, order_id, sale_id, status, user_id, quantity, reason, pay_by,
-             order_created_at, occurred_at
-           FROM order_events WHERE published_at IS NULL ORDER BY id LIMIT $1`,
-    values: [limit],
-  });
-  return result.rows.map((r) => ({
-    id: r.id,
-    orderId: r.order_id,
-    saleId: Number(r.sale_id),
-    status: r.status,
-    userId: r.user_id,
-    quantity: r.quantity,
-    reason: r.reason,
-    payBy: r.pay_by,
-    orderCreatedAt: r.order_created_at,
-    occurredAt: r.occurred_at,
-  }));
-}
+const int = (value: number) => String(Math.max(1, Math.ceil(value)));
 
-async function markPublished(client: pg.PoolClient, rows: readonly OutboxRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await client.query({
-    name: 'flashline-outbox-published',
-    text: 'UPDATE order_events SET published_at = now() WHERE id = ANY($1::bigint[])',
-    values: [rows.map((row) => row.id)],
-  });
-}
+const openSql = (limit: number, idleTimeoutMs: number) => `BEGIN;
+  SET LOCAL idle_in_transaction_session_timeout = ${int(idleTimeoutMs)};
+  SELECT pg_try_advisory_xact_lock(${relayLock}) AS locked;
+  SELECT id, order_id, sale_id, status, user_id, quantity, reason, pay_by, order_created_at,
+    occurred_at
+  FROM order_events WHERE published_at IS NULL ORDER BY id LIMIT ${int(limit)}`;
+
+const markSql = (rows: readonly OutboxRow[]) =>
+  rows.length === 0
+    ? 'COMMIT'
+    : `UPDATE order_events SET published_at = now()
+       WHERE id = ANY('{${rows.map((row) => BigInt(row.id).toString()).join(',')}}'::bigint[]);
+       COMMIT`;
+
+const fromRaw = (r: RawRow): OutboxRow => ({
+  id: r.id,
+  orderId: r.order_id,
+  saleId: Number(r.sale_id),
+  status: r.status,
+  userId: r.user_id,
+  quantity: r.quantity,
+  reason: r.reason,
+  payBy: r.pay_by,
+  orderCreatedAt: r.order_created_at,
+  occurredAt: r.occurred_at,
+});
 
 // Deletes published rows older than `hours`, at most `limit` of them, oldest first.
 export async function pruneOutbox(db: Database, hours: number, limit: number): Promise<number> {

@@ -14,6 +14,8 @@ export type RelayDeps = {
   metrics?: EventsMetrics | undefined;
   batch: number;
   idleMs: number;
+  // The least time from a pass's start to the next one's after a batch that was not full.
+  intervalMs: number;
   // An open relay transaction idle this long is ended by PostgreSQL (a stopped relay).
   transactionIdleMs: number;
   retentionHours: number;
@@ -79,11 +81,16 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     while (this.running) {
+      const started = Date.now();
       let pause = this.deps.idleMs;
       try {
         const published = await this.pass();
-        // A full batch: more are likely waiting.
+        // A full batch: more are likely waiting. A part of one: the rows come in as fast as
+        // passes take them, and each pass costs its round trips whatever it carries, so the
+        // next waits for the interval and takes what came meanwhile at once.
         if (published === this.deps.batch) pause = 0;
+        else if (published)
+          pause = Math.max(this.deps.idleMs, this.deps.intervalMs - (Date.now() - started));
         await this.pruneNow();
       } catch (error) {
         this.deps.metrics?.relayFailures.inc();

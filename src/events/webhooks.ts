@@ -1,14 +1,14 @@
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { Webhook } from 'standardwebhooks';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventsMetrics } from '../observability/events-metrics.js';
 import { bullPrefix, webhookQueueName } from '../queues/names.js';
+import type { RedisClient } from '../redis/connection.js';
 import type { OrderEvent } from './event.js';
+import { deliverBatch, Slots } from './webhook-batch.js';
+import { webhookPoster, WebhookRefusedError } from './webhook-post.js';
 
-export class WebhookRefusedError extends Error {
-  override readonly name = 'WebhookRefusedError';
-}
+export { WebhookRefusedError } from './webhook-post.js';
 
 // The retry delay after `attemptsMade` failed deliveries: a second, doubling, capped at
 // EVENTS_WEBHOOK_MAX_DELAY_SECONDS, with full jitter over its upper half so that the retries of
@@ -20,79 +20,119 @@ export function webhookDelayMs(attemptsMade: number, maxDelayMs: number): number
 
 const backoffType = 'flashline-capped';
 
-export function createWebhookQueue(config: Config, connection: ConnectionOptions) {
-  return new Queue<OrderEvent>(webhookQueueName, {
+// A job: up to EVENTS_WEBHOOK_BATCH events of one relay batch, in id order. A job's life in
+// BullMQ (add, fetch, finish: Lua scripts and round trips) cost more CPU than the delivery
+// itself when each event had one. A single event is a job queued by a version before batches.
+export type WebhookBatch = { events: OrderEvent[] };
+export type WebhookJobData = WebhookBatch | OrderEvent;
+const eventsOf = (data: WebhookJobData): OrderEvent[] => ('events' in data ? data.events : [data]);
+
+export type WebhookQueue = Queue<WebhookJobData>;
+
+export function createWebhookQueue(config: Config, connection: ConnectionOptions): WebhookQueue {
+  return new Queue<WebhookJobData>(webhookQueueName, {
     connection,
     prefix: bullPrefix(config),
     defaultJobOptions: {
       attempts: config.events.webhookAttempts,
       backoff: { type: backoffType },
-      // Kept as long as the outbox keeps its rows: a relay that sends an event again within
-      // that time adds nothing (jobId = event id), so the receiver gets no second delivery.
-      removeOnComplete: { age: Math.max(1, config.events.retentionHours) * 3600 },
-      // A delivery that used all its attempts stays in the failed set: the dead letters, seen
-      // in bull-board and retried from there once the receiver is back.
+      removeOnComplete: { age: retentionSeconds(config) },
+      // A job that used all its attempts stays in the failed set with the events it had not
+      // delivered: the dead letters, seen in bull-board and retried from there.
       removeOnFail: false,
     },
   });
 }
 
-// Adds one job per event, its id the event's, so an event relayed twice is delivered once.
+const retentionSeconds = (config: Config) => Math.max(1, config.events.retentionHours) * 3600;
+
+// Which events were handed to the queue, as members of one set per 10,000 ids, kept as long as
+// the outbox keeps its rows. In the queue's hash slot, so one pipeline reaches them on a
+// cluster too.
+const markerBucket = 10_000;
+const rowIdOf = (event: OrderEvent) => Number(event.id.slice(4));
+
+// Hands a relay batch to the queue, leaving out the events an earlier pass already handed (a
+// relay that died or failed between this step and its marks sends them again): one job per
+// `perJob` events, then the marks. A crash between the jobs and the marks lets the next pass
+// queue those events again, so their receiver may get them twice, with the same id.
 export async function enqueueWebhooks(
-  queue: Queue<OrderEvent>,
+  queue: WebhookQueue,
+  redis: RedisClient,
   events: readonly OrderEvent[],
+  options: { perJob: number; retentionSeconds: number },
 ): Promise<void> {
-  await queue.addBulk(
-    events.map((event) => ({ name: event.type, data: event, opts: { jobId: event.id } })),
-  );
+  if (events.length === 0) return;
+  const keyOf = (rowId: number) =>
+    `${queue.opts.prefix}:${webhookQueueName}:handed:${Math.floor(rowId / markerBucket)}`;
+  const lookup = redis.pipeline();
+  for (const event of events) lookup.sismember(keyOf(rowIdOf(event)), String(rowIdOf(event)));
+  const seen = (await lookup.exec()) ?? [];
+  const fresh = events.filter((_, i) => seen[i]?.[1] !== 1);
+  if (fresh.length === 0) return;
+  const jobs = [];
+  for (let i = 0; i < fresh.length; i += options.perJob) {
+    const chunk = fresh.slice(i, i + options.perJob);
+    const jobId = `${chunk[0]!.id}-${rowIdOf(chunk.at(-1)!)}`;
+    jobs.push({ name: 'order-events', data: { events: chunk }, opts: { jobId } });
+  }
+  await queue.addBulk(jobs);
+  const mark = redis.pipeline();
+  const keys = new Set<string>();
+  for (const event of fresh) {
+    const key = keyOf(rowIdOf(event));
+    keys.add(key);
+    mark.sadd(key, String(rowIdOf(event)));
+  }
+  for (const key of keys) mark.expire(key, options.retentionSeconds);
+  await mark.exec();
 }
 
 export type DispatcherDeps = {
   url: string;
   secret: string;
   timeoutMs: number;
+  // Deliveries in flight at once in this process, over all its jobs.
+  concurrency: number;
   logger: Logger;
   metrics?: EventsMetrics | undefined;
 };
 
-// One delivery: the event signed per the Standard Webhooks specification (webhook-id is the
-// event's id, so a receiver drops a repeat; the timestamp and signature are this attempt's).
-// Anything but a 2xx is a failed attempt, retried by BullMQ.
+// One job: its events signed per the Standard Webhooks specification (webhook-id is the event's
+// id, so a receiver drops a repeat; the timestamp and signature are this attempt's), several at
+// once, an order's in order. Anything but a 2xx fails the job after the deliveries in flight;
+// the job keeps only what was not delivered, so its retry sends those and no other.
 export function createWebhookDelivery(deps: DispatcherDeps) {
-  const signer = new Webhook(deps.secret);
-  return async (job: Job<OrderEvent>): Promise<void> => {
-    const payload = JSON.stringify(job.data);
-    const at = new Date();
-    const response = await fetch(deps.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'webhook-id': job.data.id,
-        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-        'webhook-signature': signer.sign(job.data.id, at, payload),
-      },
-      body: payload,
-      signal: AbortSignal.timeout(deps.timeoutMs),
-    });
-    // Read to the end, so the connection goes back to the pool.
-    await response.arrayBuffer().catch(() => undefined);
-    if (!response.ok) throw new WebhookRefusedError(`the receiver answered ${response.status}`);
+  const poster = webhookPoster({ ...deps, sockets: deps.concurrency });
+  const slots = new Slots(deps.concurrency);
+  const post = async (event: OrderEvent) => {
+    await poster.post(event.id, JSON.stringify(event));
     deps.metrics?.deliveries.inc({ result: 'delivered' });
-    const lag = (Date.now() - Date.parse(job.data.occurredAt)) / 1000;
-    deps.metrics?.deliveryLag.observe(lag);
+    deps.metrics?.deliveryLag.observe((Date.now() - Date.parse(event.occurredAt)) / 1000);
   };
+  const deliver = async (job: Job<WebhookJobData>): Promise<void> => {
+    const outcome = await deliverBatch(eventsOf(job.data), post, slots);
+    if (outcome.undelivered.length === 0) return;
+    await job.updateData({ events: outcome.undelivered });
+    const reason =
+      outcome.failure instanceof Error ? outcome.failure.message : String(outcome.failure);
+    throw new WebhookRefusedError(`${outcome.undelivered.length} not delivered: ${reason}`);
+  };
+  return { deliver, close: poster.close };
 }
 
 export function startWebhookDispatcher(
   config: Config,
   connection: ConnectionOptions,
   deps: DispatcherDeps,
-): Worker<OrderEvent> {
+) {
   const maxDelayMs = config.events.webhookMaxDelaySeconds * 1000;
-  const worker = new Worker<OrderEvent>(webhookQueueName, createWebhookDelivery(deps), {
+  const delivery = createWebhookDelivery(deps);
+  const worker = new Worker<WebhookJobData>(webhookQueueName, delivery.deliver, {
     connection,
     prefix: bullPrefix(config),
-    concurrency: config.events.webhookConcurrency,
+    // Jobs at once; their deliveries share the `concurrency` slots.
+    concurrency: deps.concurrency,
     lockDuration: Math.max(config.worker.lockDurationMs, config.events.webhookTimeoutMs * 2),
     stalledInterval: config.worker.stalledIntervalMs,
     settings: { backoffStrategy: (attemptsMade) => webhookDelayMs(attemptsMade, maxDelayMs) },
@@ -100,15 +140,23 @@ export function startWebhookDispatcher(
   worker.on('error', (error) => deps.logger.error({ err: error }, 'webhook dispatcher error'));
   worker.on('failed', (job, error) => {
     if (!job) return;
+    const count = eventsOf(job.data).length;
     if (job.attemptsMade < (job.opts.attempts ?? 1)) {
-      deps.metrics?.deliveries.inc({ result: 'refused' });
+      deps.metrics?.deliveries.inc({ result: 'refused' }, count);
       return;
     }
-    deps.metrics?.deliveries.inc({ result: 'dead' });
+    deps.metrics?.deliveries.inc({ result: 'dead' }, count);
     deps.logger.error(
-      { err: error, eventId: job.data.id, attempts: job.attemptsMade },
-      'order event webhook dead-lettered',
+      { err: error, eventIds: eventsOf(job.data).map((e) => e.id), attempts: job.attemptsMade },
+      'order event webhooks dead-lettered',
     );
   });
-  return worker;
+  return {
+    worker,
+    close: async () => {
+      // close() lets the deliveries in flight finish.
+      await worker.close();
+      delivery.close();
+    },
+  };
 }

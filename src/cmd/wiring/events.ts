@@ -42,11 +42,18 @@ export async function startEvents(config: Config, logger: Logger) {
           }),
         ),
       ).then(() => undefined),
-    enqueue: webhooks ? (batch) => enqueueWebhooks(webhooks.queue, batch) : undefined,
+    enqueue: webhooks
+      ? (batch) =>
+          enqueueWebhooks(webhooks.queue, webhooks.redis, batch, {
+            perJob: events.webhookBatch,
+            retentionSeconds: Math.max(1, events.retentionHours) * 3600,
+          })
+      : undefined,
     logger,
     metrics,
     batch: events.relayBatch,
     idleMs: events.relayIdleMs,
+    intervalMs: events.relayIntervalMs,
     transactionIdleMs: config.amqp.publishTimeoutMs + 30_000,
     retentionHours: events.retentionHours,
     // The process dies as a crash would, with nothing flushed.
@@ -74,18 +81,19 @@ export async function startEvents(config: Config, logger: Logger) {
 function startWebhooks(config: Config, logger: Logger, metrics: ReturnType<typeof eventsMetrics>) {
   const redis: RedisClient = createBullRedis(config);
   const queue = createWebhookQueue(config, redis);
-  const worker = startWebhookDispatcher(config, redis, {
+  const dispatcher = startWebhookDispatcher(config, redis, {
     url: config.events.webhookUrl!,
     secret: config.events.webhookSecret,
     timeoutMs: config.events.webhookTimeoutMs,
+    concurrency: config.events.webhookConcurrency,
     logger,
     metrics,
   });
   return {
     queue,
+    redis,
     stop: async () => {
-      // close() lets the deliveries in flight finish.
-      await worker.close();
+      await dispatcher.close();
       await queue.close();
       await quit(redis);
     },
