@@ -151,9 +151,12 @@ async function poll() {
   const answer = await call('GET', `/sales/${saleId}/queue`, { 'x-queue-ticket': page.ticket });
   if (answer.status === 200) return renderPlace(answer.data);
   if (answer.code === 'NOT_IN_QUEUE') {
+    // The ticket goes with the join: where the server lost the place (Redis forgot the line),
+    // the ticket gives it back; where the place was really given up, the join is at the back.
+    const previous = page.ticket;
     store(ticketKey, null);
-    tell('Your place was dropped while this page was away. Joining again.');
-    return join();
+    tell('Your place was not found. Joining again with your ticket.');
+    return join(previous);
   }
   problem(answer.data?.error?.message ?? `Unexpected answer ${answer.status}`);
   schedulePoll(5000);
@@ -166,13 +169,16 @@ async function proofOfWork() {
   return solveChallenge(asked.data);
 }
 
-async function join() {
+async function join(previousTicket) {
   if (stored(ticketKey)) {
     page.ticket = stored(ticketKey);
     return poll();
   }
   const altcha = page.sale.proofOfWork ? await proofOfWork() : null;
-  const answer = await call('POST', `/sales/${saleId}/queue`, altcha ? { 'x-altcha': altcha } : {});
+  const answer = await call('POST', `/sales/${saleId}/queue`, {
+    ...(altcha ? { 'x-altcha': altcha } : {}),
+    ...(previousTicket ? { 'x-queue-ticket': previousTicket } : {}),
+  });
   if (answer.status === 200) return renderPlace(answer.data);
   switch (answer.code) {
     case 'QUEUE_NOT_OPEN': {
