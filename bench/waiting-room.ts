@@ -96,6 +96,7 @@ async function halfCapacity(b: RoomBench) {
     seconds: b.seconds,
   });
   const capacity = flat.rate(202);
+  b.log(`(room) purchase capacity ${Math.round(capacity)}/s ${JSON.stringify(flat.byStatus)}`);
   await b.settle();
   const before = await routeBuckets(metrics, purchaseRoute, '202');
   const half = await loadAtRate({ ...spec, rotate: true }, Math.round(capacity / 2), b.seconds);
