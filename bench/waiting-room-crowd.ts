@@ -5,8 +5,9 @@
 // start, which tells each their rank, is read from the draw itself (bench/waiting-room.ts
 // reads the drawn order), and the `window` buyers nearest the front poll the API each at the
 // pace the room asks them, as their pages would; one who leaves the window (admitted, closed)
-// is replaced by the next in rank. An admitted buyer buys at once with the pass, and buys
-// again after Retry-After when shed, as the page does.
+// is replaced by the next in rank. An admitted buyer buys at once with the pass (purchases
+// have `concurrency` connections of their own), and again after Retry-After when shed, as the
+// page does.
 import http from 'node:http';
 
 export type CrowdSpec = {
@@ -78,7 +79,7 @@ class DueHeap {
 
 // A keep-alive client lighter than fetch: the driver's own CPU is not the room's.
 function client(concurrency: number) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 * concurrency });
   const send = (url: string, method: string, headers: Record<string, string>, body?: string) =>
     new Promise<{ status: number; text: string; retryAfter: number }>((resolve, reject) => {
       const req = http.request(url, { method, headers, agent }, (res) => {
@@ -178,10 +179,16 @@ class Crowd {
     }
   }
 
-  // The next request: a purchase first, then the poll due soonest (waited for when not yet).
-  next(): (() => Promise<void>) | null {
+  // A buyer's next purchase: admitted buyers buy at once, each on their own, so purchases
+  // have workers of their own and never wait for the polls' (nor slow them down).
+  nextPurchase(): (() => Promise<void>) | null {
     const purchase = this.buys.shift();
     if (purchase) return () => this.buy(purchase);
+    return () => new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  // The poll due soonest (waited for when not yet).
+  nextPoll(): (() => Promise<void>) | null {
     const due = this.due.pop();
     if (!due) {
       if (this.retrying === 0) return null;
@@ -205,14 +212,19 @@ export async function sellThroughRoom(spec: CrowdSpec): Promise<CrowdResult> {
     crowd.sold >= spec.stock ||
     (crowd.closed && crowd.buys.length === 0 && crowd.retrying === 0) ||
     performance.now() > deadline;
-  const worker = async () => {
+  const worker = (next: () => (() => Promise<void>) | null) => async () => {
     while (!finished()) {
-      const task = crowd.next();
+      const task = next();
       if (!task) return;
       await task().catch(() => undefined);
     }
   };
-  await Promise.all(Array.from({ length: spec.concurrency }, worker));
+  const polls = worker(() => crowd.nextPoll());
+  const purchases = worker(() => crowd.nextPurchase());
+  await Promise.all([
+    ...Array.from({ length: spec.concurrency }, polls),
+    ...Array.from({ length: spec.concurrency }, purchases),
+  ]);
   crowd.http.close();
   const ms = crowd.purchaseMs.sort((a, b) => a - b);
   const at = (q: number) => Math.round(ms[Math.floor(q * (ms.length - 1))] ?? 0);
