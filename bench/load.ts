@@ -50,7 +50,8 @@ export function loadAtRate(
 ): Promise<LoadResult> {
   return load({
     ...spec,
-    connections: Math.min(maxConnections, rate / 10),
+    // Whole connections, at least one: a low rate (a loaded machine's half capacity) still runs.
+    connections: Math.max(1, Math.min(maxConnections, Math.round(rate / 10))),
     seconds,
     overallRate: rate,
   });

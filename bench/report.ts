@@ -2,6 +2,7 @@ import type { Latency } from './load.js';
 import { goodputBound, type OverloadResult } from './overload.js';
 import { targetsOf } from './targets.js';
 import type { WrkResult } from './wrk.js';
+import type { RoomBenchResult } from './waiting-room.js';
 
 type Summary = {
   perSecond: number;
@@ -43,6 +44,7 @@ export type Report = {
       allConfirmedMs: number;
       confirmedAfterLastAcceptedMs: number;
     };
+    waitingRoom: RoomBenchResult;
   };
   targets?: Target[];
 };
@@ -161,6 +163,14 @@ function wrkRows(w: Report['measures']['wrk']): Row[] {
   ];
 }
 
+function roomRow(r: RoomBenchResult): Row {
+  return [
+    `(i)  waiting room ${r.stock} units / ${r.buyers} buyers`,
+    `last 202 at ${r.crowd.roomSelloutMs} ms`,
+    `without a room ${r.withoutRoom.lastAcceptedMs} ms; join ${r.join.perSecond}/s, poll ${r.poll.perSecond}/s`,
+  ];
+}
+
 export function printReport(report: Report, log: (line: string) => void): void {
   const m = report.measures;
   const rows: Row[] = [
@@ -172,6 +182,7 @@ export function printReport(report: Report, log: (line: string) => void): void {
       `last 202 at ${m.sellout.lastAcceptedMs} ms`,
       `all confirmed at ${m.sellout.allConfirmedMs} ms (${m.sellout.accepted} accepted)`,
     ],
+    roomRow(m.waitingRoom),
   ];
   const targets = targetsOf(report);
   report.targets = targets;

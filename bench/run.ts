@@ -29,6 +29,7 @@ import { fixedRates } from './measures/fixed-rates.js';
 import { overload } from './measures/overload.js';
 import { wrkMeasure } from './measures/wrk.js';
 import { sellout } from './measures/sellout.js';
+import { waitingRoom } from './measures/waiting-room.js';
 
 const resultsDir = fileURLToPath(new URL('results/', import.meta.url));
 
@@ -54,6 +55,7 @@ async function measure(bench: Bench): Promise<Report['measures']> {
     overload: overloaded,
     wrk,
     sellout: await sellout(bench, accepted.bigSale, acceptedSoFar),
+    waitingRoom: await waitingRoom(bench),
   };
 }
 

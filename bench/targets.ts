@@ -1,5 +1,6 @@
 import type { OverloadResult } from './overload.js';
 import type { Report, Target } from './report.js';
+import type { RoomBenchResult } from './waiting-room.js';
 
 // Each target of bench/README.md: a measure against its ceiling, and whether it is met.
 
@@ -50,6 +51,7 @@ export function targetsOf(report: Report): Target[] {
       2,
     ),
     ...overloadTargets(m.overload),
+    ...roomTargets(m.waitingRoom),
     ...(m.wrk
       ? [
           atLeast(
@@ -107,5 +109,49 @@ function overloadTargets(o: OverloadResult): Target[] {
       target: '0',
       met: o.atCapacity.shed === 0,
     },
+  ];
+}
+
+// bench/README.md, "npm run bench:room": the room's targets, here on its quick size.
+function roomTargets(r: RoomBenchResult): Target[] {
+  const ratio = (
+    name: string,
+    measured: number,
+    against: number,
+    target: string,
+    met: boolean,
+  ): Target => ({ name, measured, against, ratio: round(measured / against), target, met });
+  const p99 = r.crowd.serverP99Ms ?? NaN;
+  const halfP99 = r.reference.serverP99Ms ?? NaN;
+  return [
+    ratio(
+      '(i) room join / bare route',
+      r.join.perSecond,
+      r.bare.joinPerSecond,
+      '>= 0.5x',
+      r.ratios.joinVsBare >= 0.5,
+    ),
+    ratio(
+      '(i) room poll / bare route',
+      r.poll.perSecond,
+      r.bare.pollPerSecond,
+      '>= 0.8x',
+      r.ratios.pollVsBare >= 0.8,
+    ),
+    ratio(
+      '(i) Redis bytes per place',
+      r.redisBytesPerPlace,
+      150,
+      '<= 150',
+      r.redisBytesPerPlace <= 150,
+    ),
+    ratio(
+      '(i) 503s on admitted purchases',
+      r.ratios.purchase503s,
+      1,
+      '0',
+      r.ratios.purchase503s === 0,
+    ),
+    ratio('(i) p99 admitted / half capacity', p99, halfP99, '<= 2x', p99 <= 2 * halfP99),
   ];
 }

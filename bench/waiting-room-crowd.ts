@@ -1,17 +1,26 @@
-// The crowd of a room after its start, as one driver: every buyer is asked for once (the draw
-// tells each their position), then the buyers nearest the front are asked for again and again,
-// and a buyer the room admits buys at once with the pass. A real crowd polls every place at
-// the pace the room asks; the cost of those polls is measured apart (bench/waiting-room.ts),
-// and this driver spends its requests where they decide when the units sell.
+// The crowd of a room after its start, as one driver. A real crowd of 100,000 polls every
+// place at the pace the room asks (`pollAfterMs`: 2 s in the prequeue, down to 250 ms near the
+// front), 50,000 polls a second that one driver on this machine cannot send; the cost of those
+// polls is the poll step's (bench/waiting-room.ts). Here every buyer's first poll after the
+// start, which tells each their rank, is read from the draw itself (bench/waiting-room.ts
+// reads the drawn order), and the `window` buyers nearest the front poll the API each at the
+// pace the room asks them, as their pages would; one who leaves the window (admitted, closed)
+// is replaced by the next in rank. An admitted buyer buys at once with the pass (purchases
+// have `concurrency` connections of their own), and again after Retry-After when shed, as the
+// page does.
+import http from 'node:http';
+
 export type CrowdSpec = {
   apiUrls: string[];
   saleId: number;
   tokens: readonly string[];
   tickets: readonly (string | undefined)[];
+  // The buyers (indexes of tokens and tickets) in the order the draw ranked them.
+  byRank: readonly number[];
   stock: number;
   concurrency: number;
   timeoutMs: number;
-  // How many buyers nearest the front are polled after the first round.
+  // How many buyers nearest the front poll at once.
   window?: number;
 };
 
@@ -27,32 +36,100 @@ export type CrowdResult = {
   timedOut: boolean;
 };
 
-type Place = { state: string; position: number | null; pass?: string; reason?: string };
+type Place = { state: string; pollAfterMs?: number; pass?: string; reason?: string };
+type Due = { at: number; i: number };
+
+// Buyers by the time of their next poll, earliest first (a binary heap).
+class DueHeap {
+  private readonly items: Due[] = [];
+
+  get size() {
+    return this.items.length;
+  }
+
+  push(item: Due): void {
+    const items = this.items;
+    items.push(item);
+    for (let k = items.length - 1; k > 0;) {
+      const parent = (k - 1) >> 1;
+      if (items[parent]!.at <= items[k]!.at) break;
+      [items[parent], items[k]] = [items[k]!, items[parent]!];
+      k = parent;
+    }
+  }
+
+  pop(): Due | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length === 0 || !last) return top;
+    items[0] = last;
+    for (let k = 0; ;) {
+      const [l, r] = [2 * k + 1, 2 * k + 2];
+      let min = k;
+      if (l < items.length && items[l]!.at < items[min]!.at) min = l;
+      if (r < items.length && items[r]!.at < items[min]!.at) min = r;
+      if (min === k) break;
+      [items[min], items[k]] = [items[k]!, items[min]!];
+      k = min;
+    }
+    return top;
+  }
+}
+
+// A keep-alive client lighter than fetch: the driver's own CPU is not the room's.
+function client(concurrency: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 * concurrency });
+  const send = (url: string, method: string, headers: Record<string, string>, body?: string) =>
+    new Promise<{ status: number; text: string; retryAfter: number }>((resolve, reject) => {
+      const req = http.request(url, { method, headers, agent }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        const retryAfter = Number(res.headers['retry-after'] ?? 0);
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, retryAfter }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  return { send, close: () => agent.destroy() };
+}
+
+const count = (into: Record<string, number>, status: number) =>
+  (into[status] = (into[status] ?? 0) + 1);
 
 class Crowd {
-  readonly position: Float64Array;
-  readonly done: Uint8Array;
   readonly buys: { i: number; pass: string }[] = [];
+  readonly due = new DueHeap();
   readonly pollStatus: Record<string, number> = {};
   readonly purchaseStatus: Record<string, number> = {};
   readonly purchaseMs: number[] = [];
+  readonly http: ReturnType<typeof client>;
   polls = 0;
   admitted = 0;
   sold = 0;
   lastSoldAt = 0;
   closed = false;
-  private sweep = 0;
-  private front: number[] | null = null;
-  private frontAt = 0;
-  private roundRobin = 0;
+  // Purchases waiting out a Retry-After.
+  retrying = 0;
+  private nextRank = 0;
 
   constructor(private readonly spec: CrowdSpec) {
-    this.position = new Float64Array(spec.tickets.length).fill(Infinity);
-    this.done = new Uint8Array(spec.tickets.length);
+    this.http = client(spec.concurrency);
+    const now = performance.now();
+    for (let k = 0; k < (spec.window ?? 2_000); k++) this.enter(now);
   }
 
-  private url(i: number) {
-    return this.spec.apiUrls[i % this.spec.apiUrls.length]!;
+  // The next buyer in rank order enters the window, due at once.
+  private enter(now: number): void {
+    const { byRank, tickets } = this.spec;
+    while (this.nextRank < byRank.length && !tickets[byRank[this.nextRank]!]) this.nextRank++;
+    if (this.nextRank < byRank.length) this.due.push({ at: now, i: byRank[this.nextRank++]! });
+  }
+
+  private url(i: number, what: string) {
+    const base = this.spec.apiUrls[i % this.spec.apiUrls.length]!;
+    return `${base}/sales/${this.spec.saleId}/${what}`;
   }
 
   private auth(i: number) {
@@ -61,84 +138,94 @@ class Crowd {
 
   async poll(i: number): Promise<void> {
     this.polls += 1;
-    const answer = await fetch(`${this.url(i)}/sales/${this.spec.saleId}/queue`, {
-      headers: { ...this.auth(i), 'x-queue-ticket': this.spec.tickets[i]! },
-    });
+    const headers = { ...this.auth(i), 'x-queue-ticket': this.spec.tickets[i]! };
+    const answer = await this.http
+      .send(this.url(i, 'queue'), 'GET', headers)
+      .catch(() => ({ status: 0, text: '', retryAfter: 0 }));
     count(this.pollStatus, answer.status);
-    if (answer.status !== 200) return void (await answer.arrayBuffer());
-    const place = (await answer.json()) as Place;
+    const now = performance.now();
+    if (answer.status !== 200) return this.due.push({ at: now + 250, i });
+    const place = JSON.parse(answer.text) as Place;
     if (place.state === 'admitted' && place.pass) {
-      this.done[i] = 1;
       this.admitted += 1;
       this.buys.push({ i, pass: place.pass });
+      this.enter(now);
     } else if (place.state === 'closed') {
-      this.done[i] = 1;
       // One buyer's pass expiring closes their place, not the line.
       if (place.reason !== 'PASS_EXPIRED') this.closed = true;
-    } else if (place.position !== null) {
-      this.position[i] = place.position;
+      this.enter(now);
+    } else {
+      this.due.push({ at: now + (place.pollAfterMs ?? 2_000), i });
     }
   }
 
   async buy({ i, pass }: { i: number; pass: string }): Promise<void> {
     const began = performance.now();
-    const answer = await fetch(`${this.url(i)}/sales/${this.spec.saleId}/purchase`, {
-      method: 'POST',
-      headers: { ...this.auth(i), 'content-type': 'application/json', 'x-queue-pass': pass },
-      body: '{"quantity":1}',
-    });
-    await answer.arrayBuffer();
+    const headers = { ...this.auth(i), 'content-type': 'application/json', 'x-queue-pass': pass };
+    const answer = await this.http.send(this.url(i, 'purchase'), 'POST', headers, '{"quantity":1}');
     this.purchaseMs.push(performance.now() - began);
     count(this.purchaseStatus, answer.status);
     if (answer.status === 202) {
       this.sold += 1;
       this.lastSoldAt = Date.now();
+    } else if (answer.status === 503 || answer.status === 429) {
+      // As the room's page does (web/room/api.js): the same purchase after Retry-After.
+      const wait = answer.retryAfter > 0 ? answer.retryAfter * 1000 : 500;
+      this.retrying += 1;
+      setTimeout(() => {
+        this.retrying -= 1;
+        this.buys.push({ i, pass });
+      }, wait);
     }
   }
 
-  // The next request: a purchase first, then the first round, then the front of the line.
-  next(): (() => Promise<void>) | null {
+  // A buyer's next purchase: admitted buyers buy at once, each on their own, so purchases
+  // have workers of their own and never wait for the polls' (nor slow them down).
+  nextPurchase(): (() => Promise<void>) | null {
     const purchase = this.buys.shift();
     if (purchase) return () => this.buy(purchase);
-    const { tickets } = this.spec;
-    while (this.sweep < tickets.length && (!tickets[this.sweep] || this.done[this.sweep])) {
-      this.sweep++;
+    return () => new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  // The poll due soonest (waited for when not yet).
+  nextPoll(): (() => Promise<void>) | null {
+    const due = this.due.pop();
+    if (!due) {
+      if (this.retrying === 0) return null;
+      return () => new Promise((resolve) => setTimeout(resolve, 50));
     }
-    if (this.sweep < tickets.length) {
-      const i = this.sweep++;
-      return () => this.poll(i);
-    }
-    if (!this.front) {
-      this.front = [...this.position.keys()].filter((i) => !this.done[i] && tickets[i]);
-      this.front.sort((a, b) => this.position[a]! - this.position[b]!);
-    }
-    const front = this.front;
-    while (this.frontAt < front.length && this.done[front[this.frontAt]!]) this.frontAt++;
-    if (this.frontAt >= front.length) return null;
-    const span = Math.min(this.spec.window ?? 2_000, front.length - this.frontAt);
-    const i = front[this.frontAt + (this.roundRobin++ % span)]!;
-    return this.done[i] ? () => Promise.resolve() : () => this.poll(i);
+    const wait = due.at - performance.now();
+    if (wait <= 0) return () => this.poll(due.i);
+    return async () => {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 50)));
+      // Woken early (a purchase may be waiting): back in the heap, still due at its time.
+      if (performance.now() < due.at) return this.due.push(due);
+      await this.poll(due.i);
+    };
   }
 }
-
-const count = (into: Record<string, number>, status: number) =>
-  (into[status] = (into[status] ?? 0) + 1);
 
 export async function sellThroughRoom(spec: CrowdSpec): Promise<CrowdResult> {
   const crowd = new Crowd(spec);
   const deadline = performance.now() + spec.timeoutMs;
   const finished = () =>
     crowd.sold >= spec.stock ||
-    (crowd.closed && crowd.buys.length === 0) ||
+    (crowd.closed && crowd.buys.length === 0 && crowd.retrying === 0) ||
     performance.now() > deadline;
-  const worker = async () => {
+  const worker = (next: () => (() => Promise<void>) | null) => async () => {
     while (!finished()) {
-      const task = crowd.next();
+      const task = next();
       if (!task) return;
       await task().catch(() => undefined);
     }
   };
-  await Promise.all(Array.from({ length: spec.concurrency }, worker));
+  const polls = worker(() => crowd.nextPoll());
+  const purchases = worker(() => crowd.nextPurchase());
+  await Promise.all([
+    ...Array.from({ length: spec.concurrency }, polls),
+    ...Array.from({ length: spec.concurrency }, purchases),
+  ]);
+  crowd.http.close();
   const ms = crowd.purchaseMs.sort((a, b) => a - b);
   const at = (q: number) => Math.round(ms[Math.floor(q * (ms.length - 1))] ?? 0);
   return {

@@ -8,6 +8,7 @@ import { load, loadAtRate } from './load.js';
 import { roomLoad, routeBuckets, type FlatResult } from './waiting-room-load.js';
 import { sellThroughRoom } from './waiting-room-crowd.js';
 import { createSale } from './sale.js';
+import { roomKeys } from '../src/gate/keys.js';
 import { quantilesBetween } from './prom-histogram.js';
 
 export type RoomBench = {
@@ -84,6 +85,27 @@ async function roomBytes(b: RoomBench, saleId: number): Promise<number> {
   }
 }
 
+// The buyers (indexes of their tickets) in the order the draw ranked them: the rank each one's
+// first poll after the start would tell them (bench/waiting-room-crowd.ts). Waits for the draw.
+async function drawnOrder(b: RoomBench, saleId: number, tickets: readonly (string | undefined)[]) {
+  const byPlace = new Map<number, number>();
+  tickets.forEach((ticket, i) => ticket && byPlace.set(Number(ticket.split('.')[1]), i));
+  const redis = new Redis(b.redisUrl);
+  try {
+    const key = roomKeys(b.redisPrefix, saleId).order;
+    let order: Buffer | null = null;
+    while (!(order = await redis.getBuffer(key))) await new Promise((r) => setTimeout(r, 20));
+    const byRank: number[] = [];
+    for (let at = 0; at + 4 <= order.length; at += 4) {
+      const buyer = byPlace.get(order.readUInt32LE(at));
+      if (buyer !== undefined) byRank.push(buyer);
+    }
+    return byRank;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 // The purchase path's p99 (server side, accepted answers) at half of what it sustains flat out.
 async function halfCapacity(b: RoomBench) {
   const metrics = b.apiUrls.map((url) => `${url}/metrics`);
@@ -96,6 +118,7 @@ async function halfCapacity(b: RoomBench) {
     seconds: b.seconds,
   });
   const capacity = flat.rate(202);
+  b.log(`(room) purchase capacity ${Math.round(capacity)}/s ${JSON.stringify(flat.byStatus)}`);
   await b.settle();
   const before = await routeBuckets(metrics, purchaseRoute, '202');
   const half = await loadAtRate({ ...spec, rotate: true }, Math.round(capacity / 2), b.seconds);
@@ -168,11 +191,13 @@ export async function measureWaitingRoom(b: RoomBench) {
   b.log(`(room) the start: the crowd polls and buys when admitted`);
   const metrics = b.apiUrls.map((url) => `${url}/metrics`);
   const before = await routeBuckets(metrics, purchaseRoute, '202');
+  const byRank = await drawnOrder(b, saleId, tickets);
   const crowd = await sellThroughRoom({
     apiUrls: b.apiUrls,
     saleId,
     tokens: b.tokens,
     tickets,
+    byRank,
     stock: b.stock,
     concurrency: b.connections,
     timeoutMs: 600_000,

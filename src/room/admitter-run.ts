@@ -43,6 +43,8 @@ const mayReturnEveryMs = 1_000;
 export class AdmitterRun {
   private allowance = 0;
   private lastStepMs = 0;
+  // The last step admitted all the rate allowed: the outflow may grow (./outflow.ts).
+  private rateLimited = false;
   private order: Uint32Array | null = null;
   private sweptEpoch = -1;
   private measured = 0;
@@ -203,6 +205,7 @@ export class AdmitterRun {
       nowMs >= this.room.startsAtMs && (this.room.endsAtMs === null || nowMs < this.room.endsAtMs);
     const drawn = line.n !== null && line.order !== null;
     const moved = drawn && running ? walk(line, cursor, budget) : { cursor, admitted: 0 };
+    this.rateLimited = reason === rateReason && budget > 0 && moved.admitted >= budget;
     this.allowance -= moved.admitted;
     this.measured = 0.8 * this.measured + 0.2 * (moved.admitted / Math.max(dt, 0.001));
     const limit =
@@ -230,7 +233,7 @@ export class AdmitterRun {
     if (this.room.admitPerSecond !== null) {
       return { rate: this.room.admitPerSecond, reason: 'fixed' };
     }
-    return this.outflow.next(dt, nowMs);
+    return this.outflow.next(dt, nowMs, this.rateLimited);
   }
 
   // Sold out: `held` while units in orders not yet final (or unpaid in a payment window) may

@@ -6,19 +6,29 @@ type Signal = { limit: number; inFlight: number; shed: number; at: number };
 
 // A process's signal older than this is from a process that stopped: left out, and removed.
 const staleAfterMs = 5_000;
-// The outflow's additive increase per second while no process sheds, as a share of the rate,
-// and its multiplicative decrease when one does (AIMD, as TCP and concurrency-limits do).
+// The outflow's increase per second while no process sheds, as a share of the rate, and its
+// multiplicative decrease when one does (AIMD, as TCP and concurrency-limits do). Until the
+// first shed it doubles each second instead (TCP's slow start): a sale's first seconds are
+// when the line is longest, and a quarter of the ceiling growing a fifth a second took 8 s to
+// reach it.
 const increase = 0.2;
+const slowStartGrowth = 2;
 const decrease = 0.7;
 const floorRate = 1;
+// Purchases in flight over this share of the processes' admission limits: the path is busy,
+// and the rate holds. More admitted buyers would only queue, then be shed: the rate grows
+// while there is headroom, not until the first 503 says there was none.
+const busyShare = 0.5;
 
 // The outflow of a room without admitPerSecond: it follows the adaptive admission of every API
 // process (src/api/room-signals.ts publishes it). While any process sheds purchases the rate
-// is cut; while all have room under their limits it grows, up to `ceiling`. Without any
+// is cut; while their purchases in flight are under half their limits it grows, up to
+// `ceiling`, and between the two it holds. Without any
 // signal (ADMISSION=off) it is the ceiling, ROOM_ADMIT_PER_SECOND.
 export class AdaptiveOutflow {
   private rate: number;
   private lastShed: number | null = null;
+  private slowStart = true;
 
   constructor(
     private readonly redis: RedisClient,
@@ -28,7 +38,15 @@ export class AdaptiveOutflow {
     this.rate = ceiling / 4;
   }
 
-  async next(dtSeconds: number, nowMs: number): Promise<{ rate: number; reason: OutflowReason }> {
+  // `limited`: the room's last step admitted all the rate allowed (not held back by the
+  // start, the overbook bound or a short line). Only then does the rate grow: a rate never
+  // used says nothing of what the purchase path takes (RFC 7661's application-limited rule),
+  // and one grown through a prequeue would open the sale at the ceiling.
+  async next(
+    dtSeconds: number,
+    nowMs: number,
+    limited = true,
+  ): Promise<{ rate: number; reason: OutflowReason }> {
     const key = roomSignalsKey(this.prefix);
     const all = await this.redis.hgetall(key);
     const fresh: Signal[] = [];
@@ -43,9 +61,13 @@ export class AdaptiveOutflow {
     const limit = fresh.reduce((sum, s) => sum + s.limit, 0);
     const shedding = this.lastShed !== null && shed > this.lastShed;
     this.lastShed = shed;
-    if (shedding) this.rate = Math.max(floorRate, this.rate * decrease);
-    else if (inFlight < limit) {
-      this.rate = Math.min(this.ceiling, this.rate * (1 + increase * Math.min(dtSeconds, 1)) + 1);
+    const dt = Math.min(dtSeconds, 1);
+    if (shedding) {
+      this.rate = Math.max(floorRate, this.rate * decrease);
+      this.slowStart = false;
+    } else if (limited && inFlight < limit * busyShare) {
+      const growth = this.slowStart ? slowStartGrowth ** dt : 1 + increase * dt;
+      this.rate = Math.min(this.ceiling, this.rate * growth + 1);
     }
     return { rate: this.rate, reason: 'adaptive' };
   }

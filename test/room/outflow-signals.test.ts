@@ -47,3 +47,28 @@ it('is the ceiling without signals, grows while no process sheds, and is cut whe
   expect(await sut.next(1, now)).toEqual({ rate: ceiling, reason: 'default' });
   expect(await redis.hlen(key)).toBe(0);
 });
+
+it('holds while purchases pass half the limit, doubles each second until the first shed, then grows a fifth', async () => {
+  const ceiling = 1000;
+  const sut = new AdaptiveOutflow(redis, env.config.redis.prefix, ceiling);
+  const key = roomSignalsKey(env.config.redis.prefix);
+  const now = Date.now();
+  const publish = (signal: { limit: number; inFlight: number; shed: number }) =>
+    redis.hset(key, 'a', JSON.stringify({ ...signal, at: now }));
+  // Busy (60 of 100 in flight) but nothing shed: the rate holds at its start, a quarter.
+  await publish({ limit: 100, inFlight: 60, shed: 0 });
+  expect((await sut.next(1, now)).rate).toBe(ceiling / 4);
+  // Headroom: slow start doubles it each second (the + 1 keeps a rate of 1 moving), so the
+  // ceiling is reached in two.
+  await publish({ limit: 100, inFlight: 10, shed: 0 });
+  // A step that did not use all the rate allowed (before the start, a short line): no growth.
+  expect((await sut.next(1, now, false)).rate).toBe(ceiling / 4);
+  expect((await sut.next(1, now)).rate).toBe(ceiling / 2 + 1);
+  expect((await sut.next(1, now)).rate).toBe(ceiling);
+  // A shed: cut, and slow start is over: a fifth a second from there.
+  await publish({ limit: 100, inFlight: 100, shed: 3 });
+  const cut = (await sut.next(1, now)).rate;
+  expect(cut).toBeLessThan(ceiling);
+  await publish({ limit: 100, inFlight: 10, shed: 3 });
+  expect((await sut.next(1, now)).rate).toBeCloseTo(cut * 1.2 + 1, 6);
+});

@@ -1,0 +1,26 @@
+import { measureWaitingRoom, settle } from '../waiting-room.js';
+import { connections, log, measured, type Bench } from './context.js';
+
+// The room's size in `npm run bench`, whatever the run's: `npm run bench:room` (its own
+// processes, 100,000 buyers) is the full measure; here it is the quick one, beside the rest.
+const room = { buyers: 10_000, stock: 1_000, seconds: 3 };
+
+// (i) a waiting room's sell-out (issue 23; bench/waiting-room.ts), on the run's processes.
+export async function waitingRoom(bench: Bench) {
+  await settle(bench.db);
+  log(`(i) waiting room: ${room.buyers} buyers, ${room.stock} units`);
+  return measured(bench, '(i)', () =>
+    measureWaitingRoom({
+      apiUrls: bench.apiUrls,
+      bareUrls: bench.bareUrls,
+      adminToken: bench.env.config.auth.adminToken,
+      redisUrl: bench.env.config.redis.url,
+      redisPrefix: bench.env.config.redis.prefix,
+      tokens: bench.tokens.slice(0, room.buyers),
+      ...room,
+      connections,
+      log: (message) => log(`(i) ${message}`),
+      settle: () => settle(bench.db),
+    }),
+  );
+}
