@@ -1,15 +1,14 @@
 import { getRequestListener } from '@hono/node-server';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { ApiMetrics } from '../observability/metrics.js';
 import { tracingEnabled } from '../observability/tracing.js';
 import { createApp, maxBodyBytes } from './app.js';
-import { withEdge, type FrontReply } from './edge.js';
+import { withEdge } from './edge.js';
 import { answerRecorder } from './middleware/http-metrics.js';
 import type { ApiDeps } from './deps.js';
 import { purchaseFrontDoor } from './purchase-front.js';
-import { queueFrontDoor } from './queue-front.js';
 
 export type ServedApi = { port: number; close: () => Promise<void> };
 
@@ -23,29 +22,17 @@ export async function serveApi(
   const { config, saleCache, admission } = deps;
   const recordAnswer = answerRecorder(metrics);
   const app = createApp(deps, registry, metrics, recordAnswer);
-  const purchaseFront = purchaseFrontDoor({
-    // With tracing on, sold-out answers are the app's, so each still has its server span; the
-    // front door then only admits.
-    saleCache: tracingEnabled() ? undefined : saleCache,
-    admission,
-    metrics,
-    recordAnswer,
-  });
-  // With tracing on, polls are the app's too, each with its span.
-  const queueFront = tracingEnabled()
-    ? null
-    : queueFrontDoor({ rooms: deps.rooms, buyers: deps.buyers, recordAnswer });
   const edge = {
     maxBodyBytes,
     onTooLarge: (method: string, seconds: number) => recordAnswer('*', method, 413, seconds),
-    front: (
-      incoming: IncomingMessage,
-      outgoing: ServerResponse,
-      started: number,
-      reply: FrontReply,
-    ) =>
-      purchaseFront(incoming, outgoing, started, reply) ||
-      (queueFront?.(incoming, started, reply) ?? false),
+    // With tracing on, sold-out answers are the app's, so each still has its server span; the
+    // front door then only admits.
+    front: purchaseFrontDoor({
+      saleCache: tracingEnabled() ? undefined : saleCache,
+      admission,
+      metrics,
+      recordAnswer,
+    }),
   };
   const server = await new Promise<Server>((resolve) => {
     const listener = getRequestListener(app.fetch, { hostname: config.http.host });

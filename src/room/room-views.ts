@@ -53,15 +53,6 @@ export class RoomViews {
     return entry;
   }
 
-  // The room's snapshot when this process has read it already, else null: a poll answered
-  // without awaiting (src/api/queue-front.ts).
-  current(saleId: number, nowMs: number): RoomSnapshot | null {
-    const entry = this.entries.get(saleId);
-    if (!entry?.doc) return null;
-    entry.usedAtMs = nowMs;
-    return entry;
-  }
-
   // A place given up through this process is known given up here at once.
   markGone(saleId: number, place: number): void {
     const entry = this.entries.get(saleId);

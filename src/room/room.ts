@@ -8,7 +8,7 @@ import type { RedisClient } from '../redis/connection.js';
 import { partOfBuyer, partOfPlace, placeOf as placeNumber } from './partitions.js';
 import { placeOf, type PlaceAnswer } from './place.js';
 import { restoreRoom } from './restore.js';
-import type { RoomSnapshot, RoomViews } from './room-views.js';
+import type { RoomViews } from './room-views.js';
 import { joinScript, leaveScript, seenScript, useScript } from './scripts.js';
 import { epochOf, roomSettings, seenTtlSeconds, type RoomSettings } from './settings.js';
 import { RoomTokens, type Pass, type Ticket } from './tokens.js';
@@ -63,16 +63,13 @@ export class Rooms {
   // The room's settings from PostgreSQL, read again in the background once a second old: an
   // admin's change of the sale's end reaches every process within a second (API.md).
   async lookup(saleId: number): Promise<RoomLookup> {
-    return this.known(saleId) ?? this.read(saleId);
-  }
-
-  // The settings as lookup has them, without waiting: undefined before the first reading.
-  known(saleId: number): RoomLookup | undefined {
     const known = this.settings.get(saleId);
-    if (known !== undefined && Date.now() - known.atMs >= settingsMaxAgeMs) {
-      void this.read(saleId).catch(() => undefined);
+    if (known !== undefined) {
+      if (Date.now() - known.atMs >= settingsMaxAgeMs)
+        void this.read(saleId).catch(() => undefined);
+      return known.value;
     }
-    return known?.value;
+    return this.read(saleId);
   }
 
   // The sale's cached room settings, when this process looked them up already.
@@ -125,28 +122,19 @@ export class Rooms {
   // The buyer's place: from the ticket when it is theirs, else (a client without one) from
   // Redis. Null: not in line, or the place was given up.
   async place(room: RoomSettings, buyer: string, ticketToken?: string): Promise<PlaceReply | null> {
-    const ticket = this.tokens.readTicket(buyer, room.saleId, ticketToken);
-    if (ticket) return this.reply(room, buyer, ticket, ticketToken);
-    const { part, keys } = this.partOf(room, buyer);
-    const local = await this.redis.hget(keys.buyers, buyer);
-    if (local === null) return null;
-    const fromRedis = {
-      saleId: room.saleId,
-      place: placeNumber(part, Number(local), room.shards),
-      joinedAtMs: Date.now(),
-    };
-    return this.reply(room, buyer, { ...fromRedis, admitted: false });
-  }
-
-  // A poll answered from memory alone (src/api/queue-front.ts): the buyer's own ticket and
-  // this process's view of the room. Undefined when either is missing: place() answers it.
-  placeNow(room: RoomSettings, buyer: string, ticketToken: string): PlaceReply | undefined {
-    const ticket = this.tokens.readTicket(buyer, room.saleId, ticketToken);
-    if (!ticket) return undefined;
-    const now = Date.now();
-    const snapshot = this.views.current(room.saleId, now);
-    if (!snapshot) return undefined;
-    return this.answer(room, buyer, ticket, snapshot, now, ticketToken) ?? undefined;
+    let ticket: Ticket | null = this.tokens.readTicket(buyer, room.saleId, ticketToken);
+    if (!ticket) {
+      const { part, keys } = this.partOf(room, buyer);
+      const local = await this.redis.hget(keys.buyers, buyer);
+      if (local === null) return null;
+      ticket = {
+        saleId: room.saleId,
+        place: placeNumber(part, Number(local), room.shards),
+        joinedAtMs: Date.now(),
+        admitted: false,
+      };
+    }
+    return this.reply(room, buyer, ticket);
   }
 
   async leave(room: RoomSettings, buyer: string, ticketToken?: string): Promise<void> {
@@ -187,23 +175,9 @@ export class Rooms {
     room: RoomSettings,
     buyer: string,
     ticket: Ticket,
-    ticketToken?: string,
   ): Promise<PlaceReply | null> {
     const now = Date.now();
     const snapshot = await this.views.snapshot(room.saleId, now);
-    return this.answer(room, buyer, ticket, snapshot, now, ticketToken);
-  }
-
-  // `ticketToken`: the token `ticket` was read from, handed back as it is while the ticket's
-  // fields do not change (the same fields sign to the same token): a poll signs nothing.
-  private answer(
-    room: RoomSettings,
-    buyer: string,
-    ticket: Ticket,
-    snapshot: RoomSnapshot,
-    now: number,
-    ticketToken?: string,
-  ): PlaceReply | null {
     const answer = placeOf(
       { ...snapshot, startsAtMs: room.startsAtMs, endsAtMs: room.endsAtMs, nowMs: now },
       ticket.place,
@@ -221,10 +195,7 @@ export class Rooms {
     return {
       ...answer,
       pollAfterMs,
-      ticket:
-        ticketToken !== undefined && admitted === ticket.admitted
-          ? ticketToken
-          : this.tokens.ticket(buyer, { ...ticket, admitted }),
+      ticket: this.tokens.ticket(buyer, { ...ticket, admitted }),
       ...(answer.pass
         ? { passToken: this.tokens.pass(buyer, { saleId: room.saleId, ...answer.pass }) }
         : {}),
