@@ -13,6 +13,7 @@ import { releaseScript } from '../../src/gate/scripts/order-scripts.js';
 import { takeScript } from '../../src/gate/scripts/shard-scripts.js';
 import { createRedis, type RedisClient } from '../../src/redis/connection.js';
 import { gateProbe, type GateProbe } from '../support/gate-probe.js';
+import { createdSale } from '../support/fault-scenario.js';
 
 // A purchase over shards is one script call at the buyer's home shard while it has units, and
 // several in the tail (docs/sharded-sales.md): the allowance and a reservation at home, a
@@ -98,14 +99,8 @@ const homedOn = (home: number, shards: number, name: string) => {
 it('settles each crash window, then sells on and ends consistent', async () => {
   const shards = 4;
   const stock = 40;
-  const created = await buyers.createSale({
-    sku: 'sh-crash',
-    name: 'crash windows',
-    stock,
-    perUserLimit: 2,
-    shards,
-  });
-  const saleId = created.body.id as number;
+  const fields = { sku: 'sh-crash', name: 'crash windows', stock, perUserLimit: 2, shards };
+  const saleId = await createdSale(buyers, fields);
   const [afterHomeBuyer, afterRetargetBuyer, afterTakeBuyer, takenAtHomeBuyer, midRelease] = [
     'died-after-home',
     'died-after-retarget',

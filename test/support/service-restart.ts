@@ -3,7 +3,12 @@ import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { services, waitFor } from './env.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { createTestEnv, services, waitFor, type TestEnv } from './env.js';
+import { spawnPipeline } from './failures.js';
+import { killAll, type Child } from './processes.js';
+import { groupByStatus } from './system.js';
+import { tally, type TimedAnswer } from './buyers.js';
 
 // Restarts of the shared RabbitMQ and PostgreSQL, for tests that hold the exclusive test lock
 // (`flock -x /tmp/flashline-tests.lock`). Every start is idempotent, so a `finally` or an
@@ -109,4 +114,53 @@ export async function ensureServicesUp(): Promise<void> {
   const results = await Promise.allSettled([startRabbitMq(), startPostgres()]);
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failures.length) throw new AggregateError(failures.map((f) => f.reason as unknown));
+}
+
+// The pipeline as child processes on an environment of the file's own, for a test file that
+// restarts a shared service: its afterAll brings the services back up before anything else.
+export function pipelineAcrossRestart(name: string, vars: Record<string, string>) {
+  const run = {} as { env: TestEnv; baseUrl: string; children: Child[] };
+  beforeAll(async () => {
+    run.env = await createTestEnv(name, vars);
+    const pipeline = await spawnPipeline(run.env);
+    run.baseUrl = pipeline.baseUrl;
+    run.children = [pipeline.api, pipeline.bridge, pipeline.worker, pipeline.compensator];
+  });
+  afterAll(async () => {
+    // Whatever happened above, the next test file finds the database and the broker up.
+    await ensureServicesUp();
+    await killAll();
+    await run.env?.cleanup();
+  });
+  return run;
+}
+
+// Until a purchase sent at `since` or later (the service back) is accepted.
+export const until202After = (shoppers: { answers: TimedAnswer[] }, since: number) =>
+  waitFor(async () => shoppers.answers.some((a) => a.status === 202 && a.sentAt >= since), {
+    timeoutMs: 30_000,
+    what: () => `a 202 after the restart (answers so far: ${tally(shoppers.answers)})`,
+  });
+
+// Every purchase answered as an outage allows: accepted, refused, limited or "try again".
+export function expectOutageAnswers(answers: TimedAnswer[]): void {
+  const statuses = Object.keys(groupByStatus(answers)).map(Number);
+  expect(
+    statuses.every((s) => [202, 409, 429, 503].includes(s)),
+    `answered ${statuses}`,
+  ).toBe(true);
+}
+
+// Why the environment's failed orders failed, each reason once.
+export async function failedReasons(env: TestEnv): Promise<string[]> {
+  const admin = new pg.Client({ connectionString: env.config.database.url });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query(
+      `SELECT DISTINCT reason FROM orders WHERE status = 'failed'`,
+    );
+    return rows.map((r: { reason: string }) => r.reason);
+  } finally {
+    await admin.end();
+  }
 }
