@@ -13,6 +13,8 @@ import type { ProofOfWork } from '../pow/proof-of-work.js';
 import type { ProofOfWorkSales } from './proof-of-work-sales.js';
 import type { ClientAddresses } from './client-address.js';
 import type { Rooms } from '../room/room.js';
+import type { ArbiterDeps } from '../payments/arbiter.js';
+import type { PaymentMetrics } from '../observability/payment-metrics.js';
 
 export type ApiDeps = {
   config: Config;
@@ -38,3 +40,8 @@ export type ApiDeps = {
   // Waiting rooms (API.md): joins, polls, leaves, and the passes a purchase must carry.
   rooms: Rooms;
 };
+
+// What a route hands the payment arbiter (src/payments/arbiter.ts): the request's logger.
+export function arbiterDeps(deps: ApiDeps, logger: Logger, metrics: PaymentMetrics): ArbiterDeps {
+  return { db: deps.db, gate: deps.gate, logger, metrics };
+}

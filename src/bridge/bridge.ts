@@ -2,6 +2,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../observability/logger.js';
 import type { BrokerConnection } from '../broker/connection.js';
 import { topology } from '../broker/topology.js';
+import { Subscription } from '../broker/subscription.js';
 import { decodeOrders } from '../broker/messages.js';
 import { activeTraceparent, withProcessSpan } from '../observability/trace-context.js';
 import { orderJob, type OrderJobData, type OrderQueues } from '../orders/queue.js';
@@ -43,21 +44,25 @@ const maxSettleQuery = 20_000;
 // (readdHeld, at once when a loss is detected, and for any order without a row after
 // `readdAfterMs`). The jobs are stored in bulks (BulkWriter).
 export class Bridge {
-  private consumerTag: string | null = null;
-  private readonly inFlight = new Set<Promise<void>>();
-  private stopping = false;
+  private readonly subscription: Subscription;
   private readonly held = new HeldLedger<Channel, ConsumeMessage>();
   private readonly writer: BulkWriter<Channel, ConsumeMessage>;
   private settleTimer: NodeJS.Timeout | null = null;
   private settling: Promise<void> | null = null;
 
-  private readonly broker: BrokerConnection;
   private readonly logger: Logger;
 
   constructor(private readonly options: BridgeOptions) {
     const { broker, queue, logger, counters, maxBulk, retryDelayMs } = options;
-    this.broker = broker;
     this.logger = logger;
+    this.subscription = new Subscription(broker, logger, {
+      queue: topology.ordersQueue,
+      prefetch: options.prefetch,
+      name: 'order consumer',
+      handle: (channel, message) => this.forward(channel, message),
+      // Messages held on a closed channel are redelivered on this one.
+      onChannel: (channel) => this.held.keepOnly(channel),
+    });
     this.writer = new BulkWriter({
       queue,
       logger,
@@ -65,9 +70,9 @@ export class Bridge {
       maxBulk,
       retryDelayMs,
       stored: (channel, bulk) => this.hold(channel, bulk),
-      mayRetry: (channel) => !this.stopping && broker.channel === channel,
+      mayRetry: (channel) => !this.subscription.stopping && broker.channel === channel,
       handBack: (channel, message) =>
-        this.ackOrNack(channel, () => channel.nack(message, false, true)),
+        this.subscription.settle(channel, () => channel.nack(message, false, true)),
     });
   }
 
@@ -80,38 +85,19 @@ export class Bridge {
   // messages holding nothing else are acked at once, without asking PostgreSQL.
   markSettled(orderIds: Iterable<string>): void {
     for (const h of this.held.settle(orderIds)) {
-      this.ackOrNack(h.channel, () => h.channel.ack(h.message));
+      this.subscription.settle(h.channel, () => h.channel.ack(h.message));
     }
   }
 
   start(): void {
-    this.broker.onChannel(async (channel) => {
-      // Messages held on a closed channel are redelivered on this one.
-      this.held.keepOnly(channel);
-      if (this.stopping) return;
-      await channel.prefetch(this.options.prefetch);
-      const { consumerTag } = await channel.consume(
-        topology.ordersQueue,
-        (message) => {
-          if (message) this.track(this.forward(channel, message));
-          // The broker cancelled this consumer (its queue was deleted): reconnecting
-          // declares the queue again and resubscribes.
-          else if (!this.stopping) this.broker.reset('order consumer cancelled by the broker');
-        },
-        { noAck: false },
-      );
-      this.consumerTag = consumerTag;
-    });
+    this.subscription.start();
   }
 
   // Stops consuming, waits for the messages already taken to be stored, and for up to
   // `graceMs` for their orders' rows; what is still held then goes back to RabbitMQ when the
   // channel closes, and `jobId = orderId` makes its redelivery a no-op.
   async stop(graceMs = 2_000): Promise<void> {
-    this.stopping = true;
-    const channel = this.broker.channel;
-    if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
-    await Promise.allSettled([...this.inFlight]);
+    await this.subscription.stop();
     const deadline = Date.now() + graceMs;
     while (this.held.size > 0 && Date.now() < deadline) {
       await this.settle({ all: true });
@@ -136,11 +122,6 @@ export class Bridge {
     this.held.readded(held, Date.now());
   }
 
-  private track(work: Promise<void>): void {
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
-  }
-
   private async forward(channel: Channel, message: ConsumeMessage): Promise<void> {
     const orders = decodeOrders(message.content);
     if (!orders) {
@@ -149,7 +130,7 @@ export class Bridge {
         { orderId: message.properties.messageId },
         'unparseable order message dead-lettered',
       );
-      this.ackOrNack(channel, () => channel.nack(message, false, false));
+      this.subscription.settle(channel, () => channel.nack(message, false, false));
       return;
     }
     let settled!: () => void;
@@ -203,16 +184,6 @@ export class Bridge {
     if (ids.length > 0) this.markSettled(await this.options.settledOrders(ids));
     if (this.held.heldSince(Date.now() - this.options.readdAfterMs)) {
       return this.readdHeld('rows overdue');
-    }
-  }
-
-  // An ack on a channel that has since closed would throw; the broker redelivers those.
-  private ackOrNack(channel: Channel, action: () => void): void {
-    if (this.broker.channel !== channel) return;
-    try {
-      action();
-    } catch (error) {
-      this.logger.warn({ err: error }, 'ack failed; the broker will redeliver');
     }
   }
 }

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../observability/logger.js';
-import type { OrderJob, OrderJobData } from '../orders/queue.js';
+import type { OrderJob } from '../orders/queue.js';
 import { BulkWriter, type BulkWriterOptions, type Pending } from './bulk-writer.js';
-
-const order = (orderId: string): OrderJobData => ({
-  orderId,
-  saleId: 1,
-  userId: 'buyer',
-  quantity: 1,
-  reservedAt: '2024-01-01T00:00:00.000Z',
-});
+import { orders } from './orders.fixture.js';
 
 // A writer whose queue records each addBulk (or refuses the first `failures` of them), and
 // whose callbacks record what was stored and handed back.
@@ -41,7 +34,7 @@ function writer(options: Partial<BulkWriterOptions<string, string>> & { failures
   // Writes a message of these orders; resolves when it is stored or handed back.
   const write = (channel: string, message: string, ...ids: string[]) =>
     new Promise<void>((done) => {
-      const pending: Pending<string, string> = { channel, message, orders: ids.map(order), done };
+      const pending: Pending<string, string> = { channel, message, orders: orders(...ids), done };
       sut.write(pending);
     });
   return { sut, write, bulks, stored, handedBack, counts };

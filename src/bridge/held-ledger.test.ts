@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { OrderJobData } from '../orders/queue.js';
 import { HeldLedger, unsettledOrders } from './held-ledger.js';
-
-const order = (orderId: string): OrderJobData => ({
-  orderId,
-  saleId: 1,
-  userId: 'buyer',
-  quantity: 1,
-  reservedAt: '2024-01-01T00:00:00.000Z',
-});
-const orders = (...ids: string[]) => ids.map(order);
+import { orders } from './orders.fixture.js';
 
 describe('HeldLedger', () => {
   it('holds a message until every order in it has its row, then hands it back once', () => {

@@ -55,44 +55,53 @@ function queueOptions(
   };
 }
 
+// Each queue with its exchange and binding, in the order they are declared: the exchange a
+// queue dead-letters to exists before the queue.
+function queues(settings: QueueSettings) {
+  return [
+    // Dead letters nobody can act on, kept for a human.
+    {
+      exchange: topology.parkingExchange,
+      queue: topology.parkedQueue,
+      routingKey: topology.parkedRoutingKey,
+      options: queueOptions(settings),
+    },
+    // Only a quorum dead-letter queue counts deliveries: one that kept killing the compensator
+    // is parked by the broker.
+    {
+      exchange: topology.deadLetterExchange,
+      queue: topology.deadLetterQueue,
+      routingKey: topology.deadLetterRoutingKey,
+      options:
+        settings.amqp.queueType === 'quorum'
+          ? queueOptions(settings, {
+              exchange: topology.parkingExchange,
+              routingKey: topology.parkedRoutingKey,
+            })
+          : queueOptions(settings),
+    },
+    // A message the bridge rejects (it cannot be parsed), or one delivered too often, goes to
+    // the dead letters instead of being redelivered forever.
+    {
+      exchange: topology.ordersExchange,
+      queue: topology.ordersQueue,
+      routingKey: topology.ordersRoutingKey,
+      options: queueOptions(settings, {
+        exchange: topology.deadLetterExchange,
+        routingKey: topology.deadLetterRoutingKey,
+      }),
+    },
+  ];
+}
+
 // Safe to call on every (re)connect: declarations are idempotent while arguments match. A
 // queue declared before with another type (or other arguments) is refused with
 // PRECONDITION_FAILED: docs/operations.md says how to switch.
 export async function assertTopology(channel: Channel, settings: QueueSettings): Promise<void> {
   await channel.assertExchange(topology.eventsExchange, 'topic', { durable: true });
-  await channel.assertExchange(topology.parkingExchange, 'direct', { durable: true });
-  await channel.assertQueue(topology.parkedQueue, queueOptions(settings));
-  await channel.bindQueue(
-    topology.parkedQueue,
-    topology.parkingExchange,
-    topology.parkedRoutingKey,
-  );
-  await channel.assertExchange(topology.deadLetterExchange, 'direct', { durable: true });
-  // Only a quorum dead-letter queue counts deliveries: one that kept killing the compensator
-  // is parked by the broker.
-  await channel.assertQueue(
-    topology.deadLetterQueue,
-    settings.amqp.queueType === 'quorum'
-      ? queueOptions(settings, {
-          exchange: topology.parkingExchange,
-          routingKey: topology.parkedRoutingKey,
-        })
-      : queueOptions(settings),
-  );
-  await channel.bindQueue(
-    topology.deadLetterQueue,
-    topology.deadLetterExchange,
-    topology.deadLetterRoutingKey,
-  );
-  await channel.assertExchange(topology.ordersExchange, 'direct', { durable: true });
-  // A message the bridge rejects (it cannot be parsed), or one delivered too often, goes to
-  // the dead letters instead of being redelivered forever.
-  await channel.assertQueue(
-    topology.ordersQueue,
-    queueOptions(settings, {
-      exchange: topology.deadLetterExchange,
-      routingKey: topology.deadLetterRoutingKey,
-    }),
-  );
-  await channel.bindQueue(topology.ordersQueue, topology.ordersExchange, topology.ordersRoutingKey);
+  for (const { exchange, queue, routingKey, options } of queues(settings)) {
+    await channel.assertExchange(exchange, 'direct', { durable: true });
+    await channel.assertQueue(queue, options);
+    await channel.bindQueue(queue, exchange, routingKey);
+  }
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import type { BrokerConnection } from '../broker/connection.js';
 import type { ConfirmedPublisher } from '../broker/publisher.js';
 import { topology } from '../broker/topology.js';
+import { Subscription } from '../broker/subscription.js';
 import { classifyError, errorReason } from '../errors/classify.js';
 import { compensateOrder, type CompensationDeps, type CompensationOutcome } from './compensate.js';
 import { readDeadLetter } from './dead-letter.js';
@@ -23,41 +24,24 @@ export type DeadLetterConsumerDeps = {
 // the reservation is released (or after it is parked), so a crash at any point redelivers
 // it, and compensation is idempotent.
 export class DeadLetterConsumer {
-  private consumerTag: string | null = null;
-  private readonly inFlight = new Set<Promise<void>>();
-  private stopping = false;
+  private readonly subscription: Subscription;
 
-  constructor(private readonly deps: DeadLetterConsumerDeps) {}
+  constructor(private readonly deps: DeadLetterConsumerDeps) {
+    this.subscription = new Subscription(deps.broker, deps.logger, {
+      queue: topology.deadLetterQueue,
+      prefetch: deps.prefetch,
+      name: 'dead-letter consumer',
+      handle: (channel, message) => this.handle(channel, message),
+    });
+  }
 
   start(): void {
-    const { broker } = this.deps;
-    broker.onChannel(async (channel) => {
-      if (this.stopping) return;
-      await channel.prefetch(this.deps.prefetch);
-      const { consumerTag } = await channel.consume(
-        topology.deadLetterQueue,
-        (message) => {
-          if (message) this.track(this.handle(channel, message));
-          // The broker cancelled this consumer (its queue was deleted): reconnect to resubscribe.
-          else if (!this.stopping) broker.reset('dead-letter consumer cancelled by the broker');
-        },
-        { noAck: false },
-      );
-      this.consumerTag = consumerTag;
-    });
+    this.subscription.start();
   }
 
   // Stops consuming, then waits for the dead letters already taken to be settled.
   async stop(): Promise<void> {
-    this.stopping = true;
-    const channel = this.deps.broker.channel;
-    if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => undefined);
-    await Promise.allSettled([...this.inFlight]);
-  }
-
-  private track(work: Promise<void>): void {
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
+    await this.subscription.stop();
   }
 
   private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
@@ -79,7 +63,7 @@ export class DeadLetterConsumer {
         return this.requeueLater(channel, message);
       }
     }
-    this.settle(channel, () => channel.ack(message));
+    this.subscription.settle(channel, () => channel.ack(message));
   }
 
   // Keeps the message, with the reason, where a human can read it; never retried.
@@ -99,7 +83,7 @@ export class DeadLetterConsumer {
       { messageId: properties.messageId, reason, bytes: message.content.length },
       'dead letter parked',
     );
-    this.settle(channel, () => channel.ack(message));
+    this.subscription.settle(channel, () => channel.ack(message));
     this.deps.onResult('parked', 0);
   }
 
@@ -109,18 +93,8 @@ export class DeadLetterConsumer {
   private async requeueLater(channel: Channel, message: ConsumeMessage): Promise<void> {
     this.deps.onResult('retried', 0);
     await new Promise((resolve) => setTimeout(resolve, this.deps.retryDelayMs));
-    if (!this.stopping && this.deps.broker.channel === channel)
+    if (!this.subscription.stopping && this.deps.broker.channel === channel)
       return this.handle(channel, message);
-    this.settle(channel, () => channel.nack(message, false, true));
-  }
-
-  // An ack on a channel that has since closed would throw; the broker redelivers those.
-  private settle(channel: Channel, action: () => void): void {
-    if (this.deps.broker.channel !== channel) return;
-    try {
-      action();
-    } catch (error) {
-      this.deps.logger.warn({ err: error }, 'ack failed; the broker will redeliver');
-    }
+    this.subscription.settle(channel, () => channel.nack(message, false, true));
   }
 }

@@ -60,6 +60,9 @@ export const sales = pgTable(
   ],
 );
 
+// The sale a row belongs to, in every table kept per sale.
+const saleRef = () => bigint('sale_id', { mode: 'number' }).references(() => sales.id);
+
 export const orderStatuses = [
   'pending',
   'confirmed',
@@ -77,9 +80,7 @@ export const orders = pgTable(
   {
     // The order id minted at the gate: a redelivered job conflicts here and inserts nothing.
     id: text('id').primaryKey(),
-    saleId: bigint('sale_id', { mode: 'number' })
-      .notNull()
-      .references(() => sales.id),
+    saleId: saleRef().notNull(),
     userId: text('user_id').notNull(),
     quantity: integer('quantity').notNull(),
     status: text('status', { enum: orderStatuses }).notNull(),
@@ -132,9 +133,7 @@ export const orders = pgTable(
 export const saleBuyers = pgTable(
   'sale_buyers',
   {
-    saleId: bigint('sale_id', { mode: 'number' })
-      .notNull()
-      .references(() => sales.id),
+    saleId: saleRef().notNull(),
     userId: text('user_id').notNull(),
     units: integer('units').notNull(),
     unitLimit: integer('unit_limit').notNull(),
@@ -155,9 +154,7 @@ const bytes = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () =>
 export const waitingRooms = pgTable(
   'waiting_rooms',
   {
-    saleId: bigint('sale_id', { mode: 'number' })
-      .primaryKey()
-      .references(() => sales.id),
+    saleId: saleRef().primaryKey(),
     opensAt: timestamp('opens_at', { withTimezone: true }).notNull(),
     passSeconds: integer('pass_seconds').notNull(),
     idleSeconds: integer('idle_seconds').notNull(),
@@ -189,9 +186,7 @@ export const waitingRooms = pgTable(
 export const saleOrderCounts = pgTable(
   'sale_order_counts',
   {
-    saleId: bigint('sale_id', { mode: 'number' })
-      .notNull()
-      .references(() => sales.id),
+    saleId: saleRef().notNull(),
     status: text('status', { enum: orderStatuses }).notNull(),
     orders: bigint('orders', { mode: 'number' }).notNull(),
   },
@@ -204,9 +199,7 @@ export const saleChanges = pgTable(
   'sale_changes',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    saleId: bigint('sale_id', { mode: 'number' })
-      .notNull()
-      .references(() => sales.id),
+    saleId: saleRef().notNull(),
     actor: text('actor').notNull(),
     action: text('action', { enum: ['pause', 'resume', 'update'] }).notNull(),
     before: jsonb('before').notNull(),

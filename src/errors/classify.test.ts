@@ -14,30 +14,22 @@ const systemError = (code: string) => Object.assign(new Error(`connect ${code}`)
 const wrapped = (cause: unknown) =>
   new DrizzleQueryError('insert into "orders" values ($1)', ['timeout-terminated'], cause as Error);
 
-// classifyError
+// classifyError: PostgreSQL's SQLSTATEs, retried (transient) or not (permanent).
 it.each([
-  ['40001', 'serialization_failure'],
-  ['40P01', 'deadlock'],
-  ['53300', 'too_many_connections'],
-  ['57P01', 'admin_shutdown'],
-  ['57P03', 'cannot_connect_now'],
-  ['08006', 'connection_exception'],
-  ['08001', 'connection_exception'],
-])('retries PostgreSQL %s (%s)', (code, reason) => {
+  ['40001', 'serialization_failure', 'transient'],
+  ['40P01', 'deadlock', 'transient'],
+  ['53300', 'too_many_connections', 'transient'],
+  ['57P01', 'admin_shutdown', 'transient'],
+  ['57P03', 'cannot_connect_now', 'transient'],
+  ['08006', 'connection_exception', 'transient'],
+  ['08001', 'connection_exception', 'transient'],
+  ['23514', 'guard_refused', 'permanent'],
+  ['23503', 'sale_unknown', 'permanent'],
+  ['22P02', 'bad_data', 'permanent'],
+] as const)('PostgreSQL %s (%s) is %s', (code, reason, errorClass) => {
   const sut = pgError(code);
-  expect(classifyError(sut)).toBe('transient');
-  expect(isTransientFailure(sut)).toBe(true);
-  expect(errorReason(sut)).toBe(reason);
-});
-
-it.each([
-  ['23514', 'guard_refused'],
-  ['23503', 'sale_unknown'],
-  ['22P02', 'bad_data'],
-])('ends retries at PostgreSQL %s (%s)', (code, reason) => {
-  const sut = pgError(code);
-  expect(classifyError(sut)).toBe('permanent');
-  expect(isTransientFailure(sut)).toBe(false);
+  expect(classifyError(sut)).toBe(errorClass);
+  expect(isTransientFailure(sut)).toBe(errorClass === 'transient');
   expect(errorReason(sut)).toBe(reason);
 });
 

@@ -6,24 +6,33 @@ export type ErrorClass = 'transient' | 'permanent';
 
 type Known = { errorClass: ErrorClass; reason: string };
 
-// SQLSTATEs that decide retry, with the reason recorded on a failed order. Class 08
+// SQLSTATEs that decide retry, by class, with the reason recorded on a failed order. Class 08
 // (connection exceptions) is transient as a whole and handled apart.
-const sqlStates: Record<string, Known> = {
-  '40001': { errorClass: 'transient', reason: 'serialization_failure' },
-  '40P01': { errorClass: 'transient', reason: 'deadlock' },
-  '53300': { errorClass: 'transient', reason: 'too_many_connections' },
-  '57P01': { errorClass: 'transient', reason: 'admin_shutdown' },
-  '57P02': { errorClass: 'transient', reason: 'crash_shutdown' },
-  '57P03': { errorClass: 'transient', reason: 'cannot_connect_now' },
-  // The database guard (sold <= stock, units <= limit) refusing: retrying changes nothing.
-  '23514': { errorClass: 'permanent', reason: 'guard_refused' },
-  // Every foreign key of an order points at its sale.
-  '23503': { errorClass: 'permanent', reason: 'sale_unknown' },
-  '23502': { errorClass: 'permanent', reason: 'bad_data' },
-  '23505': { errorClass: 'permanent', reason: 'bad_data' },
-  '22P02': { errorClass: 'permanent', reason: 'bad_data' },
-  '22003': { errorClass: 'permanent', reason: 'bad_data' },
+const sqlStateReasons: Record<ErrorClass, Record<string, string>> = {
+  transient: {
+    '40001': 'serialization_failure',
+    '40P01': 'deadlock',
+    '53300': 'too_many_connections',
+    '57P01': 'admin_shutdown',
+    '57P02': 'crash_shutdown',
+    '57P03': 'cannot_connect_now',
+  },
+  permanent: {
+    // The database guard (sold <= stock, units <= limit) refusing: retrying changes nothing.
+    '23514': 'guard_refused',
+    // Every foreign key of an order points at its sale.
+    '23503': 'sale_unknown',
+    ...Object.fromEntries(['23502', '23505', '22P02', '22003'].map((code) => [code, 'bad_data'])),
+  },
 };
+const sqlStates: Record<string, Known> = Object.fromEntries(
+  (['transient', 'permanent'] as const).flatMap((errorClass) =>
+    Object.entries(sqlStateReasons[errorClass]).map(([code, reason]) => [
+      code,
+      { errorClass, reason },
+    ]),
+  ),
+);
 
 const transientNodeCodes = new Set([
   'ECONNREFUSED',

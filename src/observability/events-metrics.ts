@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import { counter, histogram } from './instruments.js';
+import { instruments } from './instruments.js';
 
 // Order events (docs/order-events.md): what the relay published and how late, and what the
 // webhook dispatcher delivered. `backlog` is read from PostgreSQL at each scrape.
@@ -7,35 +7,32 @@ export function eventsMetrics(
   registry: Registry,
   backlog: () => Promise<{ rows: number; oldestSeconds: number }>,
 ) {
-  const published = counter(
-    registry,
-    'flashline_events_published_total',
-    'Order events the relay published to RabbitMQ (a repeat after a crash counts again)',
-  );
-  const publishLag = histogram(
-    registry,
-    'flashline_events_publish_lag_seconds',
-    'Time from the status change to the broker confirming its event',
-    [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
-  );
-  const relayFailures = counter(
-    registry,
-    'flashline_events_relay_failures_total',
-    'Relay passes that failed (PostgreSQL, RabbitMQ or Redis unavailable); retried',
-  );
-  const deliveries = counter(
-    registry,
-    'flashline_events_webhook_deliveries_total',
-    'Webhook delivery attempts, by result: delivered, refused (retried) or dead',
-    ['result'],
-  );
-  for (const result of ['delivered', 'refused', 'dead']) deliveries.inc({ result }, 0);
-  const deliveryLag = histogram(
-    registry,
-    'flashline_events_delivery_lag_seconds',
-    'Time from the status change to the receiver acknowledging its webhook',
-    [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
-  );
+  const metrics = instruments(registry, {
+    published: {
+      counter: 'flashline_events_published_total',
+      help: 'Order events the relay published to RabbitMQ (a repeat after a crash counts again)',
+    },
+    publishLag: {
+      histogram: 'flashline_events_publish_lag_seconds',
+      help: 'Time from the status change to the broker confirming its event',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    },
+    relayFailures: {
+      counter: 'flashline_events_relay_failures_total',
+      help: 'Relay passes that failed (PostgreSQL, RabbitMQ or Redis unavailable); retried',
+    },
+    deliveries: {
+      counter: 'flashline_events_webhook_deliveries_total',
+      help: 'Webhook delivery attempts, by result: delivered, refused (retried) or dead',
+      labels: ['result'],
+      zero: ['delivered', 'refused', 'dead'],
+    },
+    deliveryLag: {
+      histogram: 'flashline_events_delivery_lag_seconds',
+      help: 'Time from the status change to the receiver acknowledging its webhook',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
+    },
+  });
   const scrape = async (
     gauge: Gauge,
     pick: (b: { rows: number; oldestSeconds: number }) => number,
@@ -56,7 +53,7 @@ export function eventsMetrics(
       await scrape(this, (b) => b.oldestSeconds).catch(() => undefined);
     },
   });
-  return { published, publishLag, relayFailures, deliveries, deliveryLag };
+  return metrics;
 }
 
 export type EventsMetrics = ReturnType<typeof eventsMetrics>;

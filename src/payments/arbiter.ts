@@ -40,6 +40,38 @@ export type ExpireResult =
 // A row change and a concurrent read may cross; a few rounds settle it.
 const rounds = 3;
 
+// Where a pay or a cancel that did not take stands, alike for both: why it cannot go on, or
+// the order whose window had passed (expired or cancelled by another writer, or found due and
+// expired here, by `by`). Null: the row changed meanwhile and is read again.
+type Stop = { why: string } | { expired: OrderRow } | null;
+
+async function stopOf(
+  deps: ArbiterDeps,
+  row: OrderRow & { due: boolean },
+  by: ExpiredBy,
+  round: number,
+): Promise<Stop> {
+  switch (row.status) {
+    case 'paid':
+      return { why: 'the order is paid' };
+    case 'expired':
+    case 'cancelled':
+      return { expired: row };
+    case 'failed':
+      return { why: 'the order failed' };
+    case 'pending':
+      return { why: 'the order is not confirmed yet' };
+    case 'confirmed':
+      if (!row.payBy) return { why: 'the sale has no payment window' };
+      if (row.due) {
+        // A payment or a cancel after payBy loses to the expiry, which it carries out itself.
+        const expired = await expireOrder(deps, row.id, by);
+        if (expired.kind === 'expired') return { expired: expired.order };
+      }
+      return round + 1 >= rounds ? { why: 'the order is changing; try again' } : null;
+  }
+}
+
 export async function payOrder(
   deps: ArbiterDeps,
   orderId: string,
@@ -53,31 +85,14 @@ export async function payOrder(
     }
     const row = await readOrder(deps.db, orderId);
     if (!row) return { kind: 'not_found' };
-    switch (row.status) {
-      case 'paid':
-        return row.paymentId === paymentId
-          ? { kind: 'replayed', order: row }
-          : { kind: 'not_payable', why: 'the order was paid with another paymentId', order: row };
-      case 'expired':
-      case 'cancelled':
-        return { kind: 'expired', order: row };
-      case 'failed':
-        return { kind: 'not_payable', why: 'the order failed', order: row };
-      case 'pending':
-        return { kind: 'not_payable', why: 'the order is not confirmed yet', order: row };
-      case 'confirmed':
-        if (!row.payBy) {
-          return { kind: 'not_payable', why: 'the sale has no payment window', order: row };
-        }
-        if (row.due) {
-          // A payment after payBy loses to the expiry, which it carries out itself.
-          const expired = await expireOrder(deps, orderId, 'webhook');
-          if (expired.kind === 'expired') return { kind: 'expired', order: expired.order };
-        }
-        if (round + 1 >= rounds) {
-          return { kind: 'not_payable', why: 'the order is changing; try again', order: row };
-        }
+    if (row.status === 'paid') {
+      return row.paymentId === paymentId
+        ? { kind: 'replayed', order: row }
+        : { kind: 'not_payable', why: 'the order was paid with another paymentId', order: row };
     }
+    const stop = await stopOf(deps, row, 'webhook', round);
+    if (stop && 'expired' in stop) return { kind: 'expired', order: stop.expired };
+    if (stop) return { kind: 'not_payable', why: stop.why, order: row };
   }
 }
 
@@ -100,32 +115,13 @@ export async function cancelOrder(
     const row = await readOrder(deps.db, orderId);
     // Another buyer's order is answered exactly like a missing one.
     if (!row || row.userId !== buyer) return { kind: 'not_found' };
-    switch (row.status) {
-      case 'cancelled':
-        // Cancelling twice answers the first cancel's order.
-        return { kind: 'cancelled', order: row };
-      case 'paid':
-        return { kind: 'not_cancellable', why: 'the order is paid', order: row };
-      case 'expired':
-        return { kind: 'not_cancellable', why: 'the order expired', order: row };
-      case 'failed':
-        return { kind: 'not_cancellable', why: 'the order failed', order: row };
-      case 'pending':
-        return { kind: 'not_cancellable', why: 'the order is not confirmed yet', order: row };
-      case 'confirmed':
-        if (!row.payBy) {
-          return { kind: 'not_cancellable', why: 'the sale has no payment window', order: row };
-        }
-        if (row.due) {
-          const expired = await expireOrder(deps, orderId, 'cancel');
-          if (expired.kind === 'expired') {
-            return { kind: 'not_cancellable', why: 'the order expired', order: expired.order };
-          }
-        }
-        if (round + 1 >= rounds) {
-          return { kind: 'not_cancellable', why: 'the order is changing; try again', order: row };
-        }
+    // Cancelling twice answers the first cancel's order.
+    if (row.status === 'cancelled') return { kind: 'cancelled', order: row };
+    const stop = await stopOf(deps, row, 'cancel', round);
+    if (stop && 'expired' in stop) {
+      return { kind: 'not_cancellable', why: 'the order expired', order: stop.expired };
     }
+    if (stop) return { kind: 'not_cancellable', why: stop.why, order: row };
   }
 }
 

@@ -10,7 +10,9 @@ import { signBuyerToken } from '../../src/auth/jwt.js';
 
 const issuer = 'https://idp.flashline.test/';
 const audience = 'flashline-api';
-const cooldownSeconds = 2;
+// Longer than a burst of 20 first-time ES256 checks takes on a loaded two-core machine (a helper
+// saw two fetches with 2 s: the second round began after the cooldown had passed).
+const cooldownSeconds = 4;
 const now = () => Math.floor(Date.now() / 1000);
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 // Buyer tokens signed by an identity provider (API.md): a JWKS endpoint of the test's own,

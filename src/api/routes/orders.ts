@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { ApiDeps } from '../deps.js';
+import { arbiterDeps, type ApiDeps } from '../deps.js';
 import { ApiError } from '../api-error.js';
 import { requireBuyer, type BuyerEnv } from '../middleware/auth.js';
 import { parseOrderId, rejectQuery } from '../validation.js';
@@ -49,11 +49,7 @@ export function ordersRoutes(deps: ApiDeps, payments: PaymentMetrics) {
         const buyer = c.get('buyer');
         c.header('cache-control', 'private, no-store');
         const log = logOf(c, deps.logger);
-        const result = await cancelOrder(
-          { db: deps.db, gate: deps.gate, logger: log, metrics: payments },
-          orderId,
-          buyer,
-        );
+        const result = await cancelOrder(arbiterDeps(deps, log, payments), orderId, buyer);
         switch (result.kind) {
           case 'cancelled':
             log.info({ orderId }, 'order cancelled by its buyer');

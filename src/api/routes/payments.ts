@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono';
-import type { ApiDeps } from '../deps.js';
+import { arbiterDeps, type ApiDeps } from '../deps.js';
 import { ApiError, badRequest } from '../api-error.js';
 import { paymentWebhookSchema } from '../validation.js';
 import { logOf } from '../middleware/request-logger.js';
@@ -87,11 +87,7 @@ export function paymentsRoutes(deps: ApiDeps, payments: PaymentMetrics) {
     if (saleId === null) {
       return answer(404, 'not_found', new ApiError(404, 'ORDER_NOT_FOUND', 'no such order'));
     }
-    const result = await payOrder(
-      { db: deps.db, gate: deps.gate, logger: log, metrics: payments },
-      orderId,
-      paymentId,
-    );
+    const result = await payOrder(arbiterDeps(deps, log, payments), orderId, paymentId);
     switch (result.kind) {
       case 'paid':
       case 'replayed':

@@ -80,9 +80,7 @@ export async function startCompensator(config: Config, logger: Logger) {
     reconciler,
     sweep,
     stop: async () => {
-      await consumer.stop();
-      await reconciler.stop();
-      await sweep.stop();
+      for (const part of [consumer, reconciler, sweep]) await part.stop();
       server.server.close();
       await broker.close();
       await queue.close();

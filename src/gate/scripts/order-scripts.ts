@@ -14,27 +14,35 @@ import {
 import { keysOf, reservationKeys, type Home } from './home.js';
 import { runScript, type ScriptTarget } from './registry.js';
 
-// lua/claim-1.lua: reservations of one home, one outcome each.
+// lua/claim-1.lua and lua/confirm-1.lua: reservations of one home, one outcome each, after
+// the script's own arguments.
+async function eachReservation(
+  target: ScriptTarget,
+  at: Home,
+  script: 'claim' | 'confirm',
+  args: readonly number[],
+  orderIds: readonly string[],
+): Promise<unknown> {
+  const k = keysOf(target, at);
+  return runScript(target, script, [k.inflight], [...args, k.reservations, ...orderIds]);
+}
+
 export async function claimScript(
   target: ScriptTarget,
   at: Home,
   orderIds: readonly string[],
 ): Promise<ClaimOutcome[]> {
-  const k = keysOf(target, at);
-  const reply = await runScript(target, 'claim', [k.inflight], [k.reservations, ...orderIds]);
+  const reply = await eachReservation(target, at, 'claim', [], orderIds);
   return toClaimOutcomes(reply, orderIds.length);
 }
 
-// lua/confirm-1.lua: reservations of one home, one outcome each.
 export async function confirmScript(
   target: ScriptTarget,
   at: Home,
   orderIds: readonly string[],
   tombstoneTtlSeconds: number,
 ): Promise<ConfirmOutcome[]> {
-  const k = keysOf(target, at);
-  const args = [tombstoneTtlSeconds, k.reservations, ...orderIds];
-  const reply = await runScript(target, 'confirm', [k.inflight], args);
+  const reply = await eachReservation(target, at, 'confirm', [tombstoneTtlSeconds], orderIds);
   return toConfirmOutcomes(reply, orderIds.length);
 }
 
