@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import pg from 'pg';
 import { waitFor } from '../support/env.js';
-import { client, groupByStatus } from '../support/system.js';
+import { groupByStatus } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
 import { metric } from '../support/failures.js';
 import {
@@ -33,11 +33,8 @@ const run = pipelineAcrossRestart('pg-restart', {
 });
 
 it('keeps selling; the worker and the compensator reconnect; no order is lost', async () => {
-  const { env, children } = run;
-  const api = client(run.baseUrl, env);
   const stock = 300;
-  const sale = await api.createSale({ sku: 'pg-restart', name: 'Restarted', stock });
-  const saleId = sale.body.id as number;
+  const { env, children, api, saleId } = await run.sale('pg-restart', stock);
   const rows = async () => {
     const db = new pg.Client({ connectionString: env.config.database.url });
     await db.connect();

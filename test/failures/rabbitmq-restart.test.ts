@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
 import { waitFor } from '../support/env.js';
-import { client } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
 import {
   expectOutageAnswers,
@@ -26,11 +25,8 @@ const run = pipelineAcrossRestart('amqp-restart', {
 });
 
 it('answers 503 while the broker is away, sells again after, and loses no 202', async () => {
-  const { env, children } = run;
-  const api = client(run.baseUrl, env);
   const stock = 300;
-  const sale = await api.createSale({ sku: 'amqp-restart', name: 'Restarted', stock });
-  const saleId = sale.body.id as number;
+  const { env, children, api, saleId } = await run.sale('amqp-restart', stock);
 
   const shoppers = shopInBackground(api, saleId, buyersNamed('buyer', 400), { admit: 120 });
   let stoppedAt = 0;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { stopInTurn } from '../support/stop-in-turn.js';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, pool, type Client } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
@@ -47,14 +48,7 @@ beforeAll(async () => {
   redis = createRedis(env.config);
   probe = gateProbe(redis, env.config.redis.prefix);
 });
-afterAll(async () => {
-  await compensator?.stop();
-  await worker?.stop();
-  await bridge?.stop();
-  await api?.stop();
-  redis?.disconnect();
-  await env?.cleanup();
-});
+afterAll(() => stopInTurn(compensator, worker, bridge, api, redis, env));
 
 // Step 1 of a purchase, as the API makes it, at the buyer's home shard: the allowance, a
 // pending reservation and, when the home has a unit, the unit too. With `donor` the home is

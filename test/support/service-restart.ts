@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { createTestEnv, services, waitFor, type TestEnv } from './env.js';
 import { spawnPipeline } from './failures.js';
 import { killAll, type Child } from './processes.js';
-import { groupByStatus } from './system.js';
+import { client, groupByStatus } from './system.js';
 import { tally, type TimedAnswer } from './buyers.js';
 
 // Restarts of the shared RabbitMQ and PostgreSQL, for tests that hold the exclusive test lock
@@ -132,7 +132,13 @@ export function pipelineAcrossRestart(name: string, vars: Record<string, string>
     await killAll();
     await run.env?.cleanup();
   });
-  return run;
+  // A sale of `stock` on that pipeline, and a client of its API.
+  const sale = async (sku: string, stock: number) => {
+    const api = client(run.baseUrl, run.env);
+    const created = await api.createSale({ sku, name: 'Restarted', stock });
+    return { env: run.env, children: run.children, api, saleId: created.body.id as number };
+  };
+  return { sale };
 }
 
 // Until a purchase sent at `since` or later (the service back) is accepted.
