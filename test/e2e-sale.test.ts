@@ -1,41 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv } from './support/env.js';
-import {
-  client,
-  groupByStatus,
-  pool,
-  type System,
-  openSystem,
-  closeSystem,
-} from './support/system.js';
-import { assertOracle, type Answer } from './support/oracle.js';
+import { describe, expect, it } from 'vitest';
+import { groupByStatus } from './support/system.js';
+import { useSystem } from './support/use-system.js';
+import { assertOracle } from './support/oracle.js';
+import { buyersNamed, buyOnce } from './support/buyers.js';
 
 describe('a flash sale end to end', () => {
-  let env: TestEnv;
-  let sut: System;
-
-  beforeAll(async () => {
-    ({ env, sut } = await openSystem('e2e'));
-  });
-  afterAll(async () => {
-    await closeSystem(sut, env);
-  });
+  const system = useSystem('e2e');
 
   it('sells exactly 200 units to 1,000 buyers pressing buy twice at once', async () => {
-    const api = client(sut.baseUrl, env);
+    const { env, api } = system;
     const created = await api.createSale({ sku: 'e2e-200', name: 'Two hundred', stock: 200 });
     expect(created.status).toBe(201);
     const saleId = created.body.id as number;
 
-    const buyers = Array.from({ length: 1000 }, (_, i) => `buyer-${i}`);
     // Each buyer's two presses are adjacent, so both are in flight together.
-    const tasks = buyers.flatMap((buyer) =>
-      [0, 1].map(() => async (): Promise<Answer> => {
-        const answer = await api.purchase(saleId, buyer);
-        return { status: answer.status, orderId: answer.body?.orderId, buyer, quantity: 1 };
-      }),
-    );
-    const answers = await pool(tasks, 128);
+    const presses = buyersNamed('buyer', 1000).flatMap((buyer) => [buyer, buyer]);
+    const answers = await buyOnce(api, saleId, presses, 128);
 
     const byStatus = groupByStatus(answers);
     expect(Object.keys(byStatus).sort()).toEqual(['202', '409']);

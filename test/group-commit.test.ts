@@ -1,41 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type TestEnv } from './support/env.js';
-import {
-  client,
-  groupByStatus,
-  pool,
-  type System,
-  openSystem,
-  closeSystem,
-} from './support/system.js';
-import { assertOracle, type Answer } from './support/oracle.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from './support/env.js';
+import { groupByStatus } from './support/system.js';
+import { useSystem } from './support/use-system.js';
+import { assertOracle } from './support/oracle.js';
+import { buyersNamed, buyOnce } from './support/buyers.js';
 import { createOrderQueues } from '../src/orders/queue.js';
 import { createBullRedis } from '../src/redis/connection.js';
 
 describe('group commit in the worker, end to end', () => {
-  let env: TestEnv;
-  let sut: System;
-
-  beforeAll(async () => {
-    ({ env, sut } = await openSystem('groupcommit'));
-  });
-  afterAll(async () => {
-    await closeSystem(sut, env);
-  });
+  const system = useSystem('groupcommit');
 
   it('confirms a backlog of concurrent jobs in fewer transactions than orders', async () => {
-    const api = client(sut.baseUrl, env);
+    const { env, sut, api } = system;
     const created = await api.createSale({ sku: 'group-300', name: 'Group', stock: 300 });
     const saleId = created.body.id as number;
 
     // Let a backlog build so the worker runs many jobs at once when it resumes.
     await Promise.all(sut.worker.workers.map((w) => w.pause(true)));
-    const tasks = Array.from({ length: 360 }, (_, i) => async (): Promise<Answer> => {
-      const buyer = `buyer-${i}`;
-      const answer = await api.purchase(saleId, buyer);
-      return { status: answer.status, orderId: answer.body?.orderId, buyer, quantity: 1 };
-    });
-    const answers = await pool(tasks, 64);
+    const answers = await buyOnce(api, saleId, buyersNamed('buyer', 360), 64);
     const byStatus = groupByStatus(answers);
     expect(byStatus['202']).toHaveLength(300);
     expect(byStatus['409']).toHaveLength(60);

@@ -121,6 +121,27 @@ export function roomKeys(prefix: string, saleId: number) {
 }
 export type RoomKeys = ReturnType<typeof roomKeys>;
 
+// One partition of a room's line (docs/waiting-room.md, "Sharded sales"): its place counter
+// (in a state hash of its own), buyer -> place, places given up and seen. A sale over shards
+// keeps partition i under shard i's tag, so the buyers' joins and polls spread over the
+// shards' masters; a sale without shards has one partition, the room's own keys.
+export function roomPartKeys(prefix: string, saleId: number, part: number, parts: number) {
+  if (parts <= 1) {
+    const { state, buyers, gone, seen } = roomKeys(prefix, saleId);
+    return { state, buyers, gone, seen, spare: `${prefix}:{sale:${saleId}}:room:spare` };
+  }
+  const tag = `${shardKeys(prefix, saleId, part, parts).base}:room`;
+  return {
+    state: `${tag}:state`,
+    buyers: `${tag}:buyers`,
+    gone: `${tag}:gone`,
+    seen: (epoch: number) => `${tag}:seen:${epoch}`,
+    // Never written: fills the restore script's keys that a partition has no use for.
+    spare: `${tag}:spare`,
+  };
+}
+export type RoomPartKeys = ReturnType<typeof roomPartKeys>;
+
 // Each API process's admission signals, read by every room's admitter (src/room/outflow.ts).
 export function roomSignalsKey(prefix: string): string {
   return `${prefix}:room-signals`;

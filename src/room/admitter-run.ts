@@ -3,12 +3,14 @@ import { findRoom, saveProgress, unitsThatMayReturn } from '../db/rooms-reposito
 import { roomKeys } from '../gate/keys.js';
 import type { RoomMetrics } from '../observability/room-metrics.js';
 import { drawOnce } from './draw.js';
+import { LineParts } from './line-parts.js';
+import { regionSize } from './partitions.js';
 import { AdaptiveOutflow } from './outflow.js';
 import { restoreRoom } from './restore.js';
-import { advanceScript, dropScript, type RoomTarget } from './scripts.js';
+import { advanceScript, type RoomTarget } from './scripts.js';
 import { epochOf, type RoomSettings } from './settings.js';
-import { bitAt, type OutflowReason, type RoomStatus } from './view-doc.js';
-import { budgetOf, placeAtRank, viewDoc, walk, type Line, type Outflow } from './walk.js';
+import type { OutflowReason, RoomStatus } from './view-doc.js';
+import { budgetOf, viewDoc, walk, type Line, type Outflow } from './walk.js';
 
 export type AdmitterOptions = {
   tickMs: number;
@@ -29,6 +31,9 @@ export type SaleReadings = {
 
 type Batch = { expiresAtMs: number; to: number; passes: number; used: number };
 
+// A line over shards publishes its bitmap of places given up at most this often.
+const publishEveryMs = 1_000;
+
 // Units that may come back are counted in PostgreSQL at most this often.
 const mayReturnEveryMs = 1_000;
 
@@ -46,6 +51,8 @@ export class AdmitterRun {
   private lastStatus: RoomStatus = 'open';
   // The gone bitmap's version last written to PostgreSQL.
   private savedGv = -1;
+  private publishedAtMs = 0;
+  private readonly parts: LineParts;
   private readonly outflow: AdaptiveOutflow;
 
   constructor(
@@ -58,6 +65,7 @@ export class AdmitterRun {
     private readonly metrics: RoomMetrics,
   ) {
     this.outflow = new AdaptiveOutflow(target.redis, target.prefix, options.defaultRate);
+    this.parts = new LineParts(target, db, room.saleId, room.shards);
   }
 
   update(room: RoomSettings): void {
@@ -66,10 +74,17 @@ export class AdmitterRun {
 
   async step(nowMs: number): Promise<'ok' | 'lost'> {
     const keys = roomKeys(this.target.prefix, this.room.saleId);
-    const { state, cursor, line } = await this.readLine(nowMs);
-    const dropped = await this.sweepIdle(line, cursor, Number(state.since ?? 0), nowMs);
-    // Places dropped this step moved the bitmap past the version read.
-    const gv = dropped > 0 ? -2 : Number(state.gv ?? 0);
+    const { state, cursor, line, read } = await this.readLine(nowMs);
+    await this.sweepIdle(line, cursor, Math.max(Number(state.since ?? 0), read.sinceMs), nowMs);
+    line.gone = this.parts.gone;
+    // Over shards, the line's bitmap composed anew is published with the step, a new version.
+    // At most once a publishEveryMs: a line over shards changes its bitmap at nearly every
+    // step while the crowd joins (counters raised), and nobody holds the places passed over.
+    const publish =
+      this.parts.changed && nowMs - this.publishedAtMs >= publishEveryMs
+        ? { bitmap: line.gone ?? Buffer.alloc(1), gv: Number(state.gv ?? 0) + 1 }
+        : null;
+    const gv = publish?.gv ?? (this.parts.parts === 1 ? this.parts.gv : Number(state.gv ?? 0));
     const status = await this.statusOf(nowMs);
     const batches = await this.batches(keys.batches, keys.used);
     const live = batches.filter((b) => b.expiresAtMs > nowMs);
@@ -96,7 +111,7 @@ export class AdmitterRun {
     // PostgreSQL first: what Redis is told has been made durable, so a Redis that forgets
     // is rebuilt at or past it (./restore.ts), never behind.
     await saveProgress(this.db, this.room.saleId, {
-      joined: line.top,
+      joined: read.top,
       admittedTo: moved.cursor,
       admitted,
       batches: live.map((b) => [b.to, b.expiresAtMs, b.passes]),
@@ -113,7 +128,7 @@ export class AdmitterRun {
       admitted,
       batches: live.map((b) => [b.to, b.expiresAtMs]),
       outflow,
-      gv: Number(state.gv ?? 0),
+      gv,
     });
     const written = await advanceScript(this.target, this.room.saleId, {
       token: this.token,
@@ -122,16 +137,21 @@ export class AdmitterRun {
       issued: moved.admitted,
       batch,
       view: JSON.stringify(doc),
+      gone: publish,
       expired: expired.map((b) => b.expiresAtMs),
     });
     if (written === 'NOT_OURS') return 'lost';
     this.savedGv = gv;
+    if (written === 'OK' && publish) {
+      this.parts.changed = false;
+      this.publishedAtMs = nowMs;
+    }
     if (written === 'OK') this.record(doc.waiting, moved.admitted, outflow, outstanding);
     return 'ok';
   }
 
   // The room's state (rebuilt from PostgreSQL when Redis forgot it), the cursor, and the line
-  // in rank order: the prequeue frozen and drawn once the sale has started.
+  // in rank order: its partitions visited, the prequeue frozen and drawn once started.
   private async readLine(nowMs: number) {
     const { redis } = this.target;
     const keys = roomKeys(this.target.prefix, this.room.saleId);
@@ -148,17 +168,16 @@ export class AdmitterRun {
       cursor = Math.max(cursor, (await findRoom(this.db, this.room.saleId))?.admittedTo ?? 0);
       this.reconciled = true;
     }
-    let n = state.n === undefined ? null : Number(state.n);
-    if (n === null && nowMs >= this.room.startsAtMs) {
-      await redis.hsetnx(keys.state, 'n', state.seq ?? '0');
-      n = Number(await redis.hget(keys.state, 'n'));
+    const read = await this.parts.visit(
+      this.room.startsAtMs,
+      epochOf(nowMs, this.room.idleSeconds),
+    );
+    if (read.sizes !== null && !this.order) {
+      this.order = await drawOnce(this.db, this.target, this.room.saleId, read.sizes);
     }
-    if (n !== null && !this.order) {
-      this.order = await drawOnce(this.db, this.target, this.room.saleId, n);
-    }
-    const gone = await redis.getBuffer(keys.gone);
-    const line: Line = { top: Number(state.seq ?? 0), n, order: this.order, gone };
-    return { state, cursor, line };
+    const n = this.order?.length ?? (read.sizes && regionSize(read.sizes));
+    const line: Line = { top: read.frontier, n, order: this.order, gone: this.parts.gone };
+    return { state, cursor, line, read };
   }
 
   // The step's admissions: the rate's allowance under the overbook bound, from the front, once
@@ -251,39 +270,13 @@ export class AdmitterRun {
   // Once per epoch: places seen in none of the last three epochs (idleSeconds at least) and
   // not yet admitted are given up. Not within an idle period of the state's (re)creation:
   // the seen bitmaps start empty then.
-  // Returns how many places it dropped.
-  private async sweepIdle(
-    line: Line,
-    cursor: number,
-    sinceMs: number,
-    nowMs: number,
-  ): Promise<number> {
+  private async sweepIdle(line: Line, cursor: number, sinceMs: number, nowMs: number) {
     const epoch = epochOf(nowMs, this.room.idleSeconds);
-    if (epoch === this.sweptEpoch || nowMs < sinceMs + this.room.idleSeconds * 1500) return 0;
+    if (epoch === this.sweptEpoch || nowMs < sinceMs + this.room.idleSeconds * 1500) return;
     this.sweptEpoch = epoch;
-    const keys = roomKeys(this.target.prefix, this.room.saleId);
-    const seen = await Promise.all(
-      [0, 1, 2].map((back) => this.target.redis.getBuffer(keys.seen(epoch - back))),
-    );
-    const isSet = bitAt;
-    const idle: number[] = [];
-    const firstRank = line.n !== null && !line.order ? 1 : cursor + 1;
-    for (let rank = firstRank; rank <= line.top; rank++) {
-      const place = placeAtRank(line, rank);
-      if (isSet(line.gone, place) || seen.some((bitmap) => isSet(bitmap, place))) continue;
-      idle.push(place);
-    }
-    for (let at = 0; at < idle.length; at += 1000) {
-      const dropped = await dropScript(
-        this.target,
-        this.room.saleId,
-        this.token,
-        idle.slice(at, at + 1000),
-      );
-      if (dropped === null) return 0;
-      this.metrics.idleDrops.inc(this.label, dropped);
-    }
-    if (idle.length > 0) line.gone = await this.target.redis.getBuffer(keys.gone);
-    return idle.length;
+    const idle = await this.parts.idle(line, cursor, epoch);
+    if (idle.length === 0) return;
+    const dropped = await this.parts.drop(idle, this.room.startsAtMs, epoch);
+    this.metrics.idleDrops.inc(this.label, dropped);
   }
 }

@@ -2,19 +2,30 @@ import { randomInt } from 'node:crypto';
 import type { Database } from '../db/client.js';
 import { saveDraw } from '../db/rooms-repository.js';
 import { roomKeys } from '../gate/keys.js';
+import { orderedRegion, regionSize } from './partitions.js';
 import type { RoomTarget } from './scripts.js';
 
-// A uniformly random order of the places 1..n (Fisher-Yates with a cryptographic source:
-// every ordering equally likely), as rank -> place, uint32 little-endian.
-export function drawOrder(n: number): Buffer {
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i + 1;
-  for (let i = n - 1; i > 0; i--) {
+// A uniformly random order of `places` (Fisher-Yates with a cryptographic source: every
+// ordering equally likely).
+function shuffle(places: Uint32Array): void {
+  for (let i = places.length - 1; i > 0; i--) {
     const j = randomInt(i + 1);
-    const swap = order[i]!;
-    order[i] = order[j]!;
-    order[j] = swap;
+    const swap = places[i]!;
+    places[i] = places[j]!;
+    places[j] = swap;
   }
+}
+
+// The line's ordered region as rank -> place, uint32 little-endian: the prequeue (each
+// partition's places up to its frozen size) in a uniformly random order, then the places
+// numbered after the start below the region's end, in number order (./partitions.ts). One
+// partition of size n: a uniform order of 1..n.
+export function drawOrder(sizes: number | readonly number[]): Buffer {
+  const { prequeue, after } = orderedRegion(typeof sizes === 'number' ? [sizes] : sizes);
+  const order = new Uint32Array(prequeue.length + after.length);
+  order.set(prequeue);
+  shuffle(order.subarray(0, prequeue.length));
+  order.set(after, prequeue.length);
   return Buffer.from(order.buffer, order.byteOffset, order.byteLength);
 }
 
@@ -24,18 +35,19 @@ export function orderOf(bytes: Buffer): Uint32Array {
   return order;
 }
 
-// The prequeue's order, drawn once: PostgreSQL keeps the first draw written (a second
-// admitter's draw loses), and Redis gets that one. Returns the order in force.
+// The line's order, drawn once: PostgreSQL keeps the first draw written (a second admitter's
+// draw loses), and Redis gets that one. Returns the order in force.
 export async function drawOnce(
   db: Database,
   target: RoomTarget,
   saleId: number,
-  n: number,
+  sizes: number | readonly number[],
 ): Promise<Uint32Array> {
   const key = roomKeys(target.prefix, saleId).order;
+  const size = regionSize(typeof sizes === 'number' ? [sizes] : sizes);
   const held = await target.redis.getBuffer(key);
-  if (held !== null && held.length === n * 4) return orderOf(held);
-  const saved = await saveDraw(db, saleId, n, drawOrder(n));
+  if (held !== null && held.length === size * 4) return orderOf(held);
+  const saved = await saveDraw(db, saleId, size, drawOrder(sizes));
   await target.redis.set(key, saved.order, 'NX');
   return orderOf(saved.order);
 }

@@ -1,37 +1,80 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../db/client.js';
 import { findRoom } from '../db/rooms-repository.js';
+import { findSale } from '../db/sales-repository.js';
+import { roomKeys, roomPartKeys } from '../gate/keys.js';
+import { localsUpTo, partBitmap } from './partitions.js';
 import { restoreScript, type RoomTarget } from './scripts.js';
 
 // Places handed out after the admitter last wrote `joined` to PostgreSQL are unknown after a
 // loss: numbering starts again this far above it, so no new place takes a lost one's number.
-// A buyer holding a lost place gets it back from their ticket (lua/room-seen-3.lua).
+// A buyer holding a lost place gets it back from their ticket (lua/room-seen-4.lua).
 export const restoreGap = 10_000;
 
 // Creates the room's state in Redis from its row: at the sale's creation (an empty row) or
-// once Redis forgot it. Idempotent: a state that exists is left alone.
+// once Redis forgot it. Idempotent: a state that exists is left alone. A sale over shards has
+// its room's state and each partition's (./partitions.ts), each restored when missing: one
+// master of a cluster may forget its part while the others keep theirs.
 export async function restoreRoom(
   db: Database,
   target: RoomTarget,
   saleId: number,
   nowMs: number,
 ): Promise<boolean> {
-  const row = await findRoom(db, saleId);
+  const [row, sale] = await Promise.all([findRoom(db, saleId), findSale(db, saleId)]);
   if (!row) return false;
+  const parts = sale?.shards ?? 1;
   const fresh = row.joined === 0 && row.admittedTo === 0 && row.drawnSize === null;
-  const top = fresh ? 0 : row.joined + restoreGap;
-  return restoreScript(target, saleId, {
-    incarnation: randomBytes(8).toString('hex'),
-    top,
+  const batches = row.batches.filter(([, expiresAt]) => expiresAt > nowMs);
+  const room = {
     drawnSize: row.drawnSize,
     cursor: row.admittedTo,
     admitted: row.admitted,
     nowMs,
-    gone: fresh ? null : markLost(row.gone, row.joined, top),
     order: row.drawnOrder,
-    batches: row.batches.filter(([, expiresAt]) => expiresAt > nowMs),
-    lostFrom: fresh ? null : row.joined,
+    batches,
+  };
+  if (parts <= 1) {
+    const top = fresh ? 0 : row.joined + restoreGap;
+    return restoreScript(target, roomKeys(target.prefix, saleId), {
+      ...room,
+      incarnation: randomBytes(8).toString('hex'),
+      top,
+      gone: fresh ? null : markLost(row.gone, row.joined, top),
+      lostFrom: fresh ? null : row.joined,
+    });
+  }
+  // The room's own state keeps the line's bitmap composed by the admitter, for the views.
+  const created = await restoreScript(target, roomKeys(target.prefix, saleId), {
+    ...room,
+    incarnation: randomBytes(8).toString('hex'),
+    top: 0,
+    gone: row.gone,
+    lostFrom: null,
   });
+  for (let part = 0; part < parts; part++) {
+    const k = roomPartKeys(target.prefix, saleId, part, parts);
+    const from = localsUpTo(part, row.joined, parts);
+    const top = fresh ? 0 : from + restoreGap;
+    await restoreScript(
+      target,
+      { state: k.state, gone: k.gone, batches: k.spare, order: k.spare },
+      {
+        incarnation: randomBytes(8).toString('hex'),
+        top,
+        // Only marks the partition's prequeue frozen: the drawn order is the room's.
+        drawnSize: row.drawnSize === null ? null : localsUpTo(part, row.drawnSize, parts),
+        cursor: 0,
+        admitted: 0,
+        nowMs,
+        gone: fresh ? null : markLost(partBitmap(row.gone, part, parts), from, top),
+        order: null,
+        batches: [],
+        lostFrom: fresh ? null : from,
+      },
+    );
+  }
+  return created;
 }
 
 // The places given up, plus every place numbered after `from` up to `to`: no one holds those

@@ -1,10 +1,11 @@
 import type { Database } from '../db/client.js';
 import { findSale } from '../db/sales-repository.js';
 import { findRoom } from '../db/rooms-repository.js';
-import { roomKeys } from '../gate/keys.js';
+import { roomPartKeys } from '../gate/keys.js';
 import type { Logger } from '../observability/logger.js';
 import type { RoomMetrics } from '../observability/room-metrics.js';
 import type { RedisClient } from '../redis/connection.js';
+import { partOfBuyer, partOfPlace, placeOf as placeNumber } from './partitions.js';
 import { placeOf, type PlaceAnswer } from './place.js';
 import { restoreRoom } from './restore.js';
 import type { RoomViews } from './room-views.js';
@@ -100,31 +101,19 @@ export class Rooms {
       ttlSeconds: seenTtlSeconds(room.idleSeconds),
     };
     const target = { redis: this.redis, prefix: this.prefix };
-    let joined = await joinScript(
-      target,
-      room.saleId,
-      buyer,
-      room.startsAtMs,
-      seen,
-      ticket?.place ?? 0,
-    );
+    const { part, keys, local } = this.partOf(room, buyer, ticket?.place);
+    const joinIt = () => joinScript(target, keys, buyer, room.startsAtMs, seen, local);
+    let joined = await joinIt();
     if (joined === 'missing') {
       await restoreRoom(this.db, target, room.saleId, now);
-      joined = await joinScript(
-        target,
-        room.saleId,
-        buyer,
-        room.startsAtMs,
-        seen,
-        ticket?.place ?? 0,
-      );
+      joined = await joinIt();
       if (joined === 'missing') throw new Error(`room ${room.saleId} could not be restored`);
     }
     if (!joined.existed) this.metrics.joins.inc();
     const joinedAtMs = joined.existed && ticket ? ticket.joinedAtMs : joined.nowMs;
     return this.reply(room, buyer, {
       saleId: room.saleId,
-      place: joined.place,
+      place: placeNumber(part, joined.place, room.shards),
       joinedAtMs,
       admitted: false,
     });
@@ -135,11 +124,12 @@ export class Rooms {
   async place(room: RoomSettings, buyer: string, ticketToken?: string): Promise<PlaceReply | null> {
     let ticket: Ticket | null = this.tokens.readTicket(buyer, room.saleId, ticketToken);
     if (!ticket) {
-      const place = await this.redis.hget(roomKeys(this.prefix, room.saleId).buyers, buyer);
-      if (place === null) return null;
+      const { part, keys } = this.partOf(room, buyer);
+      const local = await this.redis.hget(keys.buyers, buyer);
+      if (local === null) return null;
       ticket = {
         saleId: room.saleId,
-        place: Number(place),
+        place: placeNumber(part, Number(local), room.shards),
         joinedAtMs: Date.now(),
         admitted: false,
       };
@@ -150,10 +140,20 @@ export class Rooms {
   async leave(room: RoomSettings, buyer: string, ticketToken?: string): Promise<void> {
     const ticket = this.tokens.readTicket(buyer, room.saleId, ticketToken);
     const target = { redis: this.redis, prefix: this.prefix };
-    await leaveScript(target, room.saleId, buyer, ticket?.place ?? 0);
+    const { keys, local } = this.partOf(room, buyer, ticket?.place);
+    await leaveScript(target, keys, buyer, local);
     if (ticket) this.views.markGone(room.saleId, ticket.place);
     this.seen.get(room.saleId)?.delete(buyer);
     this.metrics.leaves.inc();
+  }
+
+  // The buyer's partition of the line (their home shard's, on a sale over shards), and the
+  // local number of the place their ticket names (0: none, or not in that partition).
+  private partOf(room: RoomSettings, buyer: string, place?: number) {
+    const part = partOfBuyer(buyer, room.shards);
+    const keys = roomPartKeys(this.prefix, room.saleId, part, room.shards);
+    const named = place ? partOfPlace(place, room.shards) : null;
+    return { part, keys, local: named?.part === part ? named.local : 0 };
   }
 
   // The buyer's pass for this sale when it is valid now; verified in memory.
@@ -210,7 +210,6 @@ export class Rooms {
 
   private async flushSeen(): Promise<void> {
     const now = Date.now();
-    const target = { redis: this.redis, prefix: this.prefix };
     for (const [saleId, places] of this.seen) {
       if (places.size === 0) continue;
       this.seen.set(saleId, new Map());
@@ -221,17 +220,37 @@ export class Rooms {
         ttlSeconds: seenTtlSeconds(room.idleSeconds),
       };
       try {
-        const all = [...places];
-        // Bounded scripts: a million polls an interval is hundreds of calls, not one huge one.
-        for (let at = 0; at < all.length; at += seenChunk) {
-          const batch = all.slice(at, at + seenChunk);
-          if (!(await seenScript(target, saleId, seen, batch))) {
-            await restoreRoom(this.db, target, saleId, now);
-            await seenScript(target, saleId, seen, batch);
-          }
-        }
+        await this.flushRoom(room, seen, places, now);
       } catch (error) {
         this.logger.warn({ err: error, saleId }, 'room places seen not flushed');
+      }
+    }
+  }
+
+  // The room's places seen, by partition, in bounded scripts: a million polls an interval is
+  // hundreds of calls, not one huge one.
+  private async flushRoom(
+    room: RoomSettings,
+    seen: { epoch: number; ttlSeconds: number },
+    places: Map<string, number>,
+    now: number,
+  ): Promise<void> {
+    const target = { redis: this.redis, prefix: this.prefix };
+    const byPart = new Map<number, [string, number][]>();
+    for (const [buyer, place] of places) {
+      const { part, local } = partOfPlace(place, room.shards);
+      let list = byPart.get(part);
+      if (!list) byPart.set(part, (list = []));
+      list.push([buyer, local]);
+    }
+    for (const [part, all] of byPart) {
+      const keys = roomPartKeys(this.prefix, room.saleId, part, room.shards);
+      for (let at = 0; at < all.length; at += seenChunk) {
+        const batch = all.slice(at, at + seenChunk);
+        if (!(await seenScript(target, keys, seen, batch))) {
+          await restoreRoom(this.db, target, room.saleId, now);
+          await seenScript(target, keys, seen, batch);
+        }
       }
     }
   }

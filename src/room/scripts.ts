@@ -1,9 +1,11 @@
-import { roomKeys } from '../gate/keys.js';
+import { roomKeys, type RoomPartKeys } from '../gate/keys.js';
 import { codeName } from '../gate/codes.js';
 import { runScript, type ScriptTarget } from '../gate/scripts/registry.js';
 
-// The room's Lua scripts (lua/room-*.lua), each behind one typed call. Every key of a room is
-// under its sale's tag: one slot, on a cluster too.
+// The room's Lua scripts (lua/room-*.lua), each behind one typed call. The room's own keys are
+// under its sale's tag; a partition's (join, leave, seen, tend) under its own (roomPartKeys),
+// which is the sale's for a sale without shards. Each call is one slot, on a cluster too.
+// Partition scripts take and answer local place numbers (./partitions.ts).
 export type RoomTarget = Pick<ScriptTarget, 'redis' | 'prefix'>;
 
 type Reply = [number, ...unknown[]];
@@ -21,13 +23,12 @@ export type Joined = { place: number; nowMs: number; existed: boolean } | 'missi
 
 export async function joinScript(
   target: RoomTarget,
-  saleId: number,
+  k: RoomPartKeys,
   buyer: string,
   startsAtMs: number,
   seen: { epoch: number; ttlSeconds: number },
   ticketPlace: number,
 ): Promise<Joined> {
-  const k = roomKeys(target.prefix, saleId);
   const keys = [k.state, k.buyers, k.gone, k.seen(seen.epoch)];
   const reply = await call(target, 'roomJoin', keys, [
     buyer,
@@ -41,22 +42,20 @@ export async function joinScript(
 
 export async function leaveScript(
   target: RoomTarget,
-  saleId: number,
+  k: RoomPartKeys,
   buyer: string,
   ticketPlace: number,
 ): Promise<void> {
-  const k = roomKeys(target.prefix, saleId);
   await call(target, 'roomLeave', [k.state, k.buyers, k.gone], [buyer, ticketPlace]);
 }
 
 // False when the room's state is gone (restore it, then flush again).
 export async function seenScript(
   target: RoomTarget,
-  saleId: number,
+  k: RoomPartKeys,
   seen: { epoch: number; ttlSeconds: number },
   places: readonly (readonly [string, number])[],
 ): Promise<boolean> {
-  const k = roomKeys(target.prefix, saleId);
   const args: (string | number)[] = [seen.ttlSeconds];
   for (const [buyer, place] of places) args.push(buyer, place);
   const keys = [k.state, k.buyers, k.seen(seen.epoch), k.gone];
@@ -78,13 +77,13 @@ export type RoomRestore = {
   lostFrom: number | null;
 };
 
-// True when this call created the state.
+// True when this call created the state. `k`: the room's keys, or a partition's (its spare
+// key standing for the batches and the order, which it has none of).
 export async function restoreScript(
   target: RoomTarget,
-  saleId: number,
+  k: { state: string; gone: string; batches: string; order: string },
   room: RoomRestore,
 ): Promise<boolean> {
-  const k = roomKeys(target.prefix, saleId);
   const args: (string | number | Buffer)[] = [
     room.incarnation,
     room.top,
@@ -123,6 +122,9 @@ export type Advance = {
   issued: number;
   batch: { expiresAtMs: number; to: number } | null;
   view: string;
+  // A sale over shards: the line's places given up, composed from its partitions', and its
+  // version (null: unchanged, or a sale without shards).
+  gone: { bitmap: Buffer; gv: number } | null;
   expired: readonly number[];
 };
 
@@ -135,7 +137,7 @@ export async function advanceScript(
   const reply = await call(
     target,
     'roomAdvance',
-    [k.state, k.lease, k.batches, k.used, k.view],
+    [k.state, k.lease, k.batches, k.used, k.view, k.gone],
     [
       step.token,
       step.incarnation,
@@ -144,25 +146,49 @@ export async function advanceScript(
       step.batch ? step.batch.expiresAtMs : '',
       step.batch ? `${step.batch.to}:${step.issued}` : '',
       step.view,
+      step.gone?.bitmap ?? '',
+      step.gone?.gv ?? '',
       step.expired.length,
       ...step.expired,
     ],
   );
-  const code = codeName(reply[0], 'room-advance-5');
+  const code = codeName(reply[0], 'room-advance-6');
   if (code !== 'OK' && code !== 'NOT_OURS' && code !== 'STALE') throw new Error(code);
   return code;
 }
 
-// How many of `places` this call gave up; null when the lease is another's.
-export async function dropScript(
+export type Tended = {
+  seq: number;
+  // The partition's prequeue size, once frozen.
+  n: number | null;
+  gv: number;
+  inc: string;
+  since: number;
+  dropped: number;
+};
+
+// The admitter's visit to one partition (lua/room-tend-5.lua): 'missing' when Redis forgot it.
+export async function tendScript(
   target: RoomTarget,
-  saleId: number,
-  token: string,
-  places: readonly number[],
-): Promise<number | null> {
-  const k = roomKeys(target.prefix, saleId);
-  const reply = await call(target, 'roomDrop', [k.state, k.lease, k.gone], [token, ...places]);
-  return codeName(reply[0], 'room-drop-3') === 'OK' ? Number(reply[1]) : null;
+  k: RoomPartKeys,
+  visit: { startsAtMs: number; epoch: number; round: number; drop: readonly number[] },
+): Promise<Tended | 'missing'> {
+  const keys = [k.state, k.gone, ...[0, 1, 2].map((back) => k.seen(visit.epoch - back))];
+  const reply = await call(target, 'roomTend', keys, [
+    visit.startsAtMs,
+    visit.round,
+    ...visit.drop,
+  ]);
+  if (codeName(reply[0], 'room-tend-5') === 'MISSING') return 'missing';
+  const n = Number(reply[2]);
+  return {
+    seq: Number(reply[1]),
+    n: n < 0 ? null : n,
+    gv: Number(reply[3]),
+    inc: String(reply[4]),
+    since: Number(reply[5]),
+    dropped: Number(reply[6]),
+  };
 }
 
 // True when this is the pass's first counted use.

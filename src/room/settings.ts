@@ -11,6 +11,8 @@ export type RoomSettings = {
   idleSeconds: number;
   admitPerSecond: number | null;
   proofOfWork: boolean;
+  // The sale's shard count: its line's partitions (./partitions.ts).
+  shards: number;
 };
 
 export function roomSettings(sale: Sale, room: WaitingRoom): RoomSettings {
@@ -23,6 +25,7 @@ export function roomSettings(sale: Sale, room: WaitingRoom): RoomSettings {
     idleSeconds: room.idleSeconds,
     admitPerSecond: room.admitPerSecond,
     proofOfWork: sale.proofOfWork,
+    shards: sale.shards,
   };
 }
 

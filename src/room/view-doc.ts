@@ -1,4 +1,4 @@
-// What the admitter publishes for every API process (lua/room-advance-5.lua writes it; each
+// What the admitter publishes for every API process (lua/room-advance-6.lua writes it; each
 // process reads it once per ROOM_VIEW_MS): all a poll needs besides the buyer's own ticket.
 export type RoomStatus = 'open' | 'held' | 'closed';
 

@@ -1,39 +1,33 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { rejectOrderPublishes, type TestEnv } from '../support/env.js';
-import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
+import { rejectOrderPublishes } from '../support/env.js';
+import { useSystem } from '../support/use-system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { saleKeys } from '../../src/gate/keys.js';
 
 // DESIGN.md, "publish not confirmed": the broker refuses the order, the API releases the
 // reservation and answers 503, and nothing stays reserved.
 // a publish the broker refuses
-let env: TestEnv;
-let sut: System;
-let api: Client;
+const system = useSystem('pubfail');
 let redis: Redis;
 
-beforeAll(async () => {
-  ({ env, sut, api } = await openSystem('pubfail'));
-  redis = new Redis(env.config.redis.url);
+beforeAll(() => {
+  redis = new Redis(system.env.config.redis.url);
 });
-afterAll(async () => {
-  redis?.disconnect();
-  await closeSystem(sut, env);
-});
+afterAll(() => redis?.disconnect());
 
 it('answers 503, returns the units and forgets the Idempotency-Key', async () => {
   const saleId = (
-    await api.createSale({ sku: 'pubfail', name: 'Refused', stock: 3, perUserLimit: 2 })
+    await system.api.createSale({ sku: 'pubfail', name: 'Refused', stock: 3, perUserLimit: 2 })
   ).body.id as number;
-  const keys = saleKeys(env.config.redis.prefix, saleId);
+  const keys = saleKeys(system.env.config.redis.prefix, saleId);
   const answers: Answer[] = [];
 
-  const acceptPublishes = await rejectOrderPublishes(env);
+  const acceptPublishes = await rejectOrderPublishes(system.env);
   try {
     const refused = await Promise.all(
       ['a', 'b', 'c'].map((buyer) =>
-        api.purchase(saleId, buyer, { quantity: 1 }, { 'idempotency-key': `k-${buyer}` }),
+        system.api.purchase(saleId, buyer, { quantity: 1 }, { 'idempotency-key': `k-${buyer}` }),
       ),
     );
     for (const answer of refused) {
@@ -49,26 +43,31 @@ it('answers 503, returns the units and forgets the Idempotency-Key', async () =>
   }
 
   // The same key again is a new request, not a replay of an order that never was.
-  const retried = await api.purchase(saleId, 'a', { quantity: 2 }, { 'idempotency-key': 'k-a' });
+  const retried = await system.api.purchase(
+    saleId,
+    'a',
+    { quantity: 2 },
+    { 'idempotency-key': 'k-a' },
+  );
   expect(retried.status).toBe(202);
   answers.push({ status: 202, orderId: retried.body.orderId, buyer: 'a', quantity: 2 });
-  const other = await api.purchase(saleId, 'b', { quantity: 1 });
+  const other = await system.api.purchase(saleId, 'b', { quantity: 1 });
   expect(other.status).toBe(202);
   answers.push({ status: 202, orderId: other.body.orderId, buyer: 'b', quantity: 1 });
 
-  const result = await assertOracle(env, saleId, answers);
+  const result = await assertOracle(system.env, saleId, answers);
   expect(result.confirmedUnits).toBe(3);
 });
 
 it('gives a same-key replay that raced a refused publish a durable failed order', async () => {
-  const saleId = (await api.createSale({ sku: 'pubfail-race', name: 'Race', stock: 3 })).body
+  const saleId = (await system.api.createSale({ sku: 'pubfail-race', name: 'Race', stock: 3 })).body
     .id as number;
-  const acceptPublishes = await rejectOrderPublishes(env);
+  const acceptPublishes = await rejectOrderPublishes(system.env);
   let racing;
   try {
     racing = await Promise.all(
       Array.from({ length: 10 }, () =>
-        api.purchase(saleId, 'racer', { quantity: 1 }, { 'idempotency-key': 'same' }),
+        system.api.purchase(saleId, 'racer', { quantity: 1 }, { 'idempotency-key': 'same' }),
       ),
     );
   } finally {
@@ -83,7 +82,7 @@ it('gives a same-key replay that raced a refused publish a durable failed order'
     'a replay answered while the first request waited for the broker',
   ).toBeGreaterThan(0);
   for (const answer of replayed) {
-    const order = await api.order(answer.body.orderId as string, 'racer');
+    const order = await system.api.order(answer.body.orderId as string, 'racer');
     expect(order.body).toMatchObject({ status: 'failed', reason: 'publish_failed' });
   }
   const answers: Answer[] = racing.map((answer) => ({
@@ -92,8 +91,8 @@ it('gives a same-key replay that raced a refused publish a durable failed order'
     buyer: 'racer',
     quantity: 1,
   }));
-  await assertOracle(env, saleId, answers);
+  await assertOracle(system.env, saleId, answers);
   expect(
-    Number(await redis.hget(saleKeys(env.config.redis.prefix, saleId).sale, 'remaining')),
+    Number(await redis.hget(saleKeys(system.env.config.redis.prefix, saleId).sale, 'remaining')),
   ).toBe(3);
 });

@@ -6,6 +6,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, startSystem, type Client, type System } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
+import { buyersNamed } from '../support/buyers.js';
+import { roomClient } from '../support/room.js';
+import { buyThroughLine, createRoomSale, joinAll } from '../support/room-line.js';
 import { launchChromium } from '../support/browser.js';
 import { signBuyerToken } from '../../src/auth/jwt.js';
 import { cheapProofOfWork } from '../support/proof-of-work.js';
@@ -70,16 +73,8 @@ it('serves the page and its files under a CSP, and nothing else', async () => {
 });
 
 it('shows the countdown, the place, the turn, and the order of a buyer who joined early', async () => {
-  const startsAt = new Date(Date.now() + 8_000);
-  const created = await api.createSale({
-    sku: 'room-page',
-    name: 'Trail shoes, size 42',
-    stock: 3,
-    startsAt: startsAt.toISOString(),
-    waitingRoom: { admitPerSecond: 5 },
-  });
-  expect(created.status).toBe(201);
-  const saleId = created.body.id as number;
+  const shoes = { startsIn: 8, name: 'Trail shoes, size 42' };
+  const saleId = await createRoomSale(api, 'room-page', 3, { admitPerSecond: 5 }, shoes);
   const page = await openRoom(saleId, 'page-alice');
 
   // Before the start: the countdown runs and the buyer is in the prequeue.
@@ -111,18 +106,10 @@ it('shows the countdown, the place, the turn, and the order of a buyer who joine
 });
 
 it("shows a latecomer's position and wait, and moves them up", async () => {
-  const created = await api.createSale({
-    sku: 'room-page-late',
-    name: 'Limited hoodie',
-    stock: 50,
-    waitingRoom: { admitPerSecond: 1 },
-  });
-  const saleId = created.body.id as number;
+  const hoodie = { name: 'Limited hoodie' };
+  const saleId = await createRoomSale(api, 'room-page-late', 50, { admitPerSecond: 1 }, hoodie);
   // Ten buyers in line first: after the start the line is first come, first served.
-  for (let i = 0; i < 10; i++) {
-    const joined = await api.raw('POST', `/sales/${saleId}/queue`, api.buyerHeaders(`early-${i}`));
-    expect(joined.status).toBe(200);
-  }
+  await joinAll(roomClient(api), saleId, buyersNamed('early', 10));
   const page = await openRoom(saleId, 'page-erin');
   const position = page.locator('#position');
   await expect.poll(() => position.textContent(), { timeout: 15_000 }).toMatch(/^\d+$/);
@@ -141,14 +128,9 @@ it("shows a latecomer's position and wait, and moves them up", async () => {
 });
 
 it('tells a buyer of a sold-out sale at once', async () => {
-  const created = await api.createSale({
-    sku: 'room-page-gone',
-    name: 'Last pair',
-    stock: 1,
-    waitingRoom: { admitPerSecond: 5 },
-  });
-  const saleId = created.body.id as number;
-  const orderId = await buyThroughLine(api, saleId, 'page-bob');
+  const pair = { name: 'Last pair' };
+  const saleId = await createRoomSale(api, 'room-page-gone', 1, { admitPerSecond: 5 }, pair);
+  const orderId = await buyThroughLine(roomClient(api), saleId, 'page-bob');
   await waitFor(async () => (await api.order(orderId, 'page-bob')).body.status === 'confirmed', {
     what: 'the order confirmed',
   });
@@ -181,15 +163,8 @@ it('tells a buyer of a sold-out sale at once', async () => {
 });
 
 it('solves the proof of work of a sale that asks for it, and joins with it', async () => {
-  const created = await api.createSale({
-    sku: 'room-page-work',
-    name: 'Console bundle',
-    stock: 5,
-    startsAt: new Date(Date.now() + 120_000).toISOString(),
-    proofOfWork: true,
-    waitingRoom: {},
-  });
-  const saleId = created.body.id as number;
+  const bundle = { startsIn: 120, name: 'Console bundle', proofOfWork: true };
+  const saleId = await createRoomSale(api, 'room-page-work', 5, {}, bundle);
   const calls: string[] = [];
   const page = await openRoom(saleId, 'page-dave', calls);
   await page.getByText('drawn at the start').waitFor({ timeout: 15_000 });
@@ -199,26 +174,3 @@ it('solves the proof of work of a sale that asks for it, and joins with it', asy
   expect(calls).toContain(`GET /sales/${saleId}/challenge 200`);
   expect(calls).toContain(`POST /sales/${saleId}/queue 200`);
 });
-
-// Join, poll until admitted, buy with the pass: the order's id.
-async function buyThroughLine(api: Client, saleId: number, buyer: string): Promise<string> {
-  const headers = api.buyerHeaders(buyer);
-  const joined = await api.raw('POST', `/sales/${saleId}/queue`, headers);
-  expect(joined.status).toBe(200);
-  let place = joined.body;
-  await waitFor(
-    async () => {
-      const polled = await api.raw('GET', `/sales/${saleId}/queue`, {
-        ...headers,
-        'x-queue-ticket': place.ticket as string,
-      });
-      place = polled.body;
-      return place.state === 'admitted';
-    },
-    { timeoutMs: 30_000, intervalMs: 300, what: `${buyer} admitted` },
-  );
-  const pass = { 'x-queue-pass': place.pass as string };
-  const bought = await api.purchase(saleId, buyer, { quantity: 1 }, pass);
-  expect(bought.status, JSON.stringify(bought.body)).toBe(202);
-  return bought.body.orderId as string;
-}

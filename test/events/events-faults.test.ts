@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
+import { createTestEnv, type TestEnv } from '../support/env.js';
 import { client, type Client } from '../support/system.js';
 import { assertPaymentOracle, payWebhook, sql } from '../support/payments.js';
 import { keepBuying } from '../support/buyers.js';
+import { createSaleOk } from '../support/sales.js';
+import { expectEventsDelivered } from '../support/event-deliveries.js';
 import { readyWithin, settleFast, spawnPipeline } from '../support/failures.js';
 import { killAll, spawnProcess, type Child } from '../support/processes.js';
 import {
@@ -12,11 +14,8 @@ import {
   type RabbitNode,
 } from '../support/rabbit-cluster.js';
 import {
-  assertEventsOracle,
   bindEventsQueue,
   expectedStatuses,
-  outboxRows,
-  readEventsQueue,
   startReceiver,
   type Receiver,
 } from '../support/events.js';
@@ -97,14 +96,8 @@ function settleOrders(saleId: number) {
 }
 
 it('delivers every event exactly once by id, in order per order, signed', async () => {
-  const sale = await api.createSale({
-    sku: 'events-faults',
-    name: 'Events under faults',
-    stock: 250,
-    paymentWindowSeconds: 10,
-  });
-  expect(sale.status).toBe(201);
-  const saleId = sale.body.id as number;
+  const sale = { sku: 'events-faults', name: 'Events under faults', stock: 250 };
+  const saleId = await createSaleOk(api, { ...sale, paymentWindowSeconds: 10 });
   const buying = keepBuying(api, saleId, (i) => ({ buyer: `evf-${i}` }), { lanes: 4, gapMs: 30 });
   const stopSettling = settleOrders(saleId);
 
@@ -144,22 +137,15 @@ it('delivers every event exactly once by id, in order per order, signed', async 
     'paid',
   ]);
   const changes = [...expected.values()].flat().length;
-  await waitFor(
-    async () =>
-      (await outboxRows(env, saleId)).every((row) => row.published) &&
-      new Set(receiver.deliveries.map((d) => d.id)).size >= changes,
-    {
-      timeoutMs: 60_000,
-      what: () =>
-        `${changes} events delivered (have ${new Set(receiver.deliveries.map((d) => d.id)).size})`,
-    },
-  );
-  const published = await readEventsQueue(node.url());
+  const published = await expectEventsDelivered(env, saleId, expected, {
+    receiver,
+    amqpUrl: node.url(),
+    timeoutMs: 60_000,
+  });
   // How many repeats the faults caused (each with its event's id), for the log.
   console.log(
     `events ${changes}, on RabbitMQ ${published.length}, webhooks ${receiver.deliveries.length}; ${buying.tally()}`,
   );
-  assertEventsOracle(expected, await outboxRows(env, saleId), published, receiver);
   // The killed relay's batch went out twice, with the same ids; its webhooks only once.
   expect(published.length).toBeGreaterThan(new Set(published.map((p) => p.messageId)).size);
   expect(receiver.deliveries.length).toBe(changes);

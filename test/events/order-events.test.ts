@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, pool, startSystem, type Client, type System } from '../support/system.js';
+import { client, startSystem, type Client, type System } from '../support/system.js';
 import { assertPaymentOracle, payWebhook } from '../support/payments.js';
-import type { Answer } from '../support/oracle.js';
+import { buyersNamed, buyOnce } from '../support/buyers.js';
+import { createSaleOk } from '../support/sales.js';
+import { expectEventsDelivered } from '../support/event-deliveries.js';
 import {
-  assertEventsOracle,
   bindEventsQueue,
   expectedStatuses,
-  outboxRows,
-  readEventsQueue,
   startReceiver,
   type Receiver,
 } from '../support/events.js';
@@ -46,24 +45,11 @@ afterAll(async () => {
 });
 
 it('makes one event per status change, published and delivered signed, retried with its id', async () => {
-  const sale = await api.createSale({
-    sku: 'events-1',
-    name: 'Events',
-    stock: 30,
-    paymentWindowSeconds: 10,
-  });
-  expect(sale.status).toBe(201);
-  const saleId = sale.body.id as number;
+  const sale = { sku: 'events-1', name: 'Events', stock: 30, paymentWindowSeconds: 10 };
+  const saleId = await createSaleOk(api, sale);
   // The receiver's first three answers are 500s: those deliveries come again.
   receiver.refuseNext(3);
-  const buyers = Array.from({ length: 30 }, (_, i) => `ev-${i}`);
-  const answers: Answer[] = await pool(
-    buyers.map((buyer) => async () => {
-      const answer = await api.purchase(saleId, buyer);
-      return { status: answer.status, orderId: answer.body?.orderId, buyer, quantity: 1 };
-    }),
-    8,
-  );
+  const answers = await buyOnce(api, saleId, buyersNamed('ev', 30), 8);
   expect(answers.every((a) => a.status === 202)).toBe(true);
   for (const a of answers) {
     await waitFor(async () => (await api.order(a.orderId!, a.buyer)).body.status === 'confirmed');
@@ -85,14 +71,7 @@ it('makes one event per status change, published and delivered signed, retried w
 
   const expected = await expectedStatuses(env, saleId);
   expect([...expected.values()].flat().length).toBe(60);
-  await waitFor(
-    async () =>
-      (await outboxRows(env, saleId)).every((row) => row.published) &&
-      new Set(receiver.deliveries.map((d) => d.id)).size === 60,
-    { what: () => `60 events delivered (have ${receiver.deliveries.length})` },
-  );
-  const outbox = await outboxRows(env, saleId);
-  assertEventsOracle(expected, outbox, await readEventsQueue(env.config.amqp.url), receiver);
+  await expectEventsDelivered(env, saleId, expected, { receiver, amqpUrl: env.config.amqp.url });
   // Nothing failed but the three refusals, which were retried: each event delivered once.
   expect(receiver.deliveries.length).toBe(60);
   const delivered = receiver.deliveries[0]!;

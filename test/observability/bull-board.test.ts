@@ -1,54 +1,18 @@
-import { accessSync, constants, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { chromium, type Browser, type Response } from 'playwright-core';
+import type { Browser, Response } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestEnv } from '../support/env.js';
-import { client, pool, type System, openSystem, closeSystem } from '../support/system.js';
+import { client, type System, openSystem, closeSystem } from '../support/system.js';
+import { buyersNamed, buyOnce } from '../support/buyers.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
+import { findBrowser, launchChromium } from '../support/browser.js';
 import { bullPrefix } from '../../src/queues/names.js';
 
 const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
-
-// Any installed Chromium or Chrome: CHROME_PATH, else the usual names on PATH, else the usual
-// macOS apps. playwright-core never downloads a browser.
-const browserNames = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
-const macApps = [
-  '/Applications/Chromium.app/Contents/MacOS/Chromium',
-  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
-];
-
-const isExecutable = (file: string): boolean => {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-};
-
-const findBrowser = (): { path: string } | { problem: string } => {
-  const install =
-    'install it with `sudo apt-get install -y chromium` (Debian; any Chrome or Chromium will do)';
-  const chosen = process.env.CHROME_PATH;
-  if (chosen) {
-    if (isExecutable(chosen)) return { path: chosen };
-    return { problem: `CHROME_PATH=${chosen} is not an executable file: ${install}` };
-  }
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  const candidates = [
-    ...browserNames.flatMap((name) => dirs.map((dir) => path.join(dir, name))),
-    ...macApps,
-  ];
-  const found = candidates.find(isExecutable);
-  if (found) return { path: found };
-  return {
-    problem: `bull-board's browser test needs Chromium, and none of ${browserNames.join(', ')} is on PATH: ${install}, or set CHROME_PATH`,
-  };
-};
 
 const browserFound = findBrowser();
 
@@ -59,20 +23,6 @@ const requireBrowser = (): string => {
   missing.stack = missing.message;
   throw missing;
 };
-
-const launchChromium = () =>
-  chromium.launch({
-    executablePath: requireBrowser(),
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
 
 // bull-board in a real browser
 let env: TestEnv;
@@ -89,14 +39,7 @@ beforeAll(async () => {
   const api = client(sut.baseUrl, env);
   const created = await api.createSale({ sku: 'board-3', name: 'Three', stock: 3 });
   const saleId = created.body.id as number;
-  saleAnswers = await pool(
-    Array.from({ length: 4 }, (_, i) => async (): Promise<Answer> => {
-      const buyer = `buyer-${i}`;
-      const answer = await api.purchase(saleId, buyer);
-      return { status: answer.status, orderId: answer.body?.orderId, buyer, quantity: 1 };
-    }),
-    4,
-  );
+  saleAnswers = await buyOnce(api, saleId, buyersNamed('buyer', 4), 4);
   await assertOracle(env, saleId, saleAnswers);
   // A queue the API knows nothing about, which the board must find by itself.
   const other = new Queue('maintenance', {

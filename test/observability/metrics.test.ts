@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitFor, type TestEnv } from '../support/env.js';
-import { client, pool, type System, openSystem, closeSystem } from '../support/system.js';
-import { assertOracle, type Answer } from '../support/oracle.js';
+import { client, type System, openSystem, closeSystem } from '../support/system.js';
+import { buyersNamed, buyOnce } from '../support/buyers.js';
+import { assertOracle } from '../support/oracle.js';
 
 // One sample of a Prometheus text exposition: the value of `name` whose labels include all
 // of `labels` (summed when several series match), or undefined when none does.
@@ -58,14 +59,7 @@ it('moves every pipeline metric after a small sale', async () => {
   expect(sample(before, 'flashline_sale_remaining_units', sale)).toBe(5);
 
   // Eight buyers for five units: five 202s, three sold out.
-  const answers = await pool(
-    Array.from({ length: 8 }, (_, i) => async (): Promise<Answer> => {
-      const buyer = `buyer-${i}`;
-      const answer = await api.purchase(saleId, buyer);
-      return { status: answer.status, orderId: answer.body?.orderId, buyer, quantity: 1 };
-    }),
-    4,
-  );
+  const answers = await buyOnce(api, saleId, buyersNamed('buyer', 8), 4);
   expect(answers.filter((a) => a.status === 202)).toHaveLength(5);
   expect(answers.filter((a) => a.status === 409)).toHaveLength(3);
   await assertOracle(env, saleId, answers);

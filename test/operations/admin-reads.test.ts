@@ -2,8 +2,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitFor, type TestEnv } from '../support/env.js';
 import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
-import { assertOracle, type Answer } from '../support/oracle.js';
+import { assertOracle } from '../support/oracle.js';
 import { adminOf } from '../support/admin.js';
+import { buyersNamed, buyOnce } from '../support/buyers.js';
 
 // GET /admin/sales and GET /admin/sales/:saleId (API.md, Operating a sale): pages newest
 // first, and one sale's live counts by order status, kept by the orders' trigger.
@@ -71,13 +72,8 @@ it('counts a sale orders by status as they change, equal to the orders table', a
     cancelled: 0,
     failed: 0,
   });
-  const answers: Answer[] = await Promise.all(
-    Array.from({ length: 12 }, async (_, i) => {
-      const buyer = `counter-${i}`;
-      const answer = await api.purchase(saleId, buyer);
-      return { status: answer.status, orderId: answer.body?.orderId, buyer, quantity: 1 };
-    }),
-  );
+  // All twelve at once.
+  const answers = await buyOnce(api, saleId, buyersNamed('counter', 12), 12);
   await assertOracle(env, saleId, answers);
   await waitFor(async () => (await admin.sale(saleId)).body.orders.confirmed === 7, {
     timeoutMs: 10_000,

@@ -1,16 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { waitFor, type TestEnv } from '../support/env.js';
-import {
-  client,
-  groupByStatus,
-  pool,
-  type Client,
-  type System,
-  openSystem,
-  closeSystem,
-} from '../support/system.js';
-import { assertOracle, type Answer } from '../support/oracle.js';
+import { waitFor } from '../support/env.js';
+import { groupByStatus } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
+import { buyersNamed, buyOnce } from '../support/buyers.js';
+import { assertOracle } from '../support/oracle.js';
 import { settleFast, startTestCompensator, type RunningCompensator } from '../support/failures.js';
 import { adminOf } from '../support/admin.js';
 import { Gate, gateOptions } from '../../src/gate/gate.js';
@@ -21,39 +15,26 @@ import { createRedis, scanKeys, type RedisClient } from '../../src/redis/connect
 // the crash windows between PostgreSQL's commit and the gate (docs/sale-changes.md): the
 // reconciler applies PostgreSQL's settings where Redis holds others.
 // a changed sale across Redis loss and crashes
-let env: TestEnv;
-let sut: System;
-let api: Client;
+const system = useSystem('change-recovery', settleFast);
 let admin: ReturnType<typeof adminOf>;
 let compensator: RunningCompensator;
 let redis: RedisClient;
 let db: pg.Client;
 
 beforeAll(async () => {
-  ({ env, sut } = await openSystem('change-recovery', settleFast));
-  compensator = await startTestCompensator(env);
-  api = client(sut.baseUrl, env);
-  admin = adminOf(api, env);
-  redis = createRedis(env.config);
-  db = new pg.Client({ connectionString: env.config.database.url });
+  compensator = await startTestCompensator(system.env);
+  admin = adminOf(system.api, system.env);
+  redis = createRedis(system.env.config);
+  db = new pg.Client({ connectionString: system.env.config.database.url });
   await db.connect();
 });
 afterAll(async () => {
   await db?.end();
   redis?.disconnect();
   await compensator?.stop();
-  await closeSystem(sut, env);
 });
 
-const buy = (saleId: number, buyers: string[]) =>
-  pool(
-    buyers.map((buyer) => async (): Promise<Answer> => {
-      const answer = await api.purchase(saleId, buyer);
-      return { status: answer.status, orderId: answer.body?.orderId, buyer, quantity: 1 };
-    }),
-    8,
-  );
-const named = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `${tag}-${i}`);
+const buy = (saleId: number, buyers: string[]) => buyOnce(system.api, saleId, buyers, 8);
 
 // Every key of the sale, its shards' included: as if Redis lost it. The hashes whose absence
 // starts the loading go last: deleting them first let the recovery rebuild a buyer's keys
@@ -61,7 +42,7 @@ const named = (tag: string, n: number) => Array.from({ length: n }, (_, i) => `$
 const forget = async (saleId: number) => {
   const keys: string[] = [];
   for (const pattern of [`{sale:${saleId}}*`, `{sale:${saleId}:shard:*`]) {
-    for await (const batch of scanKeys(redis, `${env.config.redis.prefix}:${pattern}`)) {
+    for await (const batch of scanKeys(redis, `${system.env.config.redis.prefix}:${pattern}`)) {
       keys.push(...batch);
     }
   }
@@ -72,42 +53,47 @@ const forget = async (saleId: number) => {
 
 for (const shards of [1, 4]) {
   it(`loads a sale forgotten by Redis back as last changed (${shards} shards)`, async () => {
-    const created = await api.createSale({
+    const created = await system.api.createSale({
       sku: `forget-${shards}`,
       name: 'F',
       stock: 20,
       shards,
     });
     const saleId = created.body.id as number;
-    const first = await buy(saleId, named(`f${shards}`, 8));
-    await assertOracle(env, saleId, first);
+    const first = await buy(saleId, buyersNamed(`f${shards}`, 8));
+    await assertOracle(system.env, saleId, first);
     expect((await admin.change(saleId, { stock: 11 })).status).toBe(200);
     expect((await admin.pause(saleId)).status).toBe(200);
     await forget(saleId);
     await waitFor(
-      async () => (await api.purchase(saleId, 'probe')).body.error?.code === 'SALE_PAUSED',
+      async () => (await system.api.purchase(saleId, 'probe')).body.error?.code === 'SALE_PAUSED',
       { timeoutMs: 20_000, what: 'the sale loaded back, paused' },
     );
     expect((await admin.resume(saleId)).status).toBe(200);
-    const rest = await buy(saleId, named(`g${shards}`, 6));
+    const rest = await buy(saleId, buyersNamed(`g${shards}`, 6));
     expect(groupByStatus(rest)['202']).toHaveLength(3);
-    const result = await assertOracle(env, saleId, [...first, ...rest]);
+    const result = await assertOracle(system.env, saleId, [...first, ...rest]);
     expect(result).toMatchObject({ confirmedUnits: 11, failed: 0 });
   });
 }
 
 it('applies what PostgreSQL committed when the gate missed it, and undoes what it never committed', async () => {
-  const created = await api.createSale({ sku: 'crash', name: 'Crash', stock: 10, shards: 2 });
+  const created = await system.api.createSale({
+    sku: 'crash',
+    name: 'Crash',
+    stock: 10,
+    shards: 2,
+  });
   const saleId = created.body.id as number;
   // The API died after its commit, before the gate: paused, 4 units more.
   await db.query('UPDATE sales SET paused = true, stock = stock + 4 WHERE id = $1', [saleId]);
-  const gate = new Gate(redis, gateOptions(env.config));
+  const gate = new Gate(redis, gateOptions(system.env.config));
   await waitFor(async () => await gate.isPaused(saleId), {
     timeoutMs: 10_000,
     what: 'the reconciler to pause the sale',
   });
-  expect((await api.purchase(saleId, 'x')).body.error.code).toBe('SALE_PAUSED');
-  expect((await api.sale(saleId)).body).toMatchObject({ stock: 14, remaining: 14 });
+  expect((await system.api.purchase(saleId, 'x')).body.error.code).toBe('SALE_PAUSED');
+  expect((await system.api.sale(saleId)).body).toMatchObject({ stock: 14, remaining: 14 });
   // The API died after narrowing the gate, before its commit: PostgreSQL never paused it
   // again, nor took units back.
   await db.query('UPDATE sales SET paused = false WHERE id = $1', [saleId]);
@@ -121,9 +107,9 @@ it('applies what PostgreSQL committed when the gate missed it, and undoes what i
     async () => !(await gate.isPaused(saleId)) && (await gate.remaining(saleId)) === 14,
     { timeoutMs: 10_000, what: "the reconciler to apply PostgreSQL's settings" },
   );
-  const answers = await buy(saleId, named('c', 16));
+  const answers = await buy(saleId, buyersNamed('c', 16));
   expect(groupByStatus(answers)['202']).toHaveLength(14);
-  expect(await assertOracle(env, saleId, answers)).toMatchObject({
+  expect(await assertOracle(system.env, saleId, answers)).toMatchObject({
     confirmedUnits: 14,
     failed: 0,
   });
@@ -133,21 +119,21 @@ it('applies what PostgreSQL committed when the gate missed it, and undoes what i
 // back, each shard gets the units its orders hold plus a share of the rest, so none goes
 // below zero while another offers units the sale no longer has.
 it('loads a sale over shards back with its shards as changed, not evenly split', async () => {
-  const created = await api.createSale({ sku: 'uneven', name: 'U', stock: 10, shards: 2 });
+  const created = await system.api.createSale({ sku: 'uneven', name: 'U', stock: 10, shards: 2 });
   const saleId = created.body.id as number;
-  const homedOnZero = named('z', 400).filter((buyer) => homeOfBuyer(buyer, 2) === 0);
+  const homedOnZero = buyersNamed('z', 400).filter((buyer) => homeOfBuyer(buyer, 2) === 0);
   const first = await buy(saleId, homedOnZero.slice(0, 5));
   expect(groupByStatus(first)['202']).toHaveLength(5);
-  await assertOracle(env, saleId, first);
+  await assertOracle(system.env, saleId, first);
   expect((await admin.change(saleId, { stock: 5 })).status).toBe(200);
   await forget(saleId);
-  await waitFor(async () => (await api.purchase(saleId, 'probe')).status === 409, {
+  await waitFor(async () => (await system.api.purchase(saleId, 'probe')).status === 409, {
     timeoutMs: 20_000,
     what: 'the sale loaded back, sold out',
   });
-  const late = await buy(saleId, named('late', 6));
+  const late = await buy(saleId, buyersNamed('late', 6));
   expect(groupByStatus(late)['409']).toHaveLength(6);
-  const result = await assertOracle(env, saleId, [...first, ...late]);
+  const result = await assertOracle(system.env, saleId, [...first, ...late]);
   expect(result).toMatchObject({ confirmedUnits: 5, failed: 0 });
 });
 
@@ -155,10 +141,10 @@ it('loads a sale over shards back with its shards as changed, not evenly split',
 // the reconciler, seeing Redis narrower than what PostgreSQL committed, waits on the row
 // instead of undoing it.
 it('never undoes a change whose transaction is still open', async () => {
-  const created = await api.createSale({ sku: 'open-tx', name: 'Open', stock: 5 });
+  const created = await system.api.createSale({ sku: 'open-tx', name: 'Open', stock: 5 });
   const saleId = created.body.id as number;
-  const gate = new Gate(redis, gateOptions(env.config));
-  const admin = new pg.Client({ connectionString: env.config.database.url });
+  const gate = new Gate(redis, gateOptions(system.env.config));
+  const admin = new pg.Client({ connectionString: system.env.config.database.url });
   await admin.connect();
   try {
     await admin.query('BEGIN');
@@ -175,5 +161,5 @@ it('never undoes a change whose transaction is still open', async () => {
   }
   await new Promise((resolve) => setTimeout(resolve, 1_500));
   expect(await gate.isPaused(saleId)).toBe(true);
-  expect((await api.purchase(saleId, 'after')).body.error.code).toBe('SALE_PAUSED');
+  expect((await system.api.purchase(saleId, 'after')).body.error.code).toBe('SALE_PAUSED');
 });

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import pg from 'pg';
-import { type TestEnv } from '../support/env.js';
-import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 import { restockAndTakeBack, takeBackUnderFire } from '../support/stock-changes.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { adminOf } from '../support/admin.js';
@@ -10,20 +9,11 @@ import { adminOf } from '../support/admin.js';
 // shards and one over shards; test/cluster/cluster-stock-changes.test.ts runs the same on a
 // Redis Cluster of its own.
 // units added and taken back mid-sale
-let env: TestEnv;
-let sut: System;
-let api: Client;
-
-beforeAll(async () => {
-  ({ env, sut, api } = await openSystem('stock-changes'));
-});
-afterAll(async () => {
-  await closeSystem(sut, env);
-});
+const system = useSystem('stock-changes');
 
 it('takes back and adds units of a sale without shards, recording who and what', async () => {
-  const saleId = await restockAndTakeBack(api, env, 'stock-plain', 1);
-  const db = new pg.Client({ connectionString: env.config.database.url });
+  const saleId = await restockAndTakeBack(system.api, system.env, 'stock-plain', 1);
+  const db = new pg.Client({ connectionString: system.env.config.database.url });
   await db.connect();
   try {
     const audit = await db.query(
@@ -40,18 +30,19 @@ it('takes back and adds units of a sale without shards, recording who and what',
 });
 
 it('takes back and adds units of a sale over 4 shards', async () => {
-  await restockAndTakeBack(api, env, 'stock-sharded', 4);
+  await restockAndTakeBack(system.api, system.env, 'stock-sharded', 4);
 });
 
 it('takes back units while a crowd buys, on a sale without shards and over shards', async () => {
-  for (const shards of [1, 4]) await takeBackUnderFire(api, env, `stock-race-${shards}`, shards);
+  for (const shards of [1, 4])
+    await takeBackUnderFire(system.api, system.env, `stock-race-${shards}`, shards);
 });
 
 // Lowered, it refuses buyers at the new limit; raised again, a buyer first sold under the
 // lower one may buy up to the higher, and PostgreSQL's own limit agrees (no order fails).
 it('lowers and raises the per-user limit mid-sale, over 1 and 3 shards', async () => {
   for (const shards of [1, 3]) {
-    const created = await api.createSale({
+    const created = await system.api.createSale({
       sku: `limit-${shards}`,
       name: 'Limit',
       stock: 50,
@@ -61,13 +52,13 @@ it('lowers and raises the per-user limit mid-sale, over 1 and 3 shards', async (
     const saleId = created.body.id as number;
     const answers: Answer[] = [];
     const buy = async (buyer: string, status: number) => {
-      const answer = await api.purchase(saleId, buyer);
+      const answer = await system.api.purchase(saleId, buyer);
       expect(answer.status, `${buyer} (${shards} shards)`).toBe(status);
       answers.push({ status: answer.status, orderId: answer.body?.orderId, buyer, quantity: 1 });
     };
     await buy('early', 202);
     await buy('early', 202);
-    const admin = adminOf(api, env);
+    const admin = adminOf(system.api, system.env);
     expect((await admin.change(saleId, { perUserLimit: 1 })).body.perUserLimit).toBe(1);
     await buy('early', 409);
     await buy('late', 202);
@@ -77,15 +68,15 @@ it('lowers and raises the per-user limit mid-sale, over 1 and 3 shards', async (
     await buy('late', 202);
     await buy('late', 202);
     await buy('late', 409);
-    const result = await assertOracle(env, saleId, answers);
+    const result = await assertOracle(system.env, saleId, answers);
     expect(result).toMatchObject({ confirmedUnits: 6, failed: 0 });
   }
 });
 
 it('refuses a change it cannot read, changing nothing', async () => {
-  const created = await api.createSale({ sku: 'stock-bad', name: 'Bad', stock: 5 });
+  const created = await system.api.createSale({ sku: 'stock-bad', name: 'Bad', stock: 5 });
   const saleId = created.body.id as number;
-  const admin = { authorization: `Bearer ${env.config.auth.adminToken}` };
+  const admin = { authorization: `Bearer ${system.env.config.auth.adminToken}` };
   const json = { ...admin, 'content-type': 'application/json' };
   for (const body of [
     {},
@@ -95,10 +86,14 @@ it('refuses a change it cannot read, changing nothing', async () => {
     { endsAt: 'x' },
     { other: 1 },
   ]) {
-    const refused = await api.raw('PATCH', `/admin/sales/${saleId}`, json, body);
+    const refused = await system.api.raw('PATCH', `/admin/sales/${saleId}`, json, body);
     expect(refused.status, JSON.stringify(body)).toBe(400);
   }
-  expect((await api.raw('PATCH', `/admin/sales/${saleId}`, {}, { stock: 9 })).status).toBe(401);
-  expect((await api.raw('PATCH', '/admin/sales/999999', json, { stock: 9 })).status).toBe(404);
-  expect((await api.sale(saleId)).body).toMatchObject({ stock: 5, remaining: 5 });
+  expect((await system.api.raw('PATCH', `/admin/sales/${saleId}`, {}, { stock: 9 })).status).toBe(
+    401,
+  );
+  expect((await system.api.raw('PATCH', '/admin/sales/999999', json, { stock: 9 })).status).toBe(
+    404,
+  );
+  expect((await system.api.sale(saleId)).body).toMatchObject({ stock: 5, remaining: 5 });
 });

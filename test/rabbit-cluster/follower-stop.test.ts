@@ -1,44 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type TestEnv } from '../support/env.js';
-import { client } from '../support/system.js';
-import { killAll } from '../support/processes.js';
+import { describe, expect, it } from 'vitest';
 import { topology } from '../../src/broker/topology.js';
 import {
-  startRabbitCluster,
-  type RabbitCluster,
-  type RabbitNode,
-} from '../support/rabbit-cluster.js';
-import {
   connections,
-  createClusterEnv,
   declareThrough,
-  expectNothingLost,
-  expectRunning,
   sellingSince,
-  spawnOnNodes,
   wholeQueue,
 } from '../support/rabbit-cluster-sale.js';
+import { faultMidSale, openClusterSale, useRabbitCluster } from '../support/rabbit-fault.js';
 import { buyersNamed, shopInBackground } from '../support/buyers.js';
 
 // Issue #26, item 3: a follower of the order queue is stopped mid-sale (`rabbitmqctl stop`)
 // and started again. The leader stays where it is; the API and the bridge, connected to the
 // stopped node, move to another; the follower rejoins and catches up.
 describe('RabbitMQ cluster: a follower stopped mid-sale', () => {
-  let cluster: RabbitCluster;
-  let env: TestEnv;
-
-  beforeAll(async () => {
-    cluster = await startRabbitCluster(3);
-    env = await createClusterEnv('rmq-follower-stop', cluster);
-  });
-  afterAll(async () => {
-    await killAll();
-    await env?.cleanup();
-    await cluster?.stop();
-  });
+  const suite = useRabbitCluster('rmq-follower-stop');
 
   it('declares every queue a quorum queue of three replicas, its leader where it was declared', async () => {
-    const [n1, n2] = cluster.nodes as [RabbitNode, RabbitNode, RabbitNode];
+    const { cluster, env } = suite;
+    const [n1, n2] = suite.nodes;
     await declareThrough(env, n1);
     const listed = await n2.ctl('list_queues', 'name', 'type', 'arguments', 'leader', 'members');
     for (const name of [topology.ordersQueue, topology.deadLetterQueue, topology.parkedQueue]) {
@@ -51,22 +30,17 @@ describe('RabbitMQ cluster: a follower stopped mid-sale', () => {
   });
 
   it('keeps selling on the two others, takes the follower back, and loses nothing', async () => {
-    const [n1, n2, n3] = cluster.nodes as [RabbitNode, RabbitNode, RabbitNode];
-    await declareThrough(env, n1);
-    const pipeline = await spawnOnNodes(env, cluster, {
-      api: [n2, n3, n1],
-      bridge: [n2, n1, n3],
-      worker: [n1, n3, n2],
-      compensator: [n3, n1, n2],
-    });
-    const api = client(pipeline.baseUrl, env);
-    const stock = 300;
-    const saleId = (await api.createSale({ sku: 'rmq-follower', name: 'Follower', stock })).body
-      .id as number;
+    const { cluster } = suite;
+    const [n1, n2, n3] = suite.nodes;
+    const { pipeline, api, saleId, nothingLost } = await openClusterSale(
+      suite,
+      { api: [n2, n3, n1], bridge: [n2, n1, n3], worker: [n1, n3, n2], compensator: [n3, n1, n2] },
+      { sku: 'rmq-follower', name: 'Follower', stock: 300 },
+    );
 
     const shoppers = shopInBackground(api, saleId, buyersNamed('buyer', 400), { admit: 80 });
-    try {
-      await waitFor(async () => shoppers.accepted() >= 40, { what: 'the sale under way' });
+    const underWay = { accepted: 40, what: 'the sale under way' };
+    await faultMidSale([shoppers], underWay, async () => {
       await n2.stop();
       const stoppedAt = Date.now();
       shoppers.admit(80);
@@ -80,18 +54,13 @@ describe('RabbitMQ cluster: a follower stopped mid-sale', () => {
       const backAt = Date.now();
       shoppers.admit();
       await sellingSince(shoppers.answers, backAt, 'with the follower back');
-      await shoppers.done();
-    } finally {
-      await shoppers.stop();
-    }
+    });
 
-    await expectNothingLost(env, saleId, shoppers.answers, stock);
+    await nothingLost(shoppers.answers);
     expect(connections(pipeline.api), 'the api moved to the next node').toEqual([n2.port, n3.port]);
     expect(connections(pipeline.bridge), 'the bridge moved to the next node').toEqual([
       n2.port,
       n1.port,
     ]);
-    const { bridge, worker, compensator } = pipeline;
-    expectRunning([pipeline.api, bridge, worker, compensator]);
   }, 180_000);
 });

@@ -1,22 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type TestEnv } from '../support/env.js';
+import { describe, expect, it } from 'vitest';
 import { client } from '../support/system.js';
-import { killAll } from '../support/processes.js';
-import {
-  startRabbitCluster,
-  type RabbitCluster,
-  type RabbitNode,
-} from '../support/rabbit-cluster.js';
-import {
-  connections,
-  createClusterEnv,
-  declareThrough,
-  expectNothingLost,
-  expectRunning,
-  sellingSince,
-  spawnApiOn,
-  spawnOnNodes,
-} from '../support/rabbit-cluster-sale.js';
+import { connections, sellingSince, spawnApiOn } from '../support/rabbit-cluster-sale.js';
+import { faultMidSale, openClusterSale, useRabbitCluster } from '../support/rabbit-fault.js';
 import { buyersNamed, buyOnce, shopInBackground, tally } from '../support/buyers.js';
 
 // Issue #26, item 3: the node leading the order queue is killed -9 mid-sale. One API stays
@@ -24,34 +9,27 @@ import { buyersNamed, buyOnce, shopInBackground, tally } from '../support/buyers
 // other API, the bridge, the worker and the compensator were on the killed node: what they had
 // in flight fails (a publish answers 503 and gives its units back) and they move to another.
 describe('RabbitMQ cluster: the order queue leader killed -9 mid-sale', () => {
-  let cluster: RabbitCluster;
-  let env: TestEnv;
-
-  beforeAll(async () => {
-    cluster = await startRabbitCluster(3);
-    env = await createClusterEnv('rmq-leader-kill', cluster);
-  });
-  afterAll(async () => {
-    await killAll();
-    await env?.cleanup();
-    await cluster?.stop();
-  });
+  const suite = useRabbitCluster('rmq-leader-kill');
 
   it('answers 202 only for orders a quorum holds, elects a new leader and loses nothing', async () => {
-    const [n1, n2, n3] = cluster.nodes as [RabbitNode, RabbitNode, RabbitNode];
-    await declareThrough(env, n1);
-    expect((await cluster.queue('/', 'flashline.orders'))?.leader).toBe(n1.name);
-    const pipeline = await spawnOnNodes(env, cluster, {
-      api: [n2, n3, n1],
-      bridge: [n1, n2, n3],
-      worker: [n1, n3, n2],
-      compensator: [n1, n2, n3],
-    });
-    const onLeader = await spawnApiOn(env, cluster, [n1, n3, n2]);
-    const elsewhere = client(pipeline.baseUrl, env);
-    const stock = 300;
-    const saleId = (await elsewhere.createSale({ sku: 'rmq-leader-kill', name: 'Leader', stock }))
-      .body.id as number;
+    const { cluster, env } = suite;
+    const [n1, n2, n3] = suite.nodes;
+    const {
+      pipeline,
+      api: elsewhere,
+      saleId,
+      extra: onLeader,
+      nothingLost,
+    } = await openClusterSale(
+      suite,
+      { api: [n2, n3, n1], bridge: [n1, n2, n3], worker: [n1, n3, n2], compensator: [n1, n2, n3] },
+      { sku: 'rmq-leader-kill', name: 'Leader', stock: 300 },
+      async () => {
+        expect((await cluster.queue('/', 'flashline.orders'))?.leader).toBe(n1.name);
+        // The second API, up before the sale is created like the pipeline's own.
+        return spawnApiOn(env, cluster, [n1, n3, n2]);
+      },
+    );
 
     const shoppers = [
       shopInBackground(elsewhere, saleId, buyersNamed('a', 200), { admit: 60 }),
@@ -60,22 +38,17 @@ describe('RabbitMQ cluster: the order queue leader killed -9 mid-sale', () => {
       }),
     ];
     const answers = () => shoppers.flatMap((s) => s.answers);
-    try {
-      await waitFor(async () => shoppers.every((s) => s.accepted() >= 20), {
-        what: 'the sale under way through both APIs',
-      });
+    const underWay = { accepted: 20, what: 'the sale under way through both APIs' };
+    await faultMidSale(shoppers, underWay, async () => {
       await n1.kill9();
       const killedAt = Date.now();
       for (const s of shoppers) s.admit();
       for (const s of shoppers) await sellingSince(s.answers, killedAt, 'after the kill');
-      await Promise.all(shoppers.map((s) => s.done()));
-    } finally {
-      await Promise.all(shoppers.map((s) => s.stop()));
-    }
+    });
 
     const status = await cluster.queue('/', 'flashline.orders');
     expect([n2.name, n3.name], 'a new leader on a surviving node').toContain(status?.leader);
-    await expectNothingLost(env, saleId, answers(), stock);
+    await nothingLost(answers(), [onLeader.child]);
     expect(connections(pipeline.api), 'the api on a surviving node kept it').toEqual([n2.port]);
     // Every process the killed node served is connected to a surviving one now.
     for (const child of [onLeader.child, pipeline.bridge, pipeline.worker, pipeline.compensator]) {
@@ -85,7 +58,5 @@ describe('RabbitMQ cluster: the order queue leader killed -9 mid-sale', () => {
     }
     const late = await buyOnce(elsewhere, saleId, buyersNamed('late', 5));
     expect(tally(late)).toBe(JSON.stringify({ 409: 5 }));
-    const { api, bridge, worker, compensator } = pipeline;
-    expectRunning([api, onLeader.child, bridge, worker, compensator]);
   }, 180_000);
 });

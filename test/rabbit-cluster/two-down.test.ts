@@ -1,22 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type TestEnv } from '../support/env.js';
-import { client } from '../support/system.js';
-import { killAll } from '../support/processes.js';
-import {
-  startRabbitCluster,
-  type RabbitCluster,
-  type RabbitNode,
-} from '../support/rabbit-cluster.js';
-import {
-  createClusterEnv,
-  declareThrough,
-  expectNothingLost,
-  expectRunning,
-  sellingSince,
-  spawnOnNodes,
-  wholeQueue,
-} from '../support/rabbit-cluster-sale.js';
+import { describe, expect, it } from 'vitest';
+import { sellingSince, wholeQueue } from '../support/rabbit-cluster-sale.js';
+import { faultMidSale, openClusterSale, useRabbitCluster } from '../support/rabbit-fault.js';
 import { buyersNamed, shopInBackground, tally } from '../support/buyers.js';
 
 // Issue #26, item 3: two of the three nodes are stopped mid-sale, the leader first. The last
@@ -24,39 +9,22 @@ import { buyersNamed, shopInBackground, tally } from '../support/buyers.js';
 // purchase is answered 503 and gives its units back. A node coming back makes a majority
 // again: the queue elects a leader, every process reconnects and the sale goes on.
 describe('RabbitMQ cluster: two of three nodes stopped mid-sale', () => {
-  let cluster: RabbitCluster;
-  let env: TestEnv;
-
-  beforeAll(async () => {
-    cluster = await startRabbitCluster(3);
-    env = await createClusterEnv('rmq-two-down', cluster);
-  });
-  afterAll(async () => {
-    await killAll();
-    await env?.cleanup();
-    await cluster?.stop();
-  });
+  const suite = useRabbitCluster('rmq-two-down');
 
   it('answers 503 without a majority, sells again when a node is back, and loses nothing', async () => {
-    const [n1, n2, n3] = cluster.nodes as [RabbitNode, RabbitNode, RabbitNode];
-    await declareThrough(env, n1);
-    const pipeline = await spawnOnNodes(env, cluster, {
+    const { cluster } = suite;
+    const [n1, n2, n3] = suite.nodes;
+    const { api, saleId, nothingLost } = await openClusterSale(
+      suite,
       // The API's first node comes back last: it sells again through another.
-      api: [n2, n3, n1],
-      bridge: [n1, n2, n3],
-      worker: [n2, n1, n3],
-      compensator: [n3, n1, n2],
-    });
-    const api = client(pipeline.baseUrl, env);
-    const stock = 300;
-    const saleId = (await api.createSale({ sku: 'rmq-two-down', name: 'Minority', stock })).body
-      .id as number;
+      { api: [n2, n3, n1], bridge: [n1, n2, n3], worker: [n2, n1, n3], compensator: [n3, n1, n2] },
+      { sku: 'rmq-two-down', name: 'Minority', stock: 300 },
+    );
 
     const shoppers = shopInBackground(api, saleId, buyersNamed('buyer', 400), { admit: 80 });
     let downAt = 0;
     let restartingAt = 0;
-    try {
-      await waitFor(async () => shoppers.accepted() >= 40, { what: 'the sale under way' });
+    await faultMidSale([shoppers], { accepted: 40, what: 'the sale under way' }, async () => {
       await n1.stop();
       await n2.stop();
       downAt = Date.now();
@@ -70,10 +38,7 @@ describe('RabbitMQ cluster: two of three nodes stopped mid-sale', () => {
       await sellingSince(shoppers.answers, backAt, 'with a majority again');
       await n2.start();
       await wholeQueue(cluster);
-      await shoppers.done();
-    } finally {
-      await shoppers.stop();
-    }
+    });
 
     // Asked and answered with one node of three: nothing could be confirmed, so 503.
     const whileDown = shoppers.answers.filter(
@@ -84,8 +49,6 @@ describe('RabbitMQ cluster: two of three nodes stopped mid-sale', () => {
     expect(tally(whileDown.map(({ status }) => ({ status }))), 'answers without a majority').toBe(
       JSON.stringify({ 503: whileDown.length }),
     );
-    await expectNothingLost(env, saleId, shoppers.answers, stock);
-    const { bridge, worker, compensator } = pipeline;
-    expectRunning([pipeline.api, bridge, worker, compensator]);
+    await nothingLost(shoppers.answers);
   }, 180_000);
 });

@@ -1,12 +1,13 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, pool, startSystem, type System } from '../support/system.js';
+import { expect, it } from 'vitest';
+import { waitFor } from '../support/env.js';
+import { pool } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
-import { fastRoom, inSeconds, roomClient } from '../support/room.js';
+import { createRoomSale, useRoomSystem } from '../support/room-line.js';
 import { drawOnce } from '../../src/room/draw.js';
 import { createDatabase } from '../../src/db/client.js';
 import { createRedis } from '../../src/redis/connection.js';
 import { roomKeys } from '../../src/gate/keys.js';
+import { adminOf } from '../support/admin.js';
 
 const buyers = 300;
 // Spearman's rank correlation of N pairs from a uniformly random permutation has mean 0 and
@@ -26,30 +27,11 @@ function spearman(xs: number[], ys: number[]): number {
 // Fair start (API.md): buyers who join before startsAt are ordered at random at the start,
 // every ordering equally likely; joining first before the start buys nothing.
 // waiting room: the prequeue draw
-let env: TestEnv;
-let sut: System;
-
-beforeAll(async () => {
-  env = await createTestEnv('room-fair', fastRoom);
-  sut = await startSystem(env);
-});
-afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
-});
+const system = useRoomSystem('room-fair');
 
 it(`orders ${buyers} early buyers independently of when they joined (|Spearman rho| < ${bound.toFixed(3)})`, async () => {
-  const api = client(sut.baseUrl, env);
-  const room = roomClient(api);
-  const saleId = (
-    await api.createSale({
-      sku: 'fair-1',
-      name: 'F',
-      stock: 1000,
-      startsAt: inSeconds(8),
-      waitingRoom: { admitPerSecond: 1 },
-    })
-  ).body.id as number;
+  const { env, api, room } = system;
+  const saleId = await createRoomSale(api, 'fair-1', 1000, { admitPerSecond: 1 }, { startsIn: 8 });
   const tickets: string[] = [];
   // One after another: the order of joining is known.
   for (let i = 0; i < buyers; i++) {
@@ -57,6 +39,10 @@ it(`orders ${buyers} early buyers independently of when they joined (|Spearman r
     expect(joined.body.state).toBe('prequeue');
     tickets.push(joined.body.ticket as string);
   }
+  // Paused, the room still draws at the start but admits nobody, so the line holds still while
+  // it is read: one pass over 300 places outlasted an admission a second on a loaded machine
+  // and read positions that had moved mid-pass ([2, 3, 3, 5, ...]).
+  expect((await adminOf(api, env).pause(saleId)).status).toBe(200);
   const places = async () =>
     pool(
       tickets.map((ticket, i) => async () => (await room.poll(saleId, `early-${i}`, ticket)).body),

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, startSystem, type System } from '../support/system.js';
+import { expect, it } from 'vitest';
+import { waitFor } from '../support/env.js';
 import { assertOracle } from '../support/oracle.js';
-import { fastRoom, inSeconds, roomClient } from '../support/room.js';
+import { createRoomSale, useRoomSystem } from '../support/room-line.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -10,30 +9,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 // idleSeconds: docs/waiting-room.md), a place asked for is kept, and the dropped buyer may
 // join again, at the back.
 // waiting room: idle places
-let env: TestEnv;
-let sut: System;
-
-beforeAll(async () => {
-  env = await createTestEnv('room-idle', fastRoom);
-  sut = await startSystem(env);
-});
-afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
-});
+const system = useRoomSystem('room-idle');
 
 it('drops the place nobody asks for, keeps the one asked for, and lets its buyer join again', async () => {
-  const api = client(sut.baseUrl, env);
-  const room = roomClient(api);
-  const saleId = (
-    await api.createSale({
-      sku: 'idle-1',
-      name: 'I',
-      stock: 5,
-      startsAt: inSeconds(120),
-      waitingRoom: { idleSeconds: 10 },
-    })
-  ).body.id as number;
+  const { env, api, room } = system;
+  const saleId = await createRoomSale(api, 'idle-1', 5, { idleSeconds: 10 }, { startsIn: 120 });
   const idle = await room.join(saleId, 'idle');
   const keen = await room.join(saleId, 'keen');
   const waiting = async () => (await api.sale(saleId)).body.waitingRoom.waiting as number;

@@ -1,30 +1,17 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, startSystem, type System } from '../support/system.js';
+import { expect, it } from 'vitest';
+import { waitFor } from '../support/env.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
-import { fastRoom, inSeconds, roomClient } from '../support/room.js';
+import { inSeconds } from '../support/room.js';
+import { createRoomSale, joinAll, useRoomSystem } from '../support/room-line.js';
 import { RoomTokens } from '../../src/room/tokens.js';
 
 // The line from the buyer's side: join before the start (prequeue), the same place on a second
 // join, positions once the line is drawn, admission with a pass, and a purchase that needs it.
 // waiting room: the line and the pass
-let env: TestEnv;
-let sut: System;
-let api: ReturnType<typeof client>;
-let room: ReturnType<typeof roomClient>;
-
-beforeAll(async () => {
-  env = await createTestEnv('room-line', fastRoom);
-  sut = await startSystem(env);
-  api = client(sut.baseUrl, env);
-  room = roomClient(api);
-});
-afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
-});
+const system = useRoomSystem('room-line');
 
 it('answers the contract before, at and after the start, and sells only with a pass', async () => {
+  const { env, api, room } = system;
   const created = await api.createSale({
     sku: 'room-1',
     name: 'Room',
@@ -90,6 +77,7 @@ it('answers the contract before, at and after the start, and sells only with a p
 });
 
 it("refuses forged, expired, other buyers' and other sales' passes", async () => {
+  const { env, api, room } = system;
   const make = (sku: string) =>
     api.createSale({ sku, name: 'Room', stock: 5, waitingRoom: { admitPerSecond: 100 } });
   const saleId = (await make('room-pass-1')).body.id as number;
@@ -123,15 +111,8 @@ it("refuses forged, expired, other buyers' and other sales' passes", async () =>
 });
 
 it('leaves: 204, then 404 NOT_IN_QUEUE; a sale without a room answers 409', async () => {
-  const saleId = (
-    await api.createSale({
-      sku: 'room-leave',
-      name: 'R',
-      stock: 5,
-      startsAt: inSeconds(60),
-      waitingRoom: {},
-    })
-  ).body.id as number;
+  const { env, api, room } = system;
+  const saleId = await createRoomSale(api, 'room-leave', 5, {}, { startsIn: 60 });
   const joined = await room.join(saleId, 'fay');
   expect((await room.leave(saleId, 'fay', joined.body.ticket)).status).toBe(204);
   const gone = await room.poll(saleId, 'fay', joined.body.ticket);
@@ -142,15 +123,13 @@ it('leaves: 204, then 404 NOT_IN_QUEUE; a sale without a room answers 409', asyn
   expect(back.body.ticket).not.toBe(joined.body.ticket);
   const plain = (await api.createSale({ sku: 'no-room', name: 'R', stock: 1 })).body.id as number;
   expect((await room.join(plain, 'fay')).body.error.code).toBe('NO_WAITING_ROOM');
-  const later = (
-    await api.createSale({
-      sku: 'room-later',
-      name: 'R',
-      stock: 1,
-      startsAt: inSeconds(3600),
-      waitingRoom: { opensAt: inSeconds(600) },
-    })
-  ).body.id as number;
+  const later = await createRoomSale(
+    api,
+    'room-later',
+    1,
+    { opensAt: inSeconds(600) },
+    { startsIn: 3600 },
+  );
   // The kill switch refuses joins as it does purchases.
   const admin = { authorization: `Bearer ${env.config.auth.adminToken}` };
   expect((await api.raw('POST', `/admin/sales/${saleId}/pause`, admin)).status).toBe(200);
@@ -165,18 +144,9 @@ it('leaves: 204, then 404 NOT_IN_QUEUE; a sale without a room answers 409', asyn
 });
 
 it('closes every place when an admin ends the sale, within a second or two', async () => {
-  const saleId = (
-    await api.createSale({
-      sku: 'room-end',
-      name: 'E',
-      stock: 5,
-      waitingRoom: { admitPerSecond: 1 },
-    })
-  ).body.id as number;
-  const tickets = new Map<string, string>();
-  for (const buyer of ['hal', 'ida', 'jon']) {
-    tickets.set(buyer, (await room.join(saleId, buyer)).body.ticket as string);
-  }
+  const { env, api, room } = system;
+  const saleId = await createRoomSale(api, 'room-end', 5, { admitPerSecond: 1 });
+  const tickets = await joinAll(room, saleId, ['hal', 'ida', 'jon']);
   const admin = {
     authorization: `Bearer ${env.config.auth.adminToken}`,
     'content-type': 'application/json',

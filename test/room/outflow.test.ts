@@ -1,61 +1,34 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, startSystem, type System } from '../support/system.js';
+import { expect, it } from 'vitest';
+import { waitFor } from '../support/env.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { assertPaymentOracle } from '../support/payments.js';
-import { fastRoom, roomClient } from '../support/room.js';
-
-type Place = Record<string, unknown> & { state: string; pass?: string; reason?: string };
+import { buyersNamed } from '../support/buyers.js';
+import {
+  createRoomSale,
+  joinAll,
+  pollAll,
+  useRoomSystem,
+  type Place,
+} from '../support/room-line.js';
 
 // The outflow (API.md, "Outflow", "Nobody waits for nothing"): never more unused passes than
 // remaining x WAITING_ROOM_OVERBOOK, every place told of a sell-out, and units that come back
 // admitting the next in line.
 // waiting room: the outflow
-let env: TestEnv;
-let sut: System;
-let api: ReturnType<typeof client>;
-let room: ReturnType<typeof roomClient>;
+const system = useRoomSystem('room-outflow', { WAITING_ROOM_OVERBOOK: '2' });
 
-beforeAll(async () => {
-  env = await createTestEnv('room-outflow', { ...fastRoom, WAITING_ROOM_OVERBOOK: '2' });
-  sut = await startSystem(env);
-  api = client(sut.baseUrl, env);
-  room = roomClient(api);
-});
-afterAll(async () => {
-  await sut?.stop();
-  await env?.cleanup();
-});
-
+// `count` buyers in line, and a reading of all their places.
 async function line(saleId: number, count: number, prefix: string) {
-  const tickets = new Map<string, string>();
-  for (let i = 0; i < count; i++) {
-    const joined = await room.join(saleId, `${prefix}-${i}`);
-    expect(joined.status).toBe(200);
-    tickets.set(`${prefix}-${i}`, joined.body.ticket as string);
-  }
-  const places = async () => {
-    const all = new Map<string, Place>();
-    for (const [buyer, ticket] of tickets) {
-      all.set(buyer, (await room.poll(saleId, buyer, ticket)).body as Place);
-    }
-    return all;
-  };
-  return { tickets, places };
+  const tickets = await joinAll(system.room, saleId, buyersNamed(prefix, count));
+  return { tickets, places: () => pollAll(system.room, saleId, tickets) };
 }
 const admittedOf = (places: Map<string, Place>) =>
   [...places].filter(([, place]) => place.state === 'admitted');
 const settle = () => new Promise((resolve) => setTimeout(resolve, 1_000));
 
 it('holds no more unused passes than remaining x overbook, and admits again as they are used', async () => {
-  const saleId = (
-    await api.createSale({
-      sku: 'ob-1',
-      name: 'O',
-      stock: 3,
-      waitingRoom: { admitPerSecond: 1000 },
-    })
-  ).body.id as number;
+  const { env, api, room } = system;
+  const saleId = await createRoomSale(api, 'ob-1', 3, { admitPerSecond: 1000 });
   const { places } = await line(saleId, 12, 'ob');
   await waitFor(async () => admittedOf(await places()).length === 6, { what: '6 admitted' });
   await settle();
@@ -75,14 +48,8 @@ it('holds no more unused passes than remaining x overbook, and admits again as t
 });
 
 it('tells every place of a sell-out at once: closed with SOLD_OUT, joins refused', async () => {
-  const saleId = (
-    await api.createSale({
-      sku: 'so-1',
-      name: 'S',
-      stock: 1,
-      waitingRoom: { admitPerSecond: 1000 },
-    })
-  ).body.id as number;
+  const { env, api, room } = system;
+  const saleId = await createRoomSale(api, 'so-1', 1, { admitPerSecond: 1000 });
   const { places } = await line(saleId, 5, 'so');
   const [winner] = await waitFor(async () => admittedOf(await places())[0], {
     what: 'admission',
@@ -103,15 +70,14 @@ it('tells every place of a sell-out at once: closed with SOLD_OUT, joins refused
 });
 
 it('keeps the line waiting while units are held, and admits the next when they come back', async () => {
-  const saleId = (
-    await api.createSale({
-      sku: 'ret-1',
-      name: 'R',
-      stock: 1,
-      paymentWindowSeconds: 600,
-      waitingRoom: { admitPerSecond: 1000 },
-    })
-  ).body.id as number;
+  const { env, api, room } = system;
+  const saleId = await createRoomSale(
+    api,
+    'ret-1',
+    1,
+    { admitPerSecond: 1000 },
+    { paymentWindowSeconds: 600 },
+  );
   const { places } = await line(saleId, 4, 'ret');
   const first = await waitFor(
     async () => admittedOf(await places()).length === 2 && admittedOf(await places()),

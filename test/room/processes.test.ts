@@ -5,9 +5,14 @@ import { assertOracle, type Answer } from '../support/oracle.js';
 import { freePort } from '../support/api-process.js';
 import { readyWithin, settleFast, spawnPipeline } from '../support/failures.js';
 import { killAll, spawnProcess, type Child } from '../support/processes.js';
-import { fastRoom, inSeconds, roomClient } from '../support/room.js';
-
-type Place = { state: string; position: number | null; pass?: string; ticket: string };
+import { fastRoom, roomClient } from '../support/room.js';
+import {
+  createRoomSale,
+  joinAll,
+  pollAll,
+  type Place,
+  type RoomClient,
+} from '../support/room-line.js';
 
 // Two API processes answer one line, and the one running the room's admitter is killed -9
 // mid-sale: the other takes the lease over and the line moves on; no place is lost or moved.
@@ -39,29 +44,11 @@ const holds = async (baseUrl: string, saleId: number) => {
 it('answers the same places from both, and goes on admitting after kill -9', async () => {
   const rooms = [first, second].map((p) => roomClient(client(p.baseUrl, env)));
   const api = client(first.baseUrl, env);
-  const saleId = (
-    await api.createSale({
-      sku: 'procs-1',
-      name: 'P',
-      stock: 50,
-      startsAt: inSeconds(3),
-      waitingRoom: { admitPerSecond: 2 },
-    })
-  ).body.id as number;
+  const saleId = await createRoomSale(api, 'procs-1', 50, { admitPerSecond: 2 }, { startsIn: 3 });
   const buyers = Array.from({ length: 16 }, (_, i) => `pb-${i}`);
-  const tickets = new Map<string, string>();
-  for (const [i, buyer] of buyers.entries()) {
-    tickets.set(buyer, (await rooms[i % 2]!.join(saleId, buyer)).body.ticket);
-  }
-  const poll = async (room: ReturnType<typeof roomClient>) => {
-    const all = new Map<string, Place>();
-    for (const buyer of buyers) {
-      const answer = await room.poll(saleId, buyer, tickets.get(buyer));
-      expect(answer.status, buyer).toBe(200);
-      all.set(buyer, answer.body as Place);
-    }
-    return all;
-  };
+  // Joined through both processes in turn.
+  const tickets = await joinAll(rooms, saleId, buyers);
+  const poll = (room: RoomClient) => pollAll(room, saleId, tickets);
   await waitFor(async () =>
     [...(await poll(rooms[0]!)).values()].some((p) => p.state === 'admitted'),
   );

@@ -1,64 +1,37 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, startSystem, type System } from '../support/system.js';
+import { waitFor } from '../support/env.js';
 import { assertOracle } from '../support/oracle.js';
-import { fastRoom, inSeconds, roomClient } from '../support/room.js';
+import { createRoomSale, inState, joinAll, pollAll, useRoomSystem } from '../support/room-line.js';
 import { startRedisServer, stopRedisServers, type RedisServer } from '../support/redis-servers.js';
-
-type Place = { state: string; position: number | null; pass?: string; ticket: string };
 
 // Redis forgets the whole line mid-sale (FLUSHALL on a server of the test's own): the ticket
 // each buyer holds gives their place back, nobody is sent to the back, and no pass is given
 // that the cursor had not earned before the loss (docs/waiting-room.md, "When Redis forgets").
 // waiting room: Redis forgets the line
-let env: TestEnv;
 let redis: RedisServer;
-let sut: System;
 
 beforeAll(async () => {
   redis = await startRedisServer();
-  env = await createTestEnv('room-loss', { ...fastRoom, REDIS_URL: redis.url });
-  sut = await startSystem(env);
 });
-afterAll(async () => {
-  await sut?.stop();
-  await stopRedisServers();
-  await env?.cleanup();
-});
+// After hooks run last first: the system is closed before its Redis goes.
+afterAll(() => stopRedisServers());
+const system = useRoomSystem('room-loss', () => ({ REDIS_URL: redis.url }));
 
 it('gives every place back from its ticket, in the same order, and sells only to the admitted', async () => {
-  const api = client(sut.baseUrl, env);
-  const room = roomClient(api);
-  const saleId = (
-    await api.createSale({
-      sku: 'loss-1',
-      name: 'L',
-      stock: 100,
-      startsAt: inSeconds(3),
-      waitingRoom: { admitPerSecond: 1 },
-    })
-  ).body.id as number;
+  const { env, api, room } = system;
+  const saleId = await createRoomSale(api, 'loss-1', 100, { admitPerSecond: 1 }, { startsIn: 3 });
   const buyers = Array.from({ length: 12 }, (_, i) => `lb-${i}`);
-  const tickets = new Map<string, string>();
-  for (const buyer of buyers) tickets.set(buyer, (await room.join(saleId, buyer)).body.ticket);
-  const poll = async () => {
-    const all = new Map<string, Place>();
-    for (const buyer of buyers) {
-      const answer = await room.poll(saleId, buyer, tickets.get(buyer));
-      expect(answer.status, `${buyer} after ${answer.body.error?.code}`).toBe(200);
-      all.set(buyer, answer.body as Place);
-      tickets.set(buyer, answer.body.ticket as string);
-    }
-    return all;
-  };
+  const tickets = await joinAll(room, saleId, buyers);
+  // Each poll's ticket is the one held from then on: the line is rebuilt from them.
+  const poll = () => pollAll(room, saleId, tickets, { renew: true });
   const before = await waitFor(
     async () => {
       const all = await poll();
-      return [...all.values()].filter((p) => p.state === 'admitted').length >= 2 && all;
+      return inState(all, 'admitted').length >= 2 && all;
     },
     { what: 'two admitted' },
   );
-  const admittedBefore = [...before].filter(([, p]) => p.state === 'admitted').map(([b]) => b);
+  const admittedBefore = inState(before, 'admitted');
   const waitingOrder = [...before]
     .filter(([, p]) => p.state === 'waiting')
     .sort((a, b) => a[1].position! - b[1].position!)

@@ -1,7 +1,6 @@
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv } from '../support/env.js';
-import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useSystem } from '../support/use-system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { expectError, stockState } from '../support/contract.js';
 import { maxBodyBytes } from '../../src/api/app.js';
@@ -71,26 +70,20 @@ const purchaseBodyOf = (bytes: number) => {
 };
 
 describe(`the ${maxBodyBytes}-byte body limit`, () => {
-  let env: TestEnv;
-  let sut: System;
-  let api: Client;
+  const system = useSystem('bodylimit');
   let saleId: number;
   const answers: Answer[] = [];
 
   beforeAll(async () => {
-    ({ env, sut, api } = await openSystem('bodylimit'));
-    const created = await api.createSale({ sku: 'limit', name: 'Limit', stock: 50 });
+    const created = await system.api.createSale({ sku: 'limit', name: 'Limit', stock: 50 });
     saleId = created.body.id;
-  });
-  afterAll(async () => {
-    await closeSystem(sut, env);
   });
 
   const buy = async (buyer: string, body: string, options: { chunked?: boolean } = {}) => {
     const answer = await post(
-      sut.api.port,
+      system.sut.api.port,
       `/sales/${saleId}/purchase`,
-      api.buyerHeaders(buyer),
+      system.api.buyerHeaders(buyer),
       body,
       options,
     );
@@ -100,12 +93,12 @@ describe(`the ${maxBodyBytes}-byte body limit`, () => {
   };
 
   it('413 for a chunked body without content-length, and nothing reserved', async () => {
-    const before = await stockState(env, [saleId]);
+    const before = await stockState(system.env, [saleId]);
     for (const size of [maxBodyBytes + 1, 20 * 1024, 1024 * 1024]) {
       const answer = await buy(`chunked-${size}`, purchaseBodyOf(size), { chunked: true });
       expectError(answer, 413, 'PAYLOAD_TOO_LARGE');
     }
-    expect(await stockState(env, [saleId])).toEqual(before);
+    expect(await stockState(system.env, [saleId])).toEqual(before);
   });
 
   it('413 for a declared content-length over the limit', async () => {
@@ -115,16 +108,16 @@ describe(`the ${maxBodyBytes}-byte body limit`, () => {
 
   it('413 on the admin endpoint too, before anything is parsed', async () => {
     const admin = {
-      authorization: `Bearer ${env.config.auth.adminToken}`,
+      authorization: `Bearer ${system.env.config.auth.adminToken}`,
       'content-type': 'application/json',
     };
     const body = JSON.stringify({ sku: 'huge', name: 'n'.repeat(maxBodyBytes), stock: 1 });
-    const answer = await post(sut.api.port, '/admin/sales', admin, body, { chunked: true });
+    const answer = await post(system.sut.api.port, '/admin/sales', admin, body, { chunked: true });
     expectError(answer, 413, 'PAYLOAD_TOO_LARGE');
   });
 
   it('counts and times every 413 in the request metrics, though the app never saw them', async () => {
-    const text = await (await fetch(`${sut.baseUrl}/metrics`)).text();
+    const text = await (await fetch(`${system.sut.baseUrl}/metrics`)).text();
     const tooLarge = (metric: string) =>
       text
         .split('\n')
@@ -141,6 +134,6 @@ describe(`the ${maxBodyBytes}-byte body limit`, () => {
     expect(chunked.status).toBe(202);
     const small = await buy('small-chunked', '{"quantity":1}', { chunked: true });
     expect(small.status).toBe(202);
-    await assertOracle(env, saleId, answers);
+    await assertOracle(system.env, saleId, answers);
   });
 });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestEnv } from '../support/env.js';
-import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
+import { useSystem } from '../support/use-system.js';
 import { expectError, sendRaw, stockState, type StockState } from '../support/contract.js';
 import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
 
@@ -106,31 +105,27 @@ const badSaleBodies = (): Record<string, unknown> => {
 };
 
 // hostile input
-let env: TestEnv;
-let sut: System;
-let api: Client;
+const system = useSystem('input');
 let saleId: number;
 let before: StockState;
 
 beforeAll(async () => {
-  ({ env, sut, api } = await openSystem('input'));
-  const created = await api.createSale({
+  const created = await system.api.createSale({
     sku: 'input',
     name: 'Input',
     stock: 20,
     perUserLimit: 3,
   });
   saleId = created.body.id;
-  before = await stockState(env, [saleId]);
+  before = await stockState(system.env, [saleId]);
 });
-afterAll(() => closeSystem(sut, env));
 
 const purchase = (body: string, extra: Record<string, string> = {}, path = `${saleId}`) =>
   sendRaw(
-    sut.baseUrl,
+    system.sut.baseUrl,
     'POST',
     `/sales/${path}/purchase`,
-    { ...api.buyerHeaders('hostile'), ...extra },
+    { ...system.api.buyerHeaders('hostile'), ...extra },
     body,
   );
 
@@ -152,24 +147,29 @@ it('answers 400 to a bad Idempotency-Key, even with a good body', async () => {
 
 it('answers 400 to query parameters: the quantity is never read from the query', async () => {
   const answer = await sendRaw(
-    sut.baseUrl,
+    system.sut.baseUrl,
     'POST',
     `/sales/${saleId}/purchase?quantity=3`,
-    api.buyerHeaders('hostile'),
+    system.api.buyerHeaders('hostile'),
   );
   expectError(answer, 400, 'BAD_REQUEST');
-  expectError(await api.raw('GET', `/sales/${saleId}?x=1`, {}), 400, 'BAD_REQUEST');
+  expectError(await system.api.raw('GET', `/sales/${saleId}?x=1`, {}), 400, 'BAD_REQUEST');
 });
 
 it('answers 400 to malformed sale and order ids, 404 to an unknown sale', async () => {
   for (const id of badSaleIds) {
     expect((await purchase('{"quantity":1}', {}, id)).status, `purchase ${id}`).toBe(400);
-    const sale = await sendRaw(sut.baseUrl, 'GET', `/sales/${id}`);
+    const sale = await sendRaw(system.sut.baseUrl, 'GET', `/sales/${id}`);
     expect(sale.status, `GET /sales/${id}`).toBe(400);
     expectError(sale, 400, 'BAD_REQUEST');
   }
   for (const id of badOrderIds(saleId)) {
-    const order = await sendRaw(sut.baseUrl, 'GET', `/orders/${id}`, api.buyerHeaders('b'));
+    const order = await sendRaw(
+      system.sut.baseUrl,
+      'GET',
+      `/orders/${id}`,
+      system.api.buyerHeaders('b'),
+    );
     expect(order.status, `GET /orders/${id}`).toBe(400);
   }
   expectError(await purchase('{"quantity":1}', {}, '424242'), 404, 'SALE_NOT_FOUND');
@@ -177,14 +177,14 @@ it('answers 400 to malformed sale and order ids, 404 to an unknown sale', async 
 
 it('answers 400 to every malformed sale and creates nothing', async () => {
   for (const [why, body] of Object.entries(badSaleBodies())) {
-    const answer = await api.createSale(body as Record<string, unknown>);
+    const answer = await system.api.createSale(body as Record<string, unknown>);
     expect(answer.status, why).toBe(400);
     expectError(answer, 400, 'BAD_REQUEST');
   }
 });
 
 it('changed nothing: stock, reservations, orders and sales are as before', async () => {
-  expect(await stockState(env, [saleId])).toEqual(before);
+  expect(await stockState(system.env, [saleId])).toEqual(before);
   // No parsed body reached a prototype.
   const probe = {} as Record<string, unknown>;
   expect([probe.isAdmin, probe.polluted, probe.quantity]).toEqual([
@@ -201,7 +201,7 @@ describe('validation comes before any Redis or PostgreSQL call', () => {
   beforeAll(async () => {
     // A second API whose Redis and PostgreSQL clients are shut: any request that reaches
     // either one fails, so a 400 here was decided before touching them.
-    blind = await startApi(env.config, env.logger);
+    blind = await startApi(system.env.config, system.env.logger);
     blindUrl = `http://127.0.0.1:${blind.port}`;
     blind.deps.redis.disconnect();
     await blind.deps.db.$client.end();
@@ -211,7 +211,7 @@ describe('validation comes before any Redis or PostgreSQL call', () => {
   });
 
   it('still answers 400 to bad input, while a good purchase finds Redis away', async () => {
-    const headers = api.buyerHeaders('hostile');
+    const headers = system.api.buyerHeaders('hostile');
     const path = `/sales/${saleId}/purchase`;
     for (const [why, body] of Object.entries(badPurchaseBodies)) {
       // Over the per-user limit needs the sale's limit, which only the gate knows.
@@ -232,7 +232,7 @@ describe('validation comes before any Redis or PostgreSQL call', () => {
       expect((await sendRaw(blindUrl, 'GET', `/orders/${id}`, headers)).status).toBe(400);
     }
     const admin = {
-      authorization: `Bearer ${env.config.auth.adminToken}`,
+      authorization: `Bearer ${system.env.config.auth.adminToken}`,
       'content-type': 'application/json',
     };
     for (const [why, body] of Object.entries(badSaleBodies())) {

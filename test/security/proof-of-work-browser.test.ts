@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestEnv } from '../support/env.js';
 import { client, type System, openSystem, closeSystem } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
+import { createSaleOk } from '../support/sales.js';
 import { launchChromium } from '../support/browser.js';
 import { bearer } from '../support/proof-of-work.js';
 import { solveChallenge } from '../../src/pow/browser-solver.js';
@@ -45,13 +46,12 @@ describe('a browser solving a proof-of-work challenge', () => {
 
   it('solves a challenge at the highest default cost and buys with it', async () => {
     const api = client(sut.baseUrl, env);
-    const created = await api.createSale({
+    const saleId = await createSaleOk(api, {
       sku: 'pow-page',
       name: 'Page',
       stock: 3,
       proofOfWork: true,
     });
-    const saleId = created.body.id as number;
     const page = await browser.newPage();
     await page.goto(`${sut.baseUrl}/healthz`);
     await page.addScriptTag({ content: `window.solveChallenge = ${solveChallenge.toString()};` });

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type TestEnv } from '../support/env.js';
 import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import { expectError, sendRaw, stockState } from '../support/contract.js';
+import { createSaleOk } from '../support/sales.js';
 import {
   askChallenge,
   bearer,
@@ -212,13 +213,12 @@ it('lets a retry with the same Idempotency-Key through to its first order, and n
 
 it('raises the cost under a burst of attempts and lets it fall back once the burst is over', async () => {
   const curve = { minCost: 1, maxCost: 20, crowdRate: 10 };
-  const created = await api.createSale({
+  const saleId = await createSaleOk(api, {
     sku: 'pow-crowd',
     name: 'Crowd',
     stock: 5,
     proofOfWork: true,
   });
-  const saleId = created.body.id as number;
   const costOf = async (buyer: string) => {
     const answer = await askChallenge(sut.baseUrl, env, buyer, saleId);
     expect(answer.status).toBe(200);

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { sign } from 'hono/jwt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type TestEnv } from '../support/env.js';
-import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/env.js';
+import { useSystem } from '../support/use-system.js';
 import { expectError, sendRaw, stockState } from '../support/contract.js';
 import { signBuyerToken } from '../../src/auth/jwt.js';
 import { mintOrderId } from '../../src/gate/order-id.js';
@@ -11,23 +11,19 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 const now = () => Math.floor(Date.now() / 1000);
 
 // who may do what
-let env: TestEnv;
-let sut: System;
-let api: Client;
+const system = useSystem('tokens');
 let saleId: number;
 let secret: string;
 
 beforeAll(async () => {
-  ({ env, sut, api } = await openSystem('tokens'));
-  secret = env.config.jwt.secret;
-  const created = await api.createSale({ sku: 'tokens', name: 'Tokens', stock: 50 });
+  secret = system.env.config.jwt.secret;
+  const created = await system.api.createSale({ sku: 'tokens', name: 'Tokens', stock: 50 });
   saleId = created.body.id;
 });
-afterAll(() => closeSystem(sut, env));
 
 const purchaseWith = (authorization: string) =>
   sendRaw(
-    sut.baseUrl,
+    system.sut.baseUrl,
     'POST',
     `/sales/${saleId}/purchase`,
     { authorization, 'content-type': 'application/json' },
@@ -52,7 +48,7 @@ describe('buyer tokens', () => {
       'empty sub': `Bearer ${signBuyerToken('', secret)}`,
       'sub of 65 characters': `Bearer ${signBuyerToken('x'.repeat(65), secret)}`,
       'numeric sub': `Bearer ${await sign({ sub: 7 } as never, secret, 'HS256')}`,
-      'the admin token': `Bearer ${env.config.auth.adminToken}`,
+      'the admin token': `Bearer ${system.env.config.auth.adminToken}`,
       'basic auth': `Basic ${Buffer.from(`alice:${secret}`).toString('base64')}`,
       'no scheme': signBuyerToken('alice', secret),
       'two tokens': `Bearer ${signBuyerToken('alice', secret)} ${signBuyerToken('bob', secret)}`,
@@ -61,17 +57,17 @@ describe('buyer tokens', () => {
   };
 
   it('refuses every forged, foreign, expired or malformed token with 401', async () => {
-    const before = await stockState(env, [saleId]);
+    const before = await stockState(system.env, [saleId]);
     for (const [why, authorization] of Object.entries(await forged())) {
       const answer = await purchaseWith(authorization);
       expect(answer.status, why).toBe(401);
       expectError(answer, 401, 'UNAUTHORIZED');
-      const order = await sendRaw(sut.baseUrl, 'GET', `/orders/${mintOrderId(saleId)}`, {
+      const order = await sendRaw(system.sut.baseUrl, 'GET', `/orders/${mintOrderId(saleId)}`, {
         authorization,
       });
       expect(order.status, `GET /orders with ${why}`).toBe(401);
     }
-    expect(await stockState(env, [saleId])).toEqual(before);
+    expect(await stockState(system.env, [saleId])).toEqual(before);
   });
 
   it('accepts HS256 with the configured secret, a 64-character sub and a future exp', async () => {
@@ -87,7 +83,7 @@ describe('buyer tokens', () => {
 describe('admin token', () => {
   const createWith = (authorization: string, sku: string) =>
     sendRaw(
-      sut.baseUrl,
+      system.sut.baseUrl,
       'POST',
       '/admin/sales',
       { authorization, 'content-type': 'application/json' },
@@ -95,7 +91,7 @@ describe('admin token', () => {
     );
 
   it('refuses near misses and buyer tokens, and asks a browser for basic auth', async () => {
-    const token = env.config.auth.adminToken;
+    const token = system.env.config.auth.adminToken;
     const attempts = {
       'buyer token': `Bearer ${signBuyerToken('admin', secret)}`,
       'one character short': `Bearer ${token.slice(0, -1)}`,
@@ -110,12 +106,12 @@ describe('admin token', () => {
       expectError(answer, 401, 'UNAUTHORIZED');
       expect(answer.headers.get('www-authenticate')).toMatch(/^Basic /);
     }
-    const state = await stockState(env, []);
+    const state = await stockState(system.env, []);
     expect(state.sales.map((s) => s.sku)).not.toContain('admin-refused');
   });
 
   it('accepts the bearer token and basic auth admin:<ADMIN_TOKEN>', async () => {
-    const token = env.config.auth.adminToken;
+    const token = system.env.config.auth.adminToken;
     expect((await createWith(`Bearer ${token}`, 'admin-bearer')).status).toBe(201);
     const basic = `Basic ${Buffer.from(`admin:${token}`).toString('base64')}`;
     expect((await createWith(basic, 'admin-basic')).status).toBe(201);
@@ -124,28 +120,30 @@ describe('admin token', () => {
 
 describe("another buyer's order", () => {
   it('is a 404 exactly like a missing order, once confirmed', async () => {
-    const placed = await api.purchase(saleId, 'owner-1');
+    const placed = await system.api.purchase(saleId, 'owner-1');
     expect(placed.status).toBe(202);
     const orderId = placed.body.orderId as string;
-    await waitFor(async () => (await api.order(orderId, 'owner-1')).body.status === 'confirmed');
+    await waitFor(
+      async () => (await system.api.order(orderId, 'owner-1')).body.status === 'confirmed',
+    );
 
-    const foreign = await api.order(orderId, 'intruder');
+    const foreign = await system.api.order(orderId, 'intruder');
     expectError(foreign, 404, 'ORDER_NOT_FOUND');
-    const missing = await api.order(mintOrderId(saleId), 'intruder');
+    const missing = await system.api.order(mintOrderId(saleId), 'intruder');
     expect(foreign.body).toEqual(missing.body);
   });
 
   it('is a 404 while the order is still in flight (answered from Redis)', async () => {
     const orderId = mintOrderId(saleId);
-    const gate = sut.api.deps.gate;
+    const gate = system.sut.api.deps.gate;
     // Reserved at the gate but never published: no row, only the reservation.
     const outcome = await gate.reserve({ saleId, orderId, buyer: 'owner-2', quantity: 1 });
     expect(outcome.kind).toBe('reserved');
     try {
-      const own = await api.order(orderId, 'owner-2');
+      const own = await system.api.order(orderId, 'owner-2');
       expect(own.status).toBe(200);
       expect(own.body).toMatchObject({ orderId, userId: 'owner-2', status: 'pending' });
-      expectError(await api.order(orderId, 'intruder'), 404, 'ORDER_NOT_FOUND');
+      expectError(await system.api.order(orderId, 'intruder'), 404, 'ORDER_NOT_FOUND');
     } finally {
       await gate.release(saleId, orderId, 'test_cleanup');
     }

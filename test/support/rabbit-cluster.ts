@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { clusterDirs, createNode, stopNodes, type RabbitNode } from './rabbit-node.js';
+import { freePortIn } from './local-servers.js';
 
 export type { RabbitNode } from './rabbit-node.js';
 
@@ -25,31 +24,9 @@ export type RabbitCluster = {
   stop: () => Promise<void>;
 };
 
-async function isFree(port: number): Promise<boolean> {
-  const server = createServer();
-  server.listen(port, '127.0.0.1');
-  try {
-    await once(server, 'listening');
-  } catch {
-    return false;
-  }
-  server.close();
-  await once(server, 'close');
-  return true;
-}
-
 // Below the kernel's ephemeral range (32768+), so that no outgoing connection takes a port
 // while its node is down and a restart finds it free again.
-async function freeFixedPort(taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (!taken.has(port) && (await isFree(port))) {
-      taken.add(port);
-      return port;
-    }
-  }
-  throw new Error('no free port for a RabbitMQ node');
-}
+const freeFixedPort = (taken: Set<number>) => freePortIn(taken, { from: 20_000, span: 12_000 });
 
 async function writeClusterFiles(dir: string): Promise<void> {
   await writeFile(path.join(dir, '.erlang.cookie'), randomBytes(24).toString('hex'), {

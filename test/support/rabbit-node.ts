@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from './env.js';
+import { cleanUpOnExit, killQuietly } from './local-servers.js';
 
 const run = promisify(execFile);
 
@@ -49,27 +50,15 @@ const pidIn = (file: string): number | undefined => {
 };
 
 // A test process that dies without its afterAll must not leave an Erlang VM behind.
-const killLeftovers = () => {
+cleanUpOnExit(() => {
   for (const file of pidFiles) {
     const pid = pidIn(file);
-    try {
-      if (pid) process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+    if (pid) killQuietly(pid);
   }
   pidFiles.clear();
   for (const dir of clusterDirs) rmSync(dir, { recursive: true, force: true });
   clusterDirs.clear();
-};
-process.on('exit', killLeftovers);
-// A signal's default action skips 'exit' handlers: clean up, then let the signal act.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    killLeftovers();
-    process.kill(process.pid, signal);
-  });
-}
+});
 
 // A zombie still answers kill(pid, 0); /proc says whether it runs.
 const alive = (pid: number): boolean => {

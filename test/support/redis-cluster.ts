@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { waitFor } from './env.js';
 import { startRedisServer, type RedisServer } from './redis-servers.js';
+import { freePortIn } from './local-servers.js';
 
 const run = promisify(execFile);
 
@@ -20,32 +19,9 @@ export type RedisCluster = {
   healthy: () => Promise<void>;
 };
 
-async function isFree(port: number): Promise<boolean> {
-  const server = createServer();
-  server.listen(port, '127.0.0.1');
-  try {
-    await once(server, 'listening');
-  } catch {
-    return false;
-  }
-  server.close();
-  await once(server, 'close');
-  return true;
-}
-
 // A port whose cluster bus port (port + 10000) is free as well.
-async function freeNodePort(taken: Set<number>): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 30_000);
-    if (taken.has(port) || taken.has(port + 10_000)) continue;
-    if ((await isFree(port)) && (await isFree(port + 10_000))) {
-      taken.add(port);
-      taken.add(port + 10_000);
-      return port;
-    }
-  }
-  throw new Error('no free port pair for a cluster node');
-}
+const freeNodePort = (taken: Set<number>) =>
+  freePortIn(taken, { from: 20_000, span: 30_000, alongside: [10_000] });
 
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   const taken = new Set<number>();

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './api-process.js';
 import { waitFor } from './env.js';
+import { cleanUpOnExit, killQuietly } from './local-servers.js';
 
 const run = promisify(execFile);
 
@@ -54,26 +55,12 @@ const pids = new Set<number>();
 const dirs = new Set<string>();
 
 // A test process that dies without its afterAll must not leave a redis-server behind.
-const killLeftovers = () => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+cleanUpOnExit(() => {
+  for (const pid of pids) killQuietly(pid);
   pids.clear();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   dirs.clear();
-};
-process.on('exit', killLeftovers);
-// A signal's default action skips 'exit' handlers: clean up, then let the signal act.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    killLeftovers();
-    process.kill(process.pid, signal);
-  });
-}
+});
 
 const aofDir = 'appendonlydir';
 

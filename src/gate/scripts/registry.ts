@@ -23,8 +23,8 @@ export const scriptFiles = {
   roomSeen: 'room-seen-4',
   roomRestore: 'room-restore-4',
   roomLease: 'room-lease-1',
-  roomAdvance: 'room-advance-5',
-  roomDrop: 'room-drop-3',
+  roomAdvance: 'room-advance-6',
+  roomTend: 'room-tend-5',
   roomUse: 'room-use-3',
 } as const;
 

@@ -9,6 +9,7 @@
     KEYS[3] admission batches hash (pass expiry ms -> "admitted to:passes")
     KEYS[4] passes used per batch (pass expiry ms -> count)
     KEYS[5] the view (JSON)
+    KEYS[6] places given up (bitmap by place number)
 
     ARGV[1] the admitter's lease token
     ARGV[2] the incarnation it read (the state rebuilt since: nothing written)
@@ -17,7 +18,10 @@
     ARGV[5] this batch's pass expiry ms ('' for none)
     ARGV[6] this batch's "admitted to:passes"
     ARGV[7] the view
-    ARGV[8] number of expired batches to forget, then their expiries
+    ARGV[8] the line's places given up, composed from its partitions' ('': a sale without
+            shards, whose partition writes KEYS[6] itself)
+    ARGV[9] that bitmap's version
+    ARGV[10] number of expired batches to forget, then their expiries
 
   Output: { code }
     OK        written
@@ -38,8 +42,12 @@ redis.call('HINCRBY', KEYS[1], 'admitted', ARGV[4])
 if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
 end
-local expired = tonumber(ARGV[8])
-for i = 9, 8 + expired do
+if ARGV[8] ~= '' then
+  redis.call('SET', KEYS[6], ARGV[8])
+  redis.call('HSET', KEYS[1], 'gv', ARGV[9])
+end
+local expired = tonumber(ARGV[10])
+for i = 11, 10 + expired do
   redis.call('HDEL', KEYS[3], ARGV[i])
   redis.call('HDEL', KEYS[4], ARGV[i])
 end
