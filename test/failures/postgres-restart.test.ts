@@ -10,7 +10,7 @@ import {
   pipelineAcrossRestart,
   restartPostgres,
   startPostgres,
-  until202After,
+  shopThroughOutage,
 } from '../support/service-restart.js';
 import { buyersNamed, buyOnce, shopInBackground } from '../support/buyers.js';
 import { expectRunning } from '../support/rabbit-cluster-sale.js';
@@ -28,7 +28,6 @@ const run = pipelineAcrossRestart('pg-restart', {
   // restart too. Their reason is `fault_injected`; any other reason is a lost order.
   FAULT_FAIL_RATE: '0.05',
   COMPENSATOR_RETRY_DELAY_MS: '200',
-  RECONCILE_INTERVAL_MS: '500',
   RECONCILE_STALE_AFTER_MS: '10000',
 });
 
@@ -46,21 +45,16 @@ it('keeps selling; the worker and the compensator reconnect; no order is lost', 
   };
 
   const shoppers = shopInBackground(api, saleId, buyersNamed('buyer', 400), { admit: 100 });
-  let resentAt = 0;
-  try {
-    await waitFor(async () => (await rows()) >= 30, { what: 'the worker writing orders' });
-    // Orders keep arriving while the database goes down and comes back.
-    shoppers.admit(80);
-    await restartPostgres();
-    resentAt = Date.now();
-    shoppers.admit();
-    await until202After(shoppers, resentAt);
-    await shoppers.done();
-  } finally {
-    await shoppers.stop();
-    await startPostgres();
-  }
-  const answers = shoppers.answers;
+  const answers = await shopThroughOutage(
+    shoppers,
+    async () => {
+      await waitFor(async () => (await rows()) >= 30, { what: 'the worker writing orders' });
+      // Orders keep arriving while the database goes down and comes back.
+      shoppers.admit(80);
+      await restartPostgres();
+    },
+    startPostgres,
+  );
   expectOutageAnswers(answers);
   const first = await assertOracle(env, saleId, answers);
 

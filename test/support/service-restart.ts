@@ -8,7 +8,7 @@ import { createTestEnv, services, waitFor, type TestEnv } from './env.js';
 import { spawnPipeline } from './failures.js';
 import { killAll, type Child } from './processes.js';
 import { client, groupByStatus } from './system.js';
-import { tally, type TimedAnswer } from './buyers.js';
+import { shopInBackground, tally, type TimedAnswer } from './buyers.js';
 
 // Restarts of the shared RabbitMQ and PostgreSQL, for tests that hold the exclusive test lock
 // (`flock -x /tmp/flashline-tests.lock`). Every start is idempotent, so a `finally` or an
@@ -118,10 +118,11 @@ export async function ensureServicesUp(): Promise<void> {
 
 // The pipeline as child processes on an environment of the file's own, for a test file that
 // restarts a shared service: its afterAll brings the services back up before anything else.
+// The reconciler passes every half second, so what the outage strands is settled soon after.
 export function pipelineAcrossRestart(name: string, vars: Record<string, string>) {
   const run = {} as { env: TestEnv; baseUrl: string; children: Child[] };
   beforeAll(async () => {
-    run.env = await createTestEnv(name, vars);
+    run.env = await createTestEnv(name, { RECONCILE_INTERVAL_MS: '500', ...vars });
     const pipeline = await spawnPipeline(run.env);
     run.baseUrl = pipeline.baseUrl;
     run.children = [pipeline.api, pipeline.bridge, pipeline.worker, pipeline.compensator];
@@ -142,11 +143,32 @@ export function pipelineAcrossRestart(name: string, vars: Record<string, string>
 }
 
 // Until a purchase sent at `since` or later (the service back) is accepted.
-export const until202After = (shoppers: { answers: TimedAnswer[] }, since: number) =>
+const until202After = (shoppers: { answers: TimedAnswer[] }, since: number) =>
   waitFor(async () => shoppers.answers.some((a) => a.status === 202 && a.sentAt >= since), {
     timeoutMs: 30_000,
     what: () => `a 202 after the restart (answers so far: ${tally(shoppers.answers)})`,
   });
+
+// `outage` (which breaks the service and brings it back) with the shoppers under way; then
+// every buyer is let in, a purchase sent after the outage must be accepted, and every buyer
+// answered. `start` runs whatever happens, so the service is left up. Resolves with the answers.
+export async function shopThroughOutage(
+  shoppers: ReturnType<typeof shopInBackground>,
+  outage: () => Promise<void>,
+  start: () => Promise<void>,
+): Promise<TimedAnswer[]> {
+  try {
+    await outage();
+    const resentAt = Date.now();
+    shoppers.admit();
+    await until202After(shoppers, resentAt);
+    await shoppers.done();
+  } finally {
+    await shoppers.stop();
+    await start();
+  }
+  return shoppers.answers;
+}
 
 // Every purchase answered as an outage allows: accepted, refused, limited or "try again".
 export function expectOutageAnswers(answers: TimedAnswer[]): void {
