@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { stopInTurn } from './support/stop-in-turn.js';
 import { type Queue } from 'bullmq';
 import { createTestEnv, waitFor, type TestEnv } from './support/env.js';
 import { brokerClient } from './support/failures.js';
@@ -67,17 +68,9 @@ beforeEach(async () => {
   await broker.start();
   publisher = await brokerClient(env);
 });
-afterEach(async () => {
-  await sut?.stop();
-  await broker?.close();
-  await publisher?.close();
-  await queue?.close();
-  await inspectQueues?.close();
-  redis?.disconnect();
-  inspectRedis?.disconnect();
-  await db?.$client.end();
-  await env?.cleanup();
-});
+afterEach(() =>
+  stopInTurn(sut, broker, publisher, queue, inspectQueues, redis, inspectRedis, db?.$client, env),
+);
 
 // Publishes all at once, so that they reach the bridge together.
 const publishAll = async (bodies: (OrderMessage | OrderBatchMessage | Buffer)[]) => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { stopInTurn } from './support/stop-in-turn.js';
 import { createTestEnv, rejectOrderPublishes, type TestEnv } from './support/env.js';
 import { brokerClient } from './support/failures.js';
 import { orderMessage } from './support/messages.js';
@@ -27,11 +28,7 @@ beforeAll(async () => {
   confirmed = new ConfirmedPublisher(broker, 3_000);
   inspect = await brokerClient(env);
 });
-afterAll(async () => {
-  await inspect?.close();
-  await broker?.close();
-  await env?.cleanup();
-});
+afterAll(() => stopInTurn(inspect, broker, env));
 
 // Every message waiting in the order queue, taken off it.
 const takeMessages = async () => {

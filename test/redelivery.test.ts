@@ -11,6 +11,7 @@ import { topology } from '../src/broker/topology.js';
 import { processOrder, type ProcessorDeps } from '../src/orders/processor.js';
 import { insertConfirmedOrder } from '../src/db/orders-repository.js';
 import { mintOrderId } from '../src/gate/order-id.js';
+import { messageOf } from './support/order-letters.js';
 import type { OrderMessage } from '../src/broker/messages.js';
 
 // The original system's worker took stock twice for a redelivered message. Here a message
@@ -96,13 +97,7 @@ it('writes an order once when two workers run its job at the same moment', async
     quantity: 2,
   });
   expect(reserved.kind).toBe('reserved');
-  const message: OrderMessage = {
-    orderId,
-    saleId,
-    userId: 'bob',
-    quantity: 2,
-    reservedAt: new Date().toISOString(),
-  };
+  const message = messageOf(orderId, saleId, 'bob', 2);
   const outcomes = await Promise.all([processOrder(deps, message), processOrder(deps, message)]);
   expect(outcomes.sort()).toEqual(['already_confirmed', 'confirmed']);
   expect(await soldOf(db, saleId)).toBe(2);
@@ -114,13 +109,7 @@ it('finishes a job that crashed after its commit and before its confirm, writing
   const saleId = await newSale('crashed', 5);
   const orderId = mintOrderId(saleId);
   await sut.api.deps.gate.reserve({ saleId, orderId, buyer: 'cat', quantity: 1 });
-  const message: OrderMessage = {
-    orderId,
-    saleId,
-    userId: 'cat',
-    quantity: 1,
-    reservedAt: new Date().toISOString(),
-  };
+  const message = messageOf(orderId, saleId, 'cat', 1);
   // The first run: claimed and committed, then the process died.
   expect(await sut.api.deps.gate.claim(saleId, orderId)).toBe('go');
   expect(

@@ -36,17 +36,33 @@ const topologyOf = (sentinels: Sentinels, name: string) => ({
 // a Sentinel client of src/redis/connection.ts across a failover
 const clients: RedisClient[] = [];
 
+// A primary, a replica and three sentinels of the test's own, and a client of each kind
+// following them.
+async function followedSentinelSet() {
+  const set = await startSentinelSet();
+  const topology = topologyOf(set.sentinels, set.name);
+  const gate = createRedis(topology);
+  const bull = createBullRedis(topology);
+  clients.push(gate, bull);
+  return { ...set, gate, bull };
+}
+
+// Until every sentinel has a failover detector subscribed, and a moment more.
+async function detectorsSubscribed(sentinels: Sentinels) {
+  await waitFor(() => subscribed(sentinels.servers), {
+    intervalMs: 100,
+    what: 'the failover detectors subscribed',
+  });
+  await sleep(500);
+}
+
 afterEach(async () => {
   for (const client of clients.splice(0)) client.disconnect();
   await stopRedisServers();
 });
 
 it('follows the new primary and never ends, while the sentinel it asks stalls', async () => {
-  const { primary, replica, name, sentinels } = await startSentinelSet();
-  const topology = topologyOf(sentinels, name);
-  const gate = createRedis(topology);
-  const bull = createBullRedis(topology);
-  clients.push(gate, bull);
+  const { primary, replica, name, sentinels, gate, bull } = await followedSentinelSet();
   const ended: string[] = [];
   for (const [label, client] of [
     ['createRedis', gate],
@@ -58,11 +74,7 @@ it('follows the new primary and never ends, while the sentinel it asks stalls', 
   }
   // Both failover detectors are subscribed (two subscribers on every sentinel would be
   // stricter; one is enough to know the subscriptions are under way).
-  await waitFor(() => subscribed(sentinels.servers), {
-    intervalMs: 100,
-    what: 'the failover detectors subscribed',
-  });
-  await sleep(500);
+  await detectorsSubscribed(sentinels);
 
   // The first sentinel each client asks stalls: its socket accepts, nothing answers.
   const [stalled, ...others] = sentinels.servers;
@@ -99,20 +111,12 @@ it('follows the new primary and never ends, while the sentinel it asks stalls', 
 // A primary that hangs keeps its sockets open: only the sentinels' +switch-master tells the
 // client to move (the reason connection.ts follows that message at all).
 it("moves off a primary that hangs, on the sentinels' word", async () => {
-  const { primary, replica, name, sentinels } = await startSentinelSet();
-  const topology = topologyOf(sentinels, name);
-  const gate = createRedis(topology);
-  const bull = createBullRedis(topology);
-  clients.push(gate, bull);
+  const { primary, replica, sentinels, gate, bull } = await followedSentinelSet();
   for (const client of [gate, bull]) {
     client.on('error', () => undefined);
     await client.set('k', 'before');
   }
-  await waitFor(() => subscribed(sentinels.servers), {
-    intervalMs: 100,
-    what: 'the failover detectors subscribed',
-  });
-  await sleep(500);
+  await detectorsSubscribed(sentinels);
 
   primary.pause();
   try {

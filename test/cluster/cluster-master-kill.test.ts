@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, groupByStatus, type Client } from '../support/system.js';
+import { expect, it } from 'vitest';
+import { waitFor, type TestEnv } from '../support/env.js';
+import { groupByStatus, type Client } from '../support/system.js';
 import { assertOneOrderPerKey, assertOracle } from '../support/oracle.js';
-import { settleFast, spawnPipeline, stopEverything } from '../support/failures.js';
+import { faultScenario } from '../support/fault-scenario.js';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { saleKeys } from '../../src/gate/keys.js';
 import { keepBuying, pressOf } from '../support/buyers.js';
@@ -13,19 +13,11 @@ import { keepBuying, pressOf } from '../support/buyers.js';
 // serves answers 503 and nothing else, and a sale on another master keeps selling; after it is
 // back, every 202 of both ends confirmed or failed with its stock returned.
 // a Redis Cluster master killed -9 mid-sale
-let env: TestEnv | undefined;
-
-afterAll(() => stopEverything(env));
+const scenario = faultScenario();
 
 it('answers 503 for its slots only while it is down, and loses no 202', async () => {
   const cluster = await startRedisCluster(3);
-  env = await createTestEnv('cluster-master-kill', {
-    REDIS_CLUSTER_NODES: cluster.nodes,
-    REDIS_URL: 'redis://127.0.0.1:1/0',
-    ...settleFast,
-  });
-  const sut = await spawnPipeline(env);
-  const api = client(sut.baseUrl, env);
+  const { env, sut, api } = await scenario.onCluster('cluster-master-kill', cluster.nodes);
 
   // Two sales on two different masters: the victim serves the first.
   const stock = 3000;

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
+import { expect, it } from 'vitest';
+import { waitFor } from '../support/env.js';
 import { client, groupByStatus } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
-import { readyWithin, settleFast, spawnPipeline, stopEverything } from '../support/failures.js';
+import { readyWithin } from '../support/failures.js';
+import { createdSale, faultScenario } from '../support/fault-scenario.js';
 import { spawnProcess } from '../support/processes.js';
 import { freePort } from '../support/api-process.js';
 import { startRedisCluster } from '../support/redis-cluster.js';
@@ -19,33 +20,18 @@ import { buyersNamed, buyOnce, type SaleUnderTest } from '../support/buyers.js';
 // between the steps of a cross-shard purchase. After the master resumes and a new API starts, the
 // reconciler must settle every one, and the sale sells out exactly.
 // the API killed -9 between the steps of a purchase over shards
-let env: TestEnv | undefined;
-
-afterAll(() => stopEverything(env));
+const scenario = faultScenario();
 
 it('leaves no unit or allowance stranded', async () => {
   const cluster = await startRedisCluster(3);
-  env = await createTestEnv('sharded-api-kill', {
-    REDIS_CLUSTER_NODES: cluster.nodes,
-    REDIS_URL: 'redis://127.0.0.1:1/0',
-    ...settleFast,
-    RECONCILE_STALE_AFTER_MS: '2000',
-  });
-  const sut = await spawnPipeline(env);
-  const api = client(sut.baseUrl, env);
+  const stale = { RECONCILE_STALE_AFTER_MS: '2000' };
+  const { env, sut, api } = await scenario.onCluster('sharded-api-kill', cluster.nodes, stale);
   const redis = createRedis(env.config);
   try {
     const shards = 3;
     const stock = 150;
-    const created = await api.createSale({
-      sku: 'sharded-kill',
-      name: 'Killed mid-purchase',
-      stock,
-      perUserLimit: 2,
-      shards,
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const saleId = created.body.id as number;
+    const fields = { sku: 'sharded-kill', name: 'Killed mid-purchase', stock, perUserLimit: 2 };
+    const saleId = await createdSale(api, { ...fields, shards });
     const prefix = env.config.redis.prefix;
     const home = await cluster.masterOf(saleKeys(prefix, saleId).sale);
     const masters = await Promise.all(

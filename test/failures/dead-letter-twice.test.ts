@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { stopInTurn } from '../support/stop-in-turn.js';
 import pg from 'pg';
 import { createTestEnv, orderQueuePolicy, waitFor, type TestEnv } from '../support/env.js';
 import { client } from '../support/system.js';
@@ -13,9 +14,10 @@ import { startApi, type RunningApi } from '../../src/cmd/wiring/api.js';
 import { startBridge } from '../../src/cmd/wiring/bridge.js';
 import { startWorker } from '../../src/cmd/wiring/worker.js';
 import { insertConfirmedOrder } from '../../src/db/orders-repository.js';
-import type { DeadLetter, OrderBatchMessage } from '../../src/broker/messages.js';
+import type { OrderBatchMessage } from '../../src/broker/messages.js';
 import { topology } from '../../src/broker/topology.js';
 import { mintOrderId } from '../../src/gate/order-id.js';
+import { deadLetterOf, messageOf } from '../support/order-letters.js';
 
 // the same dead letter delivered twice
 let env: TestEnv;
@@ -37,12 +39,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const stop of stops.reverse()) await stop();
-  await broker?.close();
-  await db?.end();
-  await sut?.stop();
-  await bridge?.stop();
-  await api?.stop();
-  await env?.cleanup();
+  await stopInTurn(broker, db, sut, bridge, api, env);
 });
 
 const results = async () => ({
@@ -71,16 +68,7 @@ it('returns the stock once, and the returned units are buyable at once', async (
   const orderId = bought.body.orderId as string;
   expect((await buyers.sale(saleId)).body.remaining).toBe(3);
 
-  const letter: DeadLetter = {
-    orderId,
-    saleId,
-    userId: 'alice',
-    quantity: 2,
-    reservedAt: new Date().toISOString(),
-    reason: 'test_duplicate',
-    attempts: 8,
-    failedAt: new Date().toISOString(),
-  };
+  const letter = deadLetterOf(messageOf(orderId, saleId, 'alice', 2), 'test_duplicate');
   // Two copies at once: the compensator takes both before acking either.
   await broker.publishDeadLetter(letter);
   await broker.publishDeadLetter(letter);
@@ -146,16 +134,9 @@ it('only finishes the reservation when a worker committed the order first', asyn
     }),
   ).toBe(true);
   const before = await results();
-  await broker.publishDeadLetter({
-    orderId,
-    saleId,
-    userId: 'frank',
-    quantity: 1,
-    reservedAt: new Date().toISOString(),
-    reason: 'attempts_exhausted',
-    attempts: 8,
-    failedAt: new Date().toISOString(),
-  });
+  await broker.publishDeadLetter(
+    deadLetterOf(messageOf(orderId, saleId, 'frank', 1), 'attempts_exhausted'),
+  );
   await waitFor(async () => (await results()).confirmed === before.confirmed + 1, {
     what: 'dead letter of a confirmed order handled',
   });
@@ -181,13 +162,7 @@ it('compensates every order of a message of several that the broker dead-lettere
   for (const buyer of ['gina', 'hal', 'ivy']) {
     const orderId = mintOrderId(saleId);
     expect((await gate.reserve({ saleId, orderId, buyer, quantity: 1 })).kind).toBe('reserved');
-    message.orders.push({
-      orderId,
-      saleId,
-      userId: buyer,
-      quantity: 1,
-      reservedAt: new Date().toISOString(),
-    });
+    message.orders.push(messageOf(orderId, saleId, buyer, 1));
   }
   expect((await buyers.sale(saleId)).body.remaining).toBe(2);
   await broker.publish(topology.ordersExchange, topology.ordersRoutingKey, message);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopInTurn } from '../support/stop-in-turn.js';
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { client, groupByStatus } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
@@ -21,13 +22,7 @@ describe('FAULT_FAIL_RATE=0.2 during a sale', () => {
     bridge = await startBridge(env.config, env.logger);
     compensator = await startTestCompensator(env);
   });
-  afterAll(async () => {
-    await worker?.stop();
-    await compensator?.stop();
-    await bridge?.stop();
-    await api?.stop();
-    await env?.cleanup();
-  });
+  afterAll(() => stopInTurn(worker, compensator, bridge, api, env));
 
   it('fails about a fifth of the orders with their stock back, and sells exactly that stock again', async () => {
     const buyers = client(`http://127.0.0.1:${api.port}`, env);

@@ -2,11 +2,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, type Client } from '../support/system.js';
-import type { Answer } from '../support/oracle.js';
 import { readyWithin, settleFast } from '../support/failures.js';
 import { killAll, spawnProcess, type Child } from '../support/processes.js';
 import { freePort } from '../support/api-process.js';
 import { assertPaymentOracle, orderRows } from '../support/payments.js';
+import { untilConfirmed, windowSale } from '../support/payment-steps.js';
+import { buyOnce } from '../support/buyers.js';
 import { createDatabase } from '../../src/db/client.js';
 import { Gate, gateOptions } from '../../src/gate/gate.js';
 import { readDrift } from '../../src/compensator/drift.js';
@@ -43,14 +44,8 @@ const started = async (name: string, overrides: Record<string, string> = {}) => 
   return child;
 };
 
-const buyAll = async (saleId: number, buyers: string[]) => {
-  const answers: Answer[] = [];
-  for (const buyer of buyers) {
-    const answer = await api.purchase(saleId, buyer);
-    answers.push({ status: answer.status, orderId: answer.body?.orderId, buyer, quantity: 1 });
-  }
-  return answers;
-};
+// One buyer after the other.
+const buyAll = (saleId: number, buyers: string[]) => buyOnce(api, saleId, buyers, 1);
 
 // The state a crash leaves: one order expired in PostgreSQL (sold and the buyer's units
 // already down), its reservation still F in Redis, its units not back.
@@ -85,20 +80,19 @@ const resellExactly = async (saleId: number, stock: number, prefix: string) => {
 };
 
 let apiChild: Child;
-it('a worker killed between the row turning expired and the units coming back', async () => {
+// The API and the bridge as child processes, and the test's client of that API.
+const startFront = async () => {
   const port = await freePort();
   apiChild = await started('api', { PORT: String(port) });
   await started('bridge');
   api = client(`http://127.0.0.1:${port}`, env);
+};
+
+it('a worker killed between the row turning expired and the units coming back', async () => {
+  await startFront();
   // One expiry at a time, so exactly one is caught in the window.
   const worker = await started('worker', { ...fault, EXPIRY_CONCURRENCY: '1' });
-  const created = await api.createSale({
-    sku: 'crash-worker',
-    name: 'Crash worker',
-    stock: 3,
-    paymentWindowSeconds: 10,
-  });
-  const saleId = created.body.id as number;
+  const saleId = await windowSale(api, ['crash-worker', 'Crash worker'], 3, 10);
   const answers = await buyAll(saleId, ['w-1', 'w-2', 'w-3']);
   expect(answers.map((a) => a.status)).toEqual([202, 202, 202]);
 
@@ -116,23 +110,11 @@ it('a worker killed between the row turning expired and the units coming back', 
 });
 
 it('expiry jobs lost by Redis, and a compensator killed mid-expiry', async () => {
-  const port = await freePort();
-  apiChild = await started('api', { PORT: String(port) });
-  await started('bridge');
+  await startFront();
   await started('worker');
-  api = client(`http://127.0.0.1:${port}`, env);
-  const created = await api.createSale({
-    sku: 'crash-compensator',
-    name: 'Crash compensator',
-    stock: 3,
-    paymentWindowSeconds: 10,
-  });
-  const saleId = created.body.id as number;
+  const saleId = await windowSale(api, ['crash-compensator', 'Crash compensator'], 3, 10);
   const answers = await buyAll(saleId, ['c-1', 'c-2', 'c-3']);
-  await waitFor(
-    async () => (await orderRows(env, saleId)).filter((o) => o.status === 'confirmed').length === 3,
-    { what: 'three orders confirmed' },
-  );
+  await untilConfirmed(env, saleId, 3, 'three orders confirmed');
   // Redis forgets the delayed jobs: no worker will ever expire these orders.
   const bullRedis = createBullRedis(env.config);
   const queue = new Queue(expiryQueueName, {

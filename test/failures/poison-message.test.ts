@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopInTurn } from '../support/stop-in-turn.js';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, startSystem, type System } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
@@ -30,12 +31,7 @@ describe('poison messages in the order queue', () => {
     sut = await startTestCompensator(env);
     broker = await brokerClient(env);
   });
-  afterAll(async () => {
-    await broker?.close();
-    await sut?.stop();
-    await system?.stop();
-    await env?.cleanup();
-  });
+  afterAll(() => stopInTurn(broker, sut, system, env));
 
   it('end in the dead-letter queue and are parked once, while the sale flows past them', async () => {
     const api = client(system.baseUrl, env);

@@ -1,52 +1,39 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, groupByStatus } from '../support/system.js';
+import { waitFor } from '../support/env.js';
+import { groupByStatus } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
-import { metric, spawnPipeline } from '../support/failures.js';
-import { killAll, type Child } from '../support/processes.js';
-import { ensureServicesUp, restartPostgres, startPostgres } from '../support/service-restart.js';
-import { buyersNamed, buyOnce, shopInBackground, tally } from '../support/buyers.js';
+import { metric } from '../support/failures.js';
+import {
+  expectOutageAnswers,
+  failedReasons,
+  pipelineAcrossRestart,
+  restartPostgres,
+  startPostgres,
+  shopThroughOutage,
+} from '../support/service-restart.js';
+import { buyersNamed, buyOnce, shopInBackground } from '../support/buyers.js';
+import { expectRunning } from '../support/rabbit-cluster-sale.js';
 
 // Issue #12, item 4: the database restarts mid-sale (`pg_ctlcluster ... restart`, fast mode:
 // transactions in flight are rolled back, every connection dropped, and new ones refused until
 // it is back). Run alone: `flock -x /tmp/flashline-tests.lock npx vitest run <file>`.
 // PostgreSQL restarted mid-sale
-let env: TestEnv;
-let children: Child[] = [];
-let baseUrl: string;
-
-beforeAll(async () => {
-  env = await createTestEnv('pg-restart', {
-    // Few jobs in flight, so the sale takes many group commits and the restart lands on some.
-    WORKER_CONCURRENCY: '32',
-    // Eight attempts 200 ms apart and doubling: about 25 s for the database to come back.
-    JOB_BACKOFF_MS: '200',
-    // Some orders fail for good, so the compensator has to write `failed` rows across the
-    // restart too. Their reason is `fault_injected`; any other reason is a lost order.
-    FAULT_FAIL_RATE: '0.05',
-    COMPENSATOR_RETRY_DELAY_MS: '200',
-    RECONCILE_INTERVAL_MS: '500',
-    RECONCILE_STALE_AFTER_MS: '10000',
-  });
-  const pipeline = await spawnPipeline(env);
-  baseUrl = pipeline.baseUrl;
-  children = [pipeline.api, pipeline.bridge, pipeline.worker, pipeline.compensator];
-});
-afterAll(async () => {
-  // Whatever happened above, the next test file finds the database up.
-  await ensureServicesUp();
-  await killAll();
-  await env?.cleanup();
+const run = pipelineAcrossRestart('pg-restart', {
+  // Few jobs in flight, so the sale takes many group commits and the restart lands on some.
+  WORKER_CONCURRENCY: '32',
+  // Eight attempts 200 ms apart and doubling: about 25 s for the database to come back.
+  JOB_BACKOFF_MS: '200',
+  // Some orders fail for good, so the compensator has to write `failed` rows across the
+  // restart too. Their reason is `fault_injected`; any other reason is a lost order.
+  FAULT_FAIL_RATE: '0.05',
+  COMPENSATOR_RETRY_DELAY_MS: '200',
+  RECONCILE_STALE_AFTER_MS: '10000',
 });
 
 it('keeps selling; the worker and the compensator reconnect; no order is lost', async () => {
-  const api = client(baseUrl, env);
   const stock = 300;
-  const sale = await api.createSale({ sku: 'pg-restart', name: 'Restarted', stock });
-  const saleId = sale.body.id as number;
-  const admin = new pg.Client({ connectionString: env.config.database.url });
-  admin.on('error', () => undefined);
+  const { env, children, api, saleId } = await run.sale('pg-restart', stock);
   const rows = async () => {
     const db = new pg.Client({ connectionString: env.config.database.url });
     await db.connect();
@@ -58,43 +45,24 @@ it('keeps selling; the worker and the compensator reconnect; no order is lost', 
   };
 
   const shoppers = shopInBackground(api, saleId, buyersNamed('buyer', 400), { admit: 100 });
-  let resentAt = 0;
-  try {
-    await waitFor(async () => (await rows()) >= 30, { what: 'the worker writing orders' });
-    // Orders keep arriving while the database goes down and comes back.
-    shoppers.admit(80);
-    await restartPostgres();
-    resentAt = Date.now();
-    shoppers.admit();
-    await waitFor(
-      async () => shoppers.answers.some((a) => a.status === 202 && a.sentAt >= resentAt),
-      { timeoutMs: 30_000, what: () => `a 202 after the restart (${tally(shoppers.answers)})` },
-    );
-    await shoppers.done();
-  } finally {
-    await shoppers.stop();
-    await startPostgres();
-  }
-  const answers = shoppers.answers;
-  const statuses = Object.keys(groupByStatus(answers)).map(Number);
-  expect(
-    statuses.every((s) => [202, 409, 429, 503].includes(s)),
-    `answered ${statuses}`,
-  ).toBe(true);
+  const answers = await shopThroughOutage(
+    shoppers,
+    async () => {
+      await waitFor(async () => (await rows()) >= 30, { what: 'the worker writing orders' });
+      // Orders keep arriving while the database goes down and comes back.
+      shoppers.admit(80);
+      await restartPostgres();
+    },
+    startPostgres,
+  );
+  expectOutageAnswers(answers);
   const first = await assertOracle(env, saleId, answers);
 
-  await admin.connect();
-  try {
-    const reasons = (
-      await admin.query(`SELECT DISTINCT reason FROM orders WHERE status = 'failed'`)
-    ).rows.map((r: { reason: string }) => r.reason);
-    expect(
-      reasons.filter((r) => r !== 'fault_injected'),
-      'orders failed by the restart',
-    ).toEqual([]);
-  } finally {
-    await admin.end();
-  }
+  const reasons = await failedReasons(env);
+  expect(
+    reasons.filter((r) => r !== 'fault_injected'),
+    'orders failed by the restart',
+  ).toEqual([]);
   const worker = children.find((c) => c.name === 'worker')!;
   const workerPort = Number(worker.logged('worker metrics listening')?.metricsPort);
   const retried = await metric(workerPort, 'flashline_jobs_total', {
@@ -111,7 +79,5 @@ it('keeps selling; the worker and the compensator reconnect; no order is lost', 
   expect(freshAccepted, `fresh buyers (${left} left)`).toBeGreaterThanOrEqual(left);
   expect(freshAccepted + (groupByStatus(fresh)['409']?.length ?? 0)).toBe(left + 5);
   await assertOracle(env, saleId, [...answers, ...fresh]);
-  for (const child of children) {
-    expect(child.process.exitCode, `${child.name} still running:\n${child.output()}`).toBeNull();
-  }
+  expectRunning(children);
 }, 90_000);

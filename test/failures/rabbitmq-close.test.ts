@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { stopInTurn } from '../support/stop-in-turn.js';
 import { createTestEnv, rabbitmqctl, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, startSystem, type System } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
@@ -21,11 +22,7 @@ beforeAll(async () => {
   system = await startSystem(env);
   compensator = await startTestCompensator(env);
 });
-afterAll(async () => {
-  await compensator?.stop();
-  await system?.stop();
-  await env?.cleanup();
-});
+afterAll(() => stopInTurn(compensator, system, env));
 
 const vhost = () => decodeURIComponent(new URL(env.config.amqp.url).pathname.slice(1));
 

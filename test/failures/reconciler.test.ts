@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { stopInTurn } from '../support/stop-in-turn.js';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, type Client } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
@@ -36,14 +37,7 @@ beforeAll(async () => {
   buyers = client(`http://127.0.0.1:${api.port}`, env);
   gate = api.deps.gate;
 });
-afterAll(async () => {
-  redis?.disconnect();
-  await sut?.stop();
-  await worker?.stop();
-  await bridge?.stop();
-  await api?.stop();
-  await env?.cleanup();
-});
+afterAll(() => stopInTurn(redis, sut, worker, bridge, api, env));
 
 const createSale = async (sku: string, stock: number, perUserLimit = 1) =>
   (await buyers.createSale({ sku, name: sku, stock, perUserLimit })).body.id as number;

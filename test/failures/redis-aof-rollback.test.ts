@@ -1,33 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client } from '../support/system.js';
-import { settleFast, spawnPipeline, stopEverything } from '../support/failures.js';
+import { expect, it } from 'vitest';
+import { waitFor } from '../support/env.js';
+import { faultScenario, lossSale } from '../support/fault-scenario.js';
 import { readAof, startRedisServer } from '../support/redis-servers.js';
 import { assertRestBuyable, tally } from '../support/buyers.js';
-import { assertNothingLost, runRedisLoss, type RedisLossSale } from '../support/redis-loss.js';
+import { assertNothingLost, runRedisLoss } from '../support/redis-loss.js';
 
 // Redis crashes and comes back from its files as they stood a second earlier
 // (`appendfsync everysec` on a host crash): every write of that second is gone, while
 // RabbitMQ and PostgreSQL remember everything.
-let env: TestEnv | undefined;
-
-afterAll(() => stopEverything(env));
+const scenario = faultScenario();
 
 it('loses no 202, oversells nothing, buys once per key, and sells the rest again', async () => {
   const redis = await startRedisServer();
-  env = await createTestEnv('redis-aof-rollback', { REDIS_URL: redis.url, ...settleFast });
-  const sut = await spawnPipeline(env);
-  const api = client(sut.baseUrl, env);
-  const stock = 400;
-  const created = await api.createSale({
-    sku: 'redis-aof-rollback',
-    name: 'Rewound',
-    stock,
-    perUserLimit: 2,
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const sale: RedisLossSale = { env, api, worker: sut.worker, saleId: created.body.id, stock };
+  const opened = await scenario.onRedis('redis-aof-rollback', redis.url);
+  const sale = await lossSale(opened, ['redis-aof-rollback', 'Rewound'], 400);
 
   let copiedAt = 0;
   let killedAt = 0;

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import pg from 'pg';
-import { createTestEnv, type TestEnv } from '../support/env.js';
-import { client, groupByStatus, type Client } from '../support/system.js';
+import type { TestEnv } from '../support/env.js';
+import { groupByStatus, type Client } from '../support/system.js';
 import { assertOracle } from '../support/oracle.js';
-import { settleFast, spawnPipeline, stopEverything } from '../support/failures.js';
+import { faultScenario, lossSale } from '../support/fault-scenario.js';
 import { startRedisServer } from '../support/redis-servers.js';
 import {
   assertRestBuyable,
@@ -13,27 +13,22 @@ import {
   tally,
   type TimedAnswer,
 } from '../support/buyers.js';
-import { assertNothingLost, runRedisLoss, type RedisLossSale } from '../support/redis-loss.js';
+import { assertNothingLost, runRedisLoss } from '../support/redis-loss.js';
 import { orderQueueNames } from '../../src/queues/names.js';
 
 // Redis is killed and started again without its files, mid-sale: every sale, reservation,
 // job, idempotency key, rate bucket and sold-out flag it held is gone, while RabbitMQ and
 // PostgreSQL remember everything.
-let env: TestEnv | undefined;
-
-afterAll(() => stopEverything(env));
+const scenario = faultScenario();
 
 it('reloads every open sale within 5 s, never answers 404, and loses no 202', async () => {
   const redis = await startRedisServer();
-  env = await createTestEnv('redis-empty-restart', {
-    REDIS_URL: redis.url,
-    ...settleFast,
+  const opened = await scenario.onRedis('redis-empty-restart', redis.url, {
     // Longer than the 5 s deadline: the sale must come back without waiting for a pass.
     RECONCILE_INTERVAL_MS: '10000',
     RATE_LIMIT_CAPACITY: '5',
   });
-  const sut = await spawnPipeline(env);
-  const api = client(sut.baseUrl, env);
+  const { env, api } = opened;
   // A second sale, sold out before the loss: it must come back sold out, not missing.
   const small = await api.createSale({ sku: 'redis-empty-small', name: 'Gone', stock: 5 });
   const smallId = small.body.id as number;
@@ -45,14 +40,7 @@ it('reloads every open sale within 5 s, never answers 404, and loses no 202', as
   const quietId = quiet.body.id as number;
 
   const stock = 400;
-  const created = await api.createSale({
-    sku: 'redis-empty-restart',
-    name: 'Forgotten',
-    stock,
-    perUserLimit: 2,
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const sale: RedisLossSale = { env, api, worker: sut.worker, saleId: created.body.id, stock };
+  const sale = await lossSale(opened, ['redis-empty-restart', 'Forgotten'], stock);
 
   let killedAt = 0;
   const { answers, backAt, resumed } = await runRedisLoss(sale, async (buying) => {

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client } from '../support/system.js';
+import { expect, it } from 'vitest';
+import { waitFor } from '../support/env.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
-import { metric, spawnPipeline, stopEverything } from '../support/failures.js';
+import { metric } from '../support/failures.js';
+import { faultScenario } from '../support/fault-scenario.js';
 import { freePort } from '../support/api-process.js';
 import { readAof, startRedisServer } from '../support/redis-servers.js';
 import { saleKeys } from '../../src/gate/keys.js';
@@ -13,19 +13,16 @@ import { saleKeys } from '../../src/gate/keys.js';
 // lost reservations back. Only the repair that a new run_id sets off can; the routine
 // reconciler pass is ten minutes away.
 // Redis rewound with nothing in flight
-let env: TestEnv | undefined;
-
-afterAll(() => stopEverything(env));
+const scenario = faultScenario();
 
 it('is noticed as a new server and repaired at once from PostgreSQL', async () => {
   const redis = await startRedisServer();
-  env = await createTestEnv('redis-lost-state', {
-    REDIS_URL: redis.url,
-    RECONCILE_INTERVAL_MS: '600000',
-  });
   const metricsPort = await freePort();
-  const sut = await spawnPipeline(env, { COMPENSATOR_PORT: String(metricsPort) });
-  const api = client(sut.baseUrl, env);
+  const { env, api } = await scenario.open(
+    'redis-lost-state',
+    { REDIS_URL: redis.url, RECONCILE_INTERVAL_MS: '600000' },
+    { COMPENSATOR_PORT: String(metricsPort) },
+  );
   const stock = 20;
   const sale = await api.createSale({ sku: 'rewound', name: 'Rewound', stock, perUserLimit: 2 });
   const saleId = sale.body.id as number;

@@ -1,46 +1,34 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client } from '../support/system.js';
-import { settleFast, spawnPipeline, stopEverything } from '../support/failures.js';
+import { expect, it } from 'vitest';
+import { waitFor } from '../support/env.js';
+import { settleFast } from '../support/failures.js';
+import { faultScenario, lossSale } from '../support/fault-scenario.js';
 import { startSentinelSet, type RedisServer, type Sentinels } from '../support/redis-servers.js';
 import { assertRestBuyable, tally } from '../support/buyers.js';
-import { assertNothingLost, runRedisLoss, type RedisLossSale } from '../support/redis-loss.js';
+import { assertNothingLost, runRedisLoss } from '../support/redis-loss.js';
 import { saleKeys } from '../../src/gate/keys.js';
 
 // A primary, a replica and three sentinels of the test's own. Mid-sale the replica falls
 // behind (stopped, its link cut), the primary dies with writes the replica never got, and
 // the sentinels promote the replica: Redis forgets that second, as a failover to a lagging
 // replica does.
-let env: TestEnv | undefined;
-
-afterAll(() => stopEverything(env));
+const scenario = faultScenario();
 
 it('follows the new primary, loses no 202 and buys once per key', async () => {
   // Each sentinel knows the replica and the two others: a failover can be voted and done.
   const { primary, replica, name, sentinels } = await startSentinelSet();
 
-  env = await createTestEnv('redis-sentinel', {
+  const opened = await scenario.open('redis-sentinel', {
     // Nothing listens on port 1: a process that ignored Sentinel would find no Redis.
     REDIS_URL: 'redis://127.0.0.1:1/0',
     REDIS_SENTINELS: sentinels.addresses,
     REDIS_SENTINEL_NAME: name,
     ...settleFast,
   });
-  const sut = await spawnPipeline(env);
-  const api = client(sut.baseUrl, env);
-  const stock = 400;
-  const created = await api.createSale({
-    sku: 'redis-sentinel',
-    name: 'Failed over',
-    stock,
-    perUserLimit: 2,
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const saleId = created.body.id as number;
-  const keys = saleKeys(env.config.redis.prefix, saleId);
+  const { env, sut } = opened;
   const oracle = { redisUrl: replica.url };
-  const sale: RedisLossSale = { env, api, worker: sut.worker, saleId, stock, oracle };
+  const sale = await lossSale(opened, ['redis-sentinel', 'Failed over'], 400, { oracle });
+  const keys = saleKeys(env.config.redis.prefix, sale.saleId);
 
   let killedAt = 0;
   const { answers, backAt, resumed } = await runRedisLoss(sale, async (buying) => {

@@ -5,6 +5,7 @@ import { type Client, type System, openSystem, closeSystem } from '../support/sy
 import type { Answer } from '../support/oracle.js';
 import { assertPaymentOracle, orderRows, payWebhook } from '../support/payments.js';
 import { metric } from '../support/failures.js';
+import { cancelOrder, expectRefused, windowFields, windowSale } from '../support/payment-steps.js';
 
 // Every path of API.md's Payment section, on the real services: paid, a repeated and a
 // second payment, cancelled (and the units sold again, also after a sell-out), expired on
@@ -29,27 +30,16 @@ const confirmedOrder = (orderId: string, buyer: string) =>
     },
     { what: `order ${orderId} confirmed` },
   );
-const cancel = (orderId: string, buyer: string) =>
-  api.raw('POST', `/orders/${orderId}/cancel`, api.buyerHeaders(buyer));
+const cancel = (orderId: string, buyer: string) => cancelOrder(api, orderId, buyer);
 
 it('takes paymentWindowSeconds as an int of 10-86400, and refuses anything else', async () => {
   for (const [i, value] of [9, 86_401, 10.5, '60', null, 0].entries()) {
-    const refused = await api.createSale({
-      sku: `bad-window-${i}`,
-      name: 'Bad window',
-      stock: 1,
-      paymentWindowSeconds: value,
-    });
+    const refused = await api.createSale(windowFields([`bad-window-${i}`, 'Bad window'], 1, value));
     expect(refused.status, JSON.stringify(value)).toBe(400);
     expect(refused.body.error.code).toBe('BAD_REQUEST');
   }
   for (const value of [10, 86_400]) {
-    const created = await api.createSale({
-      sku: `window-${value}`,
-      name: 'Window',
-      stock: 1,
-      paymentWindowSeconds: value,
-    });
+    const created = await api.createSale(windowFields([`window-${value}`, 'Window'], 1, value));
     expect(created.status).toBe(201);
     expect(created.body.paymentWindowSeconds).toBe(value);
   }
@@ -65,21 +55,13 @@ it('a sale without a window: confirmed is final, nothing to pay or cancel', asyn
   expect(order.payBy).toBeUndefined();
 
   const paid = await payWebhook(sut.baseUrl, env, answer.orderId!, 'pay-nw');
-  expect(paid.status).toBe(409);
-  expect(paid.body.error?.code).toBe('ORDER_NOT_PAYABLE');
-  const cancelled = await cancel(answer.orderId!, 'nw-1');
-  expect(cancelled.status).toBe(409);
-  expect(cancelled.body.error.code).toBe('ORDER_NOT_CANCELLABLE');
+  expectRefused(paid, 409, 'ORDER_NOT_PAYABLE');
+  expectRefused(await cancel(answer.orderId!, 'nw-1'), 409, 'ORDER_NOT_CANCELLABLE');
   expect((await api.order(answer.orderId!, 'nw-1')).body.status).toBe('confirmed');
 });
 
 it('pays once: a repeat answers the same, another paymentId is refused, paid cannot be cancelled', async () => {
-  const created = await api.createSale({
-    sku: 'pay-once',
-    name: 'Pay once',
-    stock: 5,
-    paymentWindowSeconds: 600,
-  });
+  const created = await api.createSale(windowFields(['pay-once', 'Pay once'], 5, 600));
   expect(created.status).toBe(201);
   expect(created.body.paymentWindowSeconds).toBe(600);
   expect((await api.sale(created.body.id as number)).body.paymentWindowSeconds).toBe(600);
@@ -96,11 +78,8 @@ it('pays once: a repeat answers the same, another paymentId is refused, paid can
   const repeat = await payWebhook(sut.baseUrl, env, answer.orderId!, 'pay-1');
   expect(repeat).toEqual(first);
   const other = await payWebhook(sut.baseUrl, env, answer.orderId!, 'pay-2');
-  expect(other.status).toBe(409);
-  expect(other.body.error?.code).toBe('ORDER_NOT_PAYABLE');
-  const cancelled = await cancel(answer.orderId!, 'po-1');
-  expect(cancelled.status).toBe(409);
-  expect(cancelled.body.error.code).toBe('ORDER_NOT_CANCELLABLE');
+  expectRefused(other, 409, 'ORDER_NOT_PAYABLE');
+  expectRefused(await cancel(answer.orderId!, 'po-1'), 409, 'ORDER_NOT_CANCELLABLE');
   expect((await api.order(answer.orderId!, 'po-1')).body.status).toBe('paid');
 
   const result = await assertPaymentOracle(env, saleId, [answer]);
@@ -108,14 +87,8 @@ it('pays once: a repeat answers the same, another paymentId is refused, paid can
 });
 
 it('a cancel gives the units back to the sale and the buyer, also after a sell-out', async () => {
-  const created = await api.createSale({
-    sku: 'cancel-reopen',
-    name: 'Cancel reopens',
-    stock: 2,
-    perUserLimit: 2,
-    paymentWindowSeconds: 600,
-  });
-  const saleId = created.body.id as number;
+  const reopens = windowFields(['cancel-reopen', 'Cancel reopens'], 2, 600, { perUserLimit: 2 });
+  const saleId = (await api.createSale(reopens)).body.id as number;
   const answers = [await buy(saleId, 'cr-1', 2)];
   await confirmedOrder(answers[0]!.orderId!, 'cr-1');
   const soldOut = await buy(saleId, 'cr-2');
@@ -123,9 +96,7 @@ it('a cancel gives the units back to the sale and the buyer, also after a sell-o
   expect((await api.sale(saleId)).body).toMatchObject({ remaining: 0, soldOut: true });
 
   // Someone else's order is answered as a missing one, and stays as it was.
-  const foreign = await cancel(answers[0]!.orderId!, 'cr-2');
-  expect(foreign.status).toBe(404);
-  expect(foreign.body.error.code).toBe('ORDER_NOT_FOUND');
+  expectRefused(await cancel(answers[0]!.orderId!, 'cr-2'), 404, 'ORDER_NOT_FOUND');
 
   const cancelled = await cancel(answers[0]!.orderId!, 'cr-1');
   expect(cancelled.status).toBe(200);
@@ -134,8 +105,7 @@ it('a cancel gives the units back to the sale and the buyer, also after a sell-o
   expect(again.status).toBe(200);
   expect(again.body.status).toBe('cancelled');
   const late = await payWebhook(sut.baseUrl, env, answers[0]!.orderId!, 'pay-late');
-  expect(late.status).toBe(409);
-  expect(late.body.error?.code).toBe('ORDER_EXPIRED');
+  expectRefused(late, 409, 'ORDER_EXPIRED');
 
   // The units sell again, exactly: two, to the buyer who was refused and the one who cancelled.
   await waitFor(async () => (await api.sale(saleId)).body.remaining === 2, {
@@ -150,13 +120,7 @@ it('a cancel gives the units back to the sale and the buyer, also after a sell-o
 });
 
 it('expires an unpaid order within 5 s of payBy, never before, and the units sell again', async () => {
-  const created = await api.createSale({
-    sku: 'expire-on-time',
-    name: 'Expire on time',
-    stock: 3,
-    paymentWindowSeconds: 10,
-  });
-  const saleId = created.body.id as number;
+  const saleId = await windowSale(api, ['expire-on-time', 'Expire on time'], 3, 10);
   const answers = [await buy(saleId, 'ex-1'), await buy(saleId, 'ex-2'), await buy(saleId, 'ex-3')];
   for (const a of answers) await confirmedOrder(a.orderId!, a.buyer);
   // ex-3 pays; the others let their orders expire.
@@ -173,11 +137,8 @@ it('expires an unpaid order within 5 s of payBy, never before, and the units sel
     expect(delayMs, `order ${row.id} expired within 5 s of payBy`).toBeLessThan(5_000);
   }
   const late = await payWebhook(sut.baseUrl, env, answers[0]!.orderId!, 'pay-ex-1');
-  expect(late.status).toBe(409);
-  expect(late.body.error?.code).toBe('ORDER_EXPIRED');
-  const cancelled = await cancel(answers[1]!.orderId!, 'ex-2');
-  expect(cancelled.status).toBe(409);
-  expect(cancelled.body.error.code).toBe('ORDER_NOT_CANCELLABLE');
+  expectRefused(late, 409, 'ORDER_EXPIRED');
+  expectRefused(await cancel(answers[1]!.orderId!, 'ex-2'), 409, 'ORDER_NOT_CANCELLABLE');
   expect((await api.order(answers[0]!.orderId!, 'ex-1')).body.status).toBe('expired');
 
   // The expired buyers' allowance is back too: ex-1 (limit 1) may buy again.

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { waitFor, type TestEnv } from '../support/env.js';
+import type { TestEnv } from '../support/env.js';
 import { pool, type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import type { Answer } from '../support/oracle.js';
 import { assertPaymentOracle, orderRows, payWebhook } from '../support/payments.js';
+import { cancelOrder, untilConfirmed, windowSale } from '../support/payment-steps.js';
 
 // The bug flash-sale trackers report: the timeout racing a payment. The order row decides,
 // first write wins, and the loser's answer says which won; never both.
@@ -25,23 +26,13 @@ const buyAll = async (saleId: number, prefix: string, count: number) => {
     16,
   );
   expect(answers.every((a) => a.status === 202)).toBe(true);
-  await waitFor(
-    async () =>
-      (await orderRows(env, saleId)).filter((o) => o.status === 'confirmed').length === count,
-    { what: `${count} orders confirmed` },
-  );
+  await untilConfirmed(env, saleId, count, `${count} orders confirmed`);
   return answers;
 };
 
 it('payments fired at payBy ± 20 ms: each order is paid or expired, never both', async () => {
   const count = 60;
-  const created = await api.createSale({
-    sku: 'race-pay-by',
-    name: 'Race payBy',
-    stock: count,
-    paymentWindowSeconds: 10,
-  });
-  const saleId = created.body.id as number;
+  const saleId = await windowSale(api, ['race-pay-by', 'Race payBy'], count, 10);
   const answers = await buyAll(saleId, 'rp', count);
   const payBy = new Map((await orderRows(env, saleId)).map((o) => [o.id, o.pay_by!.getTime()]));
 
@@ -77,19 +68,13 @@ it('payments fired at payBy ± 20 ms: each order is paid or expired, never both'
 
 it('payments racing cancels: one wins, the loser is told which', async () => {
   const count = 50;
-  const created = await api.createSale({
-    sku: 'race-cancel',
-    name: 'Race cancel',
-    stock: count,
-    paymentWindowSeconds: 600,
-  });
-  const saleId = created.body.id as number;
+  const saleId = await windowSale(api, ['race-cancel', 'Race cancel'], count, 600);
   const answers = await buyAll(saleId, 'rc', count);
   const outcomes = await pool(
     answers.map((answer, i) => async () => {
       const [paid, cancelled] = await Promise.all([
         payWebhook(sut.baseUrl, env, answer.orderId!, `pay-${i}`),
-        api.raw('POST', `/orders/${answer.orderId}/cancel`, api.buyerHeaders(answer.buyer)),
+        cancelOrder(api, answer.orderId!, answer.buyer),
       ]);
       return {
         orderId: answer.orderId!,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { stopInTurn } from '../support/stop-in-turn.js';
 import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
 import { client, groupByStatus, pool, type Client } from '../support/system.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
@@ -13,6 +14,7 @@ import { releaseScript } from '../../src/gate/scripts/order-scripts.js';
 import { takeScript } from '../../src/gate/scripts/shard-scripts.js';
 import { createRedis, type RedisClient } from '../../src/redis/connection.js';
 import { gateProbe, type GateProbe } from '../support/gate-probe.js';
+import { createdSale } from '../support/fault-scenario.js';
 
 // A purchase over shards is one script call at the buyer's home shard while it has units, and
 // several in the tail (docs/sharded-sales.md): the allowance and a reservation at home, a
@@ -46,14 +48,7 @@ beforeAll(async () => {
   redis = createRedis(env.config);
   probe = gateProbe(redis, env.config.redis.prefix);
 });
-afterAll(async () => {
-  await compensator?.stop();
-  await worker?.stop();
-  await bridge?.stop();
-  await api?.stop();
-  redis?.disconnect();
-  await env?.cleanup();
-});
+afterAll(() => stopInTurn(compensator, worker, bridge, api, redis, env));
 
 // Step 1 of a purchase, as the API makes it, at the buyer's home shard: the allowance, a
 // pending reservation and, when the home has a unit, the unit too. With `donor` the home is
@@ -98,14 +93,8 @@ const homedOn = (home: number, shards: number, name: string) => {
 it('settles each crash window, then sells on and ends consistent', async () => {
   const shards = 4;
   const stock = 40;
-  const created = await buyers.createSale({
-    sku: 'sh-crash',
-    name: 'crash windows',
-    stock,
-    perUserLimit: 2,
-    shards,
-  });
-  const saleId = created.body.id as number;
+  const fields = { sku: 'sh-crash', name: 'crash windows', stock, perUserLimit: 2, shards };
+  const saleId = await createdSale(buyers, fields);
   const [afterHomeBuyer, afterRetargetBuyer, afterTakeBuyer, takenAtHomeBuyer, midRelease] = [
     'died-after-home',
     'died-after-retarget',

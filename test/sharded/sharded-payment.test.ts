@@ -3,6 +3,7 @@ import { waitFor, type TestEnv } from '../support/env.js';
 import { type Client, type System, openSystem, closeSystem } from '../support/system.js';
 import type { Answer } from '../support/oracle.js';
 import { assertPaymentOracle, orderRows, payWebhook } from '../support/payments.js';
+import { cancelOrder, windowSale } from '../support/payment-steps.js';
 
 // The payment window over shards: an order cancelled or expired gives its unit back to the
 // shard that held it (lua/return-4.lua at home, then give-back-2.lua on the shard), exactly
@@ -30,14 +31,8 @@ describe('a sale over shards with a payment window', () => {
 
   it('a cancel and an expiry each give one unit back to its shard, and both sell again', async () => {
     const shards = 4;
-    const created = await api.createSale({
-      sku: 'sharded-pay',
-      name: 'Pay over shards',
-      stock: shards,
-      shards,
-      paymentWindowSeconds: 10,
-    });
-    const saleId = created.body.id as number;
+    const names: [string, string] = ['sharded-pay', 'Pay over shards'];
+    const saleId = await windowSale(api, names, shards, 10, { shards });
     // One unit per shard: the four buyers hold a unit on each.
     const answers = [];
     for (const buyer of ['pays', 'cancels', 'lets-expire', 'keeps']) {
@@ -49,11 +44,7 @@ describe('a sale over shards with a payment window', () => {
 
     const [pays, cancels] = answers;
     expect((await payWebhook(sut.baseUrl, env, pays!.orderId!, 'pay-1')).status).toBe(200);
-    const cancelled = await api.raw(
-      'POST',
-      `/orders/${cancels!.orderId}/cancel`,
-      api.buyerHeaders('cancels'),
-    );
+    const cancelled = await cancelOrder(api, cancels!.orderId!, 'cancels');
     expect(cancelled.status).toBe(200);
     await waitFor(async () => (await api.sale(saleId)).body.remaining === 1, {
       what: 'the cancelled unit back on its shard',

@@ -1,37 +1,24 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../support/env.js';
-import { client } from '../support/system.js';
-import { settleFast, spawnPipeline, stopEverything } from '../support/failures.js';
+import { expect, it } from 'vitest';
+import { faultScenario, lossSale } from '../support/fault-scenario.js';
 import { startRedisServer } from '../support/redis-servers.js';
 import { assertRestBuyable, tally } from '../support/buyers.js';
-import { assertNothingLost, runRedisLoss, type RedisLossSale } from '../support/redis-loss.js';
+import { assertNothingLost, runRedisLoss } from '../support/redis-loss.js';
 
 // Redis restarted empty mid-sale, for a sale over shards: the home slot and every shard are
 // gone. The sale is loaded back with each shard at its share of the stock, each confirmed
 // order takes its unit again on the shard its row names, and the orders still in flight
 // re-reserve on the shard their message names (docs/sharded-sales.md, when Redis forgets).
-let env: TestEnv | undefined;
-
-afterAll(() => stopEverything(env));
+const scenario = faultScenario();
 
 it('comes back whole: no 202 lost, no unit sold twice, the rest sells out', async () => {
   const redis = await startRedisServer();
-  env = await createTestEnv('sharded-redis-loss', { REDIS_URL: redis.url, ...settleFast });
-  const sut = await spawnPipeline(env);
-  const api = client(sut.baseUrl, env);
-
+  const opened = await scenario.onRedis('sharded-redis-loss', redis.url);
+  const { api } = opened;
   const stock = 300;
-  const created = await api.createSale({
-    sku: 'sharded-loss',
-    name: 'Forgotten shards',
-    stock,
-    perUserLimit: 2,
-    shards: 4,
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const saleId = created.body.id as number;
-  const sale: RedisLossSale = { env, api, worker: sut.worker, saleId, stock, gapMs: 30 };
+  const shape = { shards: 4, gapMs: 30 };
+  const sale = await lossSale(opened, ['sharded-loss', 'Forgotten shards'], stock, shape);
+  const { saleId } = sale;
 
   const { answers, resumed } = await runRedisLoss(sale, async (buying) => {
     // With the worker behind, orders accepted now exist only in Redis and RabbitMQ.

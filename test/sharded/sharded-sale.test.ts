@@ -11,6 +11,7 @@ import {
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { createRedis, type RedisClient } from '../../src/redis/connection.js';
 import { shardKeys } from '../../src/gate/keys.js';
+import { createdSale } from '../support/fault-scenario.js';
 
 // One sale over several shards (docs/sharded-sales.md), through the whole pipeline. Runs on
 // one Redis, and on the CI's local cluster (TEST_REDIS_CLUSTER_NODES), where the shards
@@ -56,14 +57,8 @@ it('shows its shards and refuses a count out of range, creating nothing', async 
 });
 
 it('sells exactly its stock over 4 shards, no buyer above 2, each pressing 4 times at once', async () => {
-  const created = await api.createSale({
-    sku: 'sh-contended',
-    name: 'contended',
-    stock: 101,
-    perUserLimit: 2,
-    shards: 4,
-  });
-  const saleId = created.body.id as number;
+  const fields = { sku: 'sh-contended', name: 'contended', stock: 101, perUserLimit: 2 };
+  const saleId = await createdSale(api, { ...fields, shards: 4 });
   // 80 buyers x 4 presses of one unit: 320 asked for 101 units, 160 allowed by the limit.
   const tasks = Array.from({ length: 80 }, (_, i) => `buyer-${i}`).flatMap((buyer) =>
     [0, 1, 2, 3].map(() => () => press(saleId, buyer)),
@@ -84,13 +79,8 @@ it('sells exactly its stock over 4 shards, no buyer above 2, each pressing 4 tim
 
 it('sells the last units scattered one per shard before anyone is told SOLD_OUT', async () => {
   const shards = 8;
-  const created = await api.createSale({
-    sku: 'sh-scattered',
-    name: 'scattered',
-    stock: shards,
-    shards,
-  });
-  const saleId = created.body.id as number;
+  const scattered = { sku: 'sh-scattered', name: 'scattered', stock: shards };
+  const saleId = await createdSale(api, { ...scattered, shards });
   // One unit on each shard. One buyer at a time: whichever shard a purchase starts on, it
   // must find the units left on the others.
   const answers: Answer[] = [];

@@ -3,7 +3,12 @@ import { readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { services, waitFor } from './env.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { createTestEnv, services, waitFor, type TestEnv } from './env.js';
+import { spawnPipeline } from './failures.js';
+import { killAll, type Child } from './processes.js';
+import { client, groupByStatus } from './system.js';
+import { shopInBackground, tally, type TimedAnswer } from './buyers.js';
 
 // Restarts of the shared RabbitMQ and PostgreSQL, for tests that hold the exclusive test lock
 // (`flock -x /tmp/flashline-tests.lock`). Every start is idempotent, so a `finally` or an
@@ -109,4 +114,81 @@ export async function ensureServicesUp(): Promise<void> {
   const results = await Promise.allSettled([startRabbitMq(), startPostgres()]);
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failures.length) throw new AggregateError(failures.map((f) => f.reason as unknown));
+}
+
+// The pipeline as child processes on an environment of the file's own, for a test file that
+// restarts a shared service: its afterAll brings the services back up before anything else.
+// The reconciler passes every half second, so what the outage strands is settled soon after.
+export function pipelineAcrossRestart(name: string, vars: Record<string, string>) {
+  const run = {} as { env: TestEnv; baseUrl: string; children: Child[] };
+  beforeAll(async () => {
+    run.env = await createTestEnv(name, { RECONCILE_INTERVAL_MS: '500', ...vars });
+    const pipeline = await spawnPipeline(run.env);
+    run.baseUrl = pipeline.baseUrl;
+    run.children = [pipeline.api, pipeline.bridge, pipeline.worker, pipeline.compensator];
+  });
+  afterAll(async () => {
+    // Whatever happened above, the next test file finds the database and the broker up.
+    await ensureServicesUp();
+    await killAll();
+    await run.env?.cleanup();
+  });
+  // A sale of `stock` on that pipeline, and a client of its API.
+  const sale = async (sku: string, stock: number) => {
+    const api = client(run.baseUrl, run.env);
+    const created = await api.createSale({ sku, name: 'Restarted', stock });
+    return { env: run.env, children: run.children, api, saleId: created.body.id as number };
+  };
+  return { sale };
+}
+
+// Until a purchase sent at `since` or later (the service back) is accepted.
+const until202After = (shoppers: { answers: TimedAnswer[] }, since: number) =>
+  waitFor(async () => shoppers.answers.some((a) => a.status === 202 && a.sentAt >= since), {
+    timeoutMs: 30_000,
+    what: () => `a 202 after the restart (answers so far: ${tally(shoppers.answers)})`,
+  });
+
+// `outage` (which breaks the service and brings it back) with the shoppers under way; then
+// every buyer is let in, a purchase sent after the outage must be accepted, and every buyer
+// answered. `start` runs whatever happens, so the service is left up. Resolves with the answers.
+export async function shopThroughOutage(
+  shoppers: ReturnType<typeof shopInBackground>,
+  outage: () => Promise<void>,
+  start: () => Promise<void>,
+): Promise<TimedAnswer[]> {
+  try {
+    await outage();
+    const resentAt = Date.now();
+    shoppers.admit();
+    await until202After(shoppers, resentAt);
+    await shoppers.done();
+  } finally {
+    await shoppers.stop();
+    await start();
+  }
+  return shoppers.answers;
+}
+
+// Every purchase answered as an outage allows: accepted, refused, limited or "try again".
+export function expectOutageAnswers(answers: TimedAnswer[]): void {
+  const statuses = Object.keys(groupByStatus(answers)).map(Number);
+  expect(
+    statuses.every((s) => [202, 409, 429, 503].includes(s)),
+    `answered ${statuses}`,
+  ).toBe(true);
+}
+
+// Why the environment's failed orders failed, each reason once.
+export async function failedReasons(env: TestEnv): Promise<string[]> {
+  const admin = new pg.Client({ connectionString: env.config.database.url });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query(
+      `SELECT DISTINCT reason FROM orders WHERE status = 'failed'`,
+    );
+    return rows.map((r: { reason: string }) => r.reason);
+  } finally {
+    await admin.end();
+  }
 }
