@@ -4,7 +4,7 @@
 // running, then drains them with the bridge and the worker: once with the outbox's triggers
 // disabled and no events process (off), once with the triggers alone (outbox), once with them
 // and the events process relaying to
-// RabbitMQ and delivering webhooks to a receiver here (on). Prints the drain's orders/s on
+// RabbitMQ and delivering webhooks to a receiver at nice 19 (events-sink-process.ts) (on). Prints the drain's orders/s on
 // against off, and each event's lag from its status change to its arrival on RabbitMQ and at
 // the webhook receiver (p50, p99), at the drain's full rate. Writes bench/results/events.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,8 @@ import { createBenchEnv, benchOverrides } from './env.js';
 import { spawnProcess, type Child } from './processes.js';
 import { load } from './load.js';
 import { createSale } from './sale.js';
-import { brokerSink, quantiles, webhookSink } from './events-sinks.js';
+import { quantiles } from './events-sinks.js';
+import { startSinks } from './events-sink-client.js';
 import { sampleCpu, type CpuSample } from './cpu.js';
 
 const orders = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 10_000);
@@ -31,8 +32,7 @@ const log = (message: string) => process.stdout.write(`[events] ${message}\n`);
 
 const env = await createBenchEnv('events');
 const db = new pg.Pool({ connectionString: env.config.database.url, max: 1 });
-const webhook = await webhookSink();
-const broker = await brokerSink(env.config.amqp.url);
+const sinks = await startSinks(env.config.amqp.url);
 const children: Child[] = [];
 type Mode = 'off' | 'outbox' | 'on';
 type Run = { mode: Mode; orders: number; seconds: number; perSecond: number };
@@ -64,6 +64,12 @@ const triggers = (on: boolean) =>
      ALTER TABLE orders ${on ? 'ENABLE' : 'DISABLE'} TRIGGER order_events_on_update`,
   );
 
+// CPU µs per order of the processes `names` between two samples.
+const cpuPer = (orders: number, a: CpuSample, b: CpuSample, names: string[]) =>
+  Math.round(
+    (names.reduce((sum, n) => sum + (b.seconds[n] ?? 0) - (a.seconds[n] ?? 0), 0) * 1e6) / orders,
+  );
+
 async function round(api: Child, index: number, mode: Mode) {
   const baseUrl = `http://127.0.0.1:${api.port}`;
   const saleId = await createSale(
@@ -86,32 +92,32 @@ async function round(api: Child, index: number, mode: Mode) {
   });
   const backlog = queued.byStatus['202'] ?? 0;
   await triggers(mode !== 'off');
-  webhook.seen.reset();
-  broker.seen.reset();
+  await sinks.reset();
   const events =
     mode === 'on'
       ? await spawn(
           'events',
-          { EVENTS_WEBHOOK_URL: webhook.url },
+          { EVENTS_WEBHOOK_URL: sinks.url },
           profileDir && `${profileDir}events-${index}`,
         )
       : null;
   const worker = await spawn('worker');
   const bridge = await spawn('bridge');
-  const pids = { worker: worker.child.pid, bridge: bridge.child.pid, events: events?.child.pid };
-  const cpu = (a: CpuSample, b: CpuSample, ...names: string[]) =>
-    Math.round(
-      (names.reduce((sum, n) => sum + (b.seconds[n] ?? 0) - (a.seconds[n] ?? 0), 0) * 1e6) /
-        backlog,
-    );
+  const pids = {
+    worker: worker.child.pid,
+    bridge: bridge.child.pid,
+    events: events?.child.pid,
+    sinks: sinks.pid,
+  };
+  const cpu = (a: CpuSample, b: CpuSample, ...names: string[]) => cpuPer(backlog, a, b, names);
   const before = sampleCpu(pids);
   const started = Date.now();
   await until('the drain', async () => (await sold(saleId)) >= backlog);
   const seconds = (Date.now() - started) / 1000;
   const drained = sampleCpu(pids);
-  // The bench process's CPU per order over the drain: the sinks (the webhook receiver and the
-  // RabbitMQ consumer, a shop's systems, here on the same cores) and the poll of the count.
-  const sinksCpuUs = cpu(before, drained, 'load generator');
+  // The sinks' CPU per order over the drain (the webhook receiver and the RabbitMQ consumer, a
+  // shop's systems, here on the same cores at nice 19: bench/events-sink-process.ts).
+  const sinksCpuUs = cpu(before, drained, 'sinks');
   log(
     `${mode}: ${backlog} orders drained in ${seconds.toFixed(2)} s = ${Math.round(backlog / seconds)}/s, drain CPU ${cpu(before, drained, 'worker', 'bridge')} µs per order, the bench's sinks ${sinksCpuUs}`,
   );
@@ -128,15 +134,16 @@ async function round(api: Child, index: number, mode: Mode) {
   // The outbox's rows alone: what the relay would read, marked so the next round starts clean.
   if (mode === 'outbox') await db.query('UPDATE order_events SET published_at = now()');
   if (events) {
-    await until('every event delivered', async () => webhook.seen.ids.size >= backlog);
-    await until('every event on RabbitMQ', async () => broker.seen.ids.size >= backlog);
+    await until('every event delivered', async () => (await sinks.count()).webhook >= backlog);
+    await until('every event on RabbitMQ', async () => (await sinks.count()).broker >= backlog);
     results.at(-1)!.eventsCpuUs = cpu(before, sampleCpu(pids), 'events');
     log(`  events process CPU ${results.at(-1)!.eventsCpuUs} µs per order`);
-    lags.webhook.push(...webhook.seen.lags);
-    lags.broker.push(...broker.seen.lags);
-    const w = quantiles(webhook.seen.lags);
+    const seen = await sinks.lags();
+    lags.webhook.push(...seen.webhook);
+    lags.broker.push(...seen.broker);
+    const w = quantiles(seen.webhook);
     log(
-      `  lag to the webhook p50 ${w.p50} ms, p99 ${w.p99} ms; to RabbitMQ p50 ${quantiles(broker.seen.lags).p50} ms`,
+      `  lag to the webhook p50 ${w.p50} ms, p99 ${w.p99} ms; to RabbitMQ p50 ${quantiles(seen.broker).p50} ms`,
     );
     await events.stop();
   }
@@ -184,8 +191,7 @@ try {
   writeFileSync(`${dir}events.json`, `${JSON.stringify(summary, null, 2)}\n`);
 } finally {
   for (const child of children.reverse()) await child.stop();
-  webhook.close();
-  await broker.close();
+  await sinks.close();
   await db.end();
   await env.cleanup();
 }
