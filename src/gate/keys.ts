@@ -100,6 +100,15 @@ export function proofOfWorkKeys(prefix: string, saleId: number) {
   };
 }
 
+// A line's own keys under `tag`: its state hash, buyer -> place, and the places given up and
+// seen per epoch (bitmaps by place number); a room's, or one partition's of a sharded sale.
+const lineKeys = (tag: string) => ({
+  state: `${tag}:state`,
+  buyers: `${tag}:buyers`,
+  gone: `${tag}:gone`,
+  seen: (epoch: number) => `${tag}:seen:${epoch}`,
+});
+
 // The waiting room (src/room/, docs/waiting-room.md), under the sale's tag: the room's state
 // hash (place counter, prequeue size, cursor, incarnation), buyer -> place number, the places
 // given up and those seen per epoch (bitmaps by place number), the drawn order, the admission
@@ -107,10 +116,7 @@ export function proofOfWorkKeys(prefix: string, saleId: number) {
 export function roomKeys(prefix: string, saleId: number) {
   const tag = `${prefix}:{sale:${saleId}}:room`;
   return {
-    state: `${tag}:state`,
-    buyers: `${tag}:buyers`,
-    gone: `${tag}:gone`,
-    seen: (epoch: number) => `${tag}:seen:${epoch}`,
+    ...lineKeys(tag),
     order: `${tag}:order`,
     batches: `${tag}:batches`,
     used: `${tag}:used`,
@@ -132,10 +138,7 @@ export function roomPartKeys(prefix: string, saleId: number, part: number, parts
   }
   const tag = `${shardKeys(prefix, saleId, part, parts).base}:room`;
   return {
-    state: `${tag}:state`,
-    buyers: `${tag}:buyers`,
-    gone: `${tag}:gone`,
-    seen: (epoch: number) => `${tag}:seen:${epoch}`,
+    ...lineKeys(tag),
     // Never written: fills the restore script's keys that a partition has no use for.
     spare: `${tag}:spare`,
   };

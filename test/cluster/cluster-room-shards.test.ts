@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, pool, startSystem, type System } from '../support/system.js';
+import { waitFor } from '../support/env.js';
+import { pool } from '../support/system.js';
+import { useRoomSystem } from '../support/room-line.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { stopRedisServers, type RedisServer } from '../support/redis-servers.js';
-import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
-import { fastRoom, inSeconds, roomClient } from '../support/room.js';
+import { onCluster, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
+import { inSeconds, roomClient } from '../support/room.js';
 import { roomKeys, roomPartKeys, saleKeys } from '../../src/gate/keys.js';
 
 // The waiting room of a sale over shards on a Redis Cluster of three masters of the test's
@@ -13,25 +14,15 @@ import { roomKeys, roomPartKeys, saleKeys } from '../../src/gate/keys.js';
 // draws the prequeue, admits within the bound, lines up late buyers in arrival order, and sells
 // exactly the stock.
 let cluster: RedisCluster;
-let env: TestEnv;
-let sut: System;
 const shards = 3;
 const early = 150;
 
 beforeAll(async () => {
   cluster = await startRedisCluster(3);
-  env = await createTestEnv('cluster-room-shards', {
-    ...fastRoom,
-    REDIS_CLUSTER_NODES: cluster.nodes,
-    REDIS_URL: 'redis://127.0.0.1:1/0',
-  });
-  sut = await startSystem(env);
 });
-afterAll(async () => {
-  await sut?.stop();
-  await stopRedisServers();
-  await env?.cleanup();
-});
+// After hooks run last first: the system is closed before its cluster goes.
+afterAll(() => stopRedisServers());
+const system = useRoomSystem('cluster-room-shards', () => onCluster(cluster));
 
 // HSETs each master ran since its stats were reset: a join writes its buyer's place with one.
 const hsets = async (master: RedisServer) => {
@@ -40,8 +31,7 @@ const hsets = async (master: RedisServer) => {
 };
 
 it("spreads a sharded sale's joins over the masters, and sells through its line", async () => {
-  const api = client(sut.baseUrl, env);
-  const room = roomClient(api);
+  const { env, api, room } = system;
   const prefix = env.config.redis.prefix;
   const created = await api.createSale({
     sku: 'cluster-room-shards',
@@ -107,7 +97,7 @@ it("spreads a sharded sale's joins over the masters, and sells through its line"
 async function expectLateInArrivalOrder(room: ReturnType<typeof roomClient>, saleId: number) {
   const late = Array.from({ length: 6 }, (_, i) => `crs-late-${i}`);
   const tickets: string[] = [];
-  const view = roomKeys(env.config.redis.prefix, saleId).view;
+  const view = roomKeys(system.env.config.redis.prefix, saleId).view;
   const viewMaster = await cluster.masterOf(view);
   for (const buyer of late) {
     tickets.push((await room.join(saleId, buyer)).body.ticket);

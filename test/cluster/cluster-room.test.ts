@@ -1,37 +1,26 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, startSystem, type System } from '../support/system.js';
+import { waitFor } from '../support/env.js';
+import { useRoomSystem } from '../support/room-line.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
 import { stopRedisServers } from '../support/redis-servers.js';
-import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
-import { fastRoom, inSeconds, roomClient } from '../support/room.js';
+import { onCluster, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
+import { inSeconds } from '../support/room.js';
 import { roomKeys, saleKeys } from '../../src/gate/keys.js';
 
 // Waiting rooms on a Redis Cluster of three masters of the test's own: each room's keys sit in
 // its sale's slot (every script is one slot), rooms of sales on different masters run side by
 // side, and each sells exactly through its line.
 let cluster: RedisCluster;
-let env: TestEnv;
-let sut: System;
 
 beforeAll(async () => {
   cluster = await startRedisCluster(3);
-  env = await createTestEnv('cluster-room', {
-    ...fastRoom,
-    REDIS_CLUSTER_NODES: cluster.nodes,
-    REDIS_URL: 'redis://127.0.0.1:1/0',
-  });
-  sut = await startSystem(env);
 });
-afterAll(async () => {
-  await sut?.stop();
-  await stopRedisServers();
-  await env?.cleanup();
-});
+// After hooks run last first: the system is closed before its cluster goes.
+afterAll(() => stopRedisServers());
+const system = useRoomSystem('cluster-room', () => onCluster(cluster));
 
 it('runs rooms of sales on different masters, each in its sale slot, and sells through them', async () => {
-  const api = client(sut.baseUrl, env);
-  const room = roomClient(api);
+  const { env, api, room } = system;
   const prefix = env.config.redis.prefix;
   const sales: { id: number; port: number }[] = [];
   for (let i = 0; sales.length < 2 && i < 40; i++) {

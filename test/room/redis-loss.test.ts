@@ -1,21 +1,19 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { waitFor } from '../support/env.js';
 import { assertOracle } from '../support/oracle.js';
-import { createRoomSale, inState, joinAll, pollAll, useRoomSystem } from '../support/room-line.js';
-import { startRedisServer, stopRedisServers, type RedisServer } from '../support/redis-servers.js';
+import {
+  createRoomSale,
+  inState,
+  joinAll,
+  pollAll,
+  useRoomSystemOnOwnRedis,
+} from '../support/room-line.js';
 
 // Redis forgets the whole line mid-sale (FLUSHALL on a server of the test's own): the ticket
 // each buyer holds gives their place back, nobody is sent to the back, and no pass is given
 // that the cursor had not earned before the loss (docs/waiting-room.md, "When Redis forgets").
 // waiting room: Redis forgets the line
-let redis: RedisServer;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-// After hooks run last first: the system is closed before its Redis goes.
-afterAll(() => stopRedisServers());
-const system = useRoomSystem('room-loss', () => ({ REDIS_URL: redis.url }));
+const system = useRoomSystemOnOwnRedis('room-loss');
 
 it('gives every place back from its ticket, in the same order, and sells only to the admitted', async () => {
   const { env, api, room } = system;
@@ -37,7 +35,7 @@ it('gives every place back from its ticket, in the same order, and sells only to
     .sort((a, b) => a[1].position! - b[1].position!)
     .map(([buyer]) => buyer);
 
-  expect(await redis.cli('FLUSHALL')).toBe('OK');
+  expect(await system.redis.cli('FLUSHALL')).toBe('OK');
 
   // Every buyer still has their place: the admitted their pass, the others their order.
   const after = await poll();

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, waitFor, type TestEnv } from '../support/env.js';
-import { client, startSystem, type System } from '../support/system.js';
+import { expect, it } from 'vitest';
+import { waitFor } from '../support/env.js';
+import { useRoomSystemOnOwnRedis } from '../support/room-line.js';
 import { assertOracle } from '../support/oracle.js';
-import { fastRoom, inSeconds, roomClient } from '../support/room.js';
-import { startRedisServer, stopRedisServers, type RedisServer } from '../support/redis-servers.js';
+import { inSeconds } from '../support/room.js';
 import { homeOfBuyer, roomPartKeys } from '../../src/gate/keys.js';
 
 type Place = { state: string; position: number | null; pass?: string; ticket: string };
@@ -14,25 +13,11 @@ type Place = { state: string; position: number | null; pass?: string; ticket: st
 // own, its buyers' tickets give their places back, the line keeps its order, and a newcomer
 // lines up behind everyone.
 // a sale over shards: its room loses one partition
-let env: TestEnv;
-let redis: RedisServer;
-let sut: System;
 const shards = 3;
-
-beforeAll(async () => {
-  redis = await startRedisServer();
-  env = await createTestEnv('sharded-room', { ...fastRoom, REDIS_URL: redis.url });
-  sut = await startSystem(env);
-});
-afterAll(async () => {
-  await sut?.stop();
-  await stopRedisServers();
-  await env?.cleanup();
-});
+const system = useRoomSystemOnOwnRedis('sharded-room');
 
 it('restores a lost partition from the tickets, keeping every place and the order', async () => {
-  const api = client(sut.baseUrl, env);
-  const room = roomClient(api);
+  const { env, api, room } = system;
   const saleId = (
     await api.createSale({
       sku: 'sharded-room',
@@ -72,9 +57,11 @@ it('restores a lost partition from the tickets, keeping every place and the orde
 
   const lost = homeOfBuyer(waitingOrder[0]!, shards);
   const k = roomPartKeys(env.config.redis.prefix, saleId, lost, shards);
-  expect(Number(await redis.cli('DEL', k.state, k.buyers, k.gone))).toBeGreaterThanOrEqual(2);
+  expect(Number(await system.redis.cli('DEL', k.state, k.buyers, k.gone))).toBeGreaterThanOrEqual(
+    2,
+  );
 
-  await waitFor(async () => (await redis.cli('HEXISTS', k.state, 'inc')) === '1', {
+  await waitFor(async () => (await system.redis.cli('HEXISTS', k.state, 'inc')) === '1', {
     what: 'the partition restored',
   });
   await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -87,7 +74,7 @@ it('restores a lost partition from the tickets, keeping every place and the orde
   expect(order.map((b) => after.get(b)!.position)).toEqual(order.map((_, i) => i + 1));
   // The tickets' polls put the lost partition's buyers back in Redis too.
   const back = order.find((b) => homeOfBuyer(b, shards) === lost)!;
-  await waitFor(async () => (await redis.cli('HEXISTS', k.buyers, back)) === '1', {
+  await waitFor(async () => (await system.redis.cli('HEXISTS', k.buyers, back)) === '1', {
     what: `${back} back in its partition`,
   });
   expect((await room.poll(saleId, back)).body.position).toBe(after.get(back)!.position);

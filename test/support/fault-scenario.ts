@@ -3,6 +3,7 @@ import { createTestEnv, type TestEnv } from './env.js';
 import { client, type Client } from './system.js';
 import { settleFast, spawnPipeline, stopEverything } from './failures.js';
 import type { RedisLossSale } from './redis-loss.js';
+import { onCluster } from './redis-cluster.js';
 
 // What the fault tests of test/failures/, test/sharded/ and test/cluster/ open before they
 // break something: an environment of their own with the pipeline as child processes, a client
@@ -37,12 +38,7 @@ export function faultScenario() {
       open(name, { REDIS_URL: redisUrl, ...settleFast, ...extra }),
     // On a Redis Cluster of the test's own (nothing listens at REDIS_URL's port 1).
     onCluster: (name: string, nodes: string, extra: Record<string, string> = {}) =>
-      open(name, {
-        REDIS_CLUSTER_NODES: nodes,
-        REDIS_URL: 'redis://127.0.0.1:1/0',
-        ...settleFast,
-        ...extra,
-      }),
+      open(name, { ...onCluster({ nodes }), ...settleFast, ...extra }),
   };
 }
 

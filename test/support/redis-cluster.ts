@@ -19,6 +19,13 @@ export type RedisCluster = {
   healthy: () => Promise<void>;
 };
 
+// The settings that put a system on `cluster` (nothing listens at REDIS_URL's port 1, so a
+// client that ignored the cluster would fail at once).
+export const onCluster = (cluster: Pick<RedisCluster, 'nodes'>) => ({
+  REDIS_CLUSTER_NODES: cluster.nodes,
+  REDIS_URL: 'redis://127.0.0.1:1/0',
+});
+
 // A port whose cluster bus port (port + 10000) is free as well.
 const freeNodePort = (taken: Set<number>) =>
   freePortIn(taken, { from: 20_000, span: 30_000, alongside: [10_000] });

@@ -1,4 +1,5 @@
-import { beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { startRedisServer, stopRedisServers, type RedisServer } from './redis-servers.js';
 import { waitFor } from './env.js';
 import type { Client } from './system.js';
 import { useSystem, type OpenSystem, type Overrides } from './use-system.js';
@@ -29,6 +30,24 @@ export function useRoomSystem(name: string, overrides: Overrides = {}) {
   const system = useSystem(name, settings) as OpenSystem & { room: RoomClient };
   beforeAll(() => {
     system.room = roomClient(system.api);
+  });
+  return system;
+}
+
+// useRoomSystem on a Redis server of the file's own (started before the system, stopped after
+// it: after hooks run last first), for a test that makes that Redis forget: `redis` is set
+// once the tests run.
+export function useRoomSystemOnOwnRedis(name: string) {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(() => stopRedisServers());
+  const system = useRoomSystem(name, () => ({ REDIS_URL: redis.url })) as ReturnType<
+    typeof useRoomSystem
+  > & { redis: RedisServer };
+  beforeAll(() => {
+    system.redis = redis;
   });
   return system;
 }
