@@ -6,6 +6,7 @@ import { bullPrefix, webhookQueueName } from '../queues/names.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { OrderEvent } from './event.js';
 import { deliverBatch, Slots } from './webhook-batch.js';
+import type { DrainWatch } from './drain-watch.js';
 import { webhookPoster, WebhookRefusedError } from './webhook-post.js';
 
 export { WebhookRefusedError } from './webhook-post.js';
@@ -96,6 +97,8 @@ export type DispatcherDeps = {
   concurrency: number;
   logger: Logger;
   metrics?: EventsMetrics | undefined;
+  // Holds a job while the drain is behind (drain-watch.ts); absent, jobs go at once.
+  drain?: DrainWatch | null | undefined;
 };
 
 // One job: its events signed per the Standard Webhooks specification (webhook-id is the event's
@@ -111,7 +114,10 @@ export function createWebhookDelivery(deps: DispatcherDeps) {
     deps.metrics?.deliveryLag.observe((Date.now() - Date.parse(event.occurredAt)) / 1000);
   };
   const deliver = async (job: Job<WebhookJobData>): Promise<void> => {
-    const outcome = await deliverBatch(eventsOf(job.data), post, slots);
+    const events = eventsOf(job.data);
+    // Events are in id order: the first is the oldest, and its lag bounds the wait.
+    if (deps.drain && events[0]) await deps.drain.yieldFor(Date.parse(events[0].occurredAt));
+    const outcome = await deliverBatch(events, post, slots);
     if (outcome.undelivered.length === 0) return;
     await job.updateData({ events: outcome.undelivered });
     const reason =

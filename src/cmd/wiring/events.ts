@@ -15,6 +15,7 @@ import {
   enqueueWebhooks,
   startWebhookDispatcher,
 } from '../../events/webhooks.js';
+import { drainWatch } from '../../events/drain-watch.js';
 import { quit, serveProcessMetrics } from './shared.js';
 
 // The events process (docs/order-events.md): the outbox relay, and the webhook dispatcher when
@@ -81,6 +82,8 @@ export async function startEvents(config: Config, logger: Logger) {
 function startWebhooks(config: Config, logger: Logger, metrics: ReturnType<typeof eventsMetrics>) {
   const redis: RedisClient = createBullRedis(config);
   const queue = createWebhookQueue(config, redis);
+  const drain = drainWatch(config, redis);
+  drain?.start();
   const dispatcher = startWebhookDispatcher(config, redis, {
     url: config.events.webhookUrl!,
     secret: config.events.webhookSecret,
@@ -88,11 +91,14 @@ function startWebhooks(config: Config, logger: Logger, metrics: ReturnType<typeo
     concurrency: config.events.webhookConcurrency,
     logger,
     metrics,
+    drain,
   });
   return {
     queue,
     redis,
     stop: async () => {
+      // Jobs it holds go at once, so that close() does not wait for the drain.
+      drain?.stop();
       await dispatcher.close();
       await queue.close();
       await quit(redis);
