@@ -22,7 +22,13 @@ export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
 }
 
-export type Endpoint = { host: string; port: number; secure: boolean; servername: string };
+export type Endpoint = {
+  host: string;
+  port: number;
+  secure: boolean;
+  servername: string;
+  ca?: string | undefined;
+};
 
 export class HttpConnection {
   readonly socket: net.Socket;
@@ -38,9 +44,15 @@ export class HttpConnection {
     endpoint: Endpoint,
     private readonly onIdleClose: (connection: HttpConnection) => void,
   ) {
-    const { host, port, servername } = endpoint;
+    const { host, port, servername, ca } = endpoint;
     this.socket = endpoint.secure
-      ? tls.connect({ host, port, servername: net.isIP(servername) ? undefined : servername })
+      ? tls.connect({
+          host,
+          port,
+          servername: net.isIP(servername) ? undefined : servername,
+          // The system's certificates and these: `ca` alone would replace them.
+          ...(ca ? { ca: [...tls.rootCertificates, ca] } : {}),
+        })
       : net.connect({ host, port });
     this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => this.read(chunk));

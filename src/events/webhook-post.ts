@@ -5,7 +5,14 @@ export class WebhookRefusedError extends Error {
   override readonly name = 'WebhookRefusedError';
 }
 
-export type WebhookTarget = { url: string; secret: string; timeoutMs: number; sockets: number };
+export type WebhookTarget = {
+  url: string;
+  secret: string;
+  timeoutMs: number;
+  sockets: number;
+  // Certificates trusted besides the system's, for an https receiver (tests).
+  ca?: string | undefined;
+};
 
 // The Standard Webhooks signature (`v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`
 // under the secret's bytes), what the `standardwebhooks` library's sign() makes, computed by
@@ -28,6 +35,7 @@ export function webhookPoster(target: WebhookTarget) {
     port: Number(url.port || (secure ? 443 : 80)),
     secure,
     servername: url.hostname,
+    ca: target.ca,
   };
   const head = `POST ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\n`;
   const sign = webhookSigner(target.secret);

@@ -1,9 +1,16 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { webhookPoster } from './webhook-post.js';
 
+const run = promisify(execFile);
 const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const servers: Server[] = [];
 const closers: (() => void)[] = [];
@@ -93,4 +100,34 @@ it('rejects a receiver that does not answer in time, or is gone, and goes on aft
   await new Promise<void>((resolve) => r.server.close(() => resolve()));
   r.server.closeAllConnections();
   await expect(post('evt_4', '{}')).rejects.toThrow();
+});
+
+it('POSTs to an https receiver whose certificate it trusts, and refuses one it does not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'webhook-tls-'));
+  closers.push(() => rmSync(dir, { recursive: true, force: true }));
+  await run('openssl', [
+    ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost'],
+    ...['-addext', 'subjectAltName=DNS:localhost', '-keyout', `${dir}/key.pem`],
+    ...['-out', `${dir}/cert.pem`],
+  ]);
+  const cert = readFileSync(`${dir}/cert.pem`, 'utf8');
+  const seen: string[] = [];
+  const server = createHttpsServer(
+    { key: readFileSync(`${dir}/key.pem`), cert },
+    (request, response) => {
+      seen.push(String(request.headers['webhook-id']));
+      request.resume();
+      request.on('end', () => response.writeHead(200, { 'content-length': 2 }).end('ok'));
+    },
+  );
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `https://localhost:${(server.address() as AddressInfo).port}/hooks`;
+  const trusted = webhookPoster({ url, secret, timeoutMs: 5000, sockets: 2, ca: cert });
+  closers.push(trusted.close);
+  await Promise.all(['evt_1', 'evt_2', 'evt_3'].map((id) => trusted.post(id, '{}')));
+  expect(seen.sort()).toEqual(['evt_1', 'evt_2', 'evt_3']);
+  const { post } = poster(url);
+  await expect(post('evt_4', '{}')).rejects.toThrow(/self.signed|certificate/i);
+  expect(seen).toHaveLength(3);
 });
