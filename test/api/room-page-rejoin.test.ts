@@ -22,9 +22,10 @@ const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const phone = { width: 390, height: 844 };
 
 // The room's page (GET /sales/:saleId/room) in real Chromium when the server forgets the
-// buyer while the page polls: Redis (a server of the test's own) restarts empty before the
-// admitter wrote the buyer's join to PostgreSQL, so the buyer's place is in the range a restore
-// gives up unless a ticket brings it back (docs/waiting-room.md, "When Redis forgets"). The
+// buyer while the page polls: Redis (a server of the test's own) forgets everything (FLUSHALL,
+// what a restart without persistence leaves) before the admitter wrote the buyer's join to
+// PostgreSQL, so the buyer's place is in the range a restore gives up unless a ticket brings
+// it back (docs/waiting-room.md, "Where it stops / what happens next", the ticket). The
 // page's poll is answered NOT_IN_QUEUE; it joins again with its ticket (x-queue-ticket) and
 // keeps its place, ahead of a buyer who joined after it; later it is admitted and buys. Each
 // state is saved under test/artifacts/ to be looked at.

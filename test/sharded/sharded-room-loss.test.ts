@@ -20,9 +20,10 @@ const shards = 3;
 // A sale over shards loses its whole room at once mid-line: the room's own keys (cursor,
 // batches, drawn order, lease, view) and every partition's (counter, buyers, bitmaps), on
 // whichever masters they sit. The line comes back from PostgreSQL and the buyers' tickets
-// (docs/waiting-room.md, "Sharded sales" and "When Redis forgets"): nobody is sent to the back,
-// no pass is given that the cursor had not earned, a newcomer lines up behind everyone, and the
-// admitted buy. Runs on one Redis, and on a cluster in the redis-cluster-sharded leg of .ci/run.
+// (docs/waiting-room.md, "Sharded sales" and "Where it stops", the ticket): nobody is sent to
+// the back, no pass is given that the cursor had not earned, a newcomer lines up behind
+// everyone, and the admitted buy. Runs on one Redis, and on a cluster in the
+// redis-cluster-sharded leg of .ci/run.
 // a sale over shards: Redis forgets its whole room
 const system = useRoomSystem('sharded-room-loss');
 
