@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { waitFor } from '../support/env.js';
+import { mastersKnown, waitFor } from '../support/env.js';
 import { assertOracle } from '../support/oracle.js';
 import {
   createRoomSale,
@@ -120,7 +120,7 @@ async function expectNewcomerLast(
 // Each buyer of `order` back in its partition's buyers hash (the keys of the buyer's home
 // shard): a poll without the ticket would find them.
 async function expectBackInPartitions(config: Config, saleId: number, order: string[]) {
-  const redis = await connected(config);
+  const redis = await mastersKnown(createRedis(config));
   try {
     for (const buyer of order) {
       const part = partOfBuyer(buyer, shards);
@@ -132,15 +132,6 @@ async function expectBackInPartitions(config: Config, saleId: number, order: str
   } finally {
     redis.disconnect();
   }
-}
-
-// A client of the test's Redis that knows its masters: a new cluster client lists none until
-// it has read the slots, and a SCAN over its masters would see nothing.
-async function connected(config: Config) {
-  const redis = createRedis(config);
-  await redis.ping();
-  await waitFor(async () => dataNodes(redis).length > 0, { what: 'the masters known' });
-  return redis;
 }
 
 // The buyers of `places` in `state`, front first.
@@ -158,7 +149,7 @@ async function forgetRoom(config: Config, saleId: number): Promise<string[]> {
   const prefix = config.redis.prefix;
   const own = roomKeys(prefix, saleId).state.replace(/state$/, '');
   const ofTheRoom = (key: string) => key.startsWith(own) || key.includes(`:{sale:${saleId}:shard:`);
-  const redis = await connected(config);
+  const redis = await mastersKnown(createRedis(config));
   try {
     // By master: on a cluster the room's keys and its partitions' sit on several of them.
     const byNode = await Promise.all(
