@@ -14,13 +14,10 @@ import {
   type Place,
 } from '../support/room-line.js';
 import { launchChromium } from '../support/browser.js';
-import { signBuyerToken } from '../../src/auth/jwt.js';
+import { openRoom, placeOf, storedTicket, type Call } from '../support/room-page.js';
 import { roomKeys } from '../../src/gate/keys.js';
 
 const artifacts = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../artifacts');
-// A phone's screen: the page is read there first.
-const phone = { width: 390, height: 844 };
-
 // The room's page (GET /sales/:saleId/room) in real Chromium when the server forgets the
 // buyer while the page polls: Redis (a server of the test's own) forgets everything (FLUSHALL,
 // what a restart without persistence leaves) before the admitter wrote the buyer's join to
@@ -38,29 +35,19 @@ beforeAll(async () => {
 });
 afterAll(() => browser?.close());
 
-// The page's calls to the line, in order: method, status, and the ticket the request carried.
-type Call = { method: string; status: number; ticket: string | undefined };
-
-async function openRoom(saleId: number, buyer: string, calls: Call[]): Promise<Page> {
-  const page = await browser.newPage({ viewport: phone, deviceScaleFactor: 2 });
-  page.on('response', (response) => {
-    const request = response.request();
-    if (new URL(response.url()).pathname !== `/sales/${saleId}/queue`) return;
-    const ticket = request.headers()['x-queue-ticket'];
-    calls.push({ method: request.method(), status: response.status(), ticket });
-  });
-  const token = signBuyerToken(buyer, system.env.config.jwt.secret);
-  await page.goto(`${system.sut.baseUrl}/sales/${saleId}/room#token=${token}`);
-  return page;
-}
+const open = (saleId: number, buyer: string, calls: Call[]) =>
+  openRoom(
+    browser,
+    { baseUrl: system.sut.baseUrl, jwtSecret: system.env.config.jwt.secret },
+    saleId,
+    buyer,
+    calls,
+  );
 
 const shot = (page: Page, name: string) =>
   page.screenshot({ path: path.join(artifacts, `room-page-rejoin-${name}.png`), fullPage: true });
 
 const admitted = (place: Place) => place.state === 'admitted';
-
-// A ticket's place number (src/room/tokens.ts: sale.place.joinedAt.admitted.mac).
-const placeOf = (ticket: string) => Number(ticket.split('.')[1]);
 
 it('rejoins with its ticket when the server forgot the buyer, keeps the place, and buys', async () => {
   const { env, api, room, redis } = system;
@@ -77,7 +64,7 @@ it('rejoins with its ticket when the server forgot the buyer, keeps the place, a
   await new Promise((resolve) => setTimeout(resolve, 500));
 
   const calls: Call[] = [];
-  const page = await openRoom(saleId, 'page-frank', calls);
+  const page = await open(saleId, 'page-frank', calls);
   const position = page.locator('#position');
   await expect.poll(() => position.textContent(), { timeout: 15_000 }).toMatch(/^\d+$/);
   const before = Number(await position.textContent());
@@ -149,19 +136,6 @@ async function expectAheadOfLaterBuyers(saleId: number, ticket: string, behindTi
     },
     { timeoutMs: 10_000, what: () => `page, behind, newcomer in that order (${read})` },
   );
-}
-
-// The ticket the page keeps for a reload (web/room/room.js, sessionStorage).
-async function storedTicket(page: Page, saleId: number): Promise<string> {
-  const key = `flashline.room.${saleId}.ticket`;
-  // No DOM types here: the page's storage, as the page sees it.
-  const ticket = await page.evaluate((k) => {
-    const storage = (globalThis as unknown as { sessionStorage: { getItem(k: string): string } })
-      .sessionStorage;
-    return storage.getItem(k);
-  }, key);
-  expect(ticket).toMatch(/^\d+\.\d+\./);
-  return ticket!;
 }
 
 // The room rebuilt from PostgreSQL by the admitter (the lease went with the rest, so the one in
