@@ -53,6 +53,11 @@ const arrived = async (ids: string[]) => {
 };
 const backlog = (orders: number) =>
   redis.rpush(waitList, ...Array.from({ length: orders }, (_, i) => `order-${i}`));
+// flashline_events_drain_behind as the events process's metrics endpoint shows it.
+const behindMetric = async () => {
+  const text = await (await fetch(`http://127.0.0.1:${events.metricsPort}/metrics`)).text();
+  return /^flashline_events_drain_behind(?:{[^}]*})? (\S+)$/m.exec(text)?.[1];
+};
 // The watch reads the backlog every 50 ms: a few readings later it has seen a change.
 const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
@@ -63,11 +68,13 @@ it('publishes nothing while the drain is behind, and all once it caught up', asy
   const held = await outbox(5);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   expect(await arrived(held)).toBe(false);
+  expect(await behindMetric()).toBe('1');
   expect(published.filter((p) => held.includes(p.body.order.orderId))).toEqual([]);
   await redis.del(waitList);
   const caughtUp = Date.now();
   await waitFor(async () => arrived(held), { timeoutMs: 3000, what: 'the held events' });
   expect(Date.now() - caughtUp).toBeLessThan(2000);
+  expect(await behindMetric()).toBe('0');
 });
 
 it('publishes after EVENTS_YIELD_MAX_MS of waiting, drain behind or not', async () => {

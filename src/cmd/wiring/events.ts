@@ -28,11 +28,15 @@ export async function startEvents(config: Config, logger: Logger) {
   const db = createDatabase(config.database.url, 3, { queryTimeoutMs: 10_000 });
   const broker = new BrokerConnection(config.amqp.url, logger, 'flashline-events', config);
   const publisher = new ConfirmedPublisher(broker, config.amqp.publishTimeoutMs);
-  const metrics = eventsMetrics(registry, () => outboxBacklog(db));
   // The drain's backlog (drain-watch.ts) is read on the webhooks' Redis connection, the one
   // the process holds anyway with webhooks; without them, on one of its own.
   const redis = events.webhookUrl || events.yieldMaxMs > 0 ? createBullRedis(config) : null;
   const drain = redis ? drainWatch(config, redis) : null;
+  const metrics = eventsMetrics(
+    registry,
+    () => outboxBacklog(db),
+    () => drain?.isBehind === true,
+  );
   const webhooks =
     redis && events.webhookUrl ? startWebhooks(config, logger, metrics, redis, drain) : null;
 
