@@ -16,6 +16,8 @@ const route = '/sales/:saleId/purchase';
 export type PurchaseFrontDeps = {
   saleCache?: SaleCache | undefined;
   admission?: AdaptiveAdmission | undefined;
+  // Whether this process knows the sale to be bought through a waiting room.
+  roomSale?: ((saleId: number) => boolean) | undefined;
   metrics: ApiMetrics;
   recordAnswer: RecordAnswer;
 };
@@ -24,8 +26,9 @@ export type PurchaseFrontDeps = {
 // here costs no JWT, no body and no Hono. First a sale the local cache knows is sold out or
 // outside its window (API.md allows that answer before the credentials and the body, except to
 // a request with an Idempotency-Key, which may be owed its first answer's order); then the
-// adaptive admission: a purchase over the limit is answered 503 at once, one let in is counted
-// in flight until its answer is sent or its connection closes. Returns whether it answered.
+// adaptive admission: a purchase over the limit is answered 503 at once (a room's admitted
+// buyer only over maxLimit), one let in is counted in flight until its answer is sent or its
+// connection closes. Returns whether it answered.
 export function purchaseFrontDoor(deps: PurchaseFrontDeps) {
   // Each answer's headers, flattened once.
   const headersOf = new Map<ApiError, string[]>();
@@ -57,7 +60,11 @@ export function purchaseFrontDoor(deps: PurchaseFrontDeps) {
       }
     }
     if (!deps.admission) return false;
-    const admittedAt = deps.admission.tryAcquire();
+    // A room's admitted buyer is not shed (AdaptiveAdmission.tryAcquire): the room admitted
+    // them at the rate the purchase path takes.
+    const admitted =
+      incoming.headers['x-queue-pass'] !== undefined && deps.roomSale?.(Number(match[1])) === true;
+    const admittedAt = deps.admission.tryAcquire(admitted);
     if (admittedAt === null) {
       deps.metrics.gateOutcomes.inc({ outcome: 'shed' });
       return answer(reply, shedAnswer, started);

@@ -30,6 +30,7 @@ export async function serveApi(
     front: purchaseFrontDoor({
       saleCache: tracingEnabled() ? undefined : saleCache,
       admission,
+      roomSale: (saleId) => deps.proofOfWorkSales.cached(saleId)?.room === true,
       metrics,
       recordAnswer,
     }),

@@ -57,6 +57,8 @@ export class AdaptiveAdmission {
   private readonly recentRates: number[] = [];
   private readonly recentRtts: number[] = [];
   private lastDriver: AdmissionSignal | null = null;
+  // The last window's heap or RSS rule fired: nobody gets past the limit.
+  private memoryCut = false;
   reading: SystemReading = { cpu: 0, heap: 0, rss: 0 };
 
   constructor(
@@ -93,9 +95,15 @@ export class AdaptiveAdmission {
     this.timer = null;
   }
 
-  // The admission time to hand back to `release`, or null: shed this request.
-  tryAcquire(): number | null {
-    if (this.inFlight >= this.state.limit) {
+  // The admission time to hand back to `release`, or null: shed this request. `admitted`: a
+  // purchase of a waiting room's sale that carries a pass. The room's outflow and its overbook
+  // bound already decide how many of those come (docs/waiting-room.md), and a shed one only
+  // comes back after Retry-After, so they are let in up to maxLimit rather than the latency's
+  // limit; a memory rule cutting sheds them too. Unverified here: a false pass is refused in
+  // memory before any Redis call, and a sale without a room gives no priority.
+  tryAcquire(admitted = false): number | null {
+    const ceiling = admitted && !this.memoryCut ? this.options.maxLimit : this.state.limit;
+    if (this.inFlight >= ceiling) {
       this.refused++;
       this.shedTotal++;
       this.metrics.shed.inc();
@@ -138,7 +146,8 @@ export class AdaptiveAdmission {
     const before = this.state.limit;
     const step = gradient2Step(this.options, this.state, { shortRttMs, peakInFlight: peak });
     const rule = this.systemRule(reading, peak);
-    if (rule === 'heap' || rule === 'rss') this.floor.reset();
+    this.memoryCut = rule === 'heap' || rule === 'rss';
+    if (this.memoryCut) this.floor.reset();
     const floor = Math.min(this.options.maxLimit, this.floor.value);
     let driver: AdmissionSignal = shortRttMs === null ? 'idle' : 'latency';
     let next = step.state.limit;
