@@ -3,8 +3,8 @@
 // `buyers` join a room before its start, then the bare route's GET and the room's poll (each
 // place with its ticket) are loaded flat out in turn, `rounds` times, and each server's own
 // CPU (/proc/<pid>/stat) is divided by the answers it gave. With --profile the API runs with
-// its inspector open and the polls' rounds alone are profiled (the joins and the start are
-// not), written to bench/results/profiles/poll.cpuprofile and summarised (profile-summary.ts).
+// their inspectors open and the rounds alone are profiled (the joins and the start are not),
+// written to bench/results/profiles/{bare,poll}.cpuprofile and summarised (profile-summary.ts).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -65,10 +65,14 @@ const load = () =>
 const env = await createBenchEnv('profilepoll');
 const children: Child[] = [];
 try {
-  const inspectPort = profiled ? await freePort() : 0;
-  const bare = await spawnProcess('bare', 'bench/bare-server.ts', { env: env.env });
+  const inspectPorts = profiled ? [await freePort(), await freePort()] : [];
   // spawnProcess passes this process's BENCH_NODE_FLAGS on to the process it starts.
-  if (profiled) process.env.BENCH_NODE_FLAGS = `--inspect=127.0.0.1:${inspectPort}`;
+  const inspected = (i: number) => {
+    if (profiled) process.env.BENCH_NODE_FLAGS = `--inspect=127.0.0.1:${inspectPorts[i]}`;
+  };
+  inspected(0);
+  const bare = await spawnProcess('bare', 'bench/bare-server.ts', { env: env.env });
+  inspected(1);
   const api = await spawnProcess('api', 'src/cmd/api.ts', {
     env: env.env,
     portVariable: 'PORT',
@@ -131,7 +135,7 @@ try {
     );
     return us;
   };
-  const profiler = profiled ? await startProfiler(inspectPort) : null;
+  const profilers = await Promise.all(inspectPorts.map(startProfiler));
   const sums = { bare: 0, poll: 0 };
   for (let round = 0; round < rounds; round++) {
     sums.bare += await measure('bare', bare, bareUrl);
@@ -140,12 +144,13 @@ try {
   log(
     `mean: bare ${(sums.bare / rounds).toFixed(0)} us, poll ${(sums.poll / rounds).toFixed(0)} us, CPU ratio bare/poll ${(sums.bare / sums.poll).toFixed(2)}`,
   );
-  if (profiler) {
+  for (const [i, name] of ['bare', 'poll'].entries()) {
+    const stop = profilers[i];
+    if (!stop) continue;
     mkdirSync(profileDir, { recursive: true });
-    writeFileSync(`${profileDir}poll.cpuprofile`, JSON.stringify(await profiler()));
-    execFileSync('npx', ['tsx', 'bench/profile-summary.ts', `${profileDir}poll.cpuprofile`, '45'], {
-      stdio: 'inherit',
-    });
+    const file = `${profileDir}${name}.cpuprofile`;
+    writeFileSync(file, JSON.stringify(await stop()));
+    execFileSync('npx', ['tsx', 'bench/profile-summary.ts', file, '30'], { stdio: 'inherit' });
   }
 } finally {
   for (const child of children.reverse()) await child.stop();
