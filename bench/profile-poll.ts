@@ -49,7 +49,7 @@ async function startProfiler(port: number): Promise<() => Promise<unknown>> {
   };
 }
 
-const [buyers = 20_000, seconds = 5, rounds = 3] = process.argv
+const [buyers = 12_000, seconds = 5, rounds = 3] = process.argv
   .slice(2)
   .filter((a) => !a.startsWith('--'))
   .map(Number);
