@@ -74,8 +74,12 @@ export const isoDate = z.iso
     message: 'date must be between the years 2000 and 9999',
   });
 
-// Control characters and lone surrogates cannot be stored as PostgreSQL text.
-const printable = /^[^\p{Cc}\p{Cs}]+$/u;
+// Control characters (C0, DEL, C1: Unicode's Cc) and lone surrogates cannot be stored as
+// PostgreSQL text. Written without the `u` flag, because the OpenAPI document carries the
+// pattern and JSON Schema has no flags; a surrogate pair is matched as its two halves, so it
+// holds with or without `u`.
+// eslint-disable-next-line no-control-regex -- the control characters are what it refuses
+const printable = /^(?:[^\x00-\x1f\x7f-\x9f\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])+$/;
 
 export const createSaleSchema = z
   .object({

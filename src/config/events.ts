@@ -35,6 +35,13 @@ export const eventsGroups = {
     // CPU niceness of the events process, above DRAIN_NICE: on a host shared with the drain,
     // events wait for CPU rather than slow the group commit (bench/README.md, order events).
     EVENTS_NICE: int(15).pipe(z.number().max(19)),
+    // While the drain has at least EVENTS_YIELD_BACKLOG orders waiting in BullMQ (read every
+    // EVENTS_YIELD_CHECK_MS), the webhook dispatcher holds its jobs until the drain caught up
+    // or the job's oldest event is EVENTS_YIELD_MAX_MS old: on a host they share, the group
+    // commit gets the CPU first, and an event's lag grows by that much at most. 0 never holds.
+    EVENTS_YIELD_BACKLOG: int(500, 1),
+    EVENTS_YIELD_CHECK_MS: int(100, 10),
+    EVENTS_YIELD_MAX_MS: int(5000, 0),
     // Published rows are deleted after this long (0 keeps them).
     EVENTS_RETENTION_HOURS: int(168),
   },

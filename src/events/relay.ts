@@ -3,6 +3,7 @@ import { takeOutboxBatch, pruneOutbox } from '../db/order-events-repository.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventsMetrics } from '../observability/events-metrics.js';
 import { toEvent, type OrderEvent } from './event.js';
+import type { DrainWatch } from './drain-watch.js';
 
 export type RelayDeps = {
   db: Database;
@@ -19,6 +20,8 @@ export type RelayDeps = {
   // An open relay transaction idle this long is ended by PostgreSQL (a stopped relay).
   transactionIdleMs: number;
   retentionHours: number;
+  // While the drain is behind, passes wait (drain-watch.ts); absent, they never do.
+  drain?: Pick<DrainWatch, 'isBehind' | 'yieldFor'> | null | undefined;
   // Fault injection (FAULT_KILL_AFTER_EVENTS_PUBLISH): runs between a batch's publish and its
   // marks, the crash window that repeats events.
   afterPublish?: (() => void) | undefined;
@@ -37,6 +40,8 @@ export class OutboxRelay {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private lastPrune = 0;
+  // When the relay began waiting for the drain: the wait ends EVENTS_YIELD_MAX_MS after it.
+  private heldSince: number | null = null;
 
   constructor(private readonly deps: RelayDeps) {}
 
@@ -81,6 +86,8 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     while (this.running) {
+      await this.yieldToDrain();
+      if (!this.running) return;
       const started = Date.now();
       let pause = this.deps.idleMs;
       try {
@@ -99,6 +106,19 @@ export class OutboxRelay {
       }
       if (pause > 0 && this.running) await this.sleep(pause);
     }
+  }
+
+  // A drain that is behind gets the CPU the passes would take (theirs and RabbitMQ's,
+  // PostgreSQL's and Redis's for their events) until it caught up, for EVENTS_YIELD_MAX_MS at
+  // most; then passes run until it has, and the next wait starts after that.
+  private async yieldToDrain(): Promise<void> {
+    const drain = this.deps.drain;
+    if (!drain?.isBehind) {
+      this.heldSince = null;
+      return;
+    }
+    this.heldSince ??= Date.now();
+    await drain.yieldFor(this.heldSince);
   }
 
   private async pruneNow(): Promise<void> {

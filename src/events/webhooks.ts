@@ -6,6 +6,7 @@ import { bullPrefix, webhookQueueName } from '../queues/names.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { OrderEvent } from './event.js';
 import { deliverBatch, Slots } from './webhook-batch.js';
+import type { DrainWatch } from './drain-watch.js';
 import { webhookPoster, WebhookRefusedError } from './webhook-post.js';
 
 export { WebhookRefusedError } from './webhook-post.js';
@@ -65,10 +66,25 @@ export async function enqueueWebhooks(
   if (events.length === 0) return;
   const keyOf = (rowId: number) =>
     `${queue.opts.prefix}:${webhookQueueName}:handed:${Math.floor(rowId / markerBucket)}`;
+  // One SMISMEMBER and one SADD per set (a batch spans one or two), not a command per event.
+  const buckets = new Map<string, string[]>();
+  for (const event of events) {
+    const rowId = rowIdOf(event);
+    const key = keyOf(rowId);
+    const ids = buckets.get(key);
+    if (ids) ids.push(String(rowId));
+    else buckets.set(key, [String(rowId)]);
+  }
   const lookup = redis.pipeline();
-  for (const event of events) lookup.sismember(keyOf(rowIdOf(event)), String(rowIdOf(event)));
-  const seen = (await lookup.exec()) ?? [];
-  const fresh = events.filter((_, i) => seen[i]?.[1] !== 1);
+  for (const [key, ids] of buckets) lookup.smismember(key, ...ids);
+  const seen = new Set<string>();
+  const answers = (await lookup.exec()) ?? [];
+  // A set that could not be read counts as empty: its events are queued (again, maybe).
+  [...buckets.values()].forEach((ids, b) => {
+    const flags = answers[b]?.[1];
+    if (Array.isArray(flags)) flags.forEach((flag, i) => flag === 1 && seen.add(ids[i]!));
+  });
+  const fresh = events.filter((event) => !seen.has(String(rowIdOf(event))));
   if (fresh.length === 0) return;
   const jobs = [];
   for (let i = 0; i < fresh.length; i += options.perJob) {
@@ -78,13 +94,10 @@ export async function enqueueWebhooks(
   }
   await queue.addBulk(jobs);
   const mark = redis.pipeline();
-  const keys = new Set<string>();
-  for (const event of fresh) {
-    const key = keyOf(rowIdOf(event));
-    keys.add(key);
-    mark.sadd(key, String(rowIdOf(event)));
+  for (const [key, ids] of buckets) {
+    const handed = ids.filter((id) => !seen.has(id));
+    if (handed.length > 0) mark.sadd(key, ...handed).expire(key, options.retentionSeconds);
   }
-  for (const key of keys) mark.expire(key, options.retentionSeconds);
   await mark.exec();
 }
 
@@ -96,6 +109,8 @@ export type DispatcherDeps = {
   concurrency: number;
   logger: Logger;
   metrics?: EventsMetrics | undefined;
+  // Holds a job while the drain is behind (drain-watch.ts); absent, jobs go at once.
+  drain?: DrainWatch | null | undefined;
 };
 
 // One job: its events signed per the Standard Webhooks specification (webhook-id is the event's
@@ -111,7 +126,10 @@ export function createWebhookDelivery(deps: DispatcherDeps) {
     deps.metrics?.deliveryLag.observe((Date.now() - Date.parse(event.occurredAt)) / 1000);
   };
   const deliver = async (job: Job<WebhookJobData>): Promise<void> => {
-    const outcome = await deliverBatch(eventsOf(job.data), post, slots);
+    const events = eventsOf(job.data);
+    // Events are in id order: the first is the oldest, and its lag bounds the wait.
+    if (deps.drain && events[0]) await deps.drain.yieldFor(Date.parse(events[0].occurredAt));
+    const outcome = await deliverBatch(events, post, slots);
     if (outcome.undelivered.length === 0) return;
     await job.updateData({ events: outcome.undelivered });
     const reason =

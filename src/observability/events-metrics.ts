@@ -6,6 +6,8 @@ import { instruments } from './instruments.js';
 export function eventsMetrics(
   registry: Registry,
   backlog: () => Promise<{ rows: number; oldestSeconds: number }>,
+  // Whether the relay and the dispatcher wait for the drain now (docs/order-events.md).
+  drainBehind: () => boolean = () => false,
 ) {
   const metrics = instruments(registry, {
     published: {
@@ -51,6 +53,14 @@ export function eventsMetrics(
     registers: [registry],
     async collect() {
       await scrape(this, (b) => b.oldestSeconds).catch(() => undefined);
+    },
+  });
+  new Gauge({
+    name: 'flashline_events_drain_behind',
+    help: 'Whether the drain is behind, so that the relay and webhooks wait for it (1) or not (0)',
+    registers: [registry],
+    collect() {
+      this.set(drainBehind() ? 1 : 0);
     },
   });
   return metrics;

@@ -2,7 +2,7 @@ import { roomKeys } from '../gate/keys.js';
 import type { Logger } from '../observability/logger.js';
 import type { RedisClient } from '../redis/connection.js';
 import { ranksOfOrder } from './settings.js';
-import type { ViewDoc } from './view-doc.js';
+import { bitAt, type ViewDoc } from './view-doc.js';
 
 // What this process knows of one room's line: the admitter's view, the places given up, and
 // the drawn order inverted. Read once per ROOM_VIEW_MS while the room is asked about.
@@ -55,13 +55,26 @@ export class RoomViews {
 
   // A place given up through this process is known given up here at once.
   markGone(saleId: number, place: number): void {
+    this.setGone(saleId, place, true);
+  }
+
+  // A place a join holds (a ticket brought it back after Redis forgot the line) is known live
+  // here at once: the bitmap read before still has it given up until the admitter publishes.
+  markLive(saleId: number, place: number): void {
+    this.setGone(saleId, place, false);
+  }
+
+  // The bitmap is copied, not changed in place: a reply may be reading the one it replaces.
+  private setGone(saleId: number, place: number, gone: boolean): void {
     const entry = this.entries.get(saleId);
-    if (!entry) return;
+    // Already so: no copy (a million places is 125 kB, and a reload joins again).
+    if (!entry || bitAt(entry.gone, place) === gone) return;
     const size = Math.max(entry.gone?.length ?? 0, (place >> 3) + 1);
-    const gone = Buffer.alloc(size);
-    entry.gone?.copy(gone);
-    gone[place >> 3] = gone[place >> 3]! | (0x80 >> (place & 7));
-    entry.gone = gone;
+    const bitmap = Buffer.alloc(size);
+    entry.gone?.copy(bitmap);
+    const bit = 0x80 >> (place & 7);
+    bitmap[place >> 3] = gone ? bitmap[place >> 3]! | bit : bitmap[place >> 3]! & ~bit;
+    entry.gone = bitmap;
   }
 
   // Read again now (after a restore, or in tests).

@@ -111,12 +111,11 @@ export class Rooms {
     }
     if (!joined.existed) this.metrics.joins.inc();
     const joinedAtMs = joined.existed && ticket ? ticket.joinedAtMs : joined.nowMs;
-    return this.reply(room, buyer, {
-      saleId: room.saleId,
-      place: placeNumber(part, joined.place, room.shards),
-      joinedAtMs,
-      admitted: false,
-    });
+    const place = placeNumber(part, joined.place, room.shards);
+    // The script answers only a place that is not given up: one a ticket brought back is
+    // still given up in this process's copy of the line until the admitter publishes.
+    if (joined.existed) this.views.markLive(room.saleId, place);
+    return this.reply(room, buyer, { saleId: room.saleId, place, joinedAtMs, admitted: false });
   }
 
   // The buyer's place: from the ticket when it is theirs, else (a client without one) from

@@ -73,6 +73,29 @@ it('is OpenAPI 3.1 with the schemas that validate the requests', async () => {
   expect(JSON.stringify(doc.paths['/sales/{saleId}/purchase']?.post)).toContain('idempotency-key');
 });
 
+it('documents patterns a client can use as written', () => {
+  const patterns = [...JSON.stringify(doc).matchAll(/"pattern":("(?:[^"\\]|\\.)*")/g)].map(
+    (m) => JSON.parse(m[1]!) as string,
+  );
+  expect(patterns.length).toBeGreaterThan(3);
+  // JSON Schema's patterns are ECMA-262 without delimiters or flags: a trailing `/u` would
+  // make the sale's name pattern match nothing.
+  for (const pattern of patterns) expect(pattern).not.toMatch(/\/[a-z]*$/);
+  const create = doc.paths['/admin/sales']?.post as unknown as {
+    requestBody: { content: Record<string, { schema: { properties: Record<string, object> } }> };
+  };
+  const name = create.requestBody.content['application/json']!.schema.properties.name as {
+    pattern: string;
+  };
+  for (const flags of ['', 'u']) {
+    const re = new RegExp(name.pattern, flags);
+    expect(['OpenAPI', 'Drop No. 5 — 👟', 'é'].every((ok) => re.test(ok))).toBe(true);
+    expect(['a\u0001b', 'tab\there', '\u0085', 'lone \ud800'].some((bad) => re.test(bad))).toBe(
+      false,
+    );
+  }
+});
+
 it('documents every route the app serves', () => {
   const served = inspectRoutes(app).filter((route) => !route.isMiddleware);
   expect(served.length).toBeGreaterThan(10);

@@ -11,7 +11,7 @@ import {
 
 // Redis forgets the whole line mid-sale (FLUSHALL on a server of the test's own): the ticket
 // each buyer holds gives their place back, nobody is sent to the back, and no pass is given
-// that the cursor had not earned before the loss (docs/waiting-room.md, "When Redis forgets").
+// that the cursor had not earned before the loss (docs/waiting-room.md, "Where it stops / what happens next").
 // waiting room: Redis forgets the line
 const system = useRoomSystemOnOwnRedis('room-loss');
 

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { Cluster, Redis } from 'ioredis';
 import { loadConfig, type Config } from '../../src/config.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
-import { createRedis, scanKeys, type RedisClient } from '../../src/redis/connection.js';
+import { createRedis, dataNodes, scanKeys, type RedisClient } from '../../src/redis/connection.js';
 import { topology } from '../../src/broker/topology.js';
 import { createLogger, type Logger } from '../../src/observability/logger.js';
 
@@ -139,7 +139,7 @@ export function runRedis(): RedisClient {
 // Removes a pattern's keys from the run's Redis (every master of a cluster).
 export async function deleteRunKeys(pattern: string): Promise<void> {
   if (!services.redisCluster) return deleteKeys(services.redis, pattern);
-  const redis = runRedis();
+  const redis = await mastersKnown(runRedis());
   try {
     for await (const keys of scanKeys(redis, pattern)) {
       for (const key of keys) await redis.unlink(key);
@@ -149,9 +149,17 @@ export async function deleteRunKeys(pattern: string): Promise<void> {
   }
 }
 
+// `redis` once it knows its masters: a new cluster client lists none until it has read the
+// slots, and a SCAN over its masters (scanKeys) would see no key at all.
+export async function mastersKnown(redis: RedisClient): Promise<RedisClient> {
+  await redis.ping();
+  await waitFor(async () => dataNodes(redis).length > 0, { what: "the cluster's masters" });
+  return redis;
+}
+
 // On a cluster SCAN sees one master's keys: each master is scanned and its keys unlinked.
 async function deleteClusterKeys(config: Config, pattern: string): Promise<void> {
-  const redis = createRedis(config);
+  const redis = await mastersKnown(createRedis(config));
   try {
     for await (const keys of scanKeys(redis, pattern)) {
       for (const key of keys) await redis.unlink(key);

@@ -186,6 +186,12 @@ async function join(previousTicket) {
       tell(`The line opens ${clock(opensAt)}. This page joins it then.`);
       return setTimeout(join, Math.max(1000, opensAt - now() + Math.random() * 2000));
     }
+    case 'SALE_PAUSED':
+      // The kill switch holds joins, rejoins with a ticket too (API.md). The ticket is kept,
+      // so that a retry, or a reload, brings the place back once the sale resumes.
+      if (previousTicket) store(ticketKey, previousTicket);
+      tell('The sale is paused by its team. This page keeps your place and tries again.');
+      return setTimeout(join, 5000);
     case 'SOLD_OUT':
     case 'SALE_ENDED':
       return closeLine(answer.code);

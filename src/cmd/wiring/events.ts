@@ -15,6 +15,7 @@ import {
   enqueueWebhooks,
   startWebhookDispatcher,
 } from '../../events/webhooks.js';
+import { drainWatch, type DrainWatch } from '../../events/drain-watch.js';
 import { quit, serveProcessMetrics } from './shared.js';
 
 // The events process (docs/order-events.md): the outbox relay, and the webhook dispatcher when
@@ -27,8 +28,17 @@ export async function startEvents(config: Config, logger: Logger) {
   const db = createDatabase(config.database.url, 3, { queryTimeoutMs: 10_000 });
   const broker = new BrokerConnection(config.amqp.url, logger, 'flashline-events', config);
   const publisher = new ConfirmedPublisher(broker, config.amqp.publishTimeoutMs);
-  const metrics = eventsMetrics(registry, () => outboxBacklog(db));
-  const webhooks = events.webhookUrl ? startWebhooks(config, logger, metrics) : null;
+  // The drain's backlog (drain-watch.ts) is read on the webhooks' Redis connection, the one
+  // the process holds anyway with webhooks; without them, on one of its own.
+  const redis = events.webhookUrl || events.yieldMaxMs > 0 ? createBullRedis(config) : null;
+  const drain = redis ? drainWatch(config, redis) : null;
+  const metrics = eventsMetrics(
+    registry,
+    () => outboxBacklog(db),
+    () => drain?.isBehind === true,
+  );
+  const webhooks =
+    redis && events.webhookUrl ? startWebhooks(config, logger, metrics, redis, drain) : null;
 
   const relay = new OutboxRelay({
     db,
@@ -56,12 +66,14 @@ export async function startEvents(config: Config, logger: Logger) {
     intervalMs: events.relayIntervalMs,
     transactionIdleMs: config.amqp.publishTimeoutMs + 30_000,
     retentionHours: events.retentionHours,
+    drain,
     // The process dies as a crash would, with nothing flushed.
     afterPublish: config.fault.killAfterEventsPublish
       ? () => process.kill(process.pid, 'SIGKILL')
       : undefined,
   });
   await broker.start();
+  drain?.start();
   relay.start();
   const served = await serveProcessMetrics(config, logger, registry, 'events');
 
@@ -69,8 +81,11 @@ export async function startEvents(config: Config, logger: Logger) {
     relay,
     metricsPort: served.port,
     stop: async () => {
+      // Nothing waits for the drain any more: a relay pass and the jobs held go at once.
+      drain?.stop();
       await relay.stop();
       await webhooks?.stop();
+      if (redis) await quit(redis);
       served.server.close();
       await broker.close();
       await db.$client.end();
@@ -78,8 +93,13 @@ export async function startEvents(config: Config, logger: Logger) {
   };
 }
 
-function startWebhooks(config: Config, logger: Logger, metrics: ReturnType<typeof eventsMetrics>) {
-  const redis: RedisClient = createBullRedis(config);
+function startWebhooks(
+  config: Config,
+  logger: Logger,
+  metrics: ReturnType<typeof eventsMetrics>,
+  redis: RedisClient,
+  drain: DrainWatch | null,
+) {
   const queue = createWebhookQueue(config, redis);
   const dispatcher = startWebhookDispatcher(config, redis, {
     url: config.events.webhookUrl!,
@@ -88,6 +108,7 @@ function startWebhooks(config: Config, logger: Logger, metrics: ReturnType<typeo
     concurrency: config.events.webhookConcurrency,
     logger,
     metrics,
+    drain,
   });
   return {
     queue,
@@ -95,7 +116,6 @@ function startWebhooks(config: Config, logger: Logger, metrics: ReturnType<typeo
     stop: async () => {
       await dispatcher.close();
       await queue.close();
-      await quit(redis);
     },
   };
 }
