@@ -20,6 +20,11 @@ function ticksOf(pid: number): number {
   }
 }
 
+// CPU seconds (user and system) the processes have used so far; 10 ms resolution.
+export function cpuSecondsOf(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + ticksOf(pid), 0) / clockTicksPerSecond;
+}
+
 function pidsNamed(names: string[]): number[] {
   const pids: number[] = [];
   let entries: string[] = [];

@@ -167,7 +167,7 @@ function roomRow(r: RoomBenchResult): Row {
   return [
     `(i)  waiting room ${r.stock} units / ${r.buyers} buyers`,
     `last 202 at ${r.crowd.roomSelloutMs} ms`,
-    `without a room ${r.withoutRoom.lastAcceptedMs} ms; join ${r.join.perSecond}/s, poll ${r.poll.perSecond}/s`,
+    `without a room ${r.withoutRoom.lastAcceptedMs} ms; join ${r.join.perSecond}/s, poll ${r.poll.perSecond}/s (${r.poll.cpuUsPerAnswer} µs CPU, bare ${r.bare.pollCpuUsPerAnswer})`,
   ];
 }
 

@@ -138,6 +138,15 @@ function roomTargets(r: RoomBenchResult): Target[] {
       '>= 0.8x',
       r.ratios.pollVsBare >= 0.8,
     ),
+    // The same target by CPU per answer (bare route's µs over the poll's): steadier than
+    // answers per second on a shared machine.
+    ratio(
+      '(i) room poll CPU: bare route / poll',
+      r.bare.pollCpuUsPerAnswer,
+      r.poll.cpuUsPerAnswer,
+      '>= 0.8x',
+      r.ratios.pollCpuVsBare >= 0.8,
+    ),
     ratio(
       '(i) Redis bytes per place',
       r.redisBytesPerPlace,

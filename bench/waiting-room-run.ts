@@ -35,6 +35,7 @@ async function main() {
     };
     const bareUrl = await start('bare', 'bench/bare-server.ts');
     const apiUrl = await start('api', 'src/cmd/api.ts', 'PORT');
+    const [barePid, apiPid] = children.map((c) => c.child.pid!);
     await start('worker', 'src/cmd/worker.ts', 'WORKER_PORT');
     await start('bridge', 'src/cmd/bridge.ts', 'BRIDGE_PORT');
     const tokens = Array.from({ length: plan.buyers }, (_, i) =>
@@ -47,6 +48,8 @@ async function main() {
       redisUrl: env.config.redis.url,
       redisPrefix: env.config.redis.prefix,
       tokens,
+      barePids: [barePid!],
+      apiPids: [apiPid!],
       ...plan,
       connections: 200,
       log,
@@ -64,6 +67,9 @@ async function main() {
       waitingRoom: result,
     };
     log(`ratios ${JSON.stringify(result.ratios)}`);
+    log(
+      `CPU per poll ${result.poll.cpuUsPerAnswer} µs, per bare answer ${result.bare.pollCpuUsPerAnswer} µs`,
+    );
     log(`bytes per place ${result.redisBytesPerPlace}`);
     mkdirSync(resultsDir, { recursive: true });
     const file = `${resultsDir}waiting-room${quick ? '-quick' : ''}.json`;

@@ -10,6 +10,7 @@ import { sellThroughRoom } from './waiting-room-crowd.js';
 import { createSale } from './sale.js';
 import { roomKeys } from '../src/gate/keys.js';
 import { quantilesBetween } from './prom-histogram.js';
+import { cpuSecondsOf } from './cpu.js';
 
 export type RoomBench = {
   apiUrls: string[];
@@ -18,6 +19,9 @@ export type RoomBench = {
   redisUrl: string;
   redisPrefix: string;
   tokens: readonly string[];
+  // The processes behind bareUrls and apiUrls: their CPU per answer is compared (/proc).
+  barePids: number[];
+  apiPids: number[];
   buyers: number;
   stock: number;
   seconds: number;
@@ -132,17 +136,29 @@ async function halfCapacity(b: RoomBench) {
   };
 }
 
+// Microseconds of the processes' CPU per answer of `run`: on this shared machine a steadier
+// comparison than answers per second, which move with whatever else runs.
+async function withCpu(pids: number[], run: () => Promise<FlatResult>) {
+  const before = cpuSecondsOf(pids);
+  const result = await run();
+  const answered = Object.values(result.byStatus).reduce((a, b) => a + b, 0);
+  const cpuUs = ((cpuSecondsOf(pids) - before) * 1e6) / Math.max(1, answered);
+  return { ...result, cpuUsPerAnswer: Math.round(cpuUs) };
+}
+
 // The bare route's join and poll, flat out: the ceiling the room's routes are compared with.
 async function bareCeilings(b: RoomBench) {
   const flat = (method: 'GET' | 'POST') =>
-    roomLoad({
-      baseUrl: b.bareUrls,
-      path: '/sales/1/queue',
-      method,
-      connections: b.connections,
-      seconds: b.seconds,
-      headers: (i) => ({ authorization: `Bearer ${b.tokens[i % b.tokens.length]}` }),
-    });
+    withCpu(b.barePids, () =>
+      roomLoad({
+        baseUrl: b.bareUrls,
+        path: '/sales/1/queue',
+        method,
+        connections: b.connections,
+        seconds: b.seconds,
+        headers: (i) => ({ authorization: `Bearer ${b.tokens[i % b.tokens.length]}` }),
+      }),
+    );
   return { join: await flat('POST'), poll: await flat('GET') };
 }
 
@@ -165,14 +181,16 @@ async function lineBeforeStart(b: RoomBench, saleId: number) {
   const joined = tickets.filter(Boolean).length;
   const bytes = await roomBytes(b, saleId);
   b.log(`(room) polls of the ${joined} places, flat out, before the start`);
-  const poll = await roomLoad({
-    baseUrl: b.apiUrls,
-    path: `/sales/${saleId}/queue`,
-    method: 'GET',
-    connections: b.connections,
-    seconds: b.seconds,
-    headers: (i) => ({ ...auth(i % joined), 'x-queue-ticket': tickets[i % joined] ?? '' }),
-  });
+  const poll = await withCpu(b.apiPids, () =>
+    roomLoad({
+      baseUrl: b.apiUrls,
+      path: `/sales/${saleId}/queue`,
+      method: 'GET',
+      connections: b.connections,
+      seconds: b.seconds,
+      headers: (i) => ({ ...auth(i % joined), 'x-queue-ticket': tickets[i % joined] ?? '' }),
+    }),
+  );
   return { join, joined, tickets, bytes, poll };
 }
 
@@ -213,9 +231,13 @@ export async function measureWaitingRoom(b: RoomBench) {
     buyers: b.buyers,
     stock: b.stock,
     joinedBeforeStart: lateBy <= 0,
-    bare: { joinPerSecond: bare.join.perSecond, pollPerSecond: bare.poll.perSecond },
+    bare: {
+      joinPerSecond: bare.join.perSecond,
+      pollPerSecond: bare.poll.perSecond,
+      pollCpuUsPerAnswer: bare.poll.cpuUsPerAnswer,
+    },
     join: summary(join),
-    poll: summary(poll),
+    poll: { ...summary(poll), cpuUsPerAnswer: poll.cpuUsPerAnswer },
     redisBytesPerPlace: Math.round(bytes / Math.max(1, joined)),
     reference,
     crowd: { ...crowd, roomSelloutMs, serverP99Ms: roomP99Ms },
@@ -223,6 +245,9 @@ export async function measureWaitingRoom(b: RoomBench) {
     ratios: {
       joinVsBare: round(join.perSecond / bare.join.perSecond),
       pollVsBare: round(poll.perSecond / bare.poll.perSecond),
+      // The bare route's CPU per answer over the API's per poll: 1 would be a poll that costs
+      // what the bare route does.
+      pollCpuVsBare: round(bare.poll.cpuUsPerAnswer / Math.max(1, poll.cpuUsPerAnswer)),
       purchase503s: crowd.purchaseStatus['503'] ?? 0,
       p99VsHalfCapacity:
         roomP99Ms === null || !reference.serverP99Ms

@@ -5,6 +5,16 @@ import { connections, log, measured, type Bench } from './context.js';
 // processes, 100,000 buyers) is the full measure; here it is the quick one, beside the rest.
 const room = { buyers: 10_000, stock: 1_000, seconds: 3 };
 
+// The bare servers' and the API processes' (not the one with admission off) ids.
+const processesOf = (bench: Bench) => {
+  const pidsNamed = (prefix: string) =>
+    bench.children
+      .filter((c) => c.name === prefix || c.name.startsWith(`${prefix}-`))
+      .filter((c) => c.name !== 'api-unlimited')
+      .map((c) => c.child.pid!);
+  return { barePids: pidsNamed('bare'), apiPids: pidsNamed('api') };
+};
+
 // (i) a waiting room's sell-out (issue 23; bench/waiting-room.ts), on the run's processes.
 export async function waitingRoom(bench: Bench) {
   await settle(bench.db);
@@ -17,6 +27,7 @@ export async function waitingRoom(bench: Bench) {
       redisUrl: bench.env.config.redis.url,
       redisPrefix: bench.env.config.redis.prefix,
       tokens: bench.tokens.slice(0, room.buyers),
+      ...processesOf(bench),
       ...room,
       connections,
       log: (message) => log(`(i) ${message}`),

@@ -121,19 +121,17 @@ export class Rooms {
   // The buyer's place: from the ticket when it is theirs, else (a client without one) from
   // Redis. Null: not in line, or the place was given up.
   async place(room: RoomSettings, buyer: string, ticketToken?: string): Promise<PlaceReply | null> {
-    let ticket: Ticket | null = this.tokens.readTicket(buyer, room.saleId, ticketToken);
-    if (!ticket) {
-      const { part, keys } = this.partOf(room, buyer);
-      const local = await this.redis.hget(keys.buyers, buyer);
-      if (local === null) return null;
-      ticket = {
-        saleId: room.saleId,
-        place: placeNumber(part, Number(local), room.shards),
-        joinedAtMs: Date.now(),
-        admitted: false,
-      };
-    }
-    return this.reply(room, buyer, ticket);
+    const ticket = this.tokens.readTicket(buyer, room.saleId, ticketToken);
+    if (ticket) return this.reply(room, buyer, ticket, ticketToken);
+    const { part, keys } = this.partOf(room, buyer);
+    const local = await this.redis.hget(keys.buyers, buyer);
+    if (local === null) return null;
+    return this.reply(room, buyer, {
+      saleId: room.saleId,
+      place: placeNumber(part, Number(local), room.shards),
+      joinedAtMs: Date.now(),
+      admitted: false,
+    });
   }
 
   async leave(room: RoomSettings, buyer: string, ticketToken?: string): Promise<void> {
@@ -170,10 +168,13 @@ export class Rooms {
     );
   }
 
+  // `given`: the buyer's valid token for `ticket`, answered back as it is while its numbers
+  // hold (signing them again would give the same token, for an HMAC).
   private async reply(
     room: RoomSettings,
     buyer: string,
     ticket: Ticket,
+    given?: string,
   ): Promise<PlaceReply | null> {
     const now = Date.now();
     const snapshot = await this.views.snapshot(room.saleId, now);
@@ -194,7 +195,10 @@ export class Rooms {
     return {
       ...answer,
       pollAfterMs,
-      ticket: this.tokens.ticket(buyer, { ...ticket, admitted }),
+      ticket:
+        given !== undefined && ticket.admitted === admitted
+          ? given
+          : this.tokens.ticket(buyer, { ...ticket, admitted }),
       ...(answer.pass
         ? { passToken: this.tokens.pass(buyer, { saleId: room.saleId, ...answer.pass }) }
         : {}),

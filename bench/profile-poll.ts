@@ -1,0 +1,159 @@
+// npx tsx bench/profile-poll.ts [buyers] [seconds] [rounds] [--profile]
+// The waiting room's poll against the bare route (bench/bare-server.ts), by CPU per answer:
+// `buyers` join a room before its start, then the bare route's GET and the room's poll (each
+// place with its ticket) are loaded flat out in turn, `rounds` times, and each server's own
+// CPU (/proc/<pid>/stat) is divided by the answers it gave. With --profile the API runs with
+// their inspectors open and the rounds alone are profiled (the joins and the start are not),
+// written to bench/results/profiles/{bare,poll}.cpuprofile and summarised (profile-summary.ts).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createBenchEnv } from './env.js';
+import { signBuyerToken } from '../src/auth/jwt.js';
+import { spawnProcess, type Child } from './processes.js';
+import { roomLoad } from './waiting-room-load.js';
+import { cpuSecondsOf } from './cpu.js';
+import { freePort } from '../test/support/api-process.js';
+
+// Starts V8's sampling profiler in the process whose inspector listens on `port`; the
+// function returned stops it and gives the profile (the format of --cpu-prof).
+async function startProfiler(port: number): Promise<() => Promise<unknown>> {
+  const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+    webSocketDebuggerUrl: string;
+  }[];
+  const socket = new WebSocket(target!.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  const pending = new Map<number, (result: unknown) => void>();
+  socket.onmessage = (event) => {
+    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
+    if (message.id !== undefined) pending.get(message.id)?.(message.result);
+  };
+  let nextId = 0;
+  const call = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve) => {
+      const id = ++nextId;
+      pending.set(id, resolve);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  await call('Profiler.enable');
+  await call('Profiler.setSamplingInterval', { interval: 200 });
+  await call('Profiler.start');
+  return async () => {
+    const { profile } = (await call('Profiler.stop')) as { profile: unknown };
+    socket.close();
+    return profile;
+  };
+}
+
+const [buyers = 12_000, seconds = 5, rounds = 3] = process.argv
+  .slice(2)
+  .filter((a) => !a.startsWith('--'))
+  .map(Number);
+const profiled = process.argv.includes('--profile');
+const profileDir = fileURLToPath(new URL('results/profiles/', import.meta.url));
+const log = (message: string) => process.stdout.write(`${message}\n`);
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+
+const env = await createBenchEnv('profilepoll');
+const children: Child[] = [];
+try {
+  const inspectPorts = profiled ? [await freePort(), await freePort()] : [];
+  // spawnProcess passes this process's BENCH_NODE_FLAGS on to the process it starts.
+  const inspected = (i: number) => {
+    if (profiled) process.env.BENCH_NODE_FLAGS = `--inspect=127.0.0.1:${inspectPorts[i]}`;
+  };
+  inspected(0);
+  const bare = await spawnProcess('bare', 'bench/bare-server.ts', { env: env.env });
+  inspected(1);
+  const api = await spawnProcess('api', 'src/cmd/api.ts', {
+    env: env.env,
+    portVariable: 'PORT',
+    args: [],
+  });
+  delete process.env.BENCH_NODE_FLAGS;
+  children.push(bare, api);
+  const apiUrl = `http://127.0.0.1:${api.port}`;
+  const bareUrl = `http://127.0.0.1:${bare.port}`;
+  const created = await fetch(`${apiUrl}/admin/sales`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${env.config.auth.adminToken}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({
+      sku: 'poll',
+      name: 'poll',
+      stock: 1_000,
+      perUserLimit: 1,
+      startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      waitingRoom: { opensAt: new Date().toISOString(), idleSeconds: 600 },
+    }),
+  });
+  if (created.status !== 201) throw new Error(`create room sale: ${created.status}`);
+  const saleId = ((await created.json()) as { id: number }).id;
+  const tokens = Array.from({ length: buyers }, (_, i) =>
+    signBuyerToken(`poll-buyer-${i}`, env.config.jwt.secret),
+  );
+  const auth = (i: number) => ({ authorization: `Bearer ${tokens[i % buyers]}` });
+  const tickets: string[] = [];
+  const path = `/sales/${saleId}/queue`;
+  await roomLoad({
+    baseUrl: apiUrl,
+    path,
+    method: 'POST',
+    connections: 100,
+    amount: buyers,
+    headers: auth,
+    onBody: (i, status, body) => {
+      if (status === 200 && i >= 0) tickets[i] = (JSON.parse(body) as { ticket: string }).ticket;
+    },
+  });
+  log(`${tickets.filter(Boolean).length} of ${buyers} joined; load ${load()}`);
+  const measure = async (name: string, child: Child, url: string) => {
+    const pid = child.child.pid!;
+    const before = cpuSecondsOf([pid]);
+    const result = await roomLoad({
+      baseUrl: url,
+      path: url === bareUrl ? '/sales/1/queue' : path,
+      method: 'GET',
+      connections: 200,
+      seconds,
+      headers: (i) => ({ ...auth(i), 'x-queue-ticket': tickets[i % buyers] ?? '' }),
+    });
+    const answers = Object.values(result.byStatus).reduce((a, b) => a + b, 0);
+    const us = ((cpuSecondsOf([pid]) - before) * 1e6) / Math.max(1, answers);
+    log(
+      `${name.padEnd(5)} ${us.toFixed(0).padStart(4)} us CPU/answer ${String(result.perSecond).padStart(6)}/s ${JSON.stringify(result.byStatus)} load ${load()}`,
+    );
+    return us;
+  };
+  const profilers = await Promise.all(inspectPorts.map(startProfiler));
+  const sums = { bare: 0, poll: 0 };
+  for (let round = 0; round < rounds; round++) {
+    sums.bare += await measure('bare', bare, bareUrl);
+    sums.poll += await measure('poll', api, apiUrl);
+  }
+  log(
+    `mean: bare ${(sums.bare / rounds).toFixed(0)} us, poll ${(sums.poll / rounds).toFixed(0)} us, CPU ratio bare/poll ${(sums.bare / sums.poll).toFixed(2)}`,
+  );
+  for (const [i, name] of ['bare', 'poll'].entries()) {
+    const stop = profilers[i];
+    if (!stop) continue;
+    mkdirSync(profileDir, { recursive: true });
+    const file = `${profileDir}${name}.cpuprofile`;
+    writeFileSync(file, JSON.stringify(await stop()));
+    execFileSync('npx', ['tsx', 'bench/profile-summary.ts', file, '30'], { stdio: 'inherit' });
+  }
+} finally {
+  for (const child of children.reverse()) await child.stop();
+  await env.cleanup();
+}
+process.exit();
