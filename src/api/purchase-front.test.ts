@@ -24,10 +24,10 @@ function admission(heapMax = 1, windowMs = 1_000) {
 
 // The front door over sale 7 (a waiting room's) and sale 8 (none): each purchase's answer, a
 // status when it answered (503: shed), or 'app' when it handed the request on.
-function door() {
+function door(limiter = admission()) {
   const metrics = apiMetrics(new Registry());
   const front = purchaseFrontDoor({
-    admission: admission(),
+    admission: limiter,
     roomSale: (saleId) => saleId === 7,
     metrics,
     recordAnswer: answerRecorder(metrics),
@@ -48,12 +48,16 @@ function door() {
 }
 
 it("lets a waiting room's admitted buyers past the latency's limit, up to maxLimit", () => {
-  const buy = door();
+  const limiter = admission();
+  const buy = door(limiter);
   expect(buy(7)).toBe('app');
   // The limit (1) is reached: a purchase without a pass is shed, one with a pass is not.
   expect(buy(7)).toBe(503);
+  expect(limiter.signal().shed).toBe(1);
   expect(buy(7, { 'x-queue-pass': '7.1.1.mac' })).toBe('app');
   expect(buy(7, { 'x-queue-pass': '7.2.1.mac' })).toBe('app');
+  // The rooms' outflow hears of each as of a shed: it slows down.
+  expect(limiter.signal()).toMatchObject({ shed: 3, inFlight: 3 });
   // maxLimit (3) bounds them too.
   expect(buy(7, { 'x-queue-pass': '7.3.1.mac' })).toBe(503);
 });

@@ -50,7 +50,8 @@ export class AdaptiveAdmission {
   private peakInFlight = 0;
   private finished = 0;
   private refused = 0;
-  // Every purchase shed since the start: the waiting rooms' admitters read it (../room-signals.ts).
+  // Every purchase shed since the start, and every admitted buyer let past the limit: the
+  // waiting rooms' admitters read it (../room-signals.ts).
   private shedTotal = 0;
   private rttSumMs = 0;
   private windowStartedAt = 0;
@@ -102,12 +103,15 @@ export class AdaptiveAdmission {
   // limit; a memory rule cutting sheds them too. Unverified here: a false pass is refused in
   // memory before any Redis call, and a sale without a room gives no priority.
   tryAcquire(admitted = false): number | null {
-    const ceiling = admitted && !this.memoryCut ? this.options.maxLimit : this.state.limit;
-    if (this.inFlight >= ceiling) {
-      this.refused++;
+    if (this.inFlight >= this.state.limit) {
+      if (!admitted || this.memoryCut || this.inFlight >= this.options.maxLimit) {
+        this.refused++;
+        this.shedTotal++;
+        this.metrics.shed.inc();
+        return null;
+      }
+      // Let past the limit: the rooms' outflow is told as of a shed, and slows down.
       this.shedTotal++;
-      this.metrics.shed.inc();
-      return null;
     }
     const now = performance.now();
     this.inFlight++;
