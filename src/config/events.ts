@@ -41,7 +41,7 @@ export const eventsGroups = {
     // commit gets the CPU first, and an event's lag grows by that much at most. 0 never holds.
     EVENTS_YIELD_BACKLOG: int(500, 1),
     EVENTS_YIELD_CHECK_MS: int(100, 10),
-    EVENTS_YIELD_MAX_MS: int(5000, 0),
+    EVENTS_YIELD_MAX_MS: int(15_000, 0),
     // Published rows are deleted after this long (0 keeps them).
     EVENTS_RETENTION_HOURS: int(168),
   },
