@@ -5,7 +5,7 @@ import {
   createRoomSale,
   inState,
   joinAll,
-  pollAll,
+  untilTwoAdmitted,
   useRoomSystemOnOwnRedis,
 } from '../support/room-line.js';
 
@@ -21,14 +21,7 @@ it('gives every place back from its ticket, in the same order, and sells only to
   const buyers = Array.from({ length: 12 }, (_, i) => `lb-${i}`);
   const tickets = await joinAll(room, saleId, buyers);
   // Each poll's ticket is the one held from then on: the line is rebuilt from them.
-  const poll = () => pollAll(room, saleId, tickets, { renew: true });
-  const before = await waitFor(
-    async () => {
-      const all = await poll();
-      return inState(all, 'admitted').length >= 2 && all;
-    },
-    { what: 'two admitted' },
-  );
+  const { poll, before } = await untilTwoAdmitted(room, saleId, tickets);
   const admittedBefore = inState(before, 'admitted');
   const waitingOrder = [...before]
     .filter(([, p]) => p.state === 'waiting')

@@ -5,7 +5,7 @@ import {
   createRoomSale,
   inState,
   joinAll,
-  pollAll,
+  untilTwoAdmitted,
   useRoomSystem,
   type Place,
   type RoomClient,
@@ -41,14 +41,7 @@ it('gives every place back from its ticket in the same order, and sells only to 
   expect(new Set(buyers.map((b) => partOfBuyer(b, shards))).size).toBe(shards);
   const tickets = await joinAll(room, saleId, buyers);
   // Each poll's ticket is the one held from then on: the line is rebuilt from them.
-  const poll = () => pollAll(room, saleId, tickets, { renew: true });
-  const before = await waitFor(
-    async () => {
-      const all = await poll();
-      return inState(all, 'admitted').length >= 2 && all;
-    },
-    { what: 'two admitted' },
-  );
+  const { poll, before } = await untilTwoAdmitted(room, saleId, tickets);
   const admittedBefore = inState(before, 'admitted');
   const waitingOrder = byPosition(before, 'waiting');
 

@@ -101,6 +101,24 @@ export async function pollAll(
   return all;
 }
 
+// Polls the line (renewing the tickets, as pages do) until at least two are admitted: the
+// places then, and the poll to use again after a loss.
+export async function untilTwoAdmitted(
+  room: RoomClient,
+  saleId: number,
+  tickets: Map<string, string>,
+) {
+  const poll = () => pollAll(room, saleId, tickets, { renew: true });
+  const before = await waitFor(
+    async () => {
+      const all = await poll();
+      return inState(all, 'admitted').length >= 2 && all;
+    },
+    { what: 'two admitted' },
+  );
+  return { poll, before };
+}
+
 // The buyers of `places` whose state is `state`, in the order of the map.
 export const inState = (places: Map<string, Place>, state: string) =>
   [...places].filter(([, place]) => place.state === state).map(([buyer]) => buyer);
