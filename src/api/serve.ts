@@ -5,13 +5,13 @@ import type { Registry } from 'prom-client';
 import type { ApiMetrics } from '../observability/metrics.js';
 import { tracingEnabled } from '../observability/tracing.js';
 import { createApp, maxBodyBytes } from './app.js';
-import { withEdge } from './edge.js';
+import { withEdge, type EdgeOptions } from './edge.js';
 import { answerRecorder, type RecordAnswer } from './middleware/http-metrics.js';
 import type { ApiDeps } from './deps.js';
 import { purchaseFrontDoor } from './purchase-front.js';
 import { pollFrontDoor } from './poll-front.js';
 
-// The purchase's front door and the poll's, one after the other's method. With tracing on,
+// The purchase's front door and the poll's, chosen by the request's method. With tracing on,
 // sold-out answers and polls are the app's, so each still has its server span; the purchase's
 // front door then only admits.
 function frontDoors(deps: ApiDeps, metrics: ApiMetrics, recordAnswer: RecordAnswer) {
@@ -25,10 +25,11 @@ function frontDoors(deps: ApiDeps, metrics: ApiMetrics, recordAnswer: RecordAnsw
   });
   if (traced) return purchase;
   const poll = pollFrontDoor({ buyers: deps.buyers, rooms: deps.rooms, metrics, recordAnswer });
-  return (...[incoming, outgoing, started, reply]: Parameters<typeof purchase>) =>
+  const front: EdgeOptions['front'] = (incoming, outgoing, started, reply) =>
     incoming.method === 'GET'
       ? poll(incoming, started, reply)
       : purchase(incoming, outgoing, started, reply);
+  return front;
 }
 
 export type ServedApi = { port: number; close: () => Promise<void> };
