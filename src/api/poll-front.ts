@@ -41,24 +41,35 @@ function single(incoming: IncomingMessage, name: string): string | undefined {
 // room's view; the answer is the app's own (Rooms.placeKnown, placeBody). Anything else is
 // handed on, untouched, to the app, which answers it as always. Returns whether it answered.
 export function pollFrontDoor(deps: PollFrontDeps) {
-  return (incoming: IncomingMessage, started: number, reply: FrontReply): boolean => {
-    if (incoming.method !== 'GET') return false;
-    const match = queuePath.exec(incoming.url ?? '');
-    if (!match) return false;
+  // The answer's body, or undefined when it is not all known here.
+  const bodyOf = (incoming: IncomingMessage, saleId: number): string | undefined => {
     const credentials = parseAuthorization(single(incoming, 'authorization'));
-    if (credentials?.scheme !== 'bearer') return false;
+    if (credentials?.scheme !== 'bearer') return undefined;
     const buyer = deps.buyers.known(credentials.value);
-    if (typeof buyer !== 'string') return false;
-    const room = deps.rooms.known(Number(match[1]));
-    if (room === undefined || typeof room === 'string') return false;
+    if (typeof buyer !== 'string') return undefined;
+    const room = deps.rooms.known(saleId);
+    if (room === undefined || typeof room === 'string') return undefined;
     const ticket = incoming.headers['x-queue-ticket'];
     const place = deps.rooms.placeKnown(
       room,
       buyer,
       typeof ticket === 'string' ? ticket : undefined,
     );
-    if (!place) return false;
-    const body = JSON.stringify(placeBody(room.saleId, place));
+    return place && JSON.stringify(placeBody(saleId, place));
+  };
+  return (incoming: IncomingMessage, started: number, reply: FrontReply): boolean => {
+    if (incoming.method !== 'GET') return false;
+    const match = queuePath.exec(incoming.url ?? '');
+    if (!match) return false;
+    let body: string | undefined;
+    try {
+      body = bodyOf(incoming, Number(match[1]));
+    } catch {
+      // Thrown here, out of the app, it would end the process: the app meets the same failure
+      // and answers it as it answers its own errors.
+      return false;
+    }
+    if (body === undefined) return false;
     const length = String(Buffer.byteLength(body));
     reply(200, ['content-type', 'application/json', 'content-length', length], body);
     deps.metrics.pollFrontAnswers.inc();
