@@ -7,6 +7,7 @@ import type { RoomMetrics } from '../observability/room-metrics.js';
 import type { RedisClient } from '../redis/connection.js';
 import { partOfBuyer, partOfPlace, placeOf as placeNumber } from './partitions.js';
 import { placeOf, type PlaceAnswer } from './place.js';
+import { pollAfterOf } from './poll-after.js';
 import { restoreRoom } from './restore.js';
 import type { RoomSnapshot, RoomViews } from './room-views.js';
 import { joinScript, leaveScript, seenScript, useScript } from './scripts.js';
@@ -214,10 +215,11 @@ export class Rooms {
     if (admitted && !ticket.admitted) {
       this.metrics.timeInLine.observe(Math.max(0, now - ticket.joinedAtMs) / 1000);
     }
-    const pollAfterMs =
-      answer.etaSeconds !== null && answer.state === 'waiting'
-        ? Math.max(250, Math.min(this.options.pollAfterMs, answer.etaSeconds * 500))
-        : this.options.pollAfterMs;
+    const pollAfterMs = pollAfterOf(answer, ticket.place, {
+      baseMs: this.options.pollAfterMs,
+      nowMs: now,
+      startsAtMs: room.startsAtMs,
+    });
     return {
       ...answer,
       pollAfterMs,
