@@ -1,7 +1,8 @@
 // npx tsx bench/profile-summary.ts <file.cpuprofile | directory> [top]
 // Prints where a V8 CPU profile (node --cpu-prof) spends its time: self time by function and
 // by file, as shares of the busy (non-idle) samples. Given a directory, it reads the largest
-// profile in it: the main thread's, not that of tsx's loader thread.
+// profile under it (its folders too, as --profile writes one per process): the main thread's,
+// not that of tsx's loader thread.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -14,12 +15,14 @@ type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[] };
 
 const [given, topArg] = process.argv.slice(2);
 if (!given) throw new Error('usage: profile-summary <file.cpuprofile | directory> [top]');
+const profilesUnder = (dir: string) =>
+  (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f));
 const file = statSync(given).isDirectory()
-  ? readdirSync(given)
-      .filter((f) => f.endsWith('.cpuprofile'))
-      .map((f) => join(given, f))
-      .sort((a, b) => statSync(b).size - statSync(a).size)[0]!
+  ? profilesUnder(given).sort((a, b) => statSync(b).size - statSync(a).size)[0]
   : given;
+if (!file) throw new Error(`no .cpuprofile under ${given}`);
 const top = Number(topArg ?? 30);
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));

@@ -34,8 +34,8 @@ export type EdgeOptions = {
   // Called for each request refused here for its size, to count and time it like any other
   // answer: it never reaches the app.
   onTooLarge?: (method: string, seconds: number) => void;
-  // May answer a request itself, before the app (./purchase-front.ts), through `reply`;
-  // true when it did.
+  // May answer a request itself, before the app (./purchase-front.ts, ./poll-front.ts),
+  // through `reply`; true when it did.
   front?: (
     incoming: IncomingMessage,
     outgoing: ServerResponse,
@@ -56,8 +56,8 @@ const tooLargeBody = (maxBodyBytes: number) =>
 // every route and costs less here than as middleware run on every answer:
 // - the secure headers and the request's X-Request-Id on every answer, whatever produced it
 //   (headers the app sets itself win: Node merges writeHead's headers over these);
-// - the purchase route's front door (`front`): sold-out answers and admission, before the
-//   JWT and the body;
+// - the front doors (`front`): the purchase's sold-out answers and admission, before the
+//   JWT and the body, and a waiting room's steady polls, from memory;
 // - the body limit: a declared Content-Length over it is answered 413 without reading a byte;
 //   a chunked body is read here up to the limit (413 past it) and handed to the app whole, as
 //   `rawBody`, which @hono/node-server reads instead of the socket.

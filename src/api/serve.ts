@@ -5,35 +5,50 @@ import type { Registry } from 'prom-client';
 import type { ApiMetrics } from '../observability/metrics.js';
 import { tracingEnabled } from '../observability/tracing.js';
 import { createApp, maxBodyBytes } from './app.js';
-import { withEdge } from './edge.js';
-import { answerRecorder } from './middleware/http-metrics.js';
+import { withEdge, type EdgeOptions } from './edge.js';
+import { answerRecorder, type RecordAnswer } from './middleware/http-metrics.js';
 import type { ApiDeps } from './deps.js';
 import { purchaseFrontDoor } from './purchase-front.js';
+import { pollFrontDoor } from './poll-front.js';
+
+// The purchase's front door and the poll's, chosen by the request's method. With tracing on,
+// sold-out answers and polls are the app's, so each still has its server span; the purchase's
+// front door then only admits.
+function frontDoors(deps: ApiDeps, metrics: ApiMetrics, recordAnswer: RecordAnswer) {
+  const traced = tracingEnabled();
+  const purchase = purchaseFrontDoor({
+    saleCache: traced ? undefined : deps.saleCache,
+    admission: deps.admission,
+    roomSale: (saleId) => deps.proofOfWorkSales.cached(saleId)?.room === true,
+    metrics,
+    recordAnswer,
+  });
+  if (traced) return purchase;
+  const poll = pollFrontDoor({ buyers: deps.buyers, rooms: deps.rooms, metrics, recordAnswer });
+  const front: EdgeOptions['front'] = (incoming, outgoing, started, reply) =>
+    incoming.method === 'GET'
+      ? poll(incoming, started, reply)
+      : purchase(incoming, outgoing, started, reply);
+  return front;
+}
 
 export type ServedApi = { port: number; close: () => Promise<void> };
 
-// Listens on HOST:PORT with the app behind its edge: the body limit, and the front door
-// that admits purchases (and answers sold-out ones) before the app reads them.
+// Listens on HOST:PORT with the app behind its edge: the body limit, the front door that
+// admits purchases (and answers sold-out ones) before the app reads them, and the one that
+// answers a room's steady polls.
 export async function serveApi(
   deps: ApiDeps,
   registry: Registry,
   metrics: ApiMetrics,
 ): Promise<ServedApi> {
-  const { config, saleCache, admission } = deps;
+  const { config } = deps;
   const recordAnswer = answerRecorder(metrics);
   const app = createApp(deps, registry, metrics, recordAnswer);
   const edge = {
     maxBodyBytes,
     onTooLarge: (method: string, seconds: number) => recordAnswer('*', method, 413, seconds),
-    // With tracing on, sold-out answers are the app's, so each still has its server span; the
-    // front door then only admits.
-    front: purchaseFrontDoor({
-      saleCache: tracingEnabled() ? undefined : saleCache,
-      admission,
-      roomSale: (saleId) => deps.proofOfWorkSales.cached(saleId)?.room === true,
-      metrics,
-      recordAnswer,
-    }),
+    front: frontDoors(deps, metrics, recordAnswer),
   };
   const server = await new Promise<Server>((resolve) => {
     const listener = getRequestListener(app.fetch, { hostname: config.http.host });

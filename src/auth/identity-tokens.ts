@@ -29,9 +29,15 @@ export class IdentityTokens {
   // The buyer, or null for a token that is not valid; a promise only when the token was not
   // verified before. Throws (a TransientError) while the provider's keys are unavailable.
   verify(token: string, nowMs = Date.now()): string | null | Promise<string | null> {
+    const known = this.known(token, nowMs);
+    return known !== undefined ? known : this.verifyAnew(token);
+  }
+
+  // verify's answer for a token verified less than maxAgeMs ago, else undefined.
+  known(token: string, nowMs = Date.now()): string | null | undefined {
     const known = this.verified.get(token);
     if (known && nowMs - known.atMs < this.options.maxAgeMs) return this.withinTime(known, nowMs);
-    return this.verifyAnew(token);
+    return undefined;
   }
 
   private async verifyAnew(token: string): Promise<string | null> {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signBuyerToken, verifiedCapacity, verifyBuyerToken } from './jwt.js';
+import { knownBuyerToken, signBuyerToken, verifiedCapacity, verifyBuyerToken } from './jwt.js';
 
 const secret = 'cache-test-secret';
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -48,5 +48,27 @@ describe('verifyBuyerToken with its cache of verified tokens', () => {
     for (let i = 0; i <= verifiedCapacity; i++)
       verifyBuyerToken(signBuyerToken(`filler-${i}`, secret), secret);
     expect(verifyBuyerToken(token, secret)).toBe('frank');
+  });
+});
+
+// The lookup alone (the poll's front door): verifyBuyerToken's answer for a token it verified,
+// nothing for one it did not, and never an HMAC of its own.
+describe('knownBuyerToken', () => {
+  it('knows only tokens verified before, and expires them as verifyBuyerToken does', () => {
+    const token = signBuyerToken('gina', secret, 100, 1_000);
+    expect(knownBuyerToken(token, secret, 1_050)).toBeUndefined();
+    expect(verifyBuyerToken(token, secret, 1_050)).toBe('gina');
+    expect(knownBuyerToken(token, secret, 1_099.5)).toBe('gina');
+    expect(knownBuyerToken(token, secret, 1_100)).toBeNull();
+    expect(knownBuyerToken(token, 'another-secret', 1_050)).toBeUndefined();
+    const nbf = signed({ sub: 'hank', nbf: 2_000 });
+    expect(verifyBuyerToken(nbf, secret, 2_000)).toBe('hank');
+    expect(knownBuyerToken(nbf, secret, 1_999)).toBeNull();
+  });
+
+  it('does not know a token verifyBuyerToken refused', () => {
+    const forged = signed({ sub: 'ian' }, 'not-the-secret');
+    expect(verifyBuyerToken(forged, secret)).toBeNull();
+    expect(knownBuyerToken(forged, secret)).toBeUndefined();
   });
 });

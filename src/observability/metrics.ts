@@ -59,6 +59,11 @@ export function apiMetrics(registry: Registry) {
       labelNames: ['outcome'],
       registers: [registry],
     }),
+    pollFrontAnswers: new Counter({
+      name: 'flashline_room_polls_front_total',
+      help: 'Waiting-room polls answered from memory before the app (src/api/poll-front.ts)',
+      registers: [registry],
+    }),
     publishConfirm: new Histogram({
       name: 'flashline_publish_confirm_duration_seconds',
       help: 'Time from publishing an order to the broker confirming it',

@@ -53,6 +53,15 @@ export class RoomViews {
     return entry;
   }
 
+  // The room's snapshot when its view is already in memory (what `snapshot` answers without
+  // waiting), else undefined.
+  current(saleId: number, nowMs: number): RoomSnapshot | undefined {
+    const entry = this.entries.get(saleId);
+    if (!entry?.doc) return undefined;
+    entry.usedAtMs = nowMs;
+    return entry;
+  }
+
   // A place given up through this process is known given up here at once.
   markGone(saleId: number, place: number): void {
     this.setGone(saleId, place, true);

@@ -8,7 +8,7 @@ import type { RedisClient } from '../redis/connection.js';
 import { partOfBuyer, partOfPlace, placeOf as placeNumber } from './partitions.js';
 import { placeOf, type PlaceAnswer } from './place.js';
 import { restoreRoom } from './restore.js';
-import type { RoomViews } from './room-views.js';
+import type { RoomSnapshot, RoomViews } from './room-views.js';
 import { joinScript, leaveScript, seenScript, useScript } from './scripts.js';
 import { epochOf, roomSettings, seenTtlSeconds, type RoomSettings } from './settings.js';
 import { RoomTokens, type Pass, type Ticket } from './tokens.js';
@@ -65,13 +65,16 @@ export class Rooms {
   // The room's settings from PostgreSQL, read again in the background once a second old: an
   // admin's change of the sale's end reaches every process within a second (API.md).
   async lookup(saleId: number): Promise<RoomLookup> {
+    return this.known(saleId) ?? this.read(saleId);
+  }
+
+  // What lookup answers without waiting (read again in the background the same way), or
+  // undefined when this process has not read the settings yet.
+  known(saleId: number): RoomLookup | undefined {
     const known = this.settings.get(saleId);
-    if (known !== undefined) {
-      if (Date.now() - known.atMs >= settingsMaxAgeMs)
-        void this.read(saleId).catch(() => undefined);
-      return known.value;
-    }
-    return this.read(saleId);
+    if (known === undefined) return undefined;
+    if (Date.now() - known.atMs >= settingsMaxAgeMs) void this.read(saleId).catch(() => undefined);
+    return known.value;
   }
 
   // The sale's cached room settings, when this process looked them up already.
@@ -142,6 +145,17 @@ export class Rooms {
     });
   }
 
+  // The poll's answer when everything it needs is in memory: a valid ticket of this buyer's
+  // and the room's view (src/api/poll-front.ts). Undefined: `place` must answer it.
+  placeKnown(room: RoomSettings, buyer: string, ticketToken?: string): PlaceReply | undefined {
+    const ticket = this.tokens.readTicket(buyer, room.saleId, ticketToken);
+    if (!ticket) return undefined;
+    const now = Date.now();
+    const snapshot = this.views.current(room.saleId, now);
+    if (!snapshot) return undefined;
+    return this.replyFrom(snapshot, now, room, buyer, ticket, ticketToken) ?? undefined;
+  }
+
   async leave(room: RoomSettings, buyer: string, ticketToken?: string): Promise<void> {
     const ticket = this.tokens.readTicket(buyer, room.saleId, ticketToken);
     const target = { redis: this.redis, prefix: this.prefix };
@@ -186,6 +200,18 @@ export class Rooms {
   ): Promise<PlaceReply | null> {
     const now = Date.now();
     const snapshot = await this.views.snapshot(room.saleId, now);
+    return this.replyFrom(snapshot, now, room, buyer, ticket, given);
+  }
+
+  // reply's answer from the snapshot read at `now`.
+  private replyFrom(
+    snapshot: RoomSnapshot,
+    now: number,
+    room: RoomSettings,
+    buyer: string,
+    ticket: Ticket,
+    given?: string,
+  ): PlaceReply | null {
     const answer = placeOf(
       { ...snapshot, startsAtMs: room.startsAtMs, endsAtMs: room.endsAtMs, nowMs: now },
       ticket.place,

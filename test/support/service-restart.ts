@@ -87,8 +87,18 @@ export async function waitForPostgres({ timeoutMs = 60_000 } = {}): Promise<void
   );
 }
 
-// Fast-mode restart (active transactions rolled back, clients disconnected). If `restart`
-// fails, `start` is tried, so the cluster is left running either way.
+// Fast-mode stop (active transactions rolled back, clients disconnected, new ones refused).
+// If `stop` fails, `start` is tried, so the cluster is left running rather than half down.
+export async function stopPostgres(): Promise<void> {
+  try {
+    await pgCluster('stop');
+  } catch (error) {
+    await startPostgres();
+    throw error;
+  }
+}
+
+// Fast-mode restart, for the soak (bench/soak/faults.ts): stop, then start, either way up.
 export async function restartPostgres(): Promise<void> {
   try {
     await pgCluster('restart');

@@ -14,8 +14,9 @@ const ended = new ApiError(403, 'SALE_ENDED', 'the sale has ended');
 const soldOut = new ApiError(409, 'SOLD_OUT', 'the sale is sold out');
 const notInQueue = new ApiError(404, 'NOT_IN_QUEUE', 'no place in this line');
 
-// A place as the contract writes it (API.md, "Waiting room").
-function placeBody(saleId: number, reply: PlaceReply) {
+// A place as the contract writes it (API.md, "Waiting room"); the poll's front door
+// (../poll-front.ts) answers with it too.
+export function placeBody(saleId: number, reply: PlaceReply) {
   return {
     saleId,
     state: reply.state,
