@@ -8,6 +8,7 @@
 // is replaced by the next in rank. An admitted buyer buys at once with the pass (purchases
 // have `concurrency` connections of their own), and again after Retry-After when shed, as the
 // page does.
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 
 export type CrowdSpec = {
@@ -104,6 +105,9 @@ class Crowd {
   readonly pollStatus: Record<string, number> = {};
   readonly purchaseStatus: Record<string, number> = {};
   readonly purchaseMs: number[] = [];
+  // Each purchase: ms from the crowd's start to its sending, its duration, its status.
+  readonly trace: [number, number, number][] = [];
+  readonly startedAt = performance.now();
   readonly http: ReturnType<typeof client>;
   polls = 0;
   admitted = 0;
@@ -164,6 +168,7 @@ class Crowd {
     const headers = { ...this.auth(i), 'content-type': 'application/json', 'x-queue-pass': pass };
     const answer = await this.http.send(this.url(i, 'purchase'), 'POST', headers, '{"quantity":1}');
     this.purchaseMs.push(performance.now() - began);
+    this.trace.push([began - this.startedAt, performance.now() - began, answer.status]);
     count(this.purchaseStatus, answer.status);
     if (answer.status === 202) {
       this.sold += 1;
@@ -226,6 +231,9 @@ export async function sellThroughRoom(spec: CrowdSpec): Promise<CrowdResult> {
     ...Array.from({ length: spec.concurrency }, purchases),
   ]);
   crowd.http.close();
+  // ROOM_CROWD_TRACE=<file>: every purchase's time and duration, to see when the slow ones went.
+  const traceFile = process.env.ROOM_CROWD_TRACE;
+  if (traceFile) writeFileSync(traceFile, JSON.stringify(crowd.trace));
   const ms = crowd.purchaseMs.sort((a, b) => a - b);
   const at = (q: number) => Math.round(ms[Math.floor(q * (ms.length - 1))] ?? 0);
   return {
