@@ -132,6 +132,13 @@ function roomTargets(r: RoomBenchResult): Target[] {
       r.ratios.joinVsBare >= 0.5,
     ),
     ratio(
+      '(i) room join CPU: bare route / join',
+      r.bare.joinCpuUsPerAnswer,
+      r.join.cpuUsPerAnswer,
+      '>= 0.5x',
+      r.ratios.joinCpuVsBare >= 0.5,
+    ),
+    ratio(
       '(i) room poll / bare route',
       r.poll.perSecond,
       r.bare.pollPerSecond,

@@ -70,6 +70,9 @@ async function main() {
     log(
       `CPU per poll ${result.poll.cpuUsPerAnswer} µs, per bare answer ${result.bare.pollCpuUsPerAnswer} µs`,
     );
+    log(
+      `CPU per join ${result.join.cpuUsPerAnswer} µs, per bare POST ${result.bare.joinCpuUsPerAnswer} µs`,
+    );
     log(`bytes per place ${result.redisBytesPerPlace}`);
     mkdirSync(resultsDir, { recursive: true });
     const file = `${resultsDir}waiting-room${quick ? '-quick' : ''}.json`;

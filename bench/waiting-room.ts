@@ -167,17 +167,19 @@ async function bareCeilings(b: RoomBench) {
 async function lineBeforeStart(b: RoomBench, saleId: number) {
   const tickets: (string | undefined)[] = new Array(b.buyers);
   const auth = (i: number) => ({ authorization: `Bearer ${b.tokens[i % b.tokens.length]}` });
-  const join = await roomLoad({
-    baseUrl: b.apiUrls,
-    path: `/sales/${saleId}/queue`,
-    method: 'POST',
-    connections: b.connections,
-    amount: b.buyers,
-    headers: auth,
-    onBody: (i, status, body) => {
-      if (status === 200 && i >= 0) tickets[i] = (JSON.parse(body) as { ticket: string }).ticket;
-    },
-  });
+  const join = await withCpu(b.apiPids, () =>
+    roomLoad({
+      baseUrl: b.apiUrls,
+      path: `/sales/${saleId}/queue`,
+      method: 'POST',
+      connections: b.connections,
+      amount: b.buyers,
+      headers: auth,
+      onBody: (i, status, body) => {
+        if (status === 200 && i >= 0) tickets[i] = (JSON.parse(body) as { ticket: string }).ticket;
+      },
+    }),
+  );
   const joined = tickets.filter(Boolean).length;
   const bytes = await roomBytes(b, saleId);
   b.log(`(room) polls of the ${joined} places, flat out, before the start`);
@@ -235,8 +237,9 @@ export async function measureWaitingRoom(b: RoomBench) {
       joinPerSecond: bare.join.perSecond,
       pollPerSecond: bare.poll.perSecond,
       pollCpuUsPerAnswer: bare.poll.cpuUsPerAnswer,
+      joinCpuUsPerAnswer: bare.join.cpuUsPerAnswer,
     },
-    join: summary(join),
+    join: { ...summary(join), cpuUsPerAnswer: join.cpuUsPerAnswer },
     poll: { ...summary(poll), cpuUsPerAnswer: poll.cpuUsPerAnswer },
     redisBytesPerPlace: Math.round(bytes / Math.max(1, joined)),
     reference,
@@ -248,6 +251,7 @@ export async function measureWaitingRoom(b: RoomBench) {
       // The bare route's CPU per answer over the API's per poll: 1 would be a poll that costs
       // what the bare route does.
       pollCpuVsBare: round(bare.poll.cpuUsPerAnswer / Math.max(1, poll.cpuUsPerAnswer)),
+      joinCpuVsBare: round(bare.join.cpuUsPerAnswer / Math.max(1, join.cpuUsPerAnswer)),
       purchase503s: crowd.purchaseStatus['503'] ?? 0,
       p99VsHalfCapacity:
         roomP99Ms === null || !reference.serverP99Ms

@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import { describe, expect, it } from 'vitest';
-import { homeKeys, homeOfBuyer, saleKeys, shardKeys, shardStock } from './keys.js';
+import { homeKeys, homeOfBuyer, roomPartKeys, saleKeys, shardKeys, shardStock } from './keys.js';
 
 const slotOf = (key: string) => calculateSlot(key);
 
@@ -39,6 +39,21 @@ describe('shard keys', () => {
     const perHome = [0, 0, 0, 0];
     for (let i = 0; i < 4000; i++) perHome[homeOfBuyer(`buyer-${i}`, shards)]! += 1;
     for (const count of perHome) expect(count).toBeGreaterThan(800);
+  });
+
+  // The join script reads the gate's `paused` with the line: one slot, on a cluster too.
+  it("keep a room partition's keys in the slot of the gate's hash that holds its pause", () => {
+    for (const parts of [1, 3]) {
+      for (let part = 0; part < parts; part++) {
+        const k = roomPartKeys('fl', 42, part, parts);
+        expect(k.gate).toBe(
+          parts === 1 ? saleKeys('fl', 42).sale : shardKeys('fl', 42, part, parts).units,
+        );
+        for (const key of [k.state, k.buyers, k.gone, k.seen(7)]) {
+          expect(slotOf(key)).toBe(slotOf(k.gate));
+        }
+      }
+    }
   });
 
   it('split the stock evenly, the remainder on the first shards', () => {

@@ -130,15 +130,20 @@ export type RoomKeys = ReturnType<typeof roomKeys>;
 // One partition of a room's line (docs/waiting-room.md, "Sharded sales"): its place counter
 // (in a state hash of its own), buyer -> place, places given up and seen. A sale over shards
 // keeps partition i under shard i's tag, so the buyers' joins and polls spread over the
-// shards' masters; a sale without shards has one partition, the room's own keys.
+// shards' masters; a sale without shards has one partition, the room's own keys. `gate`: the
+// gate's hash under the same tag (the sale's, or the shard's units hash), whose `paused` the
+// join script reads.
 export function roomPartKeys(prefix: string, saleId: number, part: number, parts: number) {
   if (parts <= 1) {
     const { state, buyers, gone, seen } = roomKeys(prefix, saleId);
-    return { state, buyers, gone, seen, spare: `${prefix}:{sale:${saleId}}:room:spare` };
+    const gate = saleKeys(prefix, saleId).sale;
+    return { state, buyers, gone, seen, gate, spare: `${prefix}:{sale:${saleId}}:room:spare` };
   }
-  const tag = `${shardKeys(prefix, saleId, part, parts).base}:room`;
+  const shard = shardKeys(prefix, saleId, part, parts);
+  const tag = `${shard.base}:room`;
   return {
     ...lineKeys(tag),
+    gate: shard.units,
     // Never written: fills the restore script's keys that a partition has no use for.
     spare: `${tag}:spare`,
   };

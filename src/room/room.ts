@@ -15,7 +15,9 @@ import { epochOf, roomSettings, seenTtlSeconds, type RoomSettings } from './sett
 import { RoomTokens, type Pass, type Ticket } from './tokens.js';
 
 const seenChunk = 2_000;
-const settingsMaxAgeMs = 1_000;
+// Half a second: a pause PostgreSQL holds reaches a join within a second even when Redis
+// forgot the gate's copy (src/api/routes/queue.ts).
+const settingsMaxAgeMs = 500;
 
 export type RoomOptions = { passSecret: string; pollAfterMs: number; viewMs: number };
 
@@ -97,7 +99,12 @@ export class Rooms {
     return pending;
   }
 
-  async join(room: RoomSettings, buyer: string, ticketToken?: string): Promise<PlaceReply | null> {
+  // 'paused': the gate holds the sale paused (the join script refused it; nothing written).
+  async join(
+    room: RoomSettings,
+    buyer: string,
+    ticketToken?: string,
+  ): Promise<PlaceReply | null | 'paused'> {
     const ticket = this.tokens.readTicket(buyer, room.saleId, ticketToken);
     const now = Date.now();
     const seen = {
@@ -113,6 +120,7 @@ export class Rooms {
       joined = await joinIt();
       if (joined === 'missing') throw new Error(`room ${room.saleId} could not be restored`);
     }
+    if (joined === 'paused') return joined;
     if (!joined.existed) this.metrics.joins.inc();
     const joinedAtMs = joined.existed && ticket ? ticket.joinedAtMs : joined.nowMs;
     const place = placeNumber(part, joined.place, room.shards);

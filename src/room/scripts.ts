@@ -19,7 +19,7 @@ async function call(
   return (await runScript({ ...target, channel: '' }, name, keys, args)) as Reply;
 }
 
-export type Joined = { place: number; nowMs: number; existed: boolean } | 'missing';
+export type Joined = { place: number; nowMs: number; existed: boolean } | 'missing' | 'paused';
 
 export async function joinScript(
   target: RoomTarget,
@@ -29,14 +29,16 @@ export async function joinScript(
   seen: { epoch: number; ttlSeconds: number },
   ticketPlace: number,
 ): Promise<Joined> {
-  const keys = [k.state, k.buyers, k.gone, k.seen(seen.epoch)];
+  const keys = [k.state, k.buyers, k.gone, k.seen(seen.epoch), k.gate];
   const reply = await call(target, 'roomJoin', keys, [
     buyer,
     startsAtMs,
     seen.ttlSeconds,
     ticketPlace,
   ]);
-  if (codeName(reply[0], 'room-join-4') === 'MISSING') return 'missing';
+  const code = codeName(reply[0], 'room-join-5');
+  if (code === 'MISSING') return 'missing';
+  if (code === 'PAUSED') return 'paused';
   return { place: Number(reply[1]), nowMs: Number(reply[2]), existed: Number(reply[3]) === 1 };
 }
 

@@ -1,7 +1,7 @@
 import type { Sale, WaitingRoom } from '../db/schema.js';
 
-// A room's settings and its sale's, fixed at creation (endsAt aside: read again with the
-// room's list, src/room/admitter.ts).
+// A room's settings and its sale's, fixed at creation (endsAt and paused aside: read again
+// with the room's list, src/room/admitter.ts, and by each API process, src/room/room.ts).
 export type RoomSettings = {
   saleId: number;
   startsAtMs: number;
@@ -11,6 +11,8 @@ export type RoomSettings = {
   idleSeconds: number;
   admitPerSecond: number | null;
   proofOfWork: boolean;
+  // The kill switch as PostgreSQL holds it when the settings were read (src/room/room.ts).
+  paused: boolean;
   // The sale's shard count: its line's partitions (./partitions.ts).
   shards: number;
 };
@@ -25,6 +27,7 @@ export function roomSettings(sale: Sale, room: WaitingRoom): RoomSettings {
     idleSeconds: room.idleSeconds,
     admitPerSecond: room.admitPerSecond,
     proofOfWork: sale.proofOfWork,
+    paused: sale.paused,
     shards: sale.shards,
   };
 }

@@ -57,13 +57,16 @@ export function queueRoutes(deps: ApiDeps) {
       if (room.endsAtMs !== null && now >= room.endsAtMs) throw ended;
       const { doc } = await deps.rooms.views.snapshot(room.saleId, now);
       if (doc?.status === 'closed') throw soldOut;
-      // The kill switch refuses joins as it does purchases (API.md, Operating a sale): the
-      // gate's hash holds it, and a join goes to Redis anyway.
-      if ((await deps.gate.saleState(room.saleId))?.paused) throw fixedRefusals.paused;
+      // The kill switch refuses joins as it does purchases (API.md, Operating a sale): the join
+      // script reads the gate's flag, at once on every process; PostgreSQL's, in the room's
+      // settings (read again each half second while used), refuses before a proof of work is
+      // spent, and when Redis forgot the gate's copy.
+      if (room.paused) throw fixedRefusals.paused;
       if (room.proofOfWork) {
         await requireProofOfWork(deps, room.saleId, buyer, c.req.header('x-altcha'));
       }
       const reply = await deps.rooms.join(room, buyer, c.req.header('x-queue-ticket'));
+      if (reply === 'paused') throw fixedRefusals.paused;
       if (!reply) throw notInQueue;
       return c.json(placeBody(room.saleId, reply));
     })

@@ -18,7 +18,7 @@ export const scriptFiles = {
   take: 'take-2',
   giveBack: 'give-back-2',
   repairShard: 'repair-shard-2',
-  roomJoin: 'room-join-4',
+  roomJoin: 'room-join-5',
   roomLeave: 'room-leave-3',
   roomSeen: 'room-seen-4',
   roomRestore: 'room-restore-4',

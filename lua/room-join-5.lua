@@ -3,12 +3,16 @@
   place not given up) gets the same place back; otherwise a new place number at the back.
   The first join at or after the sale's start freezes the prequeue's size (the places drawn
   at the start are those numbered up to it), so a place numbered later is never shuffled.
+  A paused sale (the kill switch) refuses the join here, as reserve-7.lua refuses a purchase:
+  on every API process at once, and without a read of its own before the script.
 
   Input:
     KEYS[1] room state hash (src/gate/keys.ts, roomKeys)
     KEYS[2] buyer -> place number hash
     KEYS[3] places given up (bitmap by place number)
     KEYS[4] places seen in the current epoch (bitmap by place number)
+    KEYS[5] the gate's hash under the partition's tag: the sale hash, or the shard's units
+            hash of a sale over shards (its field `paused`, change-sale-1.lua)
 
     ARGV[1] buyer id
     ARGV[2] the sale's start, ms
@@ -19,8 +23,12 @@
   Output: { code, place, now ms, 1 when the place existed }
     OK       the buyer's place
     MISSING  the room's state is gone (Redis forgot it): the caller restores it and retries
+    PAUSED   an admin paused the sale: nothing written
 ]]
 --- @include "includes/room-lost"
+if redis.call('HGET', KEYS[5], 'paused') == '1' then
+  return { Code.PAUSED }
+end
 if redis.call('HEXISTS', KEYS[1], 'inc') == 0 then
   return { Code.MISSING }
 end

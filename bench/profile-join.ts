@@ -1,0 +1,125 @@
+// npx tsx bench/profile-join.ts [buyers] [rounds] [--profile]
+// The waiting room's join against the bare route's POST (bench/bare-server.ts): each round,
+// the bare route answers `buyers` requests flat out, then `buyers` distinct buyers join a room
+// of their own (a new sale each round, before its start) flat out, as bench:room's join phase
+// does. Per phase: answers a second, and CPU per answer (µs) of the server, Redis and this
+// load generator (/proc; Redis is shared, so its figure is an upper bound). With --profile the
+// API's joins after the first round (the JIT warm) are profiled through its inspector, written
+// to bench/results/profiles/join.cpuprofile and summarised (profile-summary.ts).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createBenchEnv } from './env.js';
+import { signBuyerToken } from '../src/auth/jwt.js';
+import { spawnProcess, type Child } from './processes.js';
+import { roomLoad } from './waiting-room-load.js';
+import { sampleCpu } from './cpu.js';
+import { startProfiler } from './inspector.js';
+import { freePort } from '../test/support/api-process.js';
+
+const [buyers = 10_000, rounds = 3] = process.argv
+  .slice(2)
+  .filter((a) => !a.startsWith('--'))
+  .map(Number);
+const profiled = process.argv.includes('--profile');
+const profileDir = fileURLToPath(new URL('results/profiles/', import.meta.url));
+const log = (message: string) => process.stdout.write(`${message}\n`);
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+
+const env = await createBenchEnv('profilejoin');
+const children: Child[] = [];
+try {
+  const bare = await spawnProcess('bare', 'bench/bare-server.ts', { env: env.env });
+  const inspectPort = await freePort();
+  // spawnProcess passes this process's BENCH_NODE_FLAGS on to the process it starts.
+  if (profiled) process.env.BENCH_NODE_FLAGS = `--inspect=127.0.0.1:${inspectPort}`;
+  const api = await spawnProcess('api', 'src/cmd/api.ts', {
+    env: env.env,
+    portVariable: 'PORT',
+    args: [],
+  });
+  delete process.env.BENCH_NODE_FLAGS;
+  children.push(bare, api);
+  const apiUrl = `http://127.0.0.1:${api.port}`;
+  const bareUrl = `http://127.0.0.1:${bare.port}`;
+  const tokens = Array.from({ length: buyers }, (_, i) =>
+    signBuyerToken(`join-buyer-${i}`, env.config.jwt.secret),
+  );
+  const auth = (i: number) => ({ authorization: `Bearer ${tokens[i % buyers]}` });
+  const createRoom = async (round: number) => {
+    const created = await fetch(`${apiUrl}/admin/sales`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${env.config.auth.adminToken}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        sku: `join-${round}`,
+        name: `join-${round}`,
+        stock: 1_000,
+        perUserLimit: 1,
+        startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+        waitingRoom: { opensAt: new Date().toISOString(), passSeconds: 300, idleSeconds: 600 },
+      }),
+    });
+    if (created.status !== 201) throw new Error(`create room sale: ${created.status}`);
+    return ((await created.json()) as { id: number }).id;
+  };
+  const measure = async (name: string, pid: number, url: string, path: string) => {
+    const before = sampleCpu({ server: pid });
+    const result = await roomLoad({
+      baseUrl: url,
+      path,
+      method: 'POST',
+      connections: 200,
+      amount: buyers,
+      headers: auth,
+    });
+    const after = sampleCpu({ server: pid });
+    const answers = Object.values(result.byStatus).reduce((a, b) => a + b, 0);
+    const us = (what: string) =>
+      Math.round((((after.seconds[what] ?? 0) - (before.seconds[what] ?? 0)) * 1e6) / answers);
+    const cpu = { server: us('server'), redis: us('redis'), loader: us('load generator') };
+    log(
+      `${name.padEnd(5)} ${String(result.perSecond).padStart(6)}/s CPU/answer µs ${JSON.stringify(cpu)} ${JSON.stringify(result.byStatus)} load ${load()}`,
+    );
+    return { perSecond: result.perSecond, ...cpu };
+  };
+  const sums = { bare: 0, join: 0, bareCpu: 0, apiCpu: 0, redisCpu: 0 };
+  let stopProfiler: (() => Promise<unknown>) | null = null;
+  for (let round = 0; round < rounds; round++) {
+    const saleId = await createRoom(round);
+    // One join first: the room's settings and views are read before the measure.
+    await fetch(`${apiUrl}/sales/${saleId}/queue`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${signBuyerToken('warm', env.config.jwt.secret)}` },
+    });
+    const b = await measure('bare', bare.child.pid!, bareUrl, '/sales/1/queue');
+    if (profiled && round === 1) stopProfiler = await startProfiler(inspectPort);
+    const j = await measure('join', api.child.pid!, apiUrl, `/sales/${saleId}/queue`);
+    sums.bare += b.perSecond;
+    sums.join += j.perSecond;
+    sums.bareCpu += b.server;
+    sums.apiCpu += j.server;
+    sums.redisCpu += j.redis;
+  }
+  const mean = (x: number) => Math.round(x / rounds);
+  log(
+    `mean: bare ${mean(sums.bare)}/s ${mean(sums.bareCpu)} µs, join ${mean(sums.join)}/s API ${mean(sums.apiCpu)} µs Redis ${mean(sums.redisCpu)} µs; join/bare ${(sums.join / sums.bare).toFixed(2)}x, by CPU ${(sums.bareCpu / sums.apiCpu).toFixed(2)}x`,
+  );
+  if (stopProfiler) {
+    mkdirSync(profileDir, { recursive: true });
+    const file = `${profileDir}join.cpuprofile`;
+    writeFileSync(file, JSON.stringify(await stopProfiler()));
+    execFileSync('npx', ['tsx', 'bench/profile-summary.ts', file, '40'], { stdio: 'inherit' });
+  }
+} finally {
+  for (const child of children.reverse()) await child.stop();
+  await env.cleanup();
+}
+process.exit();
