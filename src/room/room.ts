@@ -63,7 +63,7 @@ export class Rooms {
     await this.flushSeen();
   }
 
-  // The room's settings from PostgreSQL, read again in the background once a second old: an
+  // The room's settings from PostgreSQL, read again in the background half a second old: an
   // admin's change of the sale's end reaches every process within a second (API.md).
   async lookup(saleId: number): Promise<RoomLookup> {
     return this.known(saleId) ?? this.read(saleId);
