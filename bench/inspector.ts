@@ -1,5 +1,35 @@
-// The V8 sampling profiler of a process started with --inspect, over its DevTools socket:
-// a phase of a bench profiled alone (bench/profile-join.ts; bench/profile-poll.ts has its copy).
+// What the profile benches share (bench/profile-join.ts, bench/profile-poll.ts): their
+// arguments, their log, and the V8 sampling profiler of a process started with --inspect, over
+// its DevTools socket, so that a phase of a bench is profiled alone.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+// The numbers given on the command line (flags left out), and whether --profile was.
+export const benchArgs = () => ({
+  numbers: process.argv
+    .slice(2)
+    .filter((a) => !a.startsWith('--'))
+    .map(Number),
+  profiled: process.argv.includes('--profile'),
+});
+export const log = (message: string) => process.stdout.write(`${message}\n`);
+export const loadAverage = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
+
+// Writes a profile to bench/results/profiles/<name>.cpuprofile and prints its summary.
+export function saveProfile(name: string, profile: unknown, top: number): void {
+  const dir = fileURLToPath(new URL('results/profiles/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}${name}.cpuprofile`;
+  writeFileSync(file, JSON.stringify(profile));
+  execFileSync('npx', ['tsx', 'bench/profile-summary.ts', file, String(top)], { stdio: 'inherit' });
+}
+
 // Starts V8's sampling profiler in the process whose inspector listens on `port`; the
 // function returned stops it and gives the profile (the format of --cpu-prof).
 export async function startProfiler(port: number): Promise<() => Promise<unknown>> {

@@ -6,30 +6,17 @@
 // load generator (/proc; Redis is shared, so its figure is an upper bound). With --profile the
 // API's joins after the first round (the JIT warm) are profiled through its inspector, written
 // to bench/results/profiles/join.cpuprofile and summarised (profile-summary.ts).
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { createBenchEnv } from './env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { spawnProcess, type Child } from './processes.js';
 import { roomLoad } from './waiting-room-load.js';
 import { sampleCpu } from './cpu.js';
-import { startProfiler } from './inspector.js';
+import { benchArgs, loadAverage, log, saveProfile, startProfiler } from './inspector.js';
 import { freePort } from '../test/support/api-process.js';
 
-const [buyers = 10_000, rounds = 3] = process.argv
-  .slice(2)
-  .filter((a) => !a.startsWith('--'))
-  .map(Number);
-const profiled = process.argv.includes('--profile');
-const profileDir = fileURLToPath(new URL('results/profiles/', import.meta.url));
-const log = (message: string) => process.stdout.write(`${message}\n`);
-const load = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(1))
-    .join(' ');
+const { numbers, profiled } = benchArgs();
+const [buyers = 10_000, rounds = 3] = numbers;
+const load = loadAverage;
 
 const env = await createBenchEnv('profilejoin');
 const children: Child[] = [];
@@ -113,10 +100,7 @@ try {
     `mean: bare ${mean(sums.bare)}/s ${mean(sums.bareCpu)} µs, join ${mean(sums.join)}/s API ${mean(sums.apiCpu)} µs Redis ${mean(sums.redisCpu)} µs; join/bare ${(sums.join / sums.bare).toFixed(2)}x, by CPU ${(sums.bareCpu / sums.apiCpu).toFixed(2)}x`,
   );
   if (stopProfiler) {
-    mkdirSync(profileDir, { recursive: true });
-    const file = `${profileDir}join.cpuprofile`;
-    writeFileSync(file, JSON.stringify(await stopProfiler()));
-    execFileSync('npx', ['tsx', 'bench/profile-summary.ts', file, '40'], { stdio: 'inherit' });
+    saveProfile('join', await stopProfiler(), 40);
   }
 } finally {
   for (const child of children.reverse()) await child.stop();

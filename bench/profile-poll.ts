@@ -5,62 +5,17 @@
 // CPU (/proc/<pid>/stat) is divided by the answers it gave. With --profile the API runs with
 // their inspectors open and the rounds alone are profiled (the joins and the start are not),
 // written to bench/results/profiles/{bare,poll}.cpuprofile and summarised (profile-summary.ts).
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { createBenchEnv } from './env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import { spawnProcess, type Child } from './processes.js';
 import { roomLoad } from './waiting-room-load.js';
 import { cpuSecondsOf } from './cpu.js';
 import { freePort } from '../test/support/api-process.js';
+import { benchArgs, loadAverage, log, saveProfile, startProfiler } from './inspector.js';
 
-// Starts V8's sampling profiler in the process whose inspector listens on `port`; the
-// function returned stops it and gives the profile (the format of --cpu-prof).
-async function startProfiler(port: number): Promise<() => Promise<unknown>> {
-  const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
-    webSocketDebuggerUrl: string;
-  }[];
-  const socket = new WebSocket(target!.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => {
-    socket.onopen = resolve;
-    socket.onerror = reject;
-  });
-  const pending = new Map<number, (result: unknown) => void>();
-  socket.onmessage = (event) => {
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: unknown };
-    if (message.id !== undefined) pending.get(message.id)?.(message.result);
-  };
-  let nextId = 0;
-  const call = (method: string, params: object = {}) =>
-    new Promise<unknown>((resolve) => {
-      const id = ++nextId;
-      pending.set(id, resolve);
-      socket.send(JSON.stringify({ id, method, params }));
-    });
-  await call('Profiler.enable');
-  await call('Profiler.setSamplingInterval', { interval: 200 });
-  await call('Profiler.start');
-  return async () => {
-    const { profile } = (await call('Profiler.stop')) as { profile: unknown };
-    socket.close();
-    return profile;
-  };
-}
-
-const [buyers = 12_000, seconds = 5, rounds = 3] = process.argv
-  .slice(2)
-  .filter((a) => !a.startsWith('--'))
-  .map(Number);
-const profiled = process.argv.includes('--profile');
-const profileDir = fileURLToPath(new URL('results/profiles/', import.meta.url));
-const log = (message: string) => process.stdout.write(`${message}\n`);
-const load = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(1))
-    .join(' ');
+const { numbers, profiled } = benchArgs();
+const [buyers = 12_000, seconds = 5, rounds = 3] = numbers;
+const load = loadAverage;
 
 const env = await createBenchEnv('profilepoll');
 const children: Child[] = [];
@@ -147,10 +102,7 @@ try {
   for (const [i, name] of ['bare', 'poll'].entries()) {
     const stop = profilers[i];
     if (!stop) continue;
-    mkdirSync(profileDir, { recursive: true });
-    const file = `${profileDir}${name}.cpuprofile`;
-    writeFileSync(file, JSON.stringify(await stop()));
-    execFileSync('npx', ['tsx', 'bench/profile-summary.ts', file, '30'], { stdio: 'inherit' });
+    saveProfile(name, await stop(), 30);
   }
 } finally {
   for (const child of children.reverse()) await child.stop();
