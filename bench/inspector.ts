@@ -1,6 +1,7 @@
 // What the profile benches share (bench/profile-join.ts, bench/profile-poll.ts): their
 // arguments, their log, and the V8 sampling profiler of a process started with --inspect, over
-// its DevTools socket, so that a phase of a bench is profiled alone.
+// its DevTools socket, so that a phase of a bench is profiled alone. --profile needs Node 22 or
+// later (the global WebSocket): run it on Node 24 (.ci/node-24), as CI's main leg does.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
