@@ -55,11 +55,11 @@ export function verifyBuyerToken(
   secret: string,
   nowSeconds = Date.now() / 1000,
 ): string | null {
-  let verified = verifiedBySecret.get(secret);
-  const known = verified?.get(token);
-  if (known) return withinTime(known, nowSeconds);
+  const known = knownBuyerToken(token, secret, nowSeconds);
+  if (known !== undefined) return known;
   const claims = readClaims(token, secret);
   if (!claims) return null;
+  let verified = verifiedBySecret.get(secret);
   if (!verified) {
     if (verifiedBySecret.size >= 16) verifiedBySecret.clear();
     verifiedBySecret.set(secret, (verified = new Map()));

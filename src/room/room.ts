@@ -78,11 +78,6 @@ export class Rooms {
     return known.value;
   }
 
-  // The sale's cached room settings, when this process looked them up already.
-  cached(saleId: number): RoomLookup | undefined {
-    return this.settings.get(saleId)?.value;
-  }
-
   private read(saleId: number): Promise<RoomLookup> {
     let pending = this.reading.get(saleId);
     if (!pending) {

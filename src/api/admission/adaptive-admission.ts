@@ -104,14 +104,13 @@ export class AdaptiveAdmission {
   // memory before any Redis call, and a sale without a room gives no priority.
   tryAcquire(admitted = false): number | null {
     if (this.inFlight >= this.state.limit) {
+      // Shed or let past the limit, the rooms' outflow is told as of a shed, and slows down.
+      this.shedTotal++;
       if (!admitted || this.memoryCut || this.inFlight >= this.options.maxLimit) {
         this.refused++;
-        this.shedTotal++;
         this.metrics.shed.inc();
         return null;
       }
-      // Let past the limit: the rooms' outflow is told as of a shed, and slows down.
-      this.shedTotal++;
     }
     const now = performance.now();
     this.inFlight++;
