@@ -6,6 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { createBenchEnv } from './env.js';
+import { spawnProcess, type Child, type SpawnOptions } from './processes.js';
+import { freePort } from '../test/support/api-process.js';
 
 // The numbers given on the command line (flags left out), and whether --profile was.
 export const benchArgs = () => ({
@@ -62,4 +65,56 @@ export async function startProfiler(port: number): Promise<() => Promise<unknown
     socket.close();
     return profile;
   };
+}
+
+type BenchEnv = Awaited<ReturnType<typeof createBenchEnv>>;
+type Served = { child: Child; url: string; inspectPort: number | null };
+
+// A process of the bench, its inspector open on a free port when `inspected`.
+async function serve(name: string, entry: string, options: SpawnOptions, inspected: boolean) {
+  const inspectPort = inspected ? await freePort() : null;
+  // spawnProcess passes this process's BENCH_NODE_FLAGS on to the process it starts.
+  if (inspectPort) process.env.BENCH_NODE_FLAGS = `--inspect=127.0.0.1:${inspectPort}`;
+  try {
+    const child = await spawnProcess(name, entry, options);
+    return { child, url: `http://127.0.0.1:${child.port}`, inspectPort };
+  } finally {
+    delete process.env.BENCH_NODE_FLAGS;
+  }
+}
+
+// The profile benches' two servers on `env`: the bare route (bench/bare-server.ts) and one API
+// process; each is pushed on `children` as soon as it runs, for the caller to stop.
+export async function bareAndApi(
+  env: BenchEnv,
+  children: Child[],
+  inspect: { bare: boolean; api: boolean },
+): Promise<{ bare: Served; api: Served }> {
+  const bare = await serve('bare', 'bench/bare-server.ts', { env: env.env }, inspect.bare);
+  children.push(bare.child);
+  const apiOptions = { env: env.env, portVariable: 'PORT', args: [] };
+  const api = await serve('api', 'src/cmd/api.ts', apiOptions, inspect.api);
+  children.push(api.child);
+  return { bare, api };
+}
+
+// A sale of 1,000 units with a waiting room open now, starting in an hour; its id.
+export async function createRoomSale(env: BenchEnv, apiUrl: string, sku: string) {
+  const created = await fetch(`${apiUrl}/admin/sales`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${env.config.auth.adminToken}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({
+      sku,
+      name: sku,
+      stock: 1_000,
+      perUserLimit: 1,
+      startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      waitingRoom: { opensAt: new Date().toISOString(), passSeconds: 300, idleSeconds: 600 },
+    }),
+  });
+  if (created.status !== 201) throw new Error(`create room sale: ${created.status}`);
+  return ((await created.json()) as { id: number }).id;
 }

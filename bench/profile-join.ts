@@ -8,11 +8,18 @@
 // to bench/results/profiles/join.cpuprofile and summarised (profile-summary.ts).
 import { createBenchEnv } from './env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
-import { spawnProcess, type Child } from './processes.js';
+import type { Child } from './processes.js';
 import { roomLoad } from './waiting-room-load.js';
 import { sampleCpu } from './cpu.js';
-import { benchArgs, loadAverage, log, saveProfile, startProfiler } from './inspector.js';
-import { freePort } from '../test/support/api-process.js';
+import {
+  bareAndApi,
+  benchArgs,
+  createRoomSale,
+  loadAverage,
+  log,
+  saveProfile,
+  startProfiler,
+} from './inspector.js';
 
 const { numbers, profiled } = benchArgs();
 const [buyers = 10_000, rounds = 3] = numbers;
@@ -21,42 +28,14 @@ const load = loadAverage;
 const env = await createBenchEnv('profilejoin');
 const children: Child[] = [];
 try {
-  const bare = await spawnProcess('bare', 'bench/bare-server.ts', { env: env.env });
-  const inspectPort = await freePort();
-  // spawnProcess passes this process's BENCH_NODE_FLAGS on to the process it starts.
-  if (profiled) process.env.BENCH_NODE_FLAGS = `--inspect=127.0.0.1:${inspectPort}`;
-  const api = await spawnProcess('api', 'src/cmd/api.ts', {
-    env: env.env,
-    portVariable: 'PORT',
-    args: [],
-  });
-  delete process.env.BENCH_NODE_FLAGS;
-  children.push(bare, api);
-  const apiUrl = `http://127.0.0.1:${api.port}`;
-  const bareUrl = `http://127.0.0.1:${bare.port}`;
+  const { bare, api } = await bareAndApi(env, children, { bare: false, api: profiled });
+  const apiUrl = api.url;
+  const bareUrl = bare.url;
   const tokens = Array.from({ length: buyers }, (_, i) =>
     signBuyerToken(`join-buyer-${i}`, env.config.jwt.secret),
   );
   const auth = (i: number) => ({ authorization: `Bearer ${tokens[i % buyers]}` });
-  const createRoom = async (round: number) => {
-    const created = await fetch(`${apiUrl}/admin/sales`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${env.config.auth.adminToken}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({
-        sku: `join-${round}`,
-        name: `join-${round}`,
-        stock: 1_000,
-        perUserLimit: 1,
-        startsAt: new Date(Date.now() + 3_600_000).toISOString(),
-        waitingRoom: { opensAt: new Date().toISOString(), passSeconds: 300, idleSeconds: 600 },
-      }),
-    });
-    if (created.status !== 201) throw new Error(`create room sale: ${created.status}`);
-    return ((await created.json()) as { id: number }).id;
-  };
+  const createRoom = (round: number) => createRoomSale(env, apiUrl, `join-${round}`);
   const measure = async (name: string, pid: number, url: string, path: string) => {
     const before = sampleCpu({ server: pid });
     const result = await roomLoad({
@@ -86,9 +65,9 @@ try {
       method: 'POST',
       headers: { authorization: `Bearer ${signBuyerToken('warm', env.config.jwt.secret)}` },
     });
-    const b = await measure('bare', bare.child.pid!, bareUrl, '/sales/1/queue');
-    if (profiled && round === 1) stopProfiler = await startProfiler(inspectPort);
-    const j = await measure('join', api.child.pid!, apiUrl, `/sales/${saleId}/queue`);
+    const b = await measure('bare', bare.child.child.pid!, bareUrl, '/sales/1/queue');
+    if (profiled && round === 1) stopProfiler = await startProfiler(api.inspectPort!);
+    const j = await measure('join', api.child.child.pid!, apiUrl, `/sales/${saleId}/queue`);
     sums.bare += b.perSecond;
     sums.join += j.perSecond;
     sums.bareCpu += b.server;

@@ -7,11 +7,18 @@
 // written to bench/results/profiles/{bare,poll}.cpuprofile and summarised (profile-summary.ts).
 import { createBenchEnv } from './env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
-import { spawnProcess, type Child } from './processes.js';
+import type { Child } from './processes.js';
 import { roomLoad } from './waiting-room-load.js';
 import { cpuSecondsOf } from './cpu.js';
-import { freePort } from '../test/support/api-process.js';
-import { benchArgs, loadAverage, log, saveProfile, startProfiler } from './inspector.js';
+import {
+  bareAndApi,
+  benchArgs,
+  createRoomSale,
+  loadAverage,
+  log,
+  saveProfile,
+  startProfiler,
+} from './inspector.js';
 
 const { numbers, profiled } = benchArgs();
 const [buyers = 12_000, seconds = 5, rounds = 3] = numbers;
@@ -20,40 +27,11 @@ const load = loadAverage;
 const env = await createBenchEnv('profilepoll');
 const children: Child[] = [];
 try {
-  const inspectPorts = profiled ? [await freePort(), await freePort()] : [];
-  // spawnProcess passes this process's BENCH_NODE_FLAGS on to the process it starts.
-  const inspected = (i: number) => {
-    if (profiled) process.env.BENCH_NODE_FLAGS = `--inspect=127.0.0.1:${inspectPorts[i]}`;
-  };
-  inspected(0);
-  const bare = await spawnProcess('bare', 'bench/bare-server.ts', { env: env.env });
-  inspected(1);
-  const api = await spawnProcess('api', 'src/cmd/api.ts', {
-    env: env.env,
-    portVariable: 'PORT',
-    args: [],
-  });
-  delete process.env.BENCH_NODE_FLAGS;
-  children.push(bare, api);
-  const apiUrl = `http://127.0.0.1:${api.port}`;
-  const bareUrl = `http://127.0.0.1:${bare.port}`;
-  const created = await fetch(`${apiUrl}/admin/sales`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${env.config.auth.adminToken}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({
-      sku: 'poll',
-      name: 'poll',
-      stock: 1_000,
-      perUserLimit: 1,
-      startsAt: new Date(Date.now() + 3_600_000).toISOString(),
-      waitingRoom: { opensAt: new Date().toISOString(), idleSeconds: 600 },
-    }),
-  });
-  if (created.status !== 201) throw new Error(`create room sale: ${created.status}`);
-  const saleId = ((await created.json()) as { id: number }).id;
+  const servers = await bareAndApi(env, children, { bare: profiled, api: profiled });
+  const { bare, api } = { bare: servers.bare.child, api: servers.api.child };
+  const apiUrl = servers.api.url;
+  const bareUrl = servers.bare.url;
+  const saleId = await createRoomSale(env, apiUrl, 'poll');
   const tokens = Array.from({ length: buyers }, (_, i) =>
     signBuyerToken(`poll-buyer-${i}`, env.config.jwt.secret),
   );
@@ -90,7 +68,10 @@ try {
     );
     return us;
   };
-  const profilers = await Promise.all(inspectPorts.map(startProfiler));
+  const inspectPorts = [servers.bare.inspectPort, servers.api.inspectPort];
+  const profilers = await Promise.all(
+    inspectPorts.map((port) => (port === null ? null : startProfiler(port))),
+  );
   const sums = { bare: 0, poll: 0 };
   for (let round = 0; round < rounds; round++) {
     sums.bare += await measure('bare', bare, bareUrl);
