@@ -16,7 +16,7 @@ import { parseSaleId, purchaseBodySchema, readJson, rejectQuery } from '../src/a
 const level = Number(process.argv[2]);
 const port = Number(process.argv[3]);
 const metrics = apiMetrics(createRegistry('layers'));
-const devBuyers = hs256Buyers('flashline-dev-secret');
+const devBuyers = hs256Buyers('flashline-dev-secret', 64 * 2 ** 20);
 const app = new Hono();
 // Level 1 is the edge (headers, body limit), in plain Node below.
 if (level >= 2) app.use('*', httpMetrics(answerRecorder(metrics)));

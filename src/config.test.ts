@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { getHeapStatistics } from 'node:v8';
 import { ConfigError, loadConfig } from './config.js';
 import { maxOrdersPerMessage } from './broker/messages.js';
 
@@ -137,4 +138,16 @@ it('admits adaptively by default, within a floor and a ceiling that must hold th
     /ADMISSION_INITIAL_LIMIT/,
   );
   expect(() => loadConfig({ ADMISSION: 'threshold' })).toThrow(/ADMISSION/);
+});
+
+// A waiting room's crowd of a million is remembered verified by default: about 800 bytes a
+// buyer (bench/verified-cache.ts) in a quarter of the heap limit, below ADMISSION_HEAP_MAX.
+it('sizes the verified-token caches from the heap limit unless told', () => {
+  const heapLimit = getHeapStatistics().heap_size_limit;
+  expect(loadConfig({}).api.verifiedCacheBytes).toBe(heapLimit / 4);
+  expect(loadConfig({}).api.verifiedCacheBytes).toBeLessThan(
+    loadConfig({}).admission.heapMax * heapLimit,
+  );
+  expect(loadConfig({ API_VERIFIED_CACHE_MB: '64' }).api.verifiedCacheBytes).toBe(64 * 2 ** 20);
+  expect(() => loadConfig({ API_VERIFIED_CACHE_MB: '-1' })).toThrow(/API_VERIFIED_CACHE_MB/);
 });

@@ -1,4 +1,5 @@
 import { totalmem } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { z } from 'zod';
 import { defaultAlgorithms } from './config/fields.js';
 import { eventsGroups } from './config/events.js';
@@ -127,10 +128,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
-  const { queues, admission, jwt, ...rest } = parsed.data;
+  const { queues, admission, jwt, api, ...rest } = parsed.data;
+  const { verifiedCacheMb, ...apiRest } = api;
   const { admission: mode, rssMaxMb, ...limits } = admission;
   return {
     ...rest,
+    api: {
+      ...apiRest,
+      verifiedCacheBytes:
+        verifiedCacheMb > 0 ? verifiedCacheMb * 1024 * 1024 : getHeapStatistics().heap_size_limit / 4,
+    },
     jwt: { secret: jwt.secret ?? 'flashline-dev-secret', identityProvider: identityProvider(jwt) },
     queues: { ...queues, orderQueues: queues.orderQueues ?? (rest.redis.clusterNodes ? 12 : 1) },
     admission: {

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
-import { knownBuyerToken, verifyBuyerToken } from './jwt.js';
+import { Hs256Tokens } from './jwt.js';
 import { IdentityKeys } from './identity-keys.js';
 import { IdentityTokens } from './identity-tokens.js';
 
@@ -14,10 +14,12 @@ export type BuyerVerifier = {
   start(): void;
 };
 
-export function hs256Buyers(secret: string): BuyerVerifier {
+// cacheBytes: what the tokens verified before may hold (config.api.verifiedCacheBytes's share).
+export function hs256Buyers(secret: string, cacheBytes: number): BuyerVerifier {
+  const tokens = new Hs256Tokens(secret, cacheBytes);
   return {
-    verify: (token) => verifyBuyerToken(token, secret),
-    known: (token) => knownBuyerToken(token, secret),
+    verify: (token) => tokens.verify(token),
+    known: (token) => tokens.known(token),
     start: () => undefined,
   };
 }
@@ -25,9 +27,11 @@ export function hs256Buyers(secret: string): BuyerVerifier {
 // JWT_SECRET's HS256 tokens, or, with JWT_JWKS_URL, the identity provider's: never both.
 export function buyerVerifier(config: Config, logger: Logger): BuyerVerifier {
   const provider = config.jwt.identityProvider;
-  if (!provider) return hs256Buyers(config.jwt.secret);
+  // Half the budget: the other half is the waiting room's tickets (src/room/tokens.ts).
+  const cacheBytes = config.api.verifiedCacheBytes / 2;
+  if (!provider) return hs256Buyers(config.jwt.secret, cacheBytes);
   const keys = new IdentityKeys(provider, logger.child({ part: 'identity-keys' }));
-  const tokens = new IdentityTokens(keys.getKey, provider);
+  const tokens = new IdentityTokens(keys.getKey, { ...provider, cacheBytes });
   return {
     verify: (token) => tokens.verify(token),
     known: (token) => tokens.known(token),

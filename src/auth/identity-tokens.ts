@@ -2,29 +2,34 @@ import { jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { IdentityProviderConfig } from '../config.js';
 import { TransientError } from '../errors/transient-error.js';
 import { isBuyerSubject } from './jwt.js';
+import { verifiedCache } from './verified-cache.js';
 
 type Verified = { sub: string; exp: number | undefined; nbf: number | undefined; atMs: number };
 
+// cacheBytes: what the tokens verified before may hold (./verified-cache.ts).
 export type IdentityTokenOptions = Pick<
   IdentityProviderConfig,
   'issuer' | 'audience' | 'algorithms' | 'clockToleranceSeconds' | 'maxAgeMs'
->;
+> & { cacheBytes: number };
 
 // Tokens that passed every check but the time, as in ./jwt.ts: a repeat costs a map lookup
 // and is answered synchronously, instead of a signature check in WebCrypto (an RSA or ECDSA
 // verification is many times an HMAC: bench/trust.ts). An entry is verified again after
 // maxAgeMs, so a key the provider withdrew stops admitting its tokens within that time.
-const verifiedCapacity = 10_000;
 
 // Buyer tokens signed by an identity provider: the algorithm pinned, iss and aud checked when
 // configured, exp and nbf with a small tolerance, and a `sub` that can be a buyer id.
 export class IdentityTokens {
-  private readonly verified = new Map<string, Verified>();
+  private readonly verified;
 
   constructor(
     private readonly getKey: JWTVerifyGetKey,
     private readonly options: IdentityTokenOptions,
-  ) {}
+  ) {
+    this.verified = verifiedCache<Verified>(options.cacheBytes, 'jwt', (token, entry) => {
+      return token.length + entry.sub.length;
+    });
+  }
 
   // The buyer, or null for a token that is not valid; a promise only when the token was not
   // verified before. Throws (a TransientError) while the provider's keys are unavailable.
@@ -58,7 +63,6 @@ export class IdentityTokens {
     const { sub, exp, nbf } = claims;
     if (!isBuyerSubject(sub)) return null;
     const entry = { sub, exp, nbf, atMs: Date.now() };
-    if (this.verified.size >= verifiedCapacity) this.verified.clear();
     this.verified.set(token, entry);
     return this.withinTime(entry, entry.atMs);
   }

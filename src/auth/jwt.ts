@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { verifiedCache } from './verified-cache.js';
 
 const maxSubjectLength = 64;
 // base64url of a 32-byte HMAC-SHA256, unpadded. Checked as text first: a header may carry
@@ -30,16 +31,6 @@ export function isBuyerSubject(sub: unknown): sub is string {
 
 type Claims = { sub: string; exp: number | undefined; nbf: number | undefined };
 
-// Tokens that already passed every check that does not depend on the time, per secret. A
-// flash sale is the same buyers pressing "buy" again and again: a repeat costs a map lookup
-// instead of an HMAC and two JSON parses (about a third of a sold-out answer's CPU). The
-// time checks (exp, nbf) run on every call. Bounded: a full cache is simply emptied. Sized for
-// a waiting room's crowd, each polling every few seconds: under 10,000 entries a crowd of
-// 12,000 emptied it before any token came back, and every poll paid the HMAC (about 18 µs of
-// its 190). An entry holds the token and its claims, about 300 bytes: 30 MB when full.
-export const verifiedCapacity = 100_000;
-const verifiedBySecret = new Map<string, Map<string, Claims>>();
-
 function withinTime(claims: Claims, nowSeconds: number): string | null {
   if (claims.exp !== undefined && claims.exp <= nowSeconds) return null;
   if (claims.nbf !== undefined && claims.nbf > nowSeconds) return null;
@@ -55,30 +46,43 @@ export function verifyBuyerToken(
   secret: string,
   nowSeconds = Date.now() / 1000,
 ): string | null {
-  const known = knownBuyerToken(token, secret, nowSeconds);
-  if (known !== undefined) return known;
   const claims = readClaims(token, secret);
-  if (!claims) return null;
-  let verified = verifiedBySecret.get(secret);
-  if (!verified) {
-    if (verifiedBySecret.size >= 16) verifiedBySecret.clear();
-    verifiedBySecret.set(secret, (verified = new Map()));
-  }
-  if (verified.size >= verifiedCapacity) verified.clear();
-  verified.set(token, claims);
-  return withinTime(claims, nowSeconds);
+  return claims && withinTime(claims, nowSeconds);
 }
 
-// What verifyBuyerToken would answer for a token it verified before (the time checked as
-// there), or undefined for one it has not: a caller that must not compute an HMAC (the poll's
-// front door, src/api/poll-front.ts) hands the rest to verifyBuyerToken.
-export function knownBuyerToken(
-  token: string,
-  secret: string,
-  nowSeconds = Date.now() / 1000,
-): string | null | undefined {
-  const known = verifiedBySecret.get(secret)?.get(token);
-  return known ? withinTime(known, nowSeconds) : undefined;
+// verifyBuyerToken with the tokens that already passed every check that does not depend on
+// the time remembered: a flash sale is the same buyers pressing "buy" again and again, and a
+// waiting room's crowd polls every few seconds with the same token, so a repeat costs a lookup
+// instead of an HMAC and two JSON parses (about a third of a sold-out answer's CPU). The time
+// checks (exp, nbf) run on every call. Bounded by bytes (./verified-cache.ts).
+export class Hs256Tokens {
+  private readonly verified;
+
+  constructor(
+    private readonly secret: string,
+    cacheBytes: number,
+  ) {
+    this.verified = verifiedCache<Claims>(cacheBytes, 'jwt', (token, claims) => {
+      return token.length + claims.sub.length;
+    });
+  }
+
+  verify(token: string, nowSeconds = Date.now() / 1000): string | null {
+    const known = this.known(token, nowSeconds);
+    if (known !== undefined) return known;
+    const claims = readClaims(token, this.secret);
+    if (!claims) return null;
+    this.verified.set(token, claims);
+    return withinTime(claims, nowSeconds);
+  }
+
+  // What verify would answer for a token it verified before (the time checked as there), or
+  // undefined for one it has not: a caller that must not compute an HMAC (the poll's front
+  // door, src/api/poll-front.ts) hands the rest to verify.
+  known(token: string, nowSeconds = Date.now() / 1000): string | null | undefined {
+    const known = this.verified.get(token);
+    return known ? withinTime(known, nowSeconds) : undefined;
+  }
 }
 
 // Every check of verifyBuyerToken but the time.

@@ -19,7 +19,13 @@ const seenChunk = 2_000;
 // forgot the gate's copy (src/api/routes/queue.ts).
 const settingsMaxAgeMs = 500;
 
-export type RoomOptions = { passSecret: string; pollAfterMs: number; viewMs: number };
+// ticketCacheBytes: what the tickets verified before may hold (RoomTokens).
+export type RoomOptions = {
+  passSecret: string;
+  pollAfterMs: number;
+  viewMs: number;
+  ticketCacheBytes: number;
+};
 
 // A place as answered, with its tokens signed.
 export type PlaceReply = PlaceAnswer & { ticket: string; passToken?: string; pollAfterMs: number };
@@ -47,7 +53,7 @@ export class Rooms {
     private readonly metrics: RoomMetrics,
     private readonly logger: Logger,
   ) {
-    this.tokens = new RoomTokens(options.passSecret);
+    this.tokens = new RoomTokens(options.passSecret, options.ticketCacheBytes);
   }
 
   start(): void {

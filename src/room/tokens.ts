@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { verifiedCache } from '../auth/verified-cache.js';
 
 // What a ticket names: the buyer's place in one sale's line. It never carries admission: the
 // room's cursor decides that (docs/waiting-room.md).
@@ -10,10 +11,6 @@ export type Pass = { saleId: number; rank: number; expiresAtMs: number };
 
 const digits = /^[0-9]{1,16}$/;
 
-// Buyers whose last ticket is remembered verified: a room's crowd in one process, at about
-// 200 bytes each (20 MB when full). Full, the map is emptied and refills from the next polls.
-const verifiedCapacity = 100_000;
-
 // Tickets and passes are HMAC-SHA256 under keys derived from QUEUE_PASS_SECRET, one per kind,
 // so a ticket is never read as a pass. The buyer is inside the MAC, not in the token: a token
 // presented by another buyer fails its check. Verified in memory: no Redis round trip.
@@ -24,11 +21,17 @@ export class RoomTokens {
   // its numbers. A page polls with the same ticket every time, and its check was an HMAC
   // (about 9 µs of a poll's 190): the same token from the same buyer needs no second check,
   // any other token still gets one.
-  private readonly verifiedTickets = new Map<string, { token: string; fields: number[] }>();
+  // Bounded by bytes (cacheBytes, ../auth/verified-cache.ts): a room's whole crowd, at best.
+  private readonly verifiedTickets;
   // MACs computed so far (signed and checked): what the cache above saves, for tests.
   macs = 0;
 
-  constructor(secret: string) {
+  constructor(secret: string, cacheBytes: number) {
+    this.verifiedTickets = verifiedCache<{ token: string; fields: number[] }>(
+      cacheBytes,
+      'ticket',
+      (buyer, known) => buyer.length + known.token.length,
+    );
     this.ticketKey = createHmac('sha256', secret).update('flashline room ticket v1').digest();
     this.passKey = createHmac('sha256', secret).update('flashline room pass v1').digest();
   }
@@ -64,7 +67,6 @@ export class RoomTokens {
   }
 
   private rememberTicket(buyer: string, token: string, fields: number[]): void {
-    if (this.verifiedTickets.size >= verifiedCapacity) this.verifiedTickets.clear();
     this.verifiedTickets.set(buyer, { token, fields });
   }
 

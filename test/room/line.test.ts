@@ -82,8 +82,8 @@ it("refuses forged, expired, other buyers' and other sales' passes", async () =>
     api.createSale({ sku, name: 'Room', stock: 5, waitingRoom: { admitPerSecond: 100 } });
   const saleId = (await make('room-pass-1')).body.id as number;
   const otherSale = (await make('room-pass-2')).body.id as number;
-  const tokens = new RoomTokens(env.config.room.queuePassSecret);
-  const forger = new RoomTokens('not-the-secret-0123456789');
+  const tokens = new RoomTokens(env.config.room.queuePassSecret, 2 ** 20);
+  const forger = new RoomTokens('not-the-secret-0123456789', 2 ** 20);
   const future = Date.now() + 60_000;
   const cases: [string, string][] = [
     ['forged', forger.pass('dan', { saleId, rank: 1, expiresAtMs: future })],
