@@ -136,7 +136,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     api: {
       ...apiRest,
       verifiedCacheBytes:
-        verifiedCacheMb > 0 ? verifiedCacheMb * 1024 * 1024 : getHeapStatistics().heap_size_limit / 4,
+        verifiedCacheMb > 0
+          ? verifiedCacheMb * 1024 * 1024
+          : getHeapStatistics().heap_size_limit / 4,
     },
     jwt: { secret: jwt.secret ?? 'flashline-dev-secret', identityProvider: identityProvider(jwt) },
     queues: { ...queues, orderQueues: queues.orderQueues ?? (rest.redis.clusterNodes ? 12 : 1) },
