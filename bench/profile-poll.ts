@@ -9,6 +9,7 @@ import { createBenchEnv } from './env.js';
 import { signBuyerToken } from '../src/auth/jwt.js';
 import type { Child } from './processes.js';
 import { roomLoad } from './waiting-room-load.js';
+import { readFileSync } from 'node:fs';
 import { cpuSecondsOf } from './cpu.js';
 import {
   bareAndApi,
@@ -23,6 +24,10 @@ import {
 const { numbers, profiled } = benchArgs();
 const [buyers = 12_000, seconds = 5, rounds = 3] = numbers;
 const load = loadAverage;
+// The API's resident memory: a line of a million is remembered verified in every process
+// (docs/waiting-room.md, "Memory").
+const rssMbOf = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 const env = await createBenchEnv('profilepoll');
 const children: Child[] = [];
@@ -49,7 +54,9 @@ try {
       if (status === 200 && i >= 0) tickets[i] = (JSON.parse(body) as { ticket: string }).ticket;
     },
   });
-  log(`${tickets.filter(Boolean).length} of ${buyers} joined; load ${load()}`);
+  log(
+    `${tickets.filter(Boolean).length} of ${buyers} joined; API RSS ${rssMbOf(api.child.pid!).toFixed(0)} MB; load ${load()}`,
+  );
   const measure = async (name: string, child: Child, url: string) => {
     const pid = child.child.pid!;
     const before = cpuSecondsOf([pid]);
