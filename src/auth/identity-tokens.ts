@@ -12,14 +12,14 @@ export type IdentityTokenOptions = Pick<
   'issuer' | 'audience' | 'algorithms' | 'clockToleranceSeconds' | 'maxAgeMs'
 > & { cacheBytes: number };
 
-// Tokens that passed every check but the time, as in ./jwt.ts: a repeat costs a map lookup
-// and is answered synchronously, instead of a signature check in WebCrypto (an RSA or ECDSA
-// verification is many times an HMAC: bench/trust.ts). An entry is verified again after
-// maxAgeMs, so a key the provider withdrew stops admitting its tokens within that time.
-
 // Buyer tokens signed by an identity provider: the algorithm pinned, iss and aud checked when
 // configured, exp and nbf with a small tolerance, and a `sub` that can be a buyer id.
 export class IdentityTokens {
+  // Tokens that passed every check but the time, as in ./jwt.ts: a repeat costs a lookup and
+  // is answered synchronously, instead of a signature check in WebCrypto (an RSA or ECDSA
+  // verification is many times an HMAC: bench/trust.ts). An entry is verified again after
+  // maxAgeMs, so a key the provider withdrew stops admitting its tokens within that time.
+  // Bounded by bytes (./verified-cache.ts).
   private readonly verified;
 
   constructor(
