@@ -110,6 +110,11 @@ async function drawnOrder(b: RoomBench, saleId: number, tickets: readonly (strin
   }
 }
 
+const lagOf = async (metrics: string[]) => {
+  const text = await (await fetch(metrics[0]!)).text();
+  return ['max', 'p99', 'p90', 'mean'].map((q) => `${q} ${Number(new RegExp(`^nodejs_eventloop_lag_${q}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]) * 1000}`).join(' ');
+};
+
 // The purchase path's p99 (server side, accepted answers) at half of what it sustains flat out.
 async function halfCapacity(b: RoomBench) {
   const metrics = b.apiUrls.map((url) => `${url}/metrics`);
@@ -126,6 +131,7 @@ async function halfCapacity(b: RoomBench) {
   await b.settle();
   const before = await routeBuckets(metrics, purchaseRoute, '202');
   const half = await loadAtRate({ ...spec, rotate: true }, Math.round(capacity / 2), b.seconds);
+  b.log(`(room) lag over the half-capacity run: ${await lagOf(metrics)}`);
   const [p99] = quantilesBetween(before, await routeBuckets(metrics, purchaseRoute, '202'), [0.99]);
   await b.settle();
   return {
@@ -210,6 +216,7 @@ export async function measureWaitingRoom(b: RoomBench) {
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, -lateBy)));
   b.log(`(room) the start: the crowd polls and buys when admitted`);
   const metrics = b.apiUrls.map((url) => `${url}/metrics`);
+  b.log(`(room) lag before the crowd: ${await lagOf(metrics)}`);
   const before = await routeBuckets(metrics, purchaseRoute, '202');
   const byRank = await drawnOrder(b, saleId, tickets);
   const crowd = await sellThroughRoom({
@@ -222,6 +229,7 @@ export async function measureWaitingRoom(b: RoomBench) {
     concurrency: b.connections,
     timeoutMs: 600_000,
   });
+  b.log(`(room) lag over the crowd: ${await lagOf(metrics)}`);
   const after = await routeBuckets(metrics, purchaseRoute, '202');
   const [roomP99] = quantilesBetween(before, after, [0.99]);
   await b.settle();
