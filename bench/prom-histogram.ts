@@ -22,3 +22,15 @@ export function quantilesBetween(before: Buckets, after: Buckets, quantiles: num
     return total === 0 || index < 0 ? null : bounds[index]!;
   });
 }
+
+// The API's event-loop delay since its metrics were last scraped (prom-client's monitor starts
+// over at each scrape), in ms: whether a slow purchase waited for the loop or for something
+// after it (Redis, RabbitMQ's confirm). The first API process's: they all serve alike.
+export async function eventLoopLag(metrics: string[]) {
+  const text = await (await fetch(metrics[0]!)).text();
+  const read = (q: string) => {
+    const pattern = new RegExp(`^nodejs_eventloop_lag_${q}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm');
+    return Math.round(Number(pattern.exec(text)?.[1] ?? NaN) * 1000);
+  };
+  return { p99Ms: read('p99'), maxMs: read('max') };
+}

@@ -74,6 +74,11 @@ async function main() {
       `CPU per join ${result.join.cpuUsPerAnswer} µs, per bare POST ${result.bare.joinCpuUsPerAnswer} µs`,
     );
     log(`bytes per place ${result.redisBytesPerPlace}`);
+    const { reference, crowd } = result;
+    log(
+      `admitted p99 ${crowd.serverP99Ms} ms (API event loop p99/max ${crowd.eventLoopLagMs.p99Ms}/${crowd.eventLoopLagMs.maxMs} ms), ` +
+        `at half capacity ${reference.serverP99Ms} ms (${reference.eventLoopLagMs.p99Ms}/${reference.eventLoopLagMs.maxMs} ms)`,
+    );
     mkdirSync(resultsDir, { recursive: true });
     const file = `${resultsDir}waiting-room${quick ? '-quick' : ''}.json`;
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

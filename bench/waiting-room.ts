@@ -9,7 +9,7 @@ import { roomLoad, routeBuckets, type FlatResult } from './waiting-room-load.js'
 import { sellThroughRoom } from './waiting-room-crowd.js';
 import { createSale } from './sale.js';
 import { roomKeys } from '../src/gate/keys.js';
-import { quantilesBetween } from './prom-histogram.js';
+import { eventLoopLag, quantilesBetween } from './prom-histogram.js';
 import { cpuSecondsOf } from './cpu.js';
 
 export type RoomBench = {
@@ -110,11 +110,6 @@ async function drawnOrder(b: RoomBench, saleId: number, tickets: readonly (strin
   }
 }
 
-const lagOf = async (metrics: string[]) => {
-  const text = await (await fetch(metrics[0]!)).text();
-  return ['max', 'p99', 'p90', 'mean'].map((q) => `${q} ${Number(new RegExp(`^nodejs_eventloop_lag_${q}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]) * 1000}`).join(' ');
-};
-
 // The purchase path's p99 (server side, accepted answers) at half of what it sustains flat out.
 async function halfCapacity(b: RoomBench) {
   const metrics = b.apiUrls.map((url) => `${url}/metrics`);
@@ -131,7 +126,7 @@ async function halfCapacity(b: RoomBench) {
   await b.settle();
   const before = await routeBuckets(metrics, purchaseRoute, '202');
   const half = await loadAtRate({ ...spec, rotate: true }, Math.round(capacity / 2), b.seconds);
-  b.log(`(room) lag over the half-capacity run: ${await lagOf(metrics)}`);
+  const lag = await eventLoopLag(metrics);
   const [p99] = quantilesBetween(before, await routeBuckets(metrics, purchaseRoute, '202'), [0.99]);
   await b.settle();
   return {
@@ -139,6 +134,7 @@ async function halfCapacity(b: RoomBench) {
     halfRatePerSecond: Math.round(half.rate(202)),
     serverP99Ms: p99 === null || p99 === undefined ? null : p99 * 1000,
     clientP99Ms: half.latency.p99,
+    eventLoopLagMs: lag,
   };
 }
 
@@ -216,7 +212,6 @@ export async function measureWaitingRoom(b: RoomBench) {
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, -lateBy)));
   b.log(`(room) the start: the crowd polls and buys when admitted`);
   const metrics = b.apiUrls.map((url) => `${url}/metrics`);
-  b.log(`(room) lag before the crowd: ${await lagOf(metrics)}`);
   const before = await routeBuckets(metrics, purchaseRoute, '202');
   const byRank = await drawnOrder(b, saleId, tickets);
   const crowd = await sellThroughRoom({
@@ -229,7 +224,7 @@ export async function measureWaitingRoom(b: RoomBench) {
     concurrency: b.connections,
     timeoutMs: 600_000,
   });
-  b.log(`(room) lag over the crowd: ${await lagOf(metrics)}`);
+  const crowdLag = await eventLoopLag(metrics);
   const after = await routeBuckets(metrics, purchaseRoute, '202');
   const [roomP99] = quantilesBetween(before, after, [0.99]);
   await b.settle();
@@ -251,7 +246,7 @@ export async function measureWaitingRoom(b: RoomBench) {
     poll: { ...summary(poll), cpuUsPerAnswer: poll.cpuUsPerAnswer },
     redisBytesPerPlace: Math.round(bytes / Math.max(1, joined)),
     reference,
-    crowd: { ...crowd, roomSelloutMs, serverP99Ms: roomP99Ms },
+    crowd: { ...crowd, roomSelloutMs, serverP99Ms: roomP99Ms, eventLoopLagMs: crowdLag },
     withoutRoom,
     ratios: {
       joinVsBare: round(join.perSecond / bare.join.perSecond),
