@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { ConfigError, loadConfig } from './config.js';
 import { maxOrdersPerMessage } from './broker/messages.js';
@@ -145,6 +146,9 @@ it('admits adaptively by default, within a floor and a ceiling that must hold th
 it('sizes the verified-token caches from the heap limit unless told', () => {
   const heapLimit = getHeapStatistics().heap_size_limit;
   expect(loadConfig({}).api.verifiedCacheBytes).toBe(heapLimit / 4);
+  // Many processes on one host share its memory: together no more than a quarter of it.
+  const many = loadConfig({ API_PROCESSES: '64' }).api.verifiedCacheBytes;
+  expect(many).toBeLessThanOrEqual(totalmem() / 64 / 4);
   expect(loadConfig({}).api.verifiedCacheBytes).toBeLessThan(
     loadConfig({}).admission.heapMax * heapLimit,
   );

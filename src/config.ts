@@ -118,6 +118,12 @@ function memoryAvailable(): number {
   return constrained > 0 && constrained < totalmem() ? constrained : totalmem();
 }
 
+// A quarter of the heap limit, unless the API's processes together would then take more than a
+// quarter of the memory: each process's heap limit ignores its siblings.
+function verifiedCacheDefault(processes: number): number {
+  return Math.min(getHeapStatistics().heap_size_limit, memoryAvailable() / processes) / 4;
+}
+
 export class ConfigError extends Error {}
 
 // The only place that reads process.env: every other module receives a Config. The fields
@@ -136,9 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     api: {
       ...apiRest,
       verifiedCacheBytes:
-        verifiedCacheMb > 0
-          ? verifiedCacheMb * 1024 * 1024
-          : getHeapStatistics().heap_size_limit / 4,
+        verifiedCacheMb > 0 ? verifiedCacheMb * 1024 * 1024 : verifiedCacheDefault(api.processes),
     },
     jwt: { secret: jwt.secret ?? 'flashline-dev-secret', identityProvider: identityProvider(jwt) },
     queues: { ...queues, orderQueues: queues.orderQueues ?? (rest.redis.clusterNodes ? 12 : 1) },

@@ -48,8 +48,9 @@ export const frontGroups = {
     SALE_CACHE_REFRESH_MS: int(1000, 10),
     // What an API process may hold of tokens it verified before (buyers' JWTs and waiting-room
     // tickets, half each), so that a repeat costs no HMAC or signature check. 0 = a quarter of
-    // V8's heap limit: a waiting room's crowd of a million, with room to spare below
-    // ADMISSION_HEAP_MAX (docs/waiting-room.md, "Memory").
+    // V8's heap limit (a waiting room's crowd of a million, with room to spare below
+    // ADMISSION_HEAP_MAX), or of the host's memory shared by API_PROCESSES when less
+    // (docs/waiting-room.md, "Memory").
     API_VERIFIED_CACHE_MB: int(0),
   },
   auth: {
