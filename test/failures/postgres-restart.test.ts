@@ -6,7 +6,7 @@ import { assertOracle } from '../support/oracle.js';
 import { metric } from '../support/failures.js';
 import {
   expectOutageAnswers,
-  failedReasons,
+  failedOrders,
   pipelineAcrossRestart,
   stopPostgres,
   startPostgres,
@@ -75,9 +75,9 @@ it('keeps selling; the worker and the compensator reconnect; no order is lost', 
   expectOutageAnswers(answers);
   const first = await assertOracle(env, saleId, answers);
 
-  const reasons = await failedReasons(env);
+  const reasons = (await failedOrders(env)).map((order) => order.reason);
   expect(
-    reasons.filter((r) => r !== 'fault_injected'),
+    reasons.filter((reason) => reason !== 'fault_injected'),
     `orders failed by the outage (${JSON.stringify(outage)})`,
   ).toEqual([]);
   expect(await retried(), 'jobs met the outage and were retried').toBeGreaterThan(0);

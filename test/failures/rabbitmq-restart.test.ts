@@ -4,7 +4,7 @@ import { waitFor } from '../support/env.js';
 import { assertOracle } from '../support/oracle.js';
 import {
   expectOutageAnswers,
-  failedReasons,
+  failedOrders,
   pipelineAcrossRestart,
   startRabbitMq,
   stopRabbitMq,
@@ -55,8 +55,22 @@ it('answers 503 while the broker is away, sells again after, and loses no 202', 
   // Every buyer had a final answer, so every 202 must be a confirmed unit: none was lost
   // with the broker (and then failed by the reconciler).
   const oracle = await assertOracle(env, saleId, answers);
-  expect(await failedReasons(env), 'no accepted order failed').toEqual([]);
-  expect(oracle).toMatchObject({ confirmedUnits: stock, failed: 0 });
+  const accepted = new Set(answers.filter((a) => a.status === 202).map((a) => a.orderId));
+  const failed = await failedOrders(env);
+  expect(
+    failed.filter((order) => accepted.has(order.id)),
+    'no accepted order failed',
+  ).toEqual([]);
+  // A failed row may only be a purchase answered 503 whose publish the broker kept though its
+  // confirm was lost as it stopped: the API released its units, and the worker's claim found
+  // them gone (../shared/DESIGN.md, "publish not confirmed in time"). Its buyer was told 503.
+  expect(failed.filter((order) => order.reason !== 'released')).toEqual([]);
+  const refused = new Set(answers.filter((a) => a.status === 503).map((a) => a.buyer));
+  expect(
+    failed.filter((order) => !refused.has(order.buyer)),
+    'failed, buyer not told 503',
+  ).toEqual([]);
+  expect(oracle.confirmedUnits).toBe(stock);
 
   // Nothing is left for anyone: a late buyer is refused, and every process is still running.
   const late = await buyOnce(api, saleId, buyersNamed('late', 5));

@@ -190,14 +190,17 @@ export function expectOutageAnswers(answers: TimedAnswer[]): void {
 }
 
 // Why the environment's failed orders failed, each reason once.
-export async function failedReasons(env: TestEnv): Promise<string[]> {
+// The failed orders, with their reasons and buyers.
+export async function failedOrders(
+  env: TestEnv,
+): Promise<{ id: string; reason: string; buyer: string }[]> {
   const admin = new pg.Client({ connectionString: env.config.database.url });
   await admin.connect();
   try {
     const { rows } = await admin.query(
-      `SELECT DISTINCT reason FROM orders WHERE status = 'failed'`,
+      `SELECT id, reason, user_id AS buyer FROM orders WHERE status = 'failed'`,
     );
-    return rows.map((r: { reason: string }) => r.reason);
+    return rows as { id: string; reason: string; buyer: string }[];
   } finally {
     await admin.end();
   }
