@@ -146,6 +146,8 @@ it('admits adaptively by default, within a floor and a ceiling that must hold th
 it('sizes the verified-token caches from the heap limit unless told', () => {
   const heapLimit = getHeapStatistics().heap_size_limit;
   expect(loadConfig({}).api.verifiedCacheBytes).toBe(heapLimit / 4);
+  const { jwtCacheBytes, ticketCacheBytes } = loadConfig({ API_VERIFIED_CACHE_MB: '64' }).api;
+  expect([jwtCacheBytes, ticketCacheBytes]).toEqual([32 * 2 ** 20, 32 * 2 ** 20]);
   // Many processes on one host share its memory: together no more than a quarter of it.
   const many = loadConfig({ API_PROCESSES: '64' }).api.verifiedCacheBytes;
   expect(many).toBeLessThanOrEqual(totalmem() / 64 / 4);

@@ -137,12 +137,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const { queues, admission, jwt, api, ...rest } = parsed.data;
   const { verifiedCacheMb, ...apiRest } = api;
   const { admission: mode, rssMaxMb, ...limits } = admission;
+  const verifiedCacheBytes =
+    verifiedCacheMb > 0 ? verifiedCacheMb * 1024 * 1024 : verifiedCacheDefault(api.processes);
   return {
     ...rest,
+    // Half the verified-token budget for the buyers' JWTs (src/auth/), half for the room's
+    // tickets (src/room/tokens.ts).
     api: {
       ...apiRest,
-      verifiedCacheBytes:
-        verifiedCacheMb > 0 ? verifiedCacheMb * 1024 * 1024 : verifiedCacheDefault(api.processes),
+      verifiedCacheBytes,
+      jwtCacheBytes: verifiedCacheBytes / 2,
+      ticketCacheBytes: verifiedCacheBytes / 2,
     },
     jwt: { secret: jwt.secret ?? 'flashline-dev-secret', identityProvider: identityProvider(jwt) },
     queues: { ...queues, orderQueues: queues.orderQueues ?? (rest.redis.clusterNodes ? 12 : 1) },

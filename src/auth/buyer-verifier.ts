@@ -14,7 +14,7 @@ export type BuyerVerifier = {
   start(): void;
 };
 
-// cacheBytes: what the tokens verified before may hold (config.api.verifiedCacheBytes's share).
+// cacheBytes: what the tokens verified before may hold (config.api.jwtCacheBytes).
 export function hs256Buyers(secret: string, cacheBytes: number): BuyerVerifier {
   const tokens = new Hs256Tokens(secret, cacheBytes);
   return {
@@ -27,8 +27,7 @@ export function hs256Buyers(secret: string, cacheBytes: number): BuyerVerifier {
 // JWT_SECRET's HS256 tokens, or, with JWT_JWKS_URL, the identity provider's: never both.
 export function buyerVerifier(config: Config, logger: Logger): BuyerVerifier {
   const provider = config.jwt.identityProvider;
-  // Half the budget: the other half is the waiting room's tickets (src/room/tokens.ts).
-  const cacheBytes = config.api.verifiedCacheBytes / 2;
+  const cacheBytes = config.api.jwtCacheBytes;
   if (!provider) return hs256Buyers(config.jwt.secret, cacheBytes);
   const keys = new IdentityKeys(provider, logger.child({ part: 'identity-keys' }));
   const tokens = new IdentityTokens(keys.getKey, { ...provider, cacheBytes });

@@ -9,7 +9,7 @@ export const overheadBytes = { jwt: 240, ticket: 400 } as const;
 // Tokens (or buyers) that passed the checks an HMAC or a signature costs, bounded by the bytes
 // they hold rather than by a count: a waiting room's crowd polls every few seconds with the
 // same tokens, and a cache smaller than the crowd misses on nearly every poll (each buyer comes
-// back after all the others: bench/README.md, "The poll's cliff"). The least recently used
+// back after all the others: bench/README.md, "The poll's cliff, mended"). The least recently used
 // entry goes first, so a token nobody sends any more makes room without the live ones leaving.
 // `textOf`: the characters an entry holds (one byte each: tokens and ids are mostly ASCII).
 export function verifiedCache<V extends object>(

@@ -39,8 +39,7 @@ export function startRooms(parts: RoomParts): { rooms: Rooms; stop: () => Promis
       passSecret: config.room.queuePassSecret,
       pollAfterMs: config.room.pollAfterMs,
       viewMs: config.room.viewMs,
-      // The other half is the buyers' tokens (src/auth/buyer-verifier.ts).
-      ticketCacheBytes: config.api.verifiedCacheBytes / 2,
+      ticketCacheBytes: config.api.ticketCacheBytes,
     },
     metrics,
     logger,
