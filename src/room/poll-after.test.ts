@@ -34,12 +34,31 @@ it('spreads a crowd answered together over half the base to the base, the same f
   }
 });
 
-it('keeps the ETA rule for a waiting place with one, and the base for the rest', () => {
-  const soon = { ...waiting, etaSeconds: 1 };
+it('spreads a crowd with the same ETA over 0.75 to 1.25 of half the ETA, the mean kept', () => {
+  for (const [etaSeconds, halfEta] of [
+    [0, 250],
+    [1, 500],
+    [3, 1_500],
+  ] as const) {
+    const hints = crowd.map((place) => pollAfterOf({ ...waiting, etaSeconds }, place, timing));
+    expect(Math.min(...hints)).toBeGreaterThanOrEqual(Math.floor(halfEta * 0.75));
+    expect(Math.max(...hints)).toBeLessThanOrEqual(Math.ceil(halfEta * 1.25));
+    const mean = hints.reduce((a, b) => a + b, 0) / hints.length;
+    expect(Math.abs(mean - halfEta) / halfEta).toBeLessThan(0.02);
+    // Ten bins over the range: none holds more than twice its share of the crowd.
+    for (const share of spread(hints, halfEta * 0.75, halfEta / 20, 10)) {
+      expect(share).toBeLessThan(0.2);
+    }
+    expect(crowd.map((place) => pollAfterOf({ ...waiting, etaSeconds }, place, timing))).toEqual(
+      hints,
+    );
+  }
+});
+
+it('keeps the base for a place whose half ETA reaches it, and for admitted and closed', () => {
   const late = { ...waiting, etaSeconds: 60 };
-  expect(pollAfterOf(soon, 7, timing)).toBe(500);
-  expect(pollAfterOf({ ...soon, etaSeconds: 0 }, 7, timing)).toBe(250);
   expect(pollAfterOf(late, 7, timing)).toBe(2_000);
+  expect(pollAfterOf({ ...waiting, etaSeconds: 4 }, 7, timing)).toBe(2_000);
   const admitted: PlaceAnswer = { state: 'admitted', position: null, ahead: 0, etaSeconds: 0 };
   const closed: PlaceAnswer = { ...prequeue, state: 'closed', reason: 'SOLD_OUT' };
   expect(pollAfterOf(admitted, 7, timing)).toBe(2_000);
