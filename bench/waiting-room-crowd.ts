@@ -10,6 +10,7 @@
 // page does.
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { pollAfterOf } from '../src/room/poll-after.js';
 
 export type CrowdSpec = {
   apiUrls: string[];
@@ -109,6 +110,8 @@ class Crowd {
   readonly trace: [number, number, number][] = [];
   readonly startedAt = performance.now();
   readonly http: ReturnType<typeof client>;
+  // Purchase workers waiting for a buyer to be admitted.
+  private readonly idle: (() => void)[] = [];
   polls = 0;
   admitted = 0;
   sold = 0;
@@ -121,14 +124,35 @@ class Crowd {
   constructor(private readonly spec: CrowdSpec) {
     this.http = client(spec.concurrency);
     const now = performance.now();
-    for (let k = 0; k < (spec.window ?? 2_000); k++) this.enter(now);
+    for (let k = 0; k < (spec.window ?? 2_000); k++) this.enter(now, true);
   }
 
-  // The next buyer in rank order enters the window, due at once.
-  private enter(now: number): void {
+  // The next buyer in rank order enters the window. Its page was polling all along at the
+  // pace the room asked, so its next poll falls anywhere in that interval: at the start, in
+  // the prequeue's hint (half the base to the base, by its place); later, in up to 1 s, the
+  // hint of an ETA of about 2 s (the window's depth at the outflow's ceiling). Due at once,
+  // the whole window polled together at the start, and its admissions were bought in bursts
+  // no crowd of pages sends (bench/README.md, "The front's return spread").
+  private enter(now: number, atStart = false): void {
     const { byRank, tickets } = this.spec;
     while (this.nextRank < byRank.length && !tickets[byRank[this.nextRank]!]) this.nextRank++;
-    if (this.nextRank < byRank.length) this.due.push({ at: now, i: byRank[this.nextRank++]! });
+    if (this.nextRank >= byRank.length) return;
+    const i = byRank[this.nextRank++]!;
+    const place = Number(tickets[i]!.split('.')[1]);
+    const beforeStart = { baseMs: 2_000, nowMs: 0, startsAtMs: 1 };
+    const prequeue = { state: 'prequeue', position: null, ahead: null, etaSeconds: null } as const;
+    const interval = atStart ? pollAfterOf(prequeue, place, beforeStart) : 1_000;
+    this.due.push({ at: now + Math.random() * interval, i });
+  }
+
+  private admit(purchase: { i: number; pass: string }): void {
+    this.buys.push(purchase);
+    this.idle.shift()?.();
+  }
+
+  // Every waiting purchase worker woken: to buy, or to see the crowd finished.
+  wakeAll(): void {
+    for (const wake of this.idle.splice(0)) wake();
   }
 
   private url(i: number, what: string) {
@@ -152,7 +176,7 @@ class Crowd {
     const place = JSON.parse(answer.text) as Place;
     if (place.state === 'admitted' && place.pass) {
       this.admitted += 1;
-      this.buys.push({ i, pass: place.pass });
+      this.admit({ i, pass: place.pass });
       this.enter(now);
     } else if (place.state === 'closed') {
       // One buyer's pass expiring closes their place, not the line.
@@ -179,17 +203,19 @@ class Crowd {
       this.retrying += 1;
       setTimeout(() => {
         this.retrying -= 1;
-        this.buys.push({ i, pass });
+        this.admit({ i, pass });
       }, wait);
     }
   }
 
   // A buyer's next purchase: admitted buyers buy at once, each on their own, so purchases
-  // have workers of their own and never wait for the polls' (nor slow them down).
+  // have workers of their own and never wait for the polls' (nor slow them down). An idle
+  // worker sleeps until a buyer is admitted: woken every 5 ms, the 200 of them cost the
+  // driver CPU the system under test shares.
   nextPurchase(): (() => Promise<void>) | null {
     const purchase = this.buys.shift();
     if (purchase) return () => this.buy(purchase);
-    return () => new Promise((resolve) => setTimeout(resolve, 5));
+    return () => new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
   // The poll due soonest (waited for when not yet).
@@ -226,10 +252,12 @@ export async function sellThroughRoom(spec: CrowdSpec): Promise<CrowdResult> {
   };
   const polls = worker(() => crowd.nextPoll());
   const purchases = worker(() => crowd.nextPurchase());
+  const watch = setInterval(() => finished() && crowd.wakeAll(), 100);
   await Promise.all([
     ...Array.from({ length: spec.concurrency }, polls),
     ...Array.from({ length: spec.concurrency }, purchases),
   ]);
+  clearInterval(watch);
   crowd.http.close();
   // ROOM_CROWD_TRACE=<file>: every purchase's time and duration, to see when the slow ones went.
   const traceFile = process.env.ROOM_CROWD_TRACE;

@@ -31,6 +31,7 @@ async function main() {
         ...(portVariable ? { portVariable, args: [] } : {}),
       });
       children.push(child);
+      log(`${name} pid ${child.child.pid}, the bench's ${process.pid}`);
       return `http://127.0.0.1:${child.port}`;
     };
     const bareUrl = await start('bare', 'bench/bare-server.ts');

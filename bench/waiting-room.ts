@@ -11,6 +11,7 @@ import { createSale } from './sale.js';
 import { roomKeys } from '../src/gate/keys.js';
 import { eventLoopLag, quantilesBetween } from './prom-histogram.js';
 import { cpuSecondsOf } from './cpu.js';
+import { sampleCrowd } from './crowd-sampler.js';
 
 export type RoomBench = {
   apiUrls: string[];
@@ -214,6 +215,7 @@ export async function measureWaitingRoom(b: RoomBench) {
   const metrics = b.apiUrls.map((url) => `${url}/metrics`);
   const before = await routeBuckets(metrics, purchaseRoute, '202');
   const byRank = await drawnOrder(b, saleId, tickets);
+  const stopSampling = sampleCrowd(metrics[0]!);
   const crowd = await sellThroughRoom({
     apiUrls: b.apiUrls,
     saleId,
@@ -224,6 +226,7 @@ export async function measureWaitingRoom(b: RoomBench) {
     concurrency: b.connections,
     timeoutMs: 600_000,
   });
+  await stopSampling();
   const crowdLag = await eventLoopLag(metrics);
   const after = await routeBuckets(metrics, purchaseRoute, '202');
   const [roomP99] = quantilesBetween(before, after, [0.99]);
