@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import autocannon from 'autocannon';
 import type { Latency } from './load.js';
+import { cpuSecondsOf } from './cpu.js';
 
 export type FlatResult = {
   perSecond: number;
@@ -98,4 +99,14 @@ export async function routeBuckets(
     }
   }
   return buckets;
+}
+
+// Microseconds of the processes' CPU per answer of `run`: on this shared machine a steadier
+// comparison than answers per second, which move with whatever else runs.
+export async function withCpu(pids: number[], run: () => Promise<FlatResult>) {
+  const before = cpuSecondsOf(pids);
+  const result = await run();
+  const answered = Object.values(result.byStatus).reduce((a, b) => a + b, 0);
+  const cpuUs = ((cpuSecondsOf(pids) - before) * 1e6) / Math.max(1, answered);
+  return { ...result, cpuUsPerAnswer: Math.round(cpuUs) };
 }

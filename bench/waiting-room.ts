@@ -5,12 +5,17 @@
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { load, loadAtRate } from './load.js';
-import { roomLoad, routeBuckets, type FlatResult } from './waiting-room-load.js';
+import {
+  roomLoad,
+  routeBuckets,
+  withCpu,
+  type FlatResult,
+  type RoomLoad,
+} from './waiting-room-load.js';
 import { sellThroughRoom } from './waiting-room-crowd.js';
 import { createSale } from './sale.js';
 import { roomKeys } from '../src/gate/keys.js';
 import { eventLoopLag, quantilesBetween } from './prom-histogram.js';
-import { cpuSecondsOf } from './cpu.js';
 import { sampleCrowd } from './crowd-sampler.js';
 
 export type RoomBench = {
@@ -139,37 +144,28 @@ async function halfCapacity(b: RoomBench) {
   };
 }
 
-// Microseconds of the processes' CPU per answer of `run`: on this shared machine a steadier
-// comparison than answers per second, which move with whatever else runs.
-async function withCpu(pids: number[], run: () => Promise<FlatResult>) {
-  const before = cpuSecondsOf(pids);
-  const result = await run();
-  const answered = Object.values(result.byStatus).reduce((a, b) => a + b, 0);
-  const cpuUs = ((cpuSecondsOf(pids) - before) * 1e6) / Math.max(1, answered);
-  return { ...result, cpuUsPerAnswer: Math.round(cpuUs) };
-}
-
-// The bare route's join and poll, flat out: the ceiling the room's routes are compared with.
-async function bareCeilings(b: RoomBench) {
-  const flat = (method: 'GET' | 'POST') =>
-    withCpu(b.barePids, () =>
-      roomLoad({
-        baseUrl: b.bareUrls,
-        path: '/sales/1/queue',
-        method,
-        connections: b.connections,
-        seconds: b.seconds,
-        headers: (i) => ({ authorization: `Bearer ${b.tokens[i % b.tokens.length]}` }),
-      }),
-    );
-  return { join: await flat('POST'), poll: await flat('GET') };
+// The bare route flat out, with the same requests as the room's step it is the ceiling of,
+// measured just before that step: on this shared machine a ceiling read minutes earlier (before
+// the purchase path's reference and 100,000 joins) compared each step with another machine.
+function bareFlat(b: RoomBench, method: 'GET' | 'POST', headers: RoomLoad['headers']) {
+  return withCpu(b.barePids, () =>
+    roomLoad({
+      baseUrl: b.bareUrls,
+      path: '/sales/1/queue',
+      method,
+      connections: b.connections,
+      seconds: b.seconds,
+      headers,
+    }),
+  );
 }
 
 // Every buyer joins (flat out), the room's memory is read, and the places are polled (flat
-// out, with their tickets), all before the start.
+// out, with their tickets), all before the start; each step after its bare ceiling.
 async function lineBeforeStart(b: RoomBench, saleId: number) {
   const tickets: (string | undefined)[] = new Array(b.buyers);
   const auth = (i: number) => ({ authorization: `Bearer ${b.tokens[i % b.tokens.length]}` });
+  const bareJoin = await bareFlat(b, 'POST', auth);
   const join = await withCpu(b.apiPids, () =>
     roomLoad({
       baseUrl: b.apiUrls,
@@ -186,6 +182,11 @@ async function lineBeforeStart(b: RoomBench, saleId: number) {
   const joined = tickets.filter(Boolean).length;
   const bytes = await roomBytes(b, saleId);
   b.log(`(room) polls of the ${joined} places, flat out, before the start`);
+  const withTicket = (i: number) => ({
+    ...auth(i % joined),
+    'x-queue-ticket': tickets[i % joined] ?? '',
+  });
+  const barePoll = await bareFlat(b, 'GET', withTicket);
   const poll = await withCpu(b.apiPids, () =>
     roomLoad({
       baseUrl: b.apiUrls,
@@ -193,22 +194,21 @@ async function lineBeforeStart(b: RoomBench, saleId: number) {
       method: 'GET',
       connections: b.connections,
       seconds: b.seconds,
-      headers: (i) => ({ ...auth(i % joined), 'x-queue-ticket': tickets[i % joined] ?? '' }),
+      headers: withTicket,
     }),
   );
-  return { join, joined, tickets, bytes, poll };
+  return { bare: { join: bareJoin, poll: barePoll }, join, joined, tickets, bytes, poll };
 }
 
 export async function measureWaitingRoom(b: RoomBench) {
-  b.log('(room) bare ceilings of join and poll');
-  const bare = await bareCeilings(b);
   b.log('(room) the purchase path flat out, then at half of it');
   const reference = await halfCapacity(b);
-  // The start leaves time for every join at a pessimistic 800 a second, and the polls.
-  const startsAt = new Date(Date.now() + (b.buyers / 800 + b.seconds + 10) * 1000);
+  // The start leaves time for every join at a pessimistic 800 a second, the polls and the two
+  // bare ceilings.
+  const startsAt = new Date(Date.now() + (b.buyers / 800 + 3 * b.seconds + 10) * 1000);
   const saleId = await createRoomSale(b, 'room-sale', startsAt);
   b.log(`(room) ${b.buyers} buyers join before the start (${startsAt.toISOString()})`);
-  const { join, joined, tickets, bytes, poll } = await lineBeforeStart(b, saleId);
+  const { bare, join, joined, tickets, bytes, poll } = await lineBeforeStart(b, saleId);
   const lateBy = Date.now() - startsAt.getTime();
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, -lateBy)));
   b.log(`(room) the start: the crowd polls and buys when admitted`);
