@@ -47,7 +47,11 @@ function busiest(before: Map<string, number>, after: Map<string, number>) {
     const name = /^(node|MainThread):/.test(key) ? key : key.split(':')[0]!;
     byName[name] = (byName[name] ?? 0) + ms;
   }
-  return Object.fromEntries(Object.entries(byName).sort((a, b) => b[1] - a[1]).slice(0, 8));
+  return Object.fromEntries(
+    Object.entries(byName)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8),
+  );
 }
 
 const sum = (text: string, pattern: RegExp) =>
