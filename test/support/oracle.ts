@@ -5,6 +5,7 @@ import type { TestEnv } from './env.js';
 import { waitFor } from './env.js';
 import { expectShardsHold, gateHomes, gateRemaining } from './shards.js';
 import { createRedis, type RedisClient } from '../../src/redis/connection.js';
+import { stuckDetails } from './oracle-stuck.js';
 
 export type Answer = {
   status: number;
@@ -53,6 +54,24 @@ async function snapshot(env: TestEnv, saleId: number, redisUrl?: string) {
   }
 }
 
+// The wait's error, with what the orders still unsettled left behind (./oracle-stuck.ts).
+async function timedOut(
+  env: TestEnv,
+  saleId: number,
+  accepted: Answer[],
+  error: Error,
+  redisUrl?: string,
+): Promise<never> {
+  const s = await snapshot(env, saleId, redisUrl);
+  s.redis.disconnect();
+  const finished = new Set(s.orders.filter((o) => o.status !== 'pending').map((o) => o.id));
+  const unsettled = accepted.filter((a) => !finished.has(a.orderId!)).map((a) => a.orderId!);
+  const details = await stuckDetails(env, saleId, unsettled, redisUrl).catch(String);
+  throw new Error(
+    `${error.message}: inflight=${s.inflight} rows=${s.orders.length} accepted=${accepted.length}; ${details}`,
+  );
+}
+
 // Waits until nothing is in flight, then asserts the core oracle of the brief:
 // confirmed units <= stock; no buyer above perUserLimit; every 202 ends confirmed, or failed
 // with its stock returned; at rest Redis remaining == PostgreSQL remaining, nothing pending.
@@ -72,13 +91,7 @@ export async function assertOracle(
       return s.inflight === 0 && settled;
     },
     { timeoutMs, intervalMs: 200, what: 'every accepted order to settle' },
-  ).catch(async (error: Error) => {
-    const s = await snapshot(env, saleId, redisUrl);
-    s.redis.disconnect();
-    throw new Error(
-      `${error.message}: inflight=${s.inflight} rows=${s.orders.length} accepted=${accepted.length}`,
-    );
-  });
+  ).catch((error: Error) => timedOut(env, saleId, accepted, error, redisUrl));
 
   const s = await snapshot(env, saleId, redisUrl);
   try {
