@@ -21,6 +21,22 @@ export async function stuckDetails(
       [saleId],
     );
     lines.push(`buyers ${JSON.stringify(buyers.rows)}`);
+    const sale = await db.query('SELECT per_user_limit, sold, stock FROM sales WHERE id = $1', [
+      saleId,
+    ]);
+    const changes = await db.query(
+      `SELECT at, before->'perUserLimit' AS before, after->'perUserLimit' AS after
+       FROM sale_changes WHERE sale_id = $1 ORDER BY id`,
+      [saleId],
+    );
+    lines.push(
+      `sale ${JSON.stringify(sale.rows[0])} limit changes ${JSON.stringify(changes.rows)}`,
+    );
+    const rows = await db.query(
+      'SELECT id, user_id, status, reserved_at FROM orders WHERE sale_id = $1 ORDER BY reserved_at',
+      [saleId],
+    );
+    lines.push(`orders ${JSON.stringify(rows.rows)}`);
   } finally {
     await db.end();
   }
