@@ -20,8 +20,13 @@ export class SaleMissingError extends Error {
 // The limit PostgreSQL holds a buyer to: the highest the sale has had (sale_changes keeps
 // every earlier one), so an order the gate accepted before an admin lowered the limit still
 // commits; the gate judges purchases from then on at the lower one (API.md: from now on).
-export const buyerLimitSql = sql<number>`greatest(${sales.perUserLimit}, coalesce((
-  SELECT max((c.before->>'perUserLimit')::int) FROM sale_changes c WHERE c.sale_id = ${sales.id}
+// Written with the table's name, not drizzle's columns: in an UPDATE's RETURNING drizzle
+// leaves a column unqualified, and inside the subquery a bare "id" is sale_changes' own id,
+// so the history was looked up by `c.sale_id = c.id` and found by chance or not at all. A
+// lowered limit then refused a buyer's orders accepted before it (a one-by-one write, after a
+// batch that raced the change; test/buyer-limit.test.ts).
+export const buyerLimitSql = sql<number>`greatest("sales"."per_user_limit", coalesce((
+  SELECT max((c.before->>'perUserLimit')::int) FROM sale_changes c WHERE c.sale_id = "sales"."id"
 ), 0))`;
 
 // Writes the order as confirmed and counts its units against the sale and the buyer, in one
