@@ -54,6 +54,12 @@ async function snapshot(env: TestEnv, saleId: number, redisUrl?: string) {
   }
 }
 
+// The ids of accepted orders without a final row (none pending).
+const unsettledOf = (orders: { id: string; status: string }[], accepted: Answer[]) => {
+  const finished = new Set(orders.filter((o) => o.status !== 'pending').map((o) => o.id));
+  return accepted.filter((a) => !finished.has(a.orderId!)).map((a) => a.orderId!);
+};
+
 // The wait's error, with what the orders still unsettled left behind (./oracle-stuck.ts).
 async function timedOut(
   env: TestEnv,
@@ -64,11 +70,11 @@ async function timedOut(
 ): Promise<never> {
   const s = await snapshot(env, saleId, redisUrl);
   s.redis.disconnect();
-  const finished = new Set(s.orders.filter((o) => o.status !== 'pending').map((o) => o.id));
-  const unsettled = accepted.filter((a) => !finished.has(a.orderId!)).map((a) => a.orderId!);
+  const unsettled = unsettledOf(s.orders, accepted);
   const details = await stuckDetails(env, saleId, unsettled, redisUrl).catch(String);
   throw new Error(
-    `${error.message}: inflight=${s.inflight} rows=${s.orders.length} accepted=${accepted.length}; ${details}`,
+    `${error.message}: inflight=${s.inflight} rows=${s.orders.length} accepted=${accepted.length}; ` +
+      `sale ${JSON.stringify(s.sale)}; orders ${JSON.stringify(s.orders)}; ${details}`,
   );
 }
 
@@ -86,9 +92,7 @@ export async function assertOracle(
     async () => {
       const s = await snapshot(env, saleId, redisUrl);
       s.redis.disconnect();
-      const finished = new Set(s.orders.filter((o) => o.status !== 'pending').map((o) => o.id));
-      const settled = accepted.every((a) => finished.has(a.orderId!));
-      return s.inflight === 0 && settled;
+      return s.inflight === 0 && unsettledOf(s.orders, accepted).length === 0;
     },
     { timeoutMs, intervalMs: 200, what: 'every accepted order to settle' },
   ).catch((error: Error) => timedOut(env, saleId, accepted, error, redisUrl));
