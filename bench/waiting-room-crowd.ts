@@ -38,6 +38,16 @@ export type CrowdResult = {
   timedOut: boolean;
 };
 
+// A place's answer in the prequeue before the start (ROOM_POLL_AFTER_MS's default base): the
+// interval a window buyer's page was polling at when the sale started.
+const prequeueAnswer = {
+  state: 'prequeue',
+  position: null,
+  ahead: null,
+  etaSeconds: null,
+} as const;
+const beforeStart = { baseMs: 2_000, nowMs: 0, startsAtMs: 1 };
+
 type Place = { state: string; pollAfterMs?: number; pass?: string; reason?: string };
 type Due = { at: number; i: number };
 
@@ -139,9 +149,7 @@ class Crowd {
     if (this.nextRank >= byRank.length) return;
     const i = byRank[this.nextRank++]!;
     const place = Number(tickets[i]!.split('.')[1]);
-    const beforeStart = { baseMs: 2_000, nowMs: 0, startsAtMs: 1 };
-    const prequeue = { state: 'prequeue', position: null, ahead: null, etaSeconds: null } as const;
-    const interval = atStart ? pollAfterOf(prequeue, place, beforeStart) : 1_000;
+    const interval = atStart ? pollAfterOf(prequeueAnswer, place, beforeStart) : 1_000;
     this.due.push({ at: now + Math.random() * interval, i });
   }
 
