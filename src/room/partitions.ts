@@ -1,4 +1,4 @@
-import { homeOfBuyer } from '../gate/keys.js';
+import { homeOfBuyer, roomPartKeys, type RoomPartKeys } from '../gate/keys.js';
 
 // A sale over P shards splits its line into P partitions (docs/waiting-room.md, "Sharded
 // sales"): a buyer's partition is their home shard, and each partition numbers its own places
@@ -8,6 +8,21 @@ export type Part = { part: number; local: number };
 
 export function partOfBuyer(buyer: string, parts: number): number {
   return parts > 1 ? homeOfBuyer(buyer, parts) : 0;
+}
+
+// Each partition's keys (roomPartKeys), built once per process: a join storm asks for the same
+// few thousands of times a second, and each build made a dozen strings.
+export function partKeysOf(prefix: string) {
+  const built = new Map<string, RoomPartKeys>();
+  return (saleId: number, part: number, parts: number): RoomPartKeys => {
+    const id = `${saleId}:${part}:${parts}`;
+    let keys = built.get(id);
+    if (!keys) {
+      keys = roomPartKeys(prefix, saleId, part, parts);
+      built.set(id, keys);
+    }
+    return keys;
+  };
 }
 
 export function placeOf(part: number, local: number, parts: number): number {

@@ -1,17 +1,17 @@
 import type { Database } from '../db/client.js';
 import { findSale } from '../db/sales-repository.js';
 import { findRoom } from '../db/rooms-repository.js';
-import { roomPartKeys } from '../gate/keys.js';
 import type { Logger } from '../observability/logger.js';
 import type { RoomMetrics } from '../observability/room-metrics.js';
 import type { RedisClient } from '../redis/connection.js';
-import { partOfBuyer, partOfPlace, placeOf as placeNumber } from './partitions.js';
+import { partKeysOf, partOfBuyer, partOfPlace, placeOf as placeNumber } from './partitions.js';
 import { placeOf, type PlaceAnswer } from './place.js';
 import { pollAfterOf } from './poll-after.js';
 import { restoreRoom } from './restore.js';
 import type { RoomSnapshot, RoomViews } from './room-views.js';
-import { joinScript, leaveScript, seenScript, useScript } from './scripts.js';
-import { epochOf, roomSettings, seenTtlSeconds, type RoomSettings } from './settings.js';
+import { JoinBatcher } from './join-batch.js';
+import { leaveScript, seenScript, useScript } from './scripts.js';
+import { roomSettings, seenAt, type RoomSettings } from './settings.js';
 import { RoomTokens, type Pass, type Ticket } from './tokens.js';
 
 const seenChunk = 2_000;
@@ -33,9 +33,9 @@ export type PlaceReply = PlaceAnswer & { ticket: string; passToken?: string; pol
 // 'absent': no such sale; 'none': a sale without a room.
 export type RoomLookup = RoomSettings | 'absent' | 'none';
 
-// One API process's side of every waiting room: joins and leaves go to Redis (one script
-// each), polls are answered from memory (./room-views.ts) and the places they saw are flushed
-// in one script per room per interval. Passes are verified here, without Redis.
+// One API process's side of every waiting room: joins go to Redis in batches (./join-batch.ts),
+// leaves one script each; polls are answered from memory (./room-views.ts) and the places they
+// saw are flushed in one script per room per interval. Passes are verified here, without Redis.
 export class Rooms {
   readonly tokens: RoomTokens;
   private readonly settings = new Map<number, { value: RoomLookup; atMs: number }>();
@@ -43,6 +43,8 @@ export class Rooms {
   // Per room: buyer -> place, seen since the last flush.
   private readonly seen = new Map<number, Map<string, number>>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly joins: JoinBatcher;
+  private readonly partKeys: ReturnType<typeof partKeysOf>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -54,6 +56,8 @@ export class Rooms {
     private readonly logger: Logger,
   ) {
     this.tokens = new RoomTokens(options.passSecret, options.ticketCacheBytes);
+    this.joins = new JoinBatcher({ redis, prefix });
+    this.partKeys = partKeysOf(prefix);
   }
 
   start(): void {
@@ -108,16 +112,13 @@ export class Rooms {
   ): Promise<PlaceReply | null | 'paused'> {
     const ticket = this.tokens.readTicket(buyer, room.saleId, ticketToken);
     const now = Date.now();
-    const seen = {
-      epoch: epochOf(now, room.idleSeconds),
-      ttlSeconds: seenTtlSeconds(room.idleSeconds),
-    };
-    const target = { redis: this.redis, prefix: this.prefix };
+    const seen = seenAt(now, room.idleSeconds);
     const { part, keys, local } = this.partOf(room, buyer, ticket?.place);
-    const joinIt = () => joinScript(target, keys, buyer, room.startsAtMs, seen, local);
+    const joinIt = () =>
+      this.joins.join(keys, room.startsAtMs, seen, { buyer, ticketPlace: local });
     let joined = await joinIt();
     if (joined === 'missing') {
-      await restoreRoom(this.db, target, room.saleId, now);
+      await restoreRoom(this.db, { redis: this.redis, prefix: this.prefix }, room.saleId, now);
       joined = await joinIt();
       if (joined === 'missing') throw new Error(`room ${room.saleId} could not be restored`);
     }
@@ -172,7 +173,7 @@ export class Rooms {
   // local number of the place their ticket names (0: none, or not in that partition).
   private partOf(room: RoomSettings, buyer: string, place?: number) {
     const part = partOfBuyer(buyer, room.shards);
-    const keys = roomPartKeys(this.prefix, room.saleId, part, room.shards);
+    const keys = this.partKeys(room.saleId, part, room.shards);
     const named = place ? partOfPlace(place, room.shards) : null;
     return { part, keys, local: named?.part === part ? named.local : 0 };
   }
@@ -255,10 +256,7 @@ export class Rooms {
       this.seen.set(saleId, new Map());
       const room = this.settings.get(saleId)?.value;
       if (room === undefined || typeof room === 'string') continue;
-      const seen = {
-        epoch: epochOf(now, room.idleSeconds),
-        ttlSeconds: seenTtlSeconds(room.idleSeconds),
-      };
+      const seen = seenAt(now, room.idleSeconds);
       try {
         await this.flushRoom(room, seen, places, now);
       } catch (error) {
@@ -284,7 +282,7 @@ export class Rooms {
       list.push([buyer, local]);
     }
     for (const [part, all] of byPart) {
-      const keys = roomPartKeys(this.prefix, room.saleId, part, room.shards);
+      const keys = this.partKeys(room.saleId, part, room.shards);
       for (let at = 0; at < all.length; at += seenChunk) {
         const batch = all.slice(at, at + seenChunk);
         if (!(await seenScript(target, keys, seen, batch))) {

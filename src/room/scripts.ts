@@ -19,27 +19,30 @@ async function call(
   return (await runScript({ ...target, channel: '' }, name, keys, args)) as Reply;
 }
 
-export type Joined = { place: number; nowMs: number; existed: boolean } | 'missing' | 'paused';
+export type Joined = { place: number; nowMs: number; existed: boolean };
+export type JoinEntry = { buyer: string; ticketPlace: number };
 
+// Every entry's place, in their order; or what refused them all.
 export async function joinScript(
   target: RoomTarget,
   k: RoomPartKeys,
-  buyer: string,
   startsAtMs: number,
   seen: { epoch: number; ttlSeconds: number },
-  ticketPlace: number,
-): Promise<Joined> {
+  entries: readonly JoinEntry[],
+): Promise<Joined[] | 'missing' | 'paused'> {
   const keys = [k.state, k.buyers, k.gone, k.seen(seen.epoch), k.gate];
-  const reply = await call(target, 'roomJoin', keys, [
-    buyer,
-    startsAtMs,
-    seen.ttlSeconds,
-    ticketPlace,
-  ]);
+  const args: (string | number)[] = [startsAtMs, seen.ttlSeconds];
+  for (const { buyer, ticketPlace } of entries) args.push(buyer, ticketPlace);
+  const reply = await call(target, 'roomJoin', keys, args);
   const code = codeName(reply[0], 'room-join-5');
   if (code === 'MISSING') return 'missing';
   if (code === 'PAUSED') return 'paused';
-  return { place: Number(reply[1]), nowMs: Number(reply[2]), existed: Number(reply[3]) === 1 };
+  const nowMs = Number(reply[1]);
+  return entries.map((_, i) => ({
+    place: Number(reply[2 + 2 * i]),
+    nowMs,
+    existed: Number(reply[3 + 2 * i]) === 1,
+  }));
 }
 
 export async function leaveScript(

@@ -42,6 +42,12 @@ export function seenTtlSeconds(idleSeconds: number): number {
   return idleSeconds * 2 + 5;
 }
 
+// The seen bitmap a place seen at `nowMs` is marked in, and how long that bitmap lives.
+export const seenAt = (nowMs: number, idleSeconds: number) => ({
+  epoch: epochOf(nowMs, idleSeconds),
+  ttlSeconds: seenTtlSeconds(idleSeconds),
+});
+
 // The drawn order (rank -> place, uint32 LE) inverted: place - 1 -> rank.
 export function ranksOfOrder(order: Buffer): Uint32Array {
   const size = Math.floor(order.length / 4);

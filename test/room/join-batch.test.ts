@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { luaSource } from '../../src/gate/scripts/lua-source.js';
+import { expect, it } from 'vitest';
+import { createRoomSale, joinAll, useRoomSystemOnOwnRedis } from '../support/room-line.js';
+
+// A crowd's joins arriving at one API process at once go to Redis as one script call
+// (src/room/join-batch.ts), and each buyer gets the place a join of their own would have
+// given: new places in the order the joins came, a buyer's repeat their own place. Counted on
+// a Redis of the file's own, through MONITOR, so no other test's commands are seen.
+// waiting room: a crowd's joins in one script call
+const system = useRoomSystemOnOwnRedis('room-join-batch');
+
+const joinLua = luaSource('room-join-5.lua');
+const joinSha = createHash('sha1').update(joinLua).digest('hex');
+
+// The join script's calls (EVALSHA, or EVAL after NOSCRIPT) that name one of `buyers`, while
+// `run` runs.
+async function scriptCallsNaming(buyers: string[], run: () => Promise<unknown>) {
+  const monitor = await new Redis(system.redis.url).monitor();
+  const calls: string[][] = [];
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    const join = args[1] === joinSha || args[1] === joinLua;
+    if (join && args.some((arg) => buyers.includes(arg))) calls.push(args);
+  });
+  try {
+    await run();
+    // MONITOR's feed runs behind the replies: a marker command ends what this run sent.
+    const marker = new Redis(system.redis.url);
+    await marker.echo('join-batch-marker');
+    await marker.quit();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  } finally {
+    monitor.disconnect();
+  }
+  return calls;
+}
+
+it('joins buyers arriving at once in one script call, each where a join alone puts them', async () => {
+  const { api, room, sut } = system;
+  const saleId = await createRoomSale(api, 'join-batch', 5, {}, { startsIn: 600 });
+  await joinAll(room, saleId, ['first']);
+  const rooms = sut.api.deps.rooms;
+  const settings = await rooms.lookup(saleId);
+  if (typeof settings === 'string') throw new Error(`room ${saleId}: ${settings}`);
+
+  const crowd = Array.from({ length: 20 }, (_, i) => `crowd-${i}`);
+  // crowd-3 twice in the same moment, and first again: places they hold already.
+  const arriving = [...crowd, 'crowd-3', 'first'];
+  let replies: Awaited<ReturnType<typeof rooms.join>>[] = [];
+  const calls = await scriptCallsNaming(arriving, async () => {
+    replies = await Promise.all(arriving.map((buyer) => rooms.join(settings, buyer)));
+  });
+  expect(calls.length, JSON.stringify(calls.map((c) => c.slice(2, 4)))).toBe(1);
+
+  const places = replies.map((reply, i) => {
+    if (!reply || reply === 'paused') throw new Error(`${arriving[i]}: ${String(reply)}`);
+    return rooms.tokens.readTicket(arriving[i]!, saleId, reply.ticket)?.place;
+  });
+  expect(places).toEqual([...crowd.map((_, i) => i + 2), 5, 1]);
+
+  // A lone join afterwards is a call of its own, at the back.
+  const alone = await scriptCallsNaming(['last'], () => rooms.join(settings, 'last'));
+  expect(alone.length).toBe(1);
+  const last = await room.poll(saleId, 'last');
+  expect(last.status).toBe(200);
+  expect(rooms.tokens.readTicket('last', saleId, last.body.ticket as string)?.place).toBe(22);
+});
