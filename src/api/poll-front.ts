@@ -9,7 +9,7 @@ import { placeBody } from './routes/queue.js';
 
 // Exactly the poll's path, without a query string (refused 400 by the app); the id is the one
 // parseSaleId accepts.
-const queuePath = /^\/sales\/([1-9][0-9]{0,14})\/queue$/;
+export const queuePath = /^\/sales\/([1-9][0-9]{0,14})\/queue$/;
 const route = '/sales/:saleId/queue';
 
 export type PollFrontDeps = {
@@ -21,7 +21,7 @@ export type PollFrontDeps = {
 
 // The header's one value; undefined when it is absent or sent more than once (Node keeps the
 // first Authorization, the app reads them all, joined: that one is the app's to refuse).
-function single(incoming: IncomingMessage, name: string): string | undefined {
+export function single(incoming: IncomingMessage, name: string): string | undefined {
   const raw = incoming.rawHeaders;
   let value: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {

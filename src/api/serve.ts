@@ -10,10 +10,11 @@ import { answerRecorder, type RecordAnswer } from './middleware/http-metrics.js'
 import type { ApiDeps } from './deps.js';
 import { purchaseFrontDoor } from './purchase-front.js';
 import { pollFrontDoor } from './poll-front.js';
+import { joinFrontDoor } from './join-front.js';
 
-// The purchase's front door and the poll's, chosen by the request's method. With tracing on,
-// sold-out answers and polls are the app's, so each still has its server span; the purchase's
-// front door then only admits.
+// The purchase's front door, the poll's and the join's, chosen by the request's method and
+// path. With tracing on, sold-out answers, polls and joins are the app's, so each still has its
+// server span; the purchase's front door then only admits.
 function frontDoors(deps: ApiDeps, metrics: ApiMetrics, recordAnswer: RecordAnswer) {
   const traced = tracingEnabled();
   const purchase = purchaseFrontDoor({
@@ -25,10 +26,11 @@ function frontDoors(deps: ApiDeps, metrics: ApiMetrics, recordAnswer: RecordAnsw
   });
   if (traced) return purchase;
   const poll = pollFrontDoor({ buyers: deps.buyers, rooms: deps.rooms, metrics, recordAnswer });
+  const join = joinFrontDoor({ ...deps, metrics, recordAnswer });
   const front: EdgeOptions['front'] = (incoming, outgoing, started, reply) =>
     incoming.method === 'GET'
       ? poll(incoming, started, reply)
-      : purchase(incoming, outgoing, started, reply);
+      : purchase(incoming, outgoing, started, reply) || join(incoming, started, reply);
   return front;
 }
 

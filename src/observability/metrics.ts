@@ -64,6 +64,11 @@ export function apiMetrics(registry: Registry) {
       help: 'Waiting-room polls answered from memory before the app (src/api/poll-front.ts)',
       registers: [registry],
     }),
+    joinFrontAnswers: new Counter({
+      name: 'flashline_room_joins_front_total',
+      help: 'Waiting-room joins taken before the app (src/api/join-front.ts)',
+      registers: [registry],
+    }),
     publishConfirm: new Histogram({
       name: 'flashline_publish_confirm_duration_seconds',
       help: 'Time from publishing an order to the broker confirming it',

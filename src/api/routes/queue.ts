@@ -12,7 +12,7 @@ const noRoom = new ApiError(409, 'NO_WAITING_ROOM', 'this sale has no waiting ro
 const notOpen = new ApiError(403, 'QUEUE_NOT_OPEN', 'the waiting room is not open yet');
 const ended = new ApiError(403, 'SALE_ENDED', 'the sale has ended');
 const soldOut = new ApiError(409, 'SOLD_OUT', 'the sale is sold out');
-const notInQueue = new ApiError(404, 'NOT_IN_QUEUE', 'no place in this line');
+export const notInQueue = new ApiError(404, 'NOT_IN_QUEUE', 'no place in this line');
 
 // A place as the contract writes it (API.md, "Waiting room"); the poll's front door
 // (../poll-front.ts) answers with it too.
