@@ -129,7 +129,8 @@ export class Rooms {
     // The script answers only a place that is not given up: one a ticket brought back is
     // still given up in this process's copy of the line until the admitter publishes.
     if (joined.existed) this.views.markLive(room.saleId, place);
-    return this.reply(room, buyer, { saleId: room.saleId, place, joinedAtMs, admitted: false });
+    const ticketOf = { saleId: room.saleId, place, joinedAtMs, admitted: false };
+    return this.reply(room, buyer, ticketOf, undefined, false);
   }
 
   // The buyer's place: from the ticket when it is theirs, else (a client without one) from
@@ -194,16 +195,18 @@ export class Rooms {
   }
 
   // `given`: the buyer's valid token for `ticket`, answered back as it is while its numbers
-  // hold (signing them again would give the same token, for an HMAC).
+  // hold (signing them again would give the same token, for an HMAC). `seen`: false for a
+  // join, whose script marked the place seen already (the next flush would do it again).
   private async reply(
     room: RoomSettings,
     buyer: string,
     ticket: Ticket,
     given?: string,
+    seen = true,
   ): Promise<PlaceReply | null> {
     const now = Date.now();
     const snapshot = await this.views.snapshot(room.saleId, now);
-    return this.replyFrom(snapshot, now, room, buyer, ticket, given);
+    return this.replyFrom(snapshot, now, room, buyer, ticket, given, seen);
   }
 
   // reply's answer from the snapshot read at `now`.
@@ -214,13 +217,14 @@ export class Rooms {
     buyer: string,
     ticket: Ticket,
     given?: string,
+    seen = true,
   ): PlaceReply | null {
     const answer = placeOf(
       { ...snapshot, startsAtMs: room.startsAtMs, endsAtMs: room.endsAtMs, nowMs: now },
       ticket.place,
     );
     if (answer === 'gone') return null;
-    this.markSeen(room.saleId, buyer, ticket.place);
+    if (seen) this.markSeen(room.saleId, buyer, ticket.place);
     const admitted = answer.state === 'admitted';
     if (admitted && !ticket.admitted) {
       this.metrics.timeInLine.observe(Math.max(0, now - ticket.joinedAtMs) / 1000);
