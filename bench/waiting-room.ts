@@ -5,13 +5,8 @@
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { load, loadAtRate } from './load.js';
-import {
-  roomLoad,
-  routeBuckets,
-  withCpu,
-  type FlatResult,
-  type RoomLoad,
-} from './waiting-room-load.js';
+import { routeBuckets, type FlatResult } from './waiting-room-load.js';
+import { lineBeforeStart } from './waiting-room-line.js';
 import { sellThroughRoom } from './waiting-room-crowd.js';
 import { createSale } from './sale.js';
 import { roomKeys } from '../src/gate/keys.js';
@@ -144,71 +139,16 @@ async function halfCapacity(b: RoomBench) {
   };
 }
 
-// The bare route flat out, with the same requests as the room's step it is the ceiling of,
-// measured just before that step: on this shared machine a ceiling read minutes earlier (before
-// the purchase path's reference and 100,000 joins) compared each step with another machine.
-function bareFlat(b: RoomBench, method: 'GET' | 'POST', headers: RoomLoad['headers']) {
-  return withCpu(b.barePids, () =>
-    roomLoad({
-      baseUrl: b.bareUrls,
-      path: '/sales/1/queue',
-      method,
-      connections: b.connections,
-      seconds: b.seconds,
-      headers,
-    }),
-  );
-}
-
-// Every buyer joins (flat out), the room's memory is read, and the places are polled (flat
-// out, with their tickets), all before the start; each step after its bare ceiling.
-async function lineBeforeStart(b: RoomBench, saleId: number) {
-  const tickets: (string | undefined)[] = new Array(b.buyers);
-  const auth = (i: number) => ({ authorization: `Bearer ${b.tokens[i % b.tokens.length]}` });
-  const bareJoin = await bareFlat(b, 'POST', auth);
-  const join = await withCpu(b.apiPids, () =>
-    roomLoad({
-      baseUrl: b.apiUrls,
-      path: `/sales/${saleId}/queue`,
-      method: 'POST',
-      connections: b.connections,
-      amount: b.buyers,
-      headers: auth,
-      onBody: (i, status, body) => {
-        if (status === 200 && i >= 0) tickets[i] = (JSON.parse(body) as { ticket: string }).ticket;
-      },
-    }),
-  );
-  const joined = tickets.filter(Boolean).length;
-  const bytes = await roomBytes(b, saleId);
-  b.log(`(room) polls of the ${joined} places, flat out, before the start`);
-  const withTicket = (i: number) => ({
-    ...auth(i % joined),
-    'x-queue-ticket': tickets[i % joined] ?? '',
-  });
-  const barePoll = await bareFlat(b, 'GET', withTicket);
-  const poll = await withCpu(b.apiPids, () =>
-    roomLoad({
-      baseUrl: b.apiUrls,
-      path: `/sales/${saleId}/queue`,
-      method: 'GET',
-      connections: b.connections,
-      seconds: b.seconds,
-      headers: withTicket,
-    }),
-  );
-  return { bare: { join: bareJoin, poll: barePoll }, join, joined, tickets, bytes, poll };
-}
-
 export async function measureWaitingRoom(b: RoomBench) {
   b.log('(room) the purchase path flat out, then at half of it');
   const reference = await halfCapacity(b);
-  // The start leaves time for every join at a pessimistic 800 a second, the polls and the two
-  // bare ceilings.
-  const startsAt = new Date(Date.now() + (b.buyers / 800 + 3 * b.seconds + 10) * 1000);
+  // The start leaves time for every join at a pessimistic 800 a second, and the rounds of the
+  // polls and of the two bare ceilings (5 steps' seconds: ./waiting-room-line.ts).
+  const startsAt = new Date(Date.now() + (b.buyers / 800 + 5 * b.seconds + 10) * 1000);
   const saleId = await createRoomSale(b, 'room-sale', startsAt);
   b.log(`(room) ${b.buyers} buyers join before the start (${startsAt.toISOString()})`);
-  const { bare, join, joined, tickets, bytes, poll } = await lineBeforeStart(b, saleId);
+  const line = await lineBeforeStart(b, saleId, () => roomBytes(b, saleId));
+  const { join, joined, tickets, bytes, poll } = line;
   const lateBy = Date.now() - startsAt.getTime();
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, -lateBy)));
   b.log(`(room) the start: the crowd polls and buys when admitted`);
@@ -239,25 +179,26 @@ export async function measureWaitingRoom(b: RoomBench) {
     buyers: b.buyers,
     stock: b.stock,
     joinedBeforeStart: lateBy <= 0,
+    // The median pair of each step and its ceiling (./waiting-room-line.ts), and every pair.
     bare: {
-      joinPerSecond: bare.join.perSecond,
-      pollPerSecond: bare.poll.perSecond,
-      pollCpuUsPerAnswer: bare.poll.cpuUsPerAnswer,
-      joinCpuUsPerAnswer: bare.join.cpuUsPerAnswer,
+      joinPerSecond: join.bare.perSecond,
+      pollPerSecond: poll.bare.perSecond,
+      pollCpuUsPerAnswer: poll.bare.cpuUsPerAnswer,
+      joinCpuUsPerAnswer: join.bare.cpuUsPerAnswer,
     },
-    join: { ...summary(join), cpuUsPerAnswer: join.cpuUsPerAnswer },
-    poll: { ...summary(poll), cpuUsPerAnswer: poll.cpuUsPerAnswer },
+    join: { ...summary(join.room), cpuUsPerAnswer: join.room.cpuUsPerAnswer, rounds: join.rounds },
+    poll: { ...summary(poll.room), cpuUsPerAnswer: poll.room.cpuUsPerAnswer, rounds: poll.rounds },
     redisBytesPerPlace: Math.round(bytes / Math.max(1, joined)),
     reference,
     crowd: { ...crowd, roomSelloutMs, serverP99Ms: roomP99Ms, eventLoopLagMs: crowdLag },
     withoutRoom,
     ratios: {
-      joinVsBare: round(join.perSecond / bare.join.perSecond),
-      pollVsBare: round(poll.perSecond / bare.poll.perSecond),
+      joinVsBare: round(join.ratio),
+      pollVsBare: round(poll.ratio),
       // The bare route's CPU per answer over the API's per poll: 1 would be a poll that costs
       // what the bare route does.
-      pollCpuVsBare: round(bare.poll.cpuUsPerAnswer / Math.max(1, poll.cpuUsPerAnswer)),
-      joinCpuVsBare: round(bare.join.cpuUsPerAnswer / Math.max(1, join.cpuUsPerAnswer)),
+      pollCpuVsBare: round(poll.bare.cpuUsPerAnswer / Math.max(1, poll.room.cpuUsPerAnswer)),
+      joinCpuVsBare: round(join.bare.cpuUsPerAnswer / Math.max(1, join.room.cpuUsPerAnswer)),
       purchase503s: crowd.purchaseStatus['503'] ?? 0,
       p99VsHalfCapacity:
         roomP99Ms === null || !reference.serverP99Ms

@@ -28,13 +28,13 @@ export type JoinFrontDeps = {
 
 // The join's front door, in plain Node before the app (./edge.ts), as the poll's is
 // (./poll-front.ts): a crowd joins in the minutes before the start, each buyer once, and the
-// app's router, middleware, Request and Response were a fifth of a join's CPU
-// (bench/README.md, "The join's front door"). It takes only the join the route would take
-// as it stands, with everything it checks first already in memory: a bearer token verified
-// without a wait, the room's settings read before (open, not ended, not paused, no proof of
-// work), the room's view (not closed), and no body. The join itself is the app's own
-// (Rooms.join, placeBody), and so are its answers. Anything else is handed on, untouched, to
-// the app, which answers it as always. Returns whether it took the request.
+// app's router, middleware, Request and Response were a fifth of a join's CPU (bench/README.md,
+// "The join's front door and batches"). It takes only the join the route would take as it
+// stands, with everything it checks first already in memory: a bearer token verified without
+// a wait, the room's settings read before (open, not ended, not paused, no proof of work), the
+// room's view (not closed), and no body. The join itself is the app's own (Rooms.join,
+// placeBody), and so are its answers. Anything else is handed on, untouched, to the app,
+// which answers it as always. Returns whether it took the request.
 export function joinFrontDoor(deps: JoinFrontDeps) {
   const roomOf = (incoming: IncomingMessage, saleId: number) => {
     const credentials = parseAuthorization(single(incoming, 'authorization'));

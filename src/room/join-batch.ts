@@ -21,9 +21,9 @@ type Batch = {
 // The joins of one API process, gathered per partition until the requests read in the same
 // turn of the event loop are all in (setImmediate), then sent as one room-join-5.lua call per
 // partition. A crowd joining at once costs one script call per batch instead of one per buyer:
-// the client's command and the script's dispatch were a third of a join's CPU, the API's and
-// Redis's (bench/README.md, "The join's batches"). A lone join waits for nothing but the end
-// of its turn. The script answers each buyer as its own call would, in the order they came.
+// a call's command and dispatch were half of Redis's CPU per join and a fifth of the API's
+// (bench/README.md, "The join's front door and batches"). A lone join waits for nothing but
+// the end of its turn. The script answers each buyer as its own call would, in their order.
 export class JoinBatcher {
   private readonly pending = new Map<string, Batch>();
   private scheduled = false;
