@@ -7,14 +7,13 @@ import type { RedisClient } from '../redis/connection.js';
 import { partKeysOf, partOfBuyer, partOfPlace, placeOf as placeNumber } from './partitions.js';
 import { placeOf, type PlaceAnswer } from './place.js';
 import { pollAfterOf } from './poll-after.js';
-import { restoreRoom } from './restore.js';
+import { roomRestorer, SeenPlaces } from './seen-places.js';
 import type { RoomSnapshot, RoomViews } from './room-views.js';
 import { JoinBatcher } from './join-batch.js';
-import { leaveScript, seenScript, useScript } from './scripts.js';
+import { leaveScript, useScript } from './scripts.js';
 import { roomSettings, seenAt, type RoomSettings } from './settings.js';
 import { RoomTokens, type Pass, type Ticket } from './tokens.js';
 
-const seenChunk = 2_000;
 // Half a second: a pause PostgreSQL holds reaches a join within a second even when Redis
 // forgot the gate's copy (src/api/routes/queue.ts).
 const settingsMaxAgeMs = 500;
@@ -40,11 +39,11 @@ export class Rooms {
   readonly tokens: RoomTokens;
   private readonly settings = new Map<number, { value: RoomLookup; atMs: number }>();
   private readonly reading = new Map<number, Promise<RoomLookup>>();
-  // Per room: buyer -> place, seen since the last flush.
-  private readonly seen = new Map<number, Map<string, number>>();
   private timer: NodeJS.Timeout | null = null;
   private readonly joins: JoinBatcher;
   private readonly partKeys: ReturnType<typeof partKeysOf>;
+  private readonly restore: ReturnType<typeof roomRestorer>;
+  private readonly seen: SeenPlaces;
 
   constructor(
     private readonly redis: RedisClient,
@@ -56,13 +55,25 @@ export class Rooms {
     private readonly logger: Logger,
   ) {
     this.tokens = new RoomTokens(options.passSecret, options.ticketCacheBytes);
-    this.joins = new JoinBatcher({ redis, prefix });
+    const target = { redis, prefix };
+    this.joins = new JoinBatcher(target);
     this.partKeys = partKeysOf(prefix);
+    this.restore = roomRestorer(db, target);
+    this.seen = new SeenPlaces({
+      target,
+      partKeys: this.partKeys,
+      restore: this.restore,
+      settingsOf: (saleId) => {
+        const room = this.settings.get(saleId)?.value;
+        return typeof room === 'object' ? room : undefined;
+      },
+      logger,
+    });
   }
 
   start(): void {
     this.views.start();
-    this.timer ??= setInterval(() => void this.flushSeen(), this.options.viewMs);
+    this.timer ??= setInterval(() => void this.seen.flush(), this.options.viewMs);
     this.timer.unref();
   }
 
@@ -70,7 +81,7 @@ export class Rooms {
     this.views.stop();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.flushSeen();
+    await this.seen.flush();
   }
 
   // The room's settings from PostgreSQL, read again in the background half a second old: an
@@ -118,7 +129,7 @@ export class Rooms {
       this.joins.join(keys, room.startsAtMs, seen, { buyer, ticketPlace: local });
     let joined = await joinIt();
     if (joined === 'missing') {
-      await restoreRoom(this.db, { redis: this.redis, prefix: this.prefix }, room.saleId, now);
+      await this.restore(room.saleId, now);
       joined = await joinIt();
       if (joined === 'missing') throw new Error(`room ${room.saleId} could not be restored`);
     }
@@ -166,7 +177,7 @@ export class Rooms {
     const { keys, local } = this.partOf(room, buyer, ticket?.place);
     await leaveScript(target, keys, buyer, local);
     if (ticket) this.views.markGone(room.saleId, ticket.place);
-    this.seen.get(room.saleId)?.delete(buyer);
+    this.seen.forget(room.saleId, buyer);
     this.metrics.leaves.inc();
   }
 
@@ -224,7 +235,7 @@ export class Rooms {
       ticket.place,
     );
     if (answer === 'gone') return null;
-    if (seen) this.markSeen(room.saleId, buyer, ticket.place);
+    if (seen) this.seen.mark(room.saleId, buyer, ticket.place);
     const admitted = answer.state === 'admitted';
     if (admitted && !ticket.admitted) {
       this.metrics.timeInLine.observe(Math.max(0, now - ticket.joinedAtMs) / 1000);
@@ -245,55 +256,5 @@ export class Rooms {
         ? { passToken: this.tokens.pass(buyer, { saleId: room.saleId, ...answer.pass }) }
         : {}),
     };
-  }
-
-  private markSeen(saleId: number, buyer: string, place: number): void {
-    let places = this.seen.get(saleId);
-    if (!places) this.seen.set(saleId, (places = new Map()));
-    places.set(buyer, place);
-  }
-
-  private async flushSeen(): Promise<void> {
-    const now = Date.now();
-    for (const [saleId, places] of this.seen) {
-      if (places.size === 0) continue;
-      this.seen.set(saleId, new Map());
-      const room = this.settings.get(saleId)?.value;
-      if (room === undefined || typeof room === 'string') continue;
-      const seen = seenAt(now, room.idleSeconds);
-      try {
-        await this.flushRoom(room, seen, places, now);
-      } catch (error) {
-        this.logger.warn({ err: error, saleId }, 'room places seen not flushed');
-      }
-    }
-  }
-
-  // The room's places seen, by partition, in bounded scripts: a million polls an interval is
-  // hundreds of calls, not one huge one.
-  private async flushRoom(
-    room: RoomSettings,
-    seen: { epoch: number; ttlSeconds: number },
-    places: Map<string, number>,
-    now: number,
-  ): Promise<void> {
-    const target = { redis: this.redis, prefix: this.prefix };
-    const byPart = new Map<number, [string, number][]>();
-    for (const [buyer, place] of places) {
-      const { part, local } = partOfPlace(place, room.shards);
-      let list = byPart.get(part);
-      if (!list) byPart.set(part, (list = []));
-      list.push([buyer, local]);
-    }
-    for (const [part, all] of byPart) {
-      const keys = this.partKeys(room.saleId, part, room.shards);
-      for (let at = 0; at < all.length; at += seenChunk) {
-        const batch = all.slice(at, at + seenChunk);
-        if (!(await seenScript(target, keys, seen, batch))) {
-          await restoreRoom(this.db, target, room.saleId, now);
-          await seenScript(target, keys, seen, batch);
-        }
-      }
-    }
   }
 }

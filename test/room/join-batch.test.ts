@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { luaSource } from '../../src/gate/scripts/lua-source.js';
+import { roomKeys } from '../../src/gate/keys.js';
 import { expect, it } from 'vitest';
 import { createRoomSale, joinAll, useRoomSystemOnOwnRedis } from '../support/room-line.js';
 
 // A crowd's joins arriving at one API process at once go to Redis as one script call
 // (src/room/join-batch.ts), and each buyer gets the place a join of their own would have
 // given: new places in the order the joins came, a buyer's repeat their own place. Counted on
-// a Redis of the file's own, through MONITOR, so no other test's commands are seen.
+// a Redis of the file's own, through its SLOWLOG, so no other test's commands are seen.
 // waiting room: a crowd's joins in one script call
 const system = useRoomSystemOnOwnRedis('room-join-batch');
 
@@ -18,32 +19,33 @@ const scriptOf = (file: string) => {
 };
 const joinScript = scriptOf('room-join-5.lua');
 const seenScript = scriptOf('room-seen-4.lua');
+const restoreScript = scriptOf('room-restore-4.lua');
 
-// The calls of `script` that name one of `buyers`, while `run` runs and `settleMs` after it.
+// The calls of `script` that name one of `names` (buyers, or keys), while `run` runs and
+// `settleMs` after it: read from the SLOWLOG, which this file's Redis keeps of every command
+// (the first 32 arguments of each, enough to name the script, its keys and its first buyers).
 async function scriptCallsNaming(
   script: string[],
-  buyers: string[],
+  names: string[],
   run: () => Promise<unknown>,
   settleMs = 0,
 ) {
-  const monitor = await new Redis(system.redis.url).monitor();
-  const calls: string[][] = [];
-  monitor.on('monitor', (_time: string, args: string[]) => {
-    if (!script.includes(args[1] ?? '')) return;
-    if (args.some((arg) => buyers.includes(arg))) calls.push(args);
-  });
+  const redis = new Redis(system.redis.url);
   try {
+    await redis.config('SET', 'slowlog-log-slower-than', '0');
+    await redis.config('SET', 'slowlog-max-len', '100000');
+    await redis.slowlog('RESET');
     await run();
     await new Promise((resolve) => setTimeout(resolve, settleMs));
-    // MONITOR's feed runs behind the replies: a marker command ends what this run sent.
-    const marker = new Redis(system.redis.url);
-    await marker.echo('join-batch-marker');
-    await marker.quit();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const log = (await redis.slowlog('GET', -1)) as [number, number, number, string[]][];
+    return log
+      .map((entry) => entry[3])
+      .filter((args) => script.includes(args[1] ?? ''))
+      .filter((args) => args.some((arg) => names.includes(arg)));
   } finally {
-    monitor.disconnect();
+    await redis.config('SET', 'slowlog-log-slower-than', '10000');
+    redis.disconnect();
   }
-  return calls;
 }
 
 it('joins buyers arriving at once in one script call, each where a join alone puts them', async () => {
@@ -91,4 +93,26 @@ it('leaves a join out of the next flush of places seen: its script marked it', a
   // A poll is flushed (the place seen through a ticket, put back if Redis forgot it).
   const polled = await scriptCallsNaming(seenScript, ['gus'], () => room.poll(saleId, 'gus'), 500);
   expect(polled.length).toBe(1);
+});
+
+it('restores a line Redis forgot once for a batch of joins, not once per join', async () => {
+  const { api, room, sut, redis } = system;
+  const saleId = await createRoomSale(api, 'join-restore', 5, {}, { startsIn: 600 });
+  await joinAll(room, saleId, ['ian']);
+  const rooms = sut.api.deps.rooms;
+  const settings = await rooms.lookup(saleId);
+  if (typeof settings === 'string') throw new Error(`room ${saleId}: ${settings}`);
+  expect(await redis.cli('FLUSHALL')).toBe('OK');
+
+  const crowd = Array.from({ length: 20 }, (_, i) => `lost-${i}`);
+  let replies: Awaited<ReturnType<typeof rooms.join>>[] = [];
+  const state = roomKeys(system.env.config.redis.prefix, saleId).state;
+  const restores = await scriptCallsNaming(restoreScript, [state], async () => {
+    replies = await Promise.all(crowd.map((buyer) => rooms.join(settings, buyer)));
+  });
+  expect(replies.every((reply) => reply && reply !== 'paused')).toBe(true);
+  // The joins' restore, and the admitter's when its tick (every 100 ms here) met the loss
+  // first: a restore leaves a state that exists alone.
+  expect(restores.length).toBeGreaterThanOrEqual(1);
+  expect(restores.length).toBeLessThanOrEqual(2);
 });
