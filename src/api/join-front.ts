@@ -6,12 +6,11 @@ import type { RecordAnswer } from './middleware/http-metrics.js';
 import type { BuyerVerifier } from '../auth/buyer-verifier.js';
 import type { Rooms } from '../room/room.js';
 import type { RoomSettings } from '../room/settings.js';
-import { parseAuthorization } from '../auth/credentials.js';
 import { isTransientFailure } from '../errors/classify.js';
 import { errorBody, type ApiError } from './api-error.js';
 import { notInQueue, placeBody } from './routes/queue.js';
 import { fixedRefusals } from './purchase.js';
-import { queuePath, single } from './poll-front.js';
+import { knownBuyerAndRoom, queuePath } from './poll-front.js';
 
 const route = '/sales/:saleId/queue';
 const json = ['content-type', 'application/json'];
@@ -37,18 +36,15 @@ export type JoinFrontDeps = {
 // which answers it as always. Returns whether it took the request.
 export function joinFrontDoor(deps: JoinFrontDeps) {
   const roomOf = (incoming: IncomingMessage, saleId: number) => {
-    const credentials = parseAuthorization(single(incoming, 'authorization'));
-    if (credentials?.scheme !== 'bearer') return undefined;
-    const buyer = deps.buyers.now(credentials.value);
-    if (typeof buyer !== 'string') return undefined;
-    const room = deps.rooms.known(saleId);
-    if (room === undefined || typeof room === 'string') return undefined;
+    const known = knownBuyerAndRoom(incoming, saleId, (t) => deps.buyers.now(t), deps.rooms);
+    if (!known) return undefined;
+    const { room } = known;
     const now = Date.now();
     if (now < room.opensAtMs || (room.endsAtMs !== null && now >= room.endsAtMs)) return undefined;
     if (room.paused || room.proofOfWork) return undefined;
     const snapshot = deps.rooms.views.current(saleId, now);
     if (!snapshot || snapshot.doc?.status === 'closed') return undefined;
-    return { buyer, room };
+    return known;
   };
   const answer = (
     reply: FrontReply,

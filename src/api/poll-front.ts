@@ -4,6 +4,7 @@ import type { ApiMetrics } from '../observability/metrics.js';
 import type { RecordAnswer } from './middleware/http-metrics.js';
 import type { BuyerVerifier } from '../auth/buyer-verifier.js';
 import type { Rooms } from '../room/room.js';
+import type { RoomSettings } from '../room/settings.js';
 import { parseAuthorization } from '../auth/credentials.js';
 import { placeBody } from './routes/queue.js';
 
@@ -33,6 +34,24 @@ export function single(incoming: IncomingMessage, name: string): string | undefi
   return value;
 }
 
+// What a front door knows of a room request without a wait: the buyer its one bearer token
+// names (by `verify`: a lookup, or HS256's check) and the room's settings read before; else
+// undefined, and the app answers it.
+export function knownBuyerAndRoom(
+  incoming: IncomingMessage,
+  saleId: number,
+  verify: (token: string) => string | null | undefined,
+  rooms: Rooms,
+): { buyer: string; room: RoomSettings } | undefined {
+  const credentials = parseAuthorization(single(incoming, 'authorization'));
+  if (credentials?.scheme !== 'bearer') return undefined;
+  const buyer = verify(credentials.value);
+  if (typeof buyer !== 'string') return undefined;
+  const room = rooms.known(saleId);
+  if (room === undefined || typeof room === 'string') return undefined;
+  return { buyer, room };
+}
+
 // The waiting room's steady poll, answered in plain Node before the app (./edge.ts): a page
 // polls every few seconds with the same JWT and ticket, and the app's router, middleware,
 // Request and Response cost more than the answer itself (bench/README.md, "The poll's front
@@ -43,12 +62,9 @@ export function single(incoming: IncomingMessage, name: string): string | undefi
 export function pollFrontDoor(deps: PollFrontDeps) {
   // The answer's body, or undefined when it is not all known here.
   const bodyOf = (incoming: IncomingMessage, saleId: number): string | undefined => {
-    const credentials = parseAuthorization(single(incoming, 'authorization'));
-    if (credentials?.scheme !== 'bearer') return undefined;
-    const buyer = deps.buyers.known(credentials.value);
-    if (typeof buyer !== 'string') return undefined;
-    const room = deps.rooms.known(saleId);
-    if (room === undefined || typeof room === 'string') return undefined;
+    const known = knownBuyerAndRoom(incoming, saleId, (t) => deps.buyers.known(t), deps.rooms);
+    if (!known) return undefined;
+    const { buyer, room } = known;
     const ticket = incoming.headers['x-queue-ticket'];
     const place = deps.rooms.placeKnown(
       room,
