@@ -22,7 +22,7 @@ export type PollFrontDeps = {
 
 // The header's one value; undefined when it is absent or sent more than once (Node keeps the
 // first Authorization, the app reads them all, joined: that one is the app's to refuse).
-export function single(incoming: IncomingMessage, name: string): string | undefined {
+function single(incoming: IncomingMessage, name: string): string | undefined {
   const raw = incoming.rawHeaders;
   let value: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {

@@ -27,10 +27,12 @@ function frontDoors(deps: ApiDeps, metrics: ApiMetrics, recordAnswer: RecordAnsw
   if (traced) return purchase;
   const poll = pollFrontDoor({ buyers: deps.buyers, rooms: deps.rooms, metrics, recordAnswer });
   const join = joinFrontDoor({ ...deps, metrics, recordAnswer });
-  const front: EdgeOptions['front'] = (incoming, outgoing, started, reply) =>
-    incoming.method === 'GET'
-      ? poll(incoming, started, reply)
-      : purchase(incoming, outgoing, started, reply) || join(incoming, started, reply);
+  // A purchase the purchase's door lets through to the app costs no look at the join's path.
+  const front: EdgeOptions['front'] = (incoming, outgoing, started, reply) => {
+    if (incoming.method === 'GET') return poll(incoming, started, reply);
+    if (incoming.url?.endsWith('/queue')) return join(incoming, started, reply);
+    return purchase(incoming, outgoing, started, reply);
+  };
   return front;
 }
 

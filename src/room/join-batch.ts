@@ -1,5 +1,5 @@
 import type { RoomPartKeys } from '../gate/keys.js';
-import { joinScript, type Joined, type JoinEntry, type RoomTarget } from './scripts.js';
+import { joinScript, type JoinEntry, type JoinOutcome, type RoomTarget } from './scripts.js';
 
 // Most joins one script call takes: a call holds Redis (and every other command on its master)
 // for as long as its joins take, a few µs each.
@@ -7,7 +7,7 @@ const maxPerCall = 64;
 
 type Waiter = {
   entry: JoinEntry;
-  resolve: (joined: Joined | 'missing' | 'paused') => void;
+  resolve: (joined: JoinOutcome) => void;
   reject: (error: unknown) => void;
 };
 
@@ -35,13 +35,13 @@ export class JoinBatcher {
     startsAtMs: number,
     seen: { epoch: number; ttlSeconds: number },
     entry: JoinEntry,
-  ): Promise<Joined | 'missing' | 'paused'> {
+  ): Promise<JoinOutcome> {
     // The epoch names the seen bitmap, and a batch writes one: joins across an epoch's end
     // (or a start moved by an admin) go in batches of their own.
     const id = `${keys.buyers}|${startsAtMs}|${seen.epoch}|${seen.ttlSeconds}`;
     const batch = this.pending.get(id) ?? { keys, startsAtMs, seen, waiters: [] };
     this.pending.set(id, batch);
-    const promise = new Promise<Joined | 'missing' | 'paused'>((resolve, reject) => {
+    const promise = new Promise<JoinOutcome>((resolve, reject) => {
       batch.waiters.push({ entry, resolve, reject });
     });
     if (batch.waiters.length >= maxPerCall) {

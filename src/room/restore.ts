@@ -87,3 +87,19 @@ function markLost(gone: Buffer | null, from: number, to: number): Buffer {
   }
   return bitmap;
 }
+
+// restoreRoom, one at a time per room in this process: after Redis forgot a line, every join
+// of a batch and the next flush meet its state missing at once, and each restore reads the
+// room's row (its drawn order, 4 bytes a place) from PostgreSQL. Idempotent, so a restore
+// started elsewhere meanwhile does no harm.
+export function roomRestorer(db: Database, target: RoomTarget) {
+  const running = new Map<number, Promise<boolean>>();
+  return (saleId: number, nowMs: number): Promise<boolean> => {
+    let restore = running.get(saleId);
+    if (!restore) {
+      restore = restoreRoom(db, target, saleId, nowMs).finally(() => running.delete(saleId));
+      running.set(saleId, restore);
+    }
+    return restore;
+  };
+}

@@ -21,6 +21,8 @@ async function call(
 
 export type Joined = { place: number; nowMs: number; existed: boolean };
 export type JoinEntry = { buyer: string; ticketPlace: number };
+// A buyer's join: their place, or what refused every join of the call.
+export type JoinOutcome = Joined | 'missing' | 'paused';
 
 // Every entry's place, in their order; or what refused them all.
 export async function joinScript(

@@ -1,28 +1,11 @@
-import type { Database } from '../db/client.js';
 import type { Logger } from '../observability/logger.js';
 import type { RoomPartKeys } from '../gate/keys.js';
 import { partOfPlace } from './partitions.js';
-import { restoreRoom } from './restore.js';
+import type { roomRestorer } from './restore.js';
 import { seenScript, type RoomTarget } from './scripts.js';
 import { seenAt, type RoomSettings } from './settings.js';
 
 const seenChunk = 2_000;
-
-// The restore of a room's state in Redis (./restore.ts), one at a time per room in this
-// process: after Redis forgot a line, every join of a batch and the next flush meet its state
-// missing at once, and each restore reads the room's row (its drawn order, 4 bytes a place)
-// from PostgreSQL. Idempotent, so a restore started elsewhere meanwhile does no harm.
-export function roomRestorer(db: Database, target: RoomTarget) {
-  const running = new Map<number, Promise<boolean>>();
-  return (saleId: number, nowMs: number): Promise<boolean> => {
-    let restore = running.get(saleId);
-    if (!restore) {
-      restore = restoreRoom(db, target, saleId, nowMs).finally(() => running.delete(saleId));
-      running.set(saleId, restore);
-    }
-    return restore;
-  };
-}
 
 export type SeenPlacesDeps = {
   target: RoomTarget;
