@@ -5,8 +5,9 @@ import { roomLoad, withCpu, type FlatResult, type RoomLoad } from './waiting-roo
 import type { RoomBench } from './waiting-room.js';
 
 // Pairs of (ceiling, step) per step. On this shared machine one pair's ratio moved ±15 % from
-// one run to the next (the same code minutes apart); the median of three is steadier.
-const rounds = 3;
+// one run to the next (the same code minutes apart), and a median of three still moved by 0.1
+// (the poll read 0.65-0.77x on the same code): the median of five.
+const rounds = 5;
 
 type Measured = FlatResult & { cpuUsPerAnswer: number };
 export type Pair = { bare: Measured; room: Measured; ratio: number };
@@ -46,8 +47,12 @@ function bareFlat(
   );
 }
 
-// Each round's flat-out seconds: half the step's, so three rounds take 1.5× one step.
+// Each round's flat-out seconds: half the step's.
 const half = (b: RoomBench) => Math.max(1, Math.round(b.seconds / 2));
+
+// The seconds the rounds take besides the joins themselves: per round, the join's ceiling, the
+// poll's ceiling and the polls.
+export const roundsSeconds = (b: RoomBench) => rounds * 3 * half(b);
 
 const pairOf = (bare: Measured, room: Measured): Pair => ({
   bare,

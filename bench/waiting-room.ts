@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { load, loadAtRate } from './load.js';
 import { routeBuckets, type FlatResult } from './waiting-room-load.js';
-import { lineBeforeStart } from './waiting-room-line.js';
+import { lineBeforeStart, roundsSeconds } from './waiting-room-line.js';
 import { sellThroughRoom } from './waiting-room-crowd.js';
 import { createSale } from './sale.js';
 import { roomKeys } from '../src/gate/keys.js';
@@ -143,8 +143,8 @@ export async function measureWaitingRoom(b: RoomBench) {
   b.log('(room) the purchase path flat out, then at half of it');
   const reference = await halfCapacity(b);
   // The start leaves time for every join at a pessimistic 800 a second, and the rounds of the
-  // polls and of the two bare ceilings (5 steps' seconds: ./waiting-room-line.ts).
-  const startsAt = new Date(Date.now() + (b.buyers / 800 + 5 * b.seconds + 10) * 1000);
+  // polls and of the two bare ceilings (./waiting-room-line.ts).
+  const startsAt = new Date(Date.now() + (b.buyers / 800 + roundsSeconds(b) + 10) * 1000);
   const saleId = await createRoomSale(b, 'room-sale', startsAt);
   b.log(`(room) ${b.buyers} buyers join before the start (${startsAt.toISOString()})`);
   const line = await lineBeforeStart(b, saleId, () => roomBytes(b, saleId));
