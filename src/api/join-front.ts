@@ -8,7 +8,7 @@ import type { Rooms } from '../room/room.js';
 import type { RoomSettings } from '../room/settings.js';
 import { isTransientFailure } from '../errors/classify.js';
 import { errorBody, type ApiError } from './api-error.js';
-import { notInQueue, placeBody } from './routes/queue.js';
+import { joinStateRefusal, joinWindowRefusal, notInQueue, placeBody } from './routes/queue.js';
 import { fixedRefusals } from './purchase.js';
 import { knownBuyerAndRoom, queuePath } from './poll-front.js';
 
@@ -30,8 +30,8 @@ export type JoinFrontDeps = {
 // app's router, middleware, Request and Response were a fifth of a join's CPU (bench/README.md,
 // "The join's front door and batches"). It takes only the join the route would take as it
 // stands, with everything it checks first already in memory: a bearer token verified without
-// a wait, the room's settings read before (open, not ended, not paused, no proof of work), the
-// room's view (not closed), and no body. The join itself is the app's own (Rooms.join,
+// a wait, the room's settings read before and its view, which the route's own checks
+// (joinWindowRefusal, joinStateRefusal) do not refuse, no proof of work, and no body. The join itself is the app's own (Rooms.join,
 // placeBody), and so are its answers. Anything else is handed on, untouched, to the app,
 // which answers it as always. Returns whether it took the request.
 export function joinFrontDoor(deps: JoinFrontDeps) {
@@ -40,10 +40,9 @@ export function joinFrontDoor(deps: JoinFrontDeps) {
     if (!known) return undefined;
     const { room } = known;
     const now = Date.now();
-    if (now < room.opensAtMs || (room.endsAtMs !== null && now >= room.endsAtMs)) return undefined;
-    if (room.paused || room.proofOfWork) return undefined;
+    if (joinWindowRefusal(room, now) || room.proofOfWork) return undefined;
     const snapshot = deps.rooms.views.current(saleId, now);
-    if (!snapshot || snapshot.doc?.status === 'closed') return undefined;
+    if (!snapshot || joinStateRefusal(room, snapshot.doc)) return undefined;
     return known;
   };
   const answer = (

@@ -145,3 +145,29 @@ it('hands the app every join the route would refuse before joining, or not all k
   expect(paused).toMatchObject({ status: 403, front: 0 });
   expect(paused.body.error.code).toBe('SALE_PAUSED');
 });
+
+it('hands the app the joins of a sale that has ended, whose line is still open', async () => {
+  const { api, env } = system;
+  // Started (a sale ended before its start ends at its start).
+  const saleId = await createRoomSale(api, 'join-front-5', 1, {});
+  expect((await join(saleId, 'gus')).front).toBe(0);
+  await viewRead(saleId);
+  expect(await join(saleId, 'gus')).toMatchObject({ status: 200, front: 1 });
+
+  // Ended early: the room's view still says open (its status follows the stock), so the front
+  // door's own copy of the route's window is what hands the join on, once this process's
+  // settings say so (read again each half second).
+  const past = new Date(Date.now() - 1000).toISOString();
+  expect((await adminOf(api, env).change(saleId, { endsAt: past })).status).toBe(200);
+  await waitFor(
+    async () => {
+      const late = await join(saleId, 'hal');
+      return late.status === 403 && late.front === 0;
+    },
+    { what: 'a join of the ended sale answered by the app' },
+  );
+  expect(system.sut.api.deps.rooms.views.current(saleId, Date.now())?.doc?.status).toBe('open');
+  const late = await join(saleId, 'hal');
+  expect(late).toMatchObject({ status: 403, front: 0 });
+  expect(late.body.error.code).toBe('SALE_ENDED');
+});

@@ -7,6 +7,7 @@ import { requireProofOfWork, saleNotFound } from '../proof-of-work-check.js';
 import type { PlaceReply } from '../../room/room.js';
 import { fixedRefusals } from '../purchase.js';
 import type { RoomSettings } from '../../room/settings.js';
+import type { ViewDoc } from '../../room/view-doc.js';
 
 const noRoom = new ApiError(409, 'NO_WAITING_ROOM', 'this sale has no waiting room');
 const notOpen = new ApiError(403, 'QUEUE_NOT_OPEN', 'the waiting room is not open yet');
@@ -32,6 +33,25 @@ export function placeBody(saleId: number, reply: PlaceReply) {
   };
 }
 
+// The join's refusals before its proof of work and its script, in the route's order, shared
+// with the join's front door (../join-front.ts), which hands every join they refuse to the app:
+// first the room's window (no view is read outside it),
+export function joinWindowRefusal(room: RoomSettings, now: number): ApiError | null {
+  if (now < room.opensAtMs) return notOpen;
+  if (room.endsAtMs !== null && now >= room.endsAtMs) return ended;
+  return null;
+}
+
+// then what the room's view and settings say. The kill switch refuses joins as it does
+// purchases (API.md, Operating a sale): the join script reads the gate's flag, at once on every
+// process; PostgreSQL's, in the room's settings (read again each half second while used),
+// refuses before a proof of work is spent, and when Redis forgot the gate's copy.
+export function joinStateRefusal(room: RoomSettings, doc: ViewDoc | null): ApiError | null {
+  if (doc?.status === 'closed') return soldOut;
+  if (room.paused) return fixedRefusals.paused;
+  return null;
+}
+
 // 401, then 400, then the sale's own answers (404, 409 without a room).
 async function buyerAndRoom(
   deps: ApiDeps,
@@ -53,15 +73,11 @@ export function queueRoutes(deps: ApiDeps) {
     .post('/:saleId/queue', async (c) => {
       const { buyer, room } = await buyerAndRoom(deps, c);
       const now = Date.now();
-      if (now < room.opensAtMs) throw notOpen;
-      if (room.endsAtMs !== null && now >= room.endsAtMs) throw ended;
+      const outside = joinWindowRefusal(room, now);
+      if (outside) throw outside;
       const { doc } = await deps.rooms.views.snapshot(room.saleId, now);
-      if (doc?.status === 'closed') throw soldOut;
-      // The kill switch refuses joins as it does purchases (API.md, Operating a sale): the join
-      // script reads the gate's flag, at once on every process; PostgreSQL's, in the room's
-      // settings (read again each half second while used), refuses before a proof of work is
-      // spent, and when Redis forgot the gate's copy.
-      if (room.paused) throw fixedRefusals.paused;
+      const refused = joinStateRefusal(room, doc);
+      if (refused) throw refused;
       if (room.proofOfWork) {
         await requireProofOfWork(deps, room.saleId, buyer, c.req.header('x-altcha'));
       }
