@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 // Imports point down (docs/layout.md): a folder of src/ imports only folders of lower layers,
 // never one of its own layer or above. Lowest first.
 const layers = [
-  ['config', 'errors', 'types'],
+  ['config', 'errors', 'types', 'concurrency'],
   ['redis', 'observability'],
   ['gate', 'broker', 'db', 'queues', 'auth'],
   ['orders', 'pow', 'room'],

@@ -1,3 +1,4 @@
+import { SingleFlight } from '../concurrency/single-flight.js';
 import type { Database } from '../db/client.js';
 import { proofOfWorkOf } from '../db/sales-repository.js';
 import type { Gate } from '../gate/gate.js';
@@ -16,7 +17,7 @@ const maxEntries = 10_000;
 
 export class ProofOfWorkSales {
   private readonly known = new Map<number, SaleWork>();
-  private readonly reading = new Map<number, Promise<SaleWork | null>>();
+  private readonly reading = new SingleFlight<number, SaleWork | null>();
 
   constructor(
     private readonly gate: Pick<Gate, 'saleState'>,
@@ -33,19 +34,13 @@ export class ProofOfWorkSales {
   read(saleId: number): Promise<SaleWork | null> {
     const known = this.known.get(saleId);
     if (known !== undefined) return Promise.resolve(known);
-    let pending = this.reading.get(saleId);
-    if (!pending) {
-      pending = this.fetch(saleId)
-        .then((entry) => {
-          if (!entry) return null;
-          if (this.known.size >= maxEntries) this.known.clear();
-          this.known.set(saleId, entry);
-          return entry;
-        })
-        .finally(() => this.reading.delete(saleId));
-      this.reading.set(saleId, pending);
-    }
-    return pending;
+    return this.reading.run(saleId, async () => {
+      const entry = await this.fetch(saleId);
+      if (!entry) return null;
+      if (this.known.size >= maxEntries) this.known.clear();
+      this.known.set(saleId, entry);
+      return entry;
+    });
   }
 
   private async fetch(saleId: number): Promise<SaleWork | null> {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { SingleFlight } from '../concurrency/single-flight.js';
 import type { Database } from '../db/client.js';
 import { findRoom } from '../db/rooms-repository.js';
 import { findSale } from '../db/sales-repository.js';
@@ -93,13 +94,7 @@ function markLost(gone: Buffer | null, from: number, to: number): Buffer {
 // room's row (its drawn order, 4 bytes a place) from PostgreSQL. Idempotent, so a restore
 // started elsewhere meanwhile does no harm.
 export function roomRestorer(db: Database, target: RoomTarget) {
-  const running = new Map<number, Promise<boolean>>();
-  return (saleId: number, nowMs: number): Promise<boolean> => {
-    let restore = running.get(saleId);
-    if (!restore) {
-      restore = restoreRoom(db, target, saleId, nowMs).finally(() => running.delete(saleId));
-      running.set(saleId, restore);
-    }
-    return restore;
-  };
+  const running = new SingleFlight<number, boolean>();
+  return (saleId: number, nowMs: number): Promise<boolean> =>
+    running.run(saleId, () => restoreRoom(db, target, saleId, nowMs));
 }

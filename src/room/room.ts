@@ -1,3 +1,4 @@
+import { SingleFlight } from '../concurrency/single-flight.js';
 import type { Database } from '../db/client.js';
 import { findSale } from '../db/sales-repository.js';
 import { findRoom } from '../db/rooms-repository.js';
@@ -39,7 +40,7 @@ export type RoomLookup = RoomSettings | 'absent' | 'none';
 export class Rooms {
   readonly tokens: RoomTokens;
   private readonly settings = new Map<number, { value: RoomLookup; atMs: number }>();
-  private readonly reading = new Map<number, Promise<RoomLookup>>();
+  private readonly reading = new SingleFlight<number, RoomLookup>();
   private timer: NodeJS.Timeout | null = null;
   private readonly joins: JoinBatcher;
   private readonly partKeys: ReturnType<typeof partKeysOf>;
@@ -101,19 +102,16 @@ export class Rooms {
   }
 
   private read(saleId: number): Promise<RoomLookup> {
-    let pending = this.reading.get(saleId);
-    if (!pending) {
-      pending = Promise.all([findSale(this.db, saleId), findRoom(this.db, saleId)])
-        .then(([sale, room]) => {
-          const found: RoomLookup = !sale ? 'absent' : !room ? 'none' : roomSettings(sale, room);
-          // A sale not found may be created next: not remembered.
-          if (found !== 'absent') this.settings.set(saleId, { value: found, atMs: Date.now() });
-          return found;
-        })
-        .finally(() => this.reading.delete(saleId));
-      this.reading.set(saleId, pending);
-    }
-    return pending;
+    return this.reading.run(saleId, async () => {
+      const [sale, room] = await Promise.all([
+        findSale(this.db, saleId),
+        findRoom(this.db, saleId),
+      ]);
+      const found: RoomLookup = !sale ? 'absent' : !room ? 'none' : roomSettings(sale, room);
+      // A sale not found may be created next: not remembered.
+      if (found !== 'absent') this.settings.set(saleId, { value: found, atMs: Date.now() });
+      return found;
+    });
   }
 
   // 'paused': the gate holds the sale paused (the join script refused it; nothing written).
