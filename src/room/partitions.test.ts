@@ -5,6 +5,7 @@ import {
   localsUpTo,
   orderedRegion,
   partBitmap,
+  partKeysOf,
   partOfPlace,
   placeOf,
   topOf,
@@ -56,4 +57,15 @@ it("composes the line's bitmap from the partitions' and splits it back", () => {
   expect(bits(line, 16)).toEqual([1, 4, 6]);
   expect(bits(partBitmap(line, 0, 2), 16)).toEqual([1]);
   expect(bits(partBitmap(line, 1, 2), 16)).toEqual([2, 3]);
+});
+
+it("builds a partition's keys once, and keeps only the partitions used most lately", () => {
+  const keysOf = partKeysOf('fl:');
+  const first = keysOf(1, 0, 1);
+  expect(keysOf(1, 0, 1)).toBe(first);
+  // Sale after sale, as a process running for months sees them: the first makes room.
+  for (let saleId = 2; saleId <= 5_000; saleId++) keysOf(saleId, 0, 1);
+  const again = keysOf(1, 0, 1);
+  expect(again).not.toBe(first);
+  expect({ ...again, seen: again.seen(7) }).toEqual({ ...first, seen: first.seen(7) });
 });

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { homeOfBuyer, roomPartKeys, type RoomPartKeys } from '../gate/keys.js';
 
 // A sale over P shards splits its line into P partitions (docs/waiting-room.md, "Sharded
@@ -11,9 +12,13 @@ export function partOfBuyer(buyer: string, parts: number): number {
 }
 
 // Each partition's keys (roomPartKeys), built once per process: a join storm asks for the same
-// few thousands of times a second, and each build made a dozen strings.
+// few thousands of times a second, and each build made a dozen strings. A process that runs
+// for months sees sale after sale: the partitions used least lately make room (a few hundred
+// bytes each), and one asked for again is built again.
+const partKeysKept = 4_096;
+
 export function partKeysOf(prefix: string) {
-  const built = new Map<string, RoomPartKeys>();
+  const built = new LRUCache<string, RoomPartKeys>({ max: partKeysKept });
   return (saleId: number, part: number, parts: number): RoomPartKeys => {
     const id = `${saleId}:${part}:${parts}`;
     let keys = built.get(id);
