@@ -35,8 +35,9 @@ export type JoinFrontDeps = {
 // placeBody), and so are its answers. Anything else is handed on, untouched, to the app,
 // which answers it as always. Returns whether it took the request.
 export function joinFrontDoor(deps: JoinFrontDeps) {
+  const verify = (token: string) => deps.buyers.now(token);
   const roomOf = (incoming: IncomingMessage, saleId: number) => {
-    const known = knownBuyerAndRoom(incoming, saleId, (t) => deps.buyers.now(t), deps.rooms);
+    const known = knownBuyerAndRoom(incoming, saleId, verify, deps.rooms);
     if (!known) return undefined;
     const { room } = known;
     const now = Date.now();

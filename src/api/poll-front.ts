@@ -61,8 +61,9 @@ export function knownBuyerAndRoom(
 // handed on, untouched, to the app, which answers it as always. Returns whether it answered.
 export function pollFrontDoor(deps: PollFrontDeps) {
   // The answer's body, or undefined when it is not all known here.
+  const verify = (token: string) => deps.buyers.known(token);
   const bodyOf = (incoming: IncomingMessage, saleId: number): string | undefined => {
-    const known = knownBuyerAndRoom(incoming, saleId, (t) => deps.buyers.known(t), deps.rooms);
+    const known = knownBuyerAndRoom(incoming, saleId, verify, deps.rooms);
     if (!known) return undefined;
     const { buyer, room } = known;
     const ticket = incoming.headers['x-queue-ticket'];
