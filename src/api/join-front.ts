@@ -30,10 +30,10 @@ export type JoinFrontDeps = {
 // app's router, middleware, Request and Response were a fifth of a join's CPU (bench/README.md,
 // "The join's front door and batches"). It takes only the join the route would take as it
 // stands, with everything it checks first already in memory: a bearer token verified without
-// a wait, the room's settings read before and its view, which the route's own checks
-// (joinWindowRefusal, joinStateRefusal) do not refuse, no proof of work, and no body. The join itself is the app's own (Rooms.join,
-// placeBody), and so are its answers. Anything else is handed on, untouched, to the app,
-// which answers it as always. Returns whether it took the request.
+// a wait, the room's settings read before and its view, neither refused by the route's own
+// checks (joinWindowRefusal, joinStateRefusal), no proof of work, and no body. The join itself
+// is the app's own (Rooms.join, placeBody), and so are its answers. Anything else is handed
+// on, untouched, to the app, which answers it as always. Returns whether it took the request.
 export function joinFrontDoor(deps: JoinFrontDeps) {
   const verify = (token: string) => deps.buyers.now(token);
   const roomOf = (incoming: IncomingMessage, saleId: number) => {
