@@ -9,7 +9,7 @@ import type { RoomBench } from './waiting-room.js';
 // (the poll read 0.65-0.77x on the same code): the median of five.
 const rounds = 5;
 
-type Measured = FlatResult & { cpuUsPerAnswer: number };
+type Measured = FlatResult & { cpuUsPerAnswer: number; driverCpuUsPerAnswer: number };
 export type Pair = { bare: Measured; room: Measured; ratio: number };
 
 // The pair whose ratio is the median, and every pair's figures.
@@ -21,6 +21,8 @@ export function medianPair(pairs: Pair[]) {
     perSecond: room.perSecond,
     bareCpuUs: bare.cpuUsPerAnswer,
     cpuUs: room.cpuUsPerAnswer,
+    bareDriverCpuUs: bare.driverCpuUsPerAnswer,
+    driverCpuUs: room.driverCpuUsPerAnswer,
     ratio: Math.round(ratio * 100) / 100,
   }));
   return { ...median, rounds };

@@ -68,11 +68,14 @@ async function main() {
       waitingRoom: result,
     };
     log(`ratios ${JSON.stringify(result.ratios)}`);
+    const { bare, poll, join } = result;
     log(
-      `CPU per poll ${result.poll.cpuUsPerAnswer} µs, per bare answer ${result.bare.pollCpuUsPerAnswer} µs`,
+      `CPU per poll ${poll.cpuUsPerAnswer} µs, per bare answer ${bare.pollCpuUsPerAnswer} µs; ` +
+        `the driver's ${poll.driverCpuUsPerAnswer} and ${bare.pollDriverCpuUsPerAnswer} µs`,
     );
     log(
-      `CPU per join ${result.join.cpuUsPerAnswer} µs, per bare POST ${result.bare.joinCpuUsPerAnswer} µs`,
+      `CPU per join ${join.cpuUsPerAnswer} µs, per bare POST ${bare.joinCpuUsPerAnswer} µs; ` +
+        `the driver's ${join.driverCpuUsPerAnswer} and ${bare.joinDriverCpuUsPerAnswer} µs`,
     );
     log(`bytes per place ${result.redisBytesPerPlace}`);
     const { reference, crowd } = result;

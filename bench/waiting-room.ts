@@ -139,6 +139,12 @@ async function halfCapacity(b: RoomBench) {
   };
 }
 
+// A step's CPU per answer: the API's, and the driver's (this process), which shares the cores.
+const cpuOf = (step: { cpuUsPerAnswer: number; driverCpuUsPerAnswer: number }) => ({
+  cpuUsPerAnswer: step.cpuUsPerAnswer,
+  driverCpuUsPerAnswer: step.driverCpuUsPerAnswer,
+});
+
 export async function measureWaitingRoom(b: RoomBench) {
   b.log('(room) the purchase path flat out, then at half of it');
   const reference = await halfCapacity(b);
@@ -185,9 +191,11 @@ export async function measureWaitingRoom(b: RoomBench) {
       pollPerSecond: poll.bare.perSecond,
       pollCpuUsPerAnswer: poll.bare.cpuUsPerAnswer,
       joinCpuUsPerAnswer: join.bare.cpuUsPerAnswer,
+      pollDriverCpuUsPerAnswer: poll.bare.driverCpuUsPerAnswer,
+      joinDriverCpuUsPerAnswer: join.bare.driverCpuUsPerAnswer,
     },
-    join: { ...summary(join.room), cpuUsPerAnswer: join.room.cpuUsPerAnswer, rounds: join.rounds },
-    poll: { ...summary(poll.room), cpuUsPerAnswer: poll.room.cpuUsPerAnswer, rounds: poll.rounds },
+    join: { ...summary(join.room), ...cpuOf(join.room), rounds: join.rounds },
+    poll: { ...summary(poll.room), ...cpuOf(poll.room), rounds: poll.rounds },
     redisBytesPerPlace: Math.round(bytes / Math.max(1, joined)),
     reference,
     crowd: { ...crowd, roomSelloutMs, serverP99Ms: roomP99Ms, eventLoopLagMs: crowdLag },
