@@ -154,9 +154,9 @@ it('hands the app the joins of a sale that has ended, whose line is still open',
   await viewRead(saleId);
   expect(await join(saleId, 'gus')).toMatchObject({ status: 200, front: 1 });
 
-  // Ended early: the room's view still says open (its status follows the stock), so the front
-  // door's own copy of the route's window is what hands the join on, once this process's
-  // settings say so (read again each half second).
+  // Ended early: the room's view still says open (its status follows the stock), so the
+  // route's window check, which the front door shares, is what hands the join on, once this
+  // process's settings say so (read again each half second).
   const past = new Date(Date.now() - 1000).toISOString();
   expect((await adminOf(api, env).change(saleId, { endsAt: past })).status).toBe(200);
   await waitFor(
