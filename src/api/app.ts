@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
 import type { Registry } from 'prom-client';
 import type { ApiDeps } from './deps.js';
 import { routeNotFound } from './api-error.js';
@@ -22,11 +23,20 @@ import { paymentsRoutes } from './routes/payments.js';
 import { paymentMetrics } from '../observability/payment-metrics.js';
 import { challengeRoutes } from './routes/challenge.js';
 import { queueRoutes } from './routes/queue.js';
-import { apiDescriptionRoutes } from './openapi/document.js';
+import { apiDescriptionRoutes, docsPath } from './openapi/document.js';
 import { adminOrdersRoutes } from './routes/admin-orders.js';
 import { roomPageRoutes } from './room-page.js';
 
 export const maxBodyBytes = 16 * 1024;
+
+// Every route that answers HTML, or a file an HTML page loads.
+const pagePaths = [
+  '/sales/:saleId/room',
+  '/room/*',
+  docsPath,
+  adminQueuesPath,
+  `${adminQueuesPath}/*`,
+];
 
 // The body limit (maxBodyBytes) is enforced before the app, by the edge (./edge.ts).
 export function createApp(
@@ -47,6 +57,11 @@ export function createApp(
     app.use('*', httpTracing(['/metrics', '/healthz', '/readyz', adminQueuesPath]));
   }
   app.use('*', httpMetrics(recordAnswer));
+  // The pages a browser opens get the document headers too (hono's whole default set), on
+  // top of the API's that the edge sets on every answer. Few requests, so the middleware's
+  // cost does not matter here.
+  const pageHeaders = secureHeaders();
+  for (const path of pagePaths) app.use(path, pageHeaders);
 
   app.route('/', healthRoutes(deps));
   const scrape = metricsText(registry);

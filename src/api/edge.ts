@@ -3,22 +3,24 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Context } from 'hono';
 import { errorBody } from './api-error.js';
 
-// hono/secure-headers' defaults, the same on every answer. Set here, on the Node response,
-// they cost a few property writes; set by the Hono middleware after each handler, they turned
-// every answer's lightweight Response into a web Headers object: 15 µs of the 98 µs a sold-out
-// answer took (bench/layers.ts).
-const secureHeaders: ReadonlyArray<readonly [string, string]> = [
-  ['cross-origin-opener-policy', 'same-origin'],
+// The headers that mean something on an answer a program reads: OWASP's REST Security cheat
+// sheet ("Security Headers") lists these for an API, and says the ones written for documents
+// (x-xss-protection, x-download-options, x-dns-prefetch-control, origin-agent-cluster,
+// cross-origin-opener-policy) "may provide little or no security benefits" on answers that
+// are not HTML. The pages add those themselves (pageHeaders in ./app.ts). Each header is paid
+// on every answer of a crowd polling a room, by the API that writes it and by the client that
+// parses it: the five document headers cost a poll about a fifth of its rate
+// (bench/README.md, "The poll's headers are most of its gap").
+// Set here, on the Node response, they cost a few property writes; set by the Hono middleware
+// after each handler, they turned every answer's lightweight Response into a web Headers
+// object: 15 µs of the 98 µs a sold-out answer took (bench/layers.ts).
+const apiSecureHeaders: ReadonlyArray<readonly [string, string]> = [
   ['cross-origin-resource-policy', 'same-origin'],
-  ['origin-agent-cluster', '?1'],
   ['referrer-policy', 'no-referrer'],
   ['strict-transport-security', 'max-age=15552000; includeSubDomains'],
   ['x-content-type-options', 'nosniff'],
-  ['x-dns-prefetch-control', 'off'],
-  ['x-download-options', 'noopen'],
   ['x-frame-options', 'SAMEORIGIN'],
   ['x-permitted-cross-domain-policies', 'none'],
-  ['x-xss-protection', '0'],
 ];
 
 // A client's id is echoed when it is a short word (what hono/request-id accepts), so a caller
@@ -47,14 +49,14 @@ export type EdgeOptions = {
 // Writes a whole answer: the edge's headers, then `headers` (a flat name, value, ... list).
 export type FrontReply = (status: number, headers: readonly string[], body: string) => void;
 
-const secureHeadersFlat = secureHeaders.flat();
+const secureHeadersFlat = apiSecureHeaders.flat();
 
 const tooLargeBody = (maxBodyBytes: number) =>
   JSON.stringify(errorBody('PAYLOAD_TOO_LARGE', `body exceeds ${maxBodyBytes} bytes`));
 
 // What every request meets before the Hono app, in plain Node, because it is the same for
 // every route and costs less here than as middleware run on every answer:
-// - the secure headers and the request's X-Request-Id on every answer, whatever produced it
+// - the API's secure headers and the request's X-Request-Id on every answer, whatever produced it
 //   (headers the app sets itself win: Node merges writeHead's headers over these);
 // - the front doors (`front`): the purchase's sold-out answers and admission, before the
 //   JWT and the body, and a waiting room's steady polls, from memory;
@@ -88,7 +90,7 @@ export function withEdge(listener: Listener, options: EdgeOptions): RequestListe
       outgoing.end(body);
     };
     if (!tooLarge && options.front?.(incoming, outgoing, started, reply)) return;
-    for (const [name, value] of secureHeaders) outgoing.setHeader(name, value);
+    for (const [name, value] of apiSecureHeaders) outgoing.setHeader(name, value);
     outgoing.setHeader('x-request-id', requestId);
     if (tooLarge) return refuse(incoming, outgoing, started);
     if (!chunked) {

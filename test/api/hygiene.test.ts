@@ -17,6 +17,16 @@ const secureHeaders = {
   'x-permitted-cross-domain-policies': 'none',
 };
 
+// What a browser reads only on a document (OWASP's REST Security cheat sheet: "little or no
+// security benefits" on an API's answers): the pages carry them, the JSON answers do not.
+const documentHeaders = {
+  'cross-origin-opener-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-xss-protection': '0',
+};
+
 // response and log hygiene
 let env: TestEnv;
 let sut: System;
@@ -67,6 +77,36 @@ it('sets the secure headers and a request id on every kind of answer', async () 
     ids.add(id!);
   }
   expect(ids.size).toBe(answers.length);
+});
+
+it('a JSON answer carries only the headers that mean something to an API client', async () => {
+  const poll = await api.raw('GET', `/sales/${saleId}/queue`, {});
+  const answers = [await api.sale(saleId), await api.purchase(saleId, 'h', { quantity: 0 }), poll];
+  for (const answer of answers) {
+    expect(answer.headers.get('content-type'), `${answer.status}`).toMatch(/^application\/json/);
+    for (const name of Object.keys(documentHeaders)) {
+      expect(answer.headers.get(name), `${answer.status} ${name}`).toBeNull();
+    }
+  }
+});
+
+it('every page and the files it loads carry the document headers as well', async () => {
+  const admin = { authorization: `Bearer ${env.config.auth.adminToken}` };
+  const paths = [
+    `/sales/${saleId}/room`,
+    '/room/room.js',
+    '/docs',
+    '/admin/queues',
+    '/admin/queues/api/queues',
+  ];
+  for (const path of paths) {
+    const page = await api.raw('GET', path, path.startsWith('/admin') ? admin : {});
+    expect(page.status, path).toBe(200);
+    for (const [name, value] of Object.entries({ ...secureHeaders, ...documentHeaders })) {
+      expect(page.headers.get(name), `${path} ${name}`).toBe(value);
+    }
+    expect(page.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  }
 });
 
 it("echoes a client's well-formed request id and replaces a malformed one", async () => {
