@@ -2,9 +2,7 @@ import { roomSignalsKey } from '../gate/keys.js';
 import type { RedisClient } from '../redis/connection.js';
 import type { OutflowReason } from './view-doc.js';
 
-// `gradient`: src/api/admission/adaptive-admission.ts's signal(); absent from a process that
-// predates it, read as 1.
-type Signal = { limit: number; inFlight: number; shed: number; gradient?: number; at: number };
+type Signal = { limit: number; inFlight: number; shed: number; at: number };
 
 // A process's signal older than this is from a process that stopped: left out, and removed.
 const staleAfterMs = 5_000;
@@ -24,12 +22,9 @@ const busyShare = 0.5;
 
 // The outflow of a room without admitPerSecond: it follows the adaptive admission of every API
 // process (src/api/room-signals.ts publishes it). While any process sheds purchases the rate
-// is cut. While any process's purchases take longer than their long-term latency allows
-// (Gradient2's gradient under 1), it eases down in proportion and slow start ends: a queue is
-// building before anything is shed, and admitted buyers would only wait in it (TCP's
-// HyStart++, RFC 9406, leaves slow start on the same sign). While their purchases in flight
-// are under half their limits it grows, up to `ceiling`, and between the two it holds.
-// Without any signal (ADMISSION=off) it is the ceiling, ROOM_ADMIT_PER_SECOND.
+// is cut; while their purchases in flight are under half their limits it grows, up to
+// `ceiling`, and between the two it holds. Without any
+// signal (ADMISSION=off) it is the ceiling, ROOM_ADMIT_PER_SECOND.
 export class AdaptiveOutflow {
   private rate: number;
   private lastShed: number | null = null;
@@ -64,18 +59,11 @@ export class AdaptiveOutflow {
     const shed = fresh.reduce((sum, s) => sum + s.shed, 0);
     const inFlight = fresh.reduce((sum, s) => sum + s.inFlight, 0);
     const limit = fresh.reduce((sum, s) => sum + s.limit, 0);
-    const gradient = Math.min(1, ...fresh.map((s) => s.gradient ?? 1));
     const shedding = this.lastShed !== null && shed > this.lastShed;
     this.lastShed = shed;
     const dt = Math.min(dtSeconds, 1);
     if (shedding) {
       this.rate = Math.max(floorRate, this.rate * decrease);
-      this.slowStart = false;
-    } else if (gradient < 1) {
-      // At Gradient2's floor (0.5: purchases three times their usual time) a second of
-      // 250 ms steps takes about two fifths off the rate; a gradient just under 1 barely
-      // moves it.
-      this.rate = Math.max(floorRate, this.rate * (1 - (1 - gradient) * dt));
       this.slowStart = false;
     } else if (limited && inFlight < limit * busyShare) {
       const growth = this.slowStart ? slowStartGrowth ** dt : 1 + increase * dt;

@@ -72,29 +72,3 @@ it('holds while purchases pass half the limit, doubles each second until the fir
   await publish({ limit: 100, inFlight: 10, shed: 3 });
   expect((await sut.next(1, now)).rate).toBeCloseTo(cut * 1.2 + 1, 6);
 });
-
-it("eases down while a process's purchases slow, before anything is shed, and leaves slow start", async () => {
-  const ceiling = 1000;
-  const sut = new AdaptiveOutflow(redis, env.config.redis.prefix, ceiling);
-  const key = roomSignalsKey(env.config.redis.prefix);
-  const now = Date.now();
-  const publish = (process: string, signal: Record<string, number>) =>
-    redis.hset(
-      key,
-      process,
-      JSON.stringify({ limit: 100, inFlight: 10, shed: 0, ...signal, at: now }),
-    );
-  // Headroom everywhere, but one process's purchases take three times their usual time
-  // (Gradient2's floor, 0.5): a quarter-second step takes an eighth off the rate.
-  await publish('a', { gradient: 1 });
-  await publish('b', { gradient: 0.5 });
-  expect((await sut.next(0.25, now)).rate).toBeCloseTo((ceiling / 4) * 0.875, 6);
-  // Back to their usual time: it grows again, by a fifth a second, slow start being over.
-  await publish('b', { gradient: 1 });
-  const eased = (ceiling / 4) * 0.875;
-  expect((await sut.next(1, now)).rate).toBeCloseTo(eased * 1.2 + 1, 6);
-  // A process that publishes no gradient (an older one) is read as not slowing.
-  await publish('b', {});
-  expect((await sut.next(1, now)).rate).toBeGreaterThan(eased * 1.2 + 1);
-  await redis.del(key);
-});

@@ -58,9 +58,6 @@ export class AdaptiveAdmission {
   private readonly recentRates: number[] = [];
   private readonly recentRtts: number[] = [];
   private lastDriver: AdmissionSignal | null = null;
-  // Gradient2's gradient over the last few windows (each window half the weight): under 1
-  // while the purchases' latency climbs over rttTolerance times its long-term average.
-  private latencyGradient = 1;
   // The last window's heap or RSS rule fired: nobody gets past the limit.
   private memoryCut = false;
   reading: SystemReading = { cpu: 0, heap: 0, rss: 0 };
@@ -81,14 +78,9 @@ export class AdaptiveAdmission {
   }
 
   // What this process tells the waiting rooms' admitters: its limit, its purchases in flight,
-  // how many it has shed since it started, and whether its purchases' latency is climbing.
-  signal(): { limit: number; inFlight: number; shed: number; gradient: number } {
-    return {
-      limit: this.limit,
-      inFlight: this.inFlight,
-      shed: this.shedTotal,
-      gradient: this.latencyGradient,
-    };
+  // and how many it has shed since it started.
+  signal(): { limit: number; inFlight: number; shed: number } {
+    return { limit: this.limit, inFlight: this.inFlight, shed: this.shedTotal };
   }
 
   start(): void {
@@ -156,7 +148,6 @@ export class AdaptiveAdmission {
     this.reading = reading;
     const before = this.state.limit;
     const step = gradient2Step(this.options, this.state, { shortRttMs, peakInFlight: peak });
-    this.latencyGradient = (this.latencyGradient + step.gradient) / 2;
     const rule = this.systemRule(reading, peak);
     this.memoryCut = rule === 'heap' || rule === 'rss';
     if (this.memoryCut) this.floor.reset();
