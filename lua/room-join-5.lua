@@ -4,7 +4,10 @@
   The first join at or after the sale's start freezes the prequeue's size (the places drawn
   at the start are those numbered up to it), so a place numbered later is never shuffled.
   A paused sale (the kill switch) refuses the join here, as reserve-7.lua refuses a purchase:
-  on every API process at once, and without a read of its own before the script.
+  on every API process at once, and without a read of its own before the script. So does an
+  ended sale: the API refuses it first, from settings it may hold for a moment after an admin
+  moved the end (change-sale-1.lua writes it here at once), and a place taken after the end
+  would wait in a line that admits no one.
   One call takes every join an API process had for the partition in the same moment
   (src/room/join-batch.ts), in the order given: a crowd's joins cost one script call each
   batch, not each buyer.
@@ -15,7 +18,7 @@
     KEYS[3] places given up (bitmap by place number)
     KEYS[4] places seen in the current epoch (bitmap by place number)
     KEYS[5] the gate's hash under the partition's tag: the sale hash, or the shard's units
-            hash of a sale over shards (its field `paused`, change-sale-1.lua)
+            hash of a sale over shards (its fields `paused` and `ends`, change-sale-1.lua)
 
     ARGV[1] the sale's start, ms
     ARGV[2] seconds the seen bitmap lives
@@ -27,9 +30,11 @@
     OK       the buyers' places
     MISSING  the room's state is gone (Redis forgot it): the caller restores it and retries
     PAUSED   an admin paused the sale: nothing written
+    ENDED    the sale's end has passed: nothing written
 ]]
 --- @include "includes/room-lost"
-if redis.call('HGET', KEYS[5], 'paused') == '1' then
+local gate = redis.call('HMGET', KEYS[5], 'paused', 'ends')
+if gate[1] == '1' then
   return { Code.PAUSED }
 end
 if redis.call('HEXISTS', KEYS[1], 'inc') == 0 then
@@ -37,6 +42,10 @@ if redis.call('HEXISTS', KEYS[1], 'inc') == 0 then
 end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local ends = tonumber(gate[2] or '0')
+if ends > 0 and now >= ends then
+  return { Code.ENDED }
+end
 local started = now >= tonumber(ARGV[1])
 local out = { Code.OK, now }
 

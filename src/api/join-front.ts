@@ -8,8 +8,7 @@ import type { Rooms } from '../room/room.js';
 import type { RoomSettings } from '../room/settings.js';
 import { isTransientFailure } from '../errors/classify.js';
 import { errorBody, type ApiError } from './api-error.js';
-import { joinStateRefusal, joinWindowRefusal, notInQueue, placeBody } from './routes/queue.js';
-import { fixedRefusals } from './purchase.js';
+import { joinedRefusal, joinStateRefusal, joinWindowRefusal, placeBody } from './routes/queue.js';
 import { knownBuyerAndRoom, queuePath } from './poll-front.js';
 
 const route = '/sales/:saleId/queue';
@@ -63,8 +62,7 @@ export function joinFrontDoor(deps: JoinFrontDeps) {
     ]);
   const join = async (room: RoomSettings, buyer: string, ticket: string | undefined) => {
     const joined = await deps.rooms.join(room, buyer, ticket);
-    if (joined === 'paused') return fixedRefusals.paused;
-    if (!joined) return notInQueue;
+    if (joined === null || typeof joined === 'string') return joinedRefusal(joined);
     return JSON.stringify(placeBody(room.saleId, joined));
   };
   // What the app's error handler (./middleware/on-error.ts) answers for the same failure.

@@ -114,12 +114,13 @@ export class Rooms {
     });
   }
 
-  // 'paused': the gate holds the sale paused (the join script refused it; nothing written).
+  // 'paused', 'ended': the gate holds the sale paused, or past its end (the join script
+  // refused it; nothing written).
   async join(
     room: RoomSettings,
     buyer: string,
     ticketToken?: string,
-  ): Promise<PlaceReply | null | 'paused'> {
+  ): Promise<PlaceReply | null | 'paused' | 'ended'> {
     const ticket = this.tokens.readTicket(buyer, room.saleId, ticketToken);
     const now = Date.now();
     const seen = seenAt(now, room.idleSeconds);
@@ -132,7 +133,7 @@ export class Rooms {
       joined = await joinIt();
       if (joined === 'missing') throw new Error(`room ${room.saleId} could not be restored`);
     }
-    if (joined === 'paused') return joined;
+    if (joined === 'paused' || joined === 'ended') return joined;
     if (!joined.existed) this.metrics.joins.inc();
     const joinedAtMs = joined.existed && ticket ? ticket.joinedAtMs : joined.nowMs;
     const place = placeNumber(part, joined.place, room.shards);

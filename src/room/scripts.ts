@@ -22,7 +22,8 @@ async function call(
 export type Joined = { place: number; nowMs: number; existed: boolean };
 export type JoinEntry = { buyer: string; ticketPlace: number };
 // A buyer's join: their place, or what refused every join of the call.
-export type JoinOutcome = Joined | 'missing' | 'paused';
+export type JoinRefusal = 'missing' | 'paused' | 'ended';
+export type JoinOutcome = Joined | JoinRefusal;
 
 // Every entry's place, in their order; or what refused them all.
 export async function joinScript(
@@ -31,7 +32,7 @@ export async function joinScript(
   startsAtMs: number,
   seen: { epoch: number; ttlSeconds: number },
   entries: readonly JoinEntry[],
-): Promise<Joined[] | 'missing' | 'paused'> {
+): Promise<Joined[] | JoinRefusal> {
   const keys = [k.state, k.buyers, k.gone, k.seen(seen.epoch), k.gate];
   const args: (string | number)[] = [startsAtMs, seen.ttlSeconds];
   for (const { buyer, ticketPlace } of entries) args.push(buyer, ticketPlace);
@@ -39,6 +40,7 @@ export async function joinScript(
   const code = codeName(reply[0], 'room-join-5');
   if (code === 'MISSING') return 'missing';
   if (code === 'PAUSED') return 'paused';
+  if (code === 'ENDED') return 'ended';
   const nowMs = Number(reply[1]);
   return entries.map((_, i) => ({
     place: Number(reply[2 + 2 * i]),

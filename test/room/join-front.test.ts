@@ -5,6 +5,7 @@ import { expectAppsAnswer } from '../support/front-door.js';
 import { inSeconds } from '../support/room.js';
 import { adminOf } from '../support/admin.js';
 import { createRoomSale, useRoomSystem } from '../support/room-line.js';
+import { roomKeys, saleKeys } from '../../src/gate/keys.js';
 
 // The join is taken before the app (src/api/join-front.ts) when everything the route checks
 // first is in memory, and answered with the app's own answer; anything else, and anything the
@@ -170,4 +171,26 @@ it('hands the app the joins of a sale that has ended, whose line is still open',
   const late = await join(saleId, 'hal');
   expect(late).toMatchObject({ status: 403, front: 0 });
   expect(late.body.error.code).toBe('SALE_ENDED');
+});
+
+// An admin's new end reaches the gate at once (change-sale-1.lua) and each process's room
+// settings within half a second: a join in between passes the route's window check, and the
+// join script refuses it on the gate's end, the app's answer and the front door's alike.
+it("refuses a join on the gate's end before this process's settings hold it", async () => {
+  const { api, env } = system;
+  const saleId = await createRoomSale(api, 'join-front-6', 1, {});
+  const gate = saleKeys(env.config.redis.prefix, saleId).sale;
+  const redis = system.sut.api.deps.redis;
+  expect(await redis.hset(gate, 'ends', String(Date.now() - 1000))).toBe(0);
+
+  const byApp = await join(saleId, 'ida');
+  expect(byApp).toMatchObject({ status: 403, front: 0 });
+  expect(byApp.body.error.code).toBe('SALE_ENDED');
+  await viewRead(saleId);
+  const byFront = await join(saleId, 'jo');
+  expect(byFront).toMatchObject({ status: 403, front: 1 });
+  expect(byFront.body.error.code).toBe('SALE_ENDED');
+  // Nobody took a place in a line that admits no one.
+  const line = roomKeys(env.config.redis.prefix, saleId);
+  expect(await redis.hlen(line.buyers)).toBe(0);
 });

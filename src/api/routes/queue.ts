@@ -52,6 +52,14 @@ export function joinStateRefusal(room: RoomSettings, doc: ViewDoc | null): ApiEr
   return null;
 }
 
+// What refused a join the script was asked for: the gate's own kill switch or end, which
+// can be ahead of this process's settings for a moment; or no place (null).
+export function joinedRefusal(joined: 'paused' | 'ended' | null): ApiError {
+  if (joined === 'paused') return fixedRefusals.paused;
+  if (joined === 'ended') return ended;
+  return notInQueue;
+}
+
 // 401, then 400, then the sale's own answers (404, 409 without a room).
 async function buyerAndRoom(
   deps: ApiDeps,
@@ -82,8 +90,7 @@ export function queueRoutes(deps: ApiDeps) {
         await requireProofOfWork(deps, room.saleId, buyer, c.req.header('x-altcha'));
       }
       const reply = await deps.rooms.join(room, buyer, c.req.header('x-queue-ticket'));
-      if (reply === 'paused') throw fixedRefusals.paused;
-      if (!reply) throw notInQueue;
+      if (reply === null || typeof reply === 'string') throw joinedRefusal(reply);
       return c.json(placeBody(room.saleId, reply));
     })
     .get('/:saleId/queue', async (c) => {
