@@ -9,8 +9,10 @@ import { errorBody } from './api-error.js';
 // cross-origin-opener-policy) "may provide little or no security benefits" on answers that
 // are not HTML. The pages add those themselves (pageHeaders in ./app.ts). Each header is paid
 // on every answer of a crowd polling a room, by the API that writes it and by the client that
-// parses it: without the five, the poll's rate went from 0.68-0.79x the bare route's to
-// 0.87-0.92x (bench/README.md, "API answers without the document headers").
+// parses it: in alternated runs the edge's headers cost the API about 4 µs a poll and the
+// client 5-8 µs, and the poll's rate read 0.87-0.92x the bare route's without the five where
+// it read 0.68-0.79x with them, a day apart (bench/README.md, "The poll's headers are most of
+// its gap" and "API answers without the document headers").
 // Set here, on the Node response, they cost a few property writes; set by the Hono middleware
 // after each handler, they turned every answer's lightweight Response into a web Headers
 // object: 15 µs of the 98 µs a sold-out answer took (bench/layers.ts).
