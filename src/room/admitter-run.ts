@@ -207,13 +207,18 @@ export class AdmitterRun {
     const moved = drawn && running ? walk(line, cursor, budget) : { cursor, admitted: 0 };
     this.rateLimited = reason === rateReason && budget > 0 && moved.admitted >= budget;
     this.allowance -= moved.admitted;
-    this.measured = 0.8 * this.measured + 0.2 * (moved.admitted / Math.max(dt, 0.001));
     const limit =
       reason === 'sold_out' || reason === 'paused'
         ? 0
         : reason === 'overbook'
           ? budget / Math.max(dt, 0.001)
           : rate;
+    // The places' ETA comes from this. A step that admitted less than its budget ran out of
+    // line (or ran before the start): nobody waited on the outflow, so its admissions say how
+    // many came, not how fast the room lets them in. Averaged in, a quiet line's rate decayed
+    // towards 0 and the next buyer to join, first in line, was told a wait of days.
+    const sample = moved.admitted < budget ? limit : moved.admitted / Math.max(dt, 0.001);
+    this.measured = 0.8 * this.measured + 0.2 * sample;
     return { moved, outflow: { rate: this.measured, limit, reason } };
   }
 

@@ -1,0 +1,53 @@
+import { expect, it } from 'vitest';
+import { waitFor } from '../support/env.js';
+import { assertOracle, type Answer } from '../support/oracle.js';
+import { createRoomSale, useRoomSystem } from '../support/room-line.js';
+
+// The ETA a place is told (API.md, "Waiting room": `etaSeconds` from the measured outflow)
+// after the line has been empty a while: a buyer first in line waits a tick or two, and must
+// not be told days because nobody came to be admitted in the meantime.
+const system = useRoomSystem('room-eta');
+
+type PlaceBody = { state: string; position: number | null; etaSeconds: number | null };
+
+// One buyer joins, is admitted and buys: the order's answer, for the oracle.
+async function buyThrough(saleId: number, buyer: string): Promise<Answer> {
+  const { room } = system;
+  const joined = await room.join(saleId, buyer);
+  expect(joined.status).toBe(200);
+  const ticket = (joined.body as { ticket: string }).ticket;
+  const pass = await waitFor(
+    async () => ((await room.poll(saleId, buyer, ticket)).body as { pass?: string }).pass,
+    { what: `${buyer} admitted` },
+  );
+  const bought = await room.buy(saleId, buyer, pass);
+  expect(bought.status).toBe(202);
+  return { status: 202, orderId: bought.body.orderId, buyer, quantity: 1 };
+}
+
+it.each([
+  ['a fixed outflow', { admitPerSecond: 1000 }],
+  ['the adaptive outflow', {}],
+])(
+  'tells the first in a line that was empty a while a wait of seconds (%s)',
+  async (_, waitingRoom) => {
+    const { env, api, room } = system;
+    const saleId = await createRoomSale(
+      api,
+      `eta-${Object.keys(waitingRoom).length}`,
+      5,
+      waitingRoom,
+    );
+    const answers = [await buyThrough(saleId, 'eta-first')];
+    // Some 40 of the admitter's steps with nobody in line (ROOM_TICK_MS is 100 ms here).
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const joined = await room.join(saleId, 'eta-next');
+    expect(joined.status).toBe(200);
+    const place = joined.body as PlaceBody;
+    expect(place).toMatchObject({ state: 'waiting', position: 1 });
+    expect(place.etaSeconds).not.toBeNull();
+    expect(place.etaSeconds).toBeLessThanOrEqual(2);
+    answers.push(await buyThrough(saleId, 'eta-next'));
+    await assertOracle(env, saleId, answers);
+  },
+);
