@@ -15,6 +15,11 @@ const increase = 0.2;
 const slowStartGrowth = 2;
 const decrease = 0.7;
 const floorRate = 1;
+// After a cut, more sheds within this are the same congestion, not news of the cut's effect: a
+// buyer admitted now buys only after their next poll (250 ms to 2 s), so the purchases a cut
+// holds back arrive later. Cut on every 250 ms step, the rate fell to a tenth in a second of
+// one slow start (bench/README.md, "Once a second"); TCP cuts once per round trip likewise.
+const cutHoldMs = 1_000;
 // Purchases in flight over this share of the processes' admission limits: the path is busy,
 // and the rate holds. More admitted buyers would only queue, then be shed: the rate grows
 // while there is headroom, not until the first 503 says there was none.
@@ -22,12 +27,13 @@ const busyShare = 0.5;
 
 // The outflow of a room without admitPerSecond: it follows the adaptive admission of every API
 // process (src/api/room-signals.ts publishes it). While any process sheds purchases the rate
-// is cut; while their purchases in flight are under half their limits it grows, up to
+// is cut, at most once a second; while their purchases in flight are under half their limits it grows, up to
 // `ceiling`, and between the two it holds. Without any
 // signal (ADMISSION=off) it is the ceiling, ROOM_ADMIT_PER_SECOND.
 export class AdaptiveOutflow {
   private rate: number;
   private lastShed: number | null = null;
+  private lastCutMs = -Infinity;
   private slowStart = true;
 
   constructor(
@@ -63,7 +69,10 @@ export class AdaptiveOutflow {
     this.lastShed = shed;
     const dt = Math.min(dtSeconds, 1);
     if (shedding) {
-      this.rate = Math.max(floorRate, this.rate * decrease);
+      if (nowMs - this.lastCutMs >= cutHoldMs) {
+        this.rate = Math.max(floorRate, this.rate * decrease);
+        this.lastCutMs = nowMs;
+      }
       this.slowStart = false;
     } else if (limited && inFlight < limit * busyShare) {
       const growth = this.slowStart ? slowStartGrowth ** dt : 1 + increase * dt;

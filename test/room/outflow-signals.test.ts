@@ -72,3 +72,25 @@ it('holds while purchases pass half the limit, doubles each second until the fir
   await publish({ limit: 100, inFlight: 10, shed: 3 });
   expect((await sut.next(1, now)).rate).toBeCloseTo(cut * 1.2 + 1, 6);
 });
+
+it('cuts once a second while processes shed, and holds between: a cut shows only after the next polls', async () => {
+  const ceiling = 1000;
+  const sut = new AdaptiveOutflow(redis, env.config.redis.prefix, ceiling);
+  const key = roomSignalsKey(env.config.redis.prefix);
+  const start = Date.now();
+  const publish = (shed: number, at: number) =>
+    redis.hset(key, 'a', JSON.stringify({ limit: 100, inFlight: 100, shed, at }));
+  await publish(0, start);
+  expect((await sut.next(0.25, start)).rate).toBe(ceiling / 4);
+  await publish(3, start + 250);
+  const cut = (await sut.next(0.25, start + 250)).rate;
+  expect(cut).toBeCloseTo((ceiling / 4) * 0.7, 6);
+  // Sheds on every step of the next second: the same congestion, held at the cut.
+  for (const after of [500, 750, 1000]) {
+    await publish(3 + after, start + after);
+    expect((await sut.next(0.25, start + after)).rate).toBe(cut);
+  }
+  // A second after the cut, still shedding: cut again.
+  await publish(2000, start + 1250);
+  expect((await sut.next(0.25, start + 1250)).rate).toBeCloseTo(cut * 0.7, 6);
+});
