@@ -15,6 +15,8 @@ type Row = {
   confirms: number;
   confirmOver50ms: number;
   polls: number;
+  // The room's outflow limit at the read (admissions a second; the run has one room).
+  outflowLimit: number;
   // CPU ms of every process on the machine in the interval, by command name (/proc), the
   // busiest first: the crowd's driver, Redis, RabbitMQ and PostgreSQL share the two cores.
   machine: Record<string, number>;
@@ -87,6 +89,7 @@ function read(text: string) {
     confirms: confirm('\\+Inf'),
     confirmFast: confirm('0\\.05'),
     polls,
+    outflowLimit: sum(text, /^flashline_room_outflow_limit(?:\{[^}]*\})? (\S+)$/gm),
   };
 }
 
@@ -114,6 +117,7 @@ export function sampleCrowd(metricsUrl: string): () => Promise<void> {
           confirms: now.confirms - last.confirms,
           confirmOver50ms: now.confirms - now.confirmFast - (last.confirms - last.confirmFast),
           polls: now.polls - last.polls,
+          outflowLimit: Math.round(now.outflowLimit),
           machine: busiest(lastTicks, ticks),
         });
       }
