@@ -17,6 +17,10 @@ type Row = {
   polls: number;
   // The room's outflow limit at the read (admissions a second; the run has one room).
   outflowLimit: number;
+  // The API's adaptive admission at the read: its limit and purchases in flight. An admitted
+  // purchase over the limit counts to the outflow as a shed (src/room/outflow.ts).
+  admissionLimit: number;
+  inFlight: number;
   // CPU ms of every process on the machine in the interval, by command name (/proc), the
   // busiest first: the crowd's driver, Redis, RabbitMQ and PostgreSQL share the two cores.
   machine: Record<string, number>;
@@ -90,6 +94,8 @@ function read(text: string) {
     confirmFast: confirm('0\\.05'),
     polls,
     outflowLimit: sum(text, /^flashline_room_outflow_limit(?:\{[^}]*\})? (\S+)$/gm),
+    admissionLimit: sum(text, /^flashline_admission_limit(?:\{[^}]*\})? (\S+)$/gm),
+    inFlight: sum(text, /^flashline_admission_in_flight(?:\{[^}]*\})? (\S+)$/gm),
   };
 }
 
@@ -118,6 +124,8 @@ export function sampleCrowd(metricsUrl: string): () => Promise<void> {
           confirmOver50ms: now.confirms - now.confirmFast - (last.confirms - last.confirmFast),
           polls: now.polls - last.polls,
           outflowLimit: Math.round(now.outflowLimit),
+          admissionLimit: now.admissionLimit,
+          inFlight: now.inFlight,
           machine: busiest(lastTicks, ticks),
         });
       }
