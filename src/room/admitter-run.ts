@@ -216,7 +216,7 @@ export class AdmitterRun {
     // The places' ETA comes from this. A step that admitted less than its budget ran out of
     // line (or ran before the start): nobody waited on the outflow, so its admissions say how
     // many came, not how fast the room lets them in. Averaged in, a quiet line's rate decayed
-    // towards 0 and the next buyer to join, first in line, was told a wait of days.
+    // towards 0 and the next buyer to join, first in line, was told a wait of hours or days.
     const sample = moved.admitted < budget ? limit : moved.admitted / Math.max(dt, 0.001);
     this.measured = 0.8 * this.measured + 0.2 * sample;
     return { moved, outflow: { rate: this.measured, limit, reason } };

@@ -17,8 +17,9 @@ const decrease = 0.7;
 const floorRate = 1;
 // After a cut, more sheds within this are the same congestion, not news of the cut's effect: a
 // buyer admitted now buys only after their next poll (250 ms to 2 s), so the purchases a cut
-// holds back arrive later. Cut on every 250 ms step, the rate fell to a tenth in a second of
-// one slow start (bench/README.md, "Once a second"); TCP cuts once per round trip likewise.
+// holds back arrive later. Cut on every 250 ms step, a sale's start took its purchases from
+// about 300 a second to 57-93 (bench/README.md, "A lighter crowd driver and an outflow cut
+// once a second"); TCP cuts once per round trip likewise.
 const cutHoldMs = 1_000;
 // Purchases in flight over this share of the processes' admission limits: the path is busy,
 // and the rate holds. More admitted buyers would only queue, then be shed: the rate grows
@@ -27,9 +28,9 @@ const busyShare = 0.5;
 
 // The outflow of a room without admitPerSecond: it follows the adaptive admission of every API
 // process (src/api/room-signals.ts publishes it). While any process sheds purchases the rate
-// is cut, at most once a second; while their purchases in flight are under half their limits it grows, up to
-// `ceiling`, and between the two it holds. Without any
-// signal (ADMISSION=off) it is the ceiling, ROOM_ADMIT_PER_SECOND.
+// is cut, at most once a second; while their purchases in flight are under half their limits
+// it grows, up to `ceiling`, and between the two it holds. Without any signal (ADMISSION=off)
+// it is the ceiling, ROOM_ADMIT_PER_SECOND.
 export class AdaptiveOutflow {
   private rate: number;
   private lastShed: number | null = null;
