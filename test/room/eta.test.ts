@@ -1,7 +1,8 @@
 import { expect, it } from 'vitest';
 import { waitFor } from '../support/env.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
-import { createRoomSale, useRoomSystem } from '../support/room-line.js';
+import { createRoomSale, joinAll, pollAll, useRoomSystem } from '../support/room-line.js';
+import { adminOf } from '../support/admin.js';
 
 // The ETA a place is told (API.md, "Waiting room": `etaSeconds` from the measured outflow)
 // after the line has been empty a while: a buyer first in line waits a tick or two, and must
@@ -51,3 +52,22 @@ it.each([
     await assertOracle(env, saleId, answers);
   },
 );
+
+it('tells no ETA while the sale is paused: nobody is admitted, so no wait can be measured', async () => {
+  const { env, api, room } = system;
+  // 1 unit x WAITING_ROOM_OVERBOOK 2: two passes, and the third buyer waits.
+  const saleId = await createRoomSale(api, 'eta-paused', 1, { admitPerSecond: 1000 });
+  const tickets = await joinAll(room, saleId, ['eta-p1', 'eta-p2', 'eta-p3']);
+  const third = async () => (await pollAll(room, saleId, tickets)).get('eta-p3')!;
+  await waitFor(async () => (await third()).state === 'waiting', { what: 'the third waiting' });
+  expect((await adminOf(api, env).pause(saleId)).status).toBe(200);
+  await waitFor(
+    async () => {
+      const polled = await room.poll(saleId, 'eta-p3', tickets.get('eta-p3'));
+      const place = polled.body as PlaceBody;
+      return place.state === 'waiting' && place.etaSeconds === null;
+    },
+    { what: 'a waiting place without an ETA while paused', timeoutMs: 3_000 },
+  );
+  await assertOracle(env, saleId, []);
+});
