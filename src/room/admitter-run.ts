@@ -213,10 +213,13 @@ export class AdmitterRun {
         : reason === 'overbook'
           ? budget / Math.max(dt, 0.001)
           : rate;
-    // The places' ETA comes from this. A step that admitted less than its budget ran out of
-    // line (or ran before the start): nobody waited on the outflow, so its admissions say how
-    // many came, not how fast the room lets them in. Averaged in, a quiet line's rate decayed
+    // The places' ETA divides by the published rate. Paused, nobody is admitted: the view says
+    // 0 (no ETA), and the average is kept as it was, for the resume; averaged in, the pause's
+    // zeros told a growing wait. A step that admitted less than its budget ran out of line (or
+    // ran before the start): nobody waited on the outflow, so its admissions say how many
+    // came, not how fast the room lets them in; averaged in, a quiet line's rate decayed
     // towards 0 and the next buyer to join, first in line, was told a wait of hours or days.
+    if (reason === 'paused') return { moved, outflow: { rate: 0, limit, reason } };
     const sample = moved.admitted < budget ? limit : moved.admitted / Math.max(dt, 0.001);
     this.measured = 0.8 * this.measured + 0.2 * sample;
     return { moved, outflow: { rate: this.measured, limit, reason } };

@@ -67,8 +67,6 @@ export function placeOf(inputs: PlaceInputs, place: number): PlaceAnswer | 'gone
     0,
     rank - doc.cursor - 1 - (goneUpTo(doc, rank - 1) - goneUpTo(doc, doc.cursor)),
   );
-  // Paused, nobody is admitted and the measured rate only decays: no wait can be told.
-  const etaSeconds =
-    doc.rate > 0 && doc.reason !== 'paused' ? Math.ceil((ahead + 1) / doc.rate) : null;
+  const etaSeconds = doc.rate > 0 ? Math.ceil((ahead + 1) / doc.rate) : null;
   return { state: 'waiting', position: ahead + 1, ahead, etaSeconds, ...soldOut };
 }
