@@ -101,16 +101,11 @@ function client(concurrency: number) {
   };
   const send = async (
     [origin, path]: [string, string],
-    method: string,
+    method: Dispatcher.HttpMethod,
     headers: Record<string, string>,
     body?: string,
   ) => {
-    const answer = await poolOf(origin).request({
-      path,
-      method: method as Dispatcher.HttpMethod,
-      headers,
-      body,
-    });
+    const answer = await poolOf(origin).request({ path, method, headers, body });
     const text = await answer.body.text();
     const retryAfter = Number(answer.headers['retry-after'] ?? 0);
     return { status: answer.statusCode, text, retryAfter };

@@ -1,29 +1,21 @@
 import { expect, it } from 'vitest';
 import { waitFor } from '../support/env.js';
 import { assertOracle, type Answer } from '../support/oracle.js';
-import { createRoomSale, joinAll, pollAll, useRoomSystem } from '../support/room-line.js';
+import { buyThroughLine, createRoomSale, joinAll, useRoomSystem } from '../support/room-line.js';
 import { adminOf } from '../support/admin.js';
 
 // The ETA a place is told (API.md, "Waiting room": `etaSeconds` from the measured outflow)
-// after the line has been empty a while: a buyer first in line waits a tick or two, and must
-// not be told days because nobody came to be admitted in the meantime.
+// when nobody is being admitted: after the line has been empty a while, a buyer first in line
+// waits a tick or two and must not be told days; while the sale is paused, no wait can be
+// measured and none is told.
 const system = useRoomSystem('room-eta');
 
 type PlaceBody = { state: string; position: number | null; etaSeconds: number | null };
 
 // One buyer joins, is admitted and buys: the order's answer, for the oracle.
 async function buyThrough(saleId: number, buyer: string): Promise<Answer> {
-  const { room } = system;
-  const joined = await room.join(saleId, buyer);
-  expect(joined.status).toBe(200);
-  const ticket = (joined.body as { ticket: string }).ticket;
-  const pass = await waitFor(
-    async () => ((await room.poll(saleId, buyer, ticket)).body as { pass?: string }).pass,
-    { what: `${buyer} admitted` },
-  );
-  const bought = await room.buy(saleId, buyer, pass);
-  expect(bought.status).toBe(202);
-  return { status: 202, orderId: bought.body.orderId, buyer, quantity: 1 };
+  const orderId = await buyThroughLine(system.room, saleId, buyer);
+  return { status: 202, orderId, buyer, quantity: 1 };
 }
 
 it.each([
@@ -58,13 +50,14 @@ it('tells no ETA while the sale is paused: nobody is admitted, so no wait can be
   // 1 unit x WAITING_ROOM_OVERBOOK 2: two passes, and the third buyer waits.
   const saleId = await createRoomSale(api, 'eta-paused', 1, { admitPerSecond: 1000 });
   const tickets = await joinAll(room, saleId, ['eta-p1', 'eta-p2', 'eta-p3']);
-  const third = async () => (await pollAll(room, saleId, tickets)).get('eta-p3')!;
+  const third = async () =>
+    (await room.poll(saleId, 'eta-p3', tickets.get('eta-p3'))).body as PlaceBody;
+  // Its place is `prequeue` until this process's view holds it.
   await waitFor(async () => (await third()).state === 'waiting', { what: 'the third waiting' });
   expect((await adminOf(api, env).pause(saleId)).status).toBe(200);
   await waitFor(
     async () => {
-      const polled = await room.poll(saleId, 'eta-p3', tickets.get('eta-p3'));
-      const place = polled.body as PlaceBody;
+      const place = await third();
       return place.state === 'waiting' && place.etaSeconds === null;
     },
     { what: 'a waiting place without an ETA while paused', timeoutMs: 3_000 },
