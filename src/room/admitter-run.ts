@@ -18,6 +18,8 @@ export type AdmitterOptions = {
   overbook: number;
   // The outflow of a room without admitPerSecond (ROOM_ADMIT_PER_SECOND).
   defaultRate: number;
+  // How long a place waits between polls (ROOM_POLL_AFTER_MS).
+  pollAfterMs: number;
 };
 
 // What the admitter reads of the sale behind the room: the gate's units and in-flight orders.
@@ -205,7 +207,11 @@ export class AdmitterRun {
       nowMs >= this.room.startsAtMs && (this.room.endsAtMs === null || nowMs < this.room.endsAtMs);
     const drawn = line.n !== null && line.order !== null;
     const moved = drawn && running ? walk(line, cursor, budget) : { cursor, admitted: 0 };
-    this.rateLimited = reason === rateReason && budget > 0 && moved.admitted >= budget;
+    // Not within a poll interval of the start: a buyer admitted buys only after their next
+    // poll, so until then no purchase has tried the rate, and the outflow's slow start had
+    // grown it into the crowd's first polls (bench/README.md, "The outflow held at the start").
+    const tried = nowMs >= this.room.startsAtMs + this.options.pollAfterMs;
+    this.rateLimited = tried && reason === rateReason && budget > 0 && moved.admitted >= budget;
     this.allowance -= moved.admitted;
     const limit =
       reason === 'sold_out' || reason === 'paused'

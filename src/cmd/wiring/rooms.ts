@@ -64,6 +64,7 @@ export function startRooms(parts: RoomParts): { rooms: Rooms; stop: () => Promis
       leaseMs: config.room.leaseMs,
       overbook: config.room.waitingRoomOverbook,
       defaultRate: config.room.admitPerSecond,
+      pollAfterMs: config.room.pollAfterMs,
     },
     metrics,
     logger,
