@@ -18,7 +18,8 @@ export const roomGroups = {
     // The outflow of a room without admitPerSecond while no API process publishes an
     // adaptive admission limit (ADMISSION=off), and the ceiling of the adaptive one.
     ROOM_ADMIT_PER_SECOND: int(1000, 1),
-    // What a place asks the client to wait before its next poll.
+    // What a place asks the client to wait before its next poll; the adaptive outflow does
+    // not grow within it of the start (no admitted buyer has polled back to buy yet).
     ROOM_POLL_AFTER_MS: int(2_000, 100),
   },
 } satisfies Record<string, z.ZodRawShape>;
