@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { TestEnv } from './env.js';
 import { waitFor } from './env.js';
+import { freePortIn } from './local-servers.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -15,15 +15,12 @@ export type ApiProcess = {
   stop: () => Promise<void>;
 };
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+// A port below the kernel's ephemeral range (32768+), as rabbit-cluster.ts's nodes take: one
+// the OS handed out for listen(0) was free only until an outgoing connection of a test running
+// alongside took it as its own, and the API spawned on it failed with EADDRINUSE (seen once in
+// test/room/processes.test.ts). The RabbitMQ nodes' ports are 20000 and up.
+const taken = new Set<number>();
+export const freePort = (): Promise<number> => freePortIn(taken, { from: 10_000, span: 10_000 });
 
 // The API as its own process (the Procfile's command), on a port of its own.
 export async function spawnApi(env: TestEnv, extra: Record<string, string> = {}) {
