@@ -22,9 +22,10 @@ const system = useRoomSystem('room-outflow-start', {
 
 it('holds the outflow at its start for a poll interval, then grows it', async () => {
   const { env, api, room } = system;
-  const startsIn = 3;
-  const saleId = await createRoomSale(api, 'start-hold', 200, {}, { startsIn });
+  // Time for the joins on a slow machine, so that the whole interval is sampled.
+  const startsIn = 5;
   const startsAtMs = Date.now() + startsIn * 1000;
+  const saleId = await createRoomSale(api, 'start-hold', 200, {}, { startsIn });
   // Longer than the outflow empties in the test: every step admits all the rate allows.
   await joinAll(room, saleId, buyersNamed('sh', 150));
   const limit = () =>
