@@ -1,5 +1,6 @@
 import { waitFor, type TestEnv } from './env.js';
 import { assertEventsOracle, outboxRows, readEventsQueue, type Receiver } from './events.js';
+import { eventId } from '../../src/events/event.js';
 
 // Waits until every event of the sale's outbox is published and the receiver has been
 // delivered `count` distinct events (a repeat of an id counts once).
@@ -11,12 +12,26 @@ export async function waitForDelivered(
   timeoutMs = 30_000,
 ): Promise<void> {
   const distinct = () => new Set(receiver.deliveries.map((d) => d.id)).size;
+  // What a timeout says of the outbox, so that a run that stalls tells which side: rows
+  // never written, rows written and not published, or events published and not delivered.
+  let outbox = { rows: 0, unpublished: 0, undelivered: [] as string[] };
   await waitFor(
-    async () =>
-      (await outboxRows(env, saleId)).every((row) => row.published) && distinct() >= count,
+    async () => {
+      const rows = await outboxRows(env, saleId);
+      const got = new Set(receiver.deliveries.map((d) => d.id));
+      outbox = {
+        rows: rows.length,
+        unpublished: rows.filter((row) => !row.published).length,
+        undelivered: rows.map((row) => eventId(row.id)).filter((id) => !got.has(id)),
+      };
+      return outbox.unpublished === 0 && distinct() >= count;
+    },
     {
       timeoutMs,
-      what: () => `${count} events delivered (have ${distinct()} of ${receiver.deliveries.length})`,
+      what: () =>
+        `${count} events delivered (have ${distinct()} of ${receiver.deliveries.length}; ` +
+        `outbox ${outbox.rows} rows, ${outbox.unpublished} unpublished, ` +
+        `not delivered: ${outbox.undelivered.slice(0, 10).join(' ') || 'none'})`,
     },
   );
 }
