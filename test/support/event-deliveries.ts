@@ -11,27 +11,27 @@ export async function waitForDelivered(
   count: number,
   timeoutMs = 30_000,
 ): Promise<void> {
-  const distinct = () => new Set(receiver.deliveries.map((d) => d.id)).size;
-  // What a timeout says of the outbox, so that a run that stalls tells which side: rows
-  // never written, rows written and not published, or events published and not delivered.
-  let outbox = { rows: 0, unpublished: 0, undelivered: [] as string[] };
+  // What the last check found, for a timeout to say which side stalled: rows never written,
+  // rows written and not published, or events published and not delivered.
+  let seen = { distinct: 0, rows: 0, unpublished: 0, undelivered: [] as string[] };
   await waitFor(
     async () => {
       const rows = await outboxRows(env, saleId);
       const got = new Set(receiver.deliveries.map((d) => d.id));
-      outbox = {
+      seen = {
+        distinct: got.size,
         rows: rows.length,
         unpublished: rows.filter((row) => !row.published).length,
         undelivered: rows.map((row) => eventId(row.id)).filter((id) => !got.has(id)),
       };
-      return outbox.unpublished === 0 && distinct() >= count;
+      return seen.unpublished === 0 && seen.distinct >= count;
     },
     {
       timeoutMs,
       what: () =>
-        `${count} events delivered (have ${distinct()} of ${receiver.deliveries.length}; ` +
-        `outbox ${outbox.rows} rows, ${outbox.unpublished} unpublished, ` +
-        `not delivered: ${outbox.undelivered.slice(0, 10).join(' ') || 'none'})`,
+        `${count} events delivered (have ${seen.distinct} of ${receiver.deliveries.length}; ` +
+        `outbox ${seen.rows} rows, ${seen.unpublished} unpublished, ` +
+        `not delivered: ${seen.undelivered.slice(0, 10).join(' ') || 'none'})`,
     },
   );
 }
